@@ -1,0 +1,158 @@
+"""Checkpoints: the outcome rows of finished files, as Parquet parts in a state folder.
+
+Layout of a state folder::
+
+    run.json                      the current run: id, root, pattern, state
+    outcomes/part-<run>-<n>.parquet   outcome rows, one part per committed group of files
+    corrupt/                      parts that could not be read, kept as backups
+
+A part is written only after the store committed its files, under a temporary
+name and then renamed, so a part on disk is always whole and always describes
+files that are really in the store.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import warnings
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from docbatch.atomic import sweep_temp_files, write_json, write_parquet
+from docbatch.frames import OUTCOMES, conform
+
+_PART = re.compile(r"^part-(?P<run>[0-9A-Za-z_-]+)-(?P<n>\d+)\.parquet$")
+
+
+class CheckpointWarning(UserWarning):
+    """A checkpoint part was unreadable and has been moved aside."""
+
+
+@dataclass
+class LoadedCheckpoint:
+    """The outcome rows of a run read back from its parts, and what could not be read."""
+
+    outcomes: pl.DataFrame
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    next_part: int = 0
+
+
+class Checkpoint:
+    """Reads and writes the state folder of one store."""
+
+    def __init__(self, state_dir: str | Path, *, fsync: bool = True) -> None:
+        self.state_dir = Path(state_dir)
+        self.parts_dir = self.state_dir / "outcomes"
+        self.corrupt_dir = self.state_dir / "corrupt"
+        self.fsync = fsync
+
+    def prepare(self) -> None:
+        """Create the folders and sweep temp files left by a killed run."""
+        self.parts_dir.mkdir(parents=True, exist_ok=True)
+        sweep_temp_files(self.parts_dir)
+        sweep_temp_files(self.state_dir)
+
+    # run manifest -------------------------------------------------------------------------
+    def read_run(self) -> dict[str, Any] | None:
+        """The current run's manifest, or None when there is none (or it is unreadable)."""
+        path = self.state_dir / "run.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            self._move_aside(path, f"unreadable run manifest: {exc}")
+            return None
+        return data if isinstance(data, dict) and "run_id" in data else None
+
+    def write_run(self, manifest: dict[str, Any]) -> None:
+        write_json(manifest, self.state_dir / "run.json", fsync=self.fsync)
+
+    # parts --------------------------------------------------------------------------------
+    def write_part(self, run_id: str, number: int, outcomes: pl.DataFrame) -> Path:
+        """Write the outcome rows of committed files as part ``number`` of ``run_id``."""
+        path = self.parts_dir / f"part-{run_id}-{number:06d}.parquet"
+        write_parquet(conform(outcomes, OUTCOMES), path, fsync=self.fsync)
+        return path
+
+    def load(self, run_id: str) -> LoadedCheckpoint:
+        """Every readable part of ``run_id``; unreadable ones are moved to ``corrupt/``,
+        reported as problems, and warned about. Their files will simply be planned again."""
+        frames: list[pl.DataFrame] = []
+        problems: list[dict[str, Any]] = []
+        highest = -1
+        for path in sorted(self.parts_dir.glob("part-*.parquet")):
+            match = _PART.match(path.name)
+            if match is None or match["run"] != run_id:
+                continue
+            highest = max(highest, int(match["n"]))
+            try:
+                frame = pl.read_parquet(path)
+                _check_schema(frame)
+            except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+                problems.append(self._move_aside(path, _first_line(exc)))
+                continue
+            frames.append(conform(frame, OUTCOMES))
+        outcomes = pl.concat(frames) if frames else pl.DataFrame(schema=OUTCOMES)
+        # a file may appear in several parts (retried in a later call): keep the latest row
+        outcomes = outcomes.unique("doc_id", keep="last", maintain_order=True)
+        return LoadedCheckpoint(outcomes, problems, highest + 1)
+
+    def clear_parts(self) -> None:
+        """Remove every part (a new run starts)."""
+        for path in self.parts_dir.glob("part-*.parquet"):
+            path.unlink(missing_ok=True)
+
+    def _move_aside(self, path: Path, reason: str) -> dict[str, Any]:
+        self.corrupt_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        backup = self.corrupt_dir / f"{path.name}.{stamp}.bak"
+        shutil.move(str(path), backup)
+        message = f"checkpoint file {path.name} could not be read ({reason}); moved to {backup}"
+        warnings.warn(message, CheckpointWarning, stacklevel=3)
+        return {
+            "type": "CheckpointCorrupt",
+            "path": str(path),
+            "message": message,
+            "category": "checkpoint",
+            "backup": str(backup),
+        }
+
+
+def _check_schema(frame: pl.DataFrame) -> None:
+    missing = [name for name in ("doc_id", "status", "size", "mtime_ns") if name not in frame.columns]
+    if missing:
+        raise ValueError(f"wrong schema: missing columns {missing}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def load_legacy_progress(path: str | Path) -> tuple[set[str], str | None]:
+    """Completed paths from a legacy JSON progress file (a JSON list of paths).
+
+    A file cut off mid-write still yields every complete string before the cut.
+    Returns the paths and a problem description (None when the JSON was whole).
+    """
+    raw = Path(path).read_text(encoding="utf-8", errors="replace")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        recovered = {json.loads(f'"{m}"') for m in _QUOTED.findall(raw)}
+        return recovered, f"progress file is not valid JSON ({exc}); recovered {len(recovered)} paths"
+    if isinstance(data, dict):
+        data = data.get("completed_files") or data.get("completed") or []
+    if not isinstance(data, list):
+        return set(), "progress file is not a JSON list of paths"
+    return {str(p) for p in data if isinstance(p, str)}, None

@@ -1,0 +1,212 @@
+"""The ``docbatch`` command line: ingest, search, report and sample.
+
+Exit codes: 0 done (even when some files failed, unless ``--fail-on-error``),
+1 some files failed and ``--fail-on-error`` was given, 2 bad usage (directory,
+pattern, option or setting), 3 the store or state could not be used,
+130 interrupted (the checkpoint is kept: run the same command to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from docbatch.config import BatchConfig
+from docbatch.errors import ConfigError, DocbatchError, QueryError, RootError, StoreError
+from docbatch.inventory import DEFAULT_PATTERN
+
+EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE, EXIT_STORE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _size(text: str) -> int:
+    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?i?b?)?\s*", text, re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 200000, 200KB, 50MB)")
+    unit = (match[2] or "").lower().rstrip("b").rstrip("i")
+    return int(match[1]) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit]
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: expected a whole number >= 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="docbatch", description="Batch-ingest documentation into a searchable store.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    ingest = sub.add_parser("ingest-docs-batch", aliases=["ingest"],
+                            help="ingest a directory of documents")
+    ingest.add_argument("directory", type=Path)
+    ingest.add_argument("--pattern", default=DEFAULT_PATTERN,
+                        help=f"comma-separated globs (default {DEFAULT_PATTERN})")
+    ingest.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True)
+    ingest.add_argument("--force", action="store_true", help="re-ingest unchanged files too")
+    ingest.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                        help="continue an unfinished run of the same tree (default on)")
+    ingest.add_argument("--db", default="docbatch.db", help="store path (default ./docbatch.db)")
+    ingest.add_argument("--state-dir", help="checkpoint folder (default: next to the store)")
+    ingest.add_argument("--report-dir", help="where reports go (default: the state folder)")
+    ingest.add_argument("--source", help="name of this tree in the store (default: folder name)")
+    ingest.add_argument("--max-file-size", type=_size, help="reject larger files (bytes, KB, MB)")
+    ingest.add_argument("--chunk-size", type=_positive, help="files per slice")
+    ingest.add_argument("--fallback-encoding", help="decode non-UTF-8 files with this codec")
+    ingest.add_argument("--executor", choices=["serial", "process"], default="serial")
+    ingest.add_argument("--workers", type=_positive, help="worker processes for --executor process")
+    ingest.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    ingest.add_argument("--fail-on-error", action="store_true", help="exit 1 when any file failed")
+    ingest.add_argument("--quiet", action="store_true", help="no progress output")
+
+    search = sub.add_parser("search", help="search the store")
+    search.add_argument("query")
+    search.add_argument("--db", default="docbatch.db")
+    search.add_argument("--limit", type=_positive, default=10)
+    search.add_argument("--source")
+    search.add_argument("--json", action="store_true", help="print a JSON array on stdout")
+
+    report = sub.add_parser("report", help="summarise the last run from its reports")
+    report.add_argument("--db", default="docbatch.db")
+    report.add_argument("--state-dir", help="report folder (default: next to the store)")
+    report.add_argument("--json", action="store_true")
+
+    sample = sub.add_parser("sample", help="write the sample documentation tree")
+    sample.add_argument("destination", type=Path)
+    sample.add_argument("--overwrite", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command in ("ingest-docs-batch", "ingest"):
+            return _ingest(args)
+        if args.command == "search":
+            return _search(args)
+        if args.command == "report":
+            return _report(args)
+        return _sample(args)
+    except (ConfigError, RootError, QueryError) as exc:
+        return _fail(EXIT_USAGE, exc)
+    except (StoreError, DocbatchError) as exc:
+        return _fail(EXIT_STORE, exc)
+    except KeyboardInterrupt:
+        print("docbatch: interrupted; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _fail(code: int, exc: BaseException) -> int:
+    print(f"docbatch: error: {exc}", file=sys.stderr)
+    return code
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from docbatch.service import BatchIngestService
+
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(asctime)s docbatch %(levelname)s %(message)s", stream=sys.stderr)
+    cfg = BatchConfig.from_environment()
+    if args.max_file_size is not None:
+        cfg.max_file_size = args.max_file_size
+    if args.chunk_size is not None:
+        cfg.chunk_processing_size = args.chunk_size
+    with BatchIngestService(args.db, config=cfg, state_dir=args.state_dir) as service:
+        results = []
+        while True:
+            result = service.ingest_batch(
+                args.directory, args.pattern, args.recursive, args.force and not results,
+                args.resume or bool(results), source=args.source, executor=args.executor,
+                workers=args.workers, progress=None if args.quiet or args.json else "auto",
+                fallback_encoding=args.fallback_encoding, report_dir=args.report_dir,
+            )
+            results.append(result)
+            if result.interrupted or result.pending == 0:
+                break
+            if not args.json:
+                print(f"{result.pending} files pending; continuing", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.as_dict(), default=str))
+    else:
+        print(result.summary())
+    if result.interrupted:
+        print("docbatch: stopped; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    failed = any(r.failed for r in results[-1:])
+    return EXIT_FAILED_FILES if args.fail_on_error and failed else EXIT_OK
+
+
+def _search(args: argparse.Namespace) -> int:
+    from docbatch.store import open_store
+
+    if not Path(args.db).exists():
+        raise ConfigError(f"no store at {args.db}: ingest a directory first (docbatch ingest-docs-batch DIR)")
+    store = open_store(args.db)
+    try:
+        hits = store.search(args.query, limit=args.limit, source=args.source)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(hits.to_dicts(), default=str))
+        return EXIT_OK
+    if hits.height == 0:
+        print(f"no matches for {args.query!r}")
+    for rank, hit in enumerate(hits.iter_rows(named=True), 1):
+        where = f" > {hit['heading_path']}" if hit["heading_path"] else ""
+        print(f"{rank:2}. {hit['doc_id']}{where}  (score {hit['score']:.2f})")
+        print(f"    {' '.join(hit['snippet'].split())}")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from docbatch import reports
+
+    folder = Path(args.state_dir) if args.state_dir else Path(args.db).with_suffix(".state")
+    path = folder / reports.PERFORMANCE_JSON
+    try:
+        performance: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        errors: dict[str, Any] = json.loads((folder / reports.ERRORS_JSON).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no reports in {folder}: run docbatch ingest-docs-batch first") from None
+    if args.json:
+        print(json.dumps({"performance": performance, "errors": errors}))
+        return EXIT_OK
+    print(f"run {performance['run_id']} ({performance['state']}), source {performance['source']}")
+    print(f"  {performance['processed']}/{performance['total_files']} files: succeeded "
+          f"{performance['succeeded']}, failed {performance['failed']}, skipped {performance['skipped']}")
+    print(f"  {performance['files_per_second']:.1f} files/s, peak memory "
+          f"{performance['peak_memory_mb']:.0f} MB")
+    for category, count in errors["error_summary"].items():
+        print(f"  {category}: {count}")
+    for error in errors["errors"][:10]:
+        print(f"    {error['path']}: {error['message']}")
+    return EXIT_OK
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from docbatch import sample
+
+    try:
+        root = sample.write_sample_tree(args.destination, overwrite=args.overwrite)
+    except FileExistsError as exc:
+        raise ConfigError(str(exc)) from None
+    print(f"wrote {len(sample.sample_files())} files to {root}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Batch settings: one typed record, read from the environment in one place.
+
+>>> from docbatch.config import BatchConfig
+>>> BatchConfig().chunk_processing_size
+100
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from docbatch.errors import ConfigError
+
+MB = 1024 * 1024
+
+
+@dataclass
+class BatchConfig:
+    """Settings of a batch run. Validated on creation; change one with ``dataclasses.replace``
+    or by assignment (``config.chunk_processing_size = 50``), which is validated too."""
+
+    max_file_size: int = 50 * MB
+    """Files larger than this many bytes are rejected as ``validation`` errors (BATCH_MAX_FILE_SIZE)."""
+    max_batch_size: int = 1000
+    """At most this many files are processed by one ``ingest_batch`` call; the rest stay pending
+    for the next call (BATCH_MAX_BATCH_SIZE)."""
+    progress_save_interval: int = 10
+    """A checkpoint part is written at least every this many finished files (BATCH_PROGRESS_INTERVAL)."""
+    memory_threshold_mb: int = 1024
+    """Resident memory, in MB, above which a warning fires and slices shrink (BATCH_MEMORY_THRESHOLD_MB)."""
+    max_retry_attempts: int = 3
+    """Attempts for a transient failure before it counts as ``exception_after_retries`` (BATCH_MAX_RETRIES)."""
+    retry_backoff_factor: float = 2.0
+    """Multiplier of the exponential backoff between attempts, in seconds."""
+    chunk_processing_size: int = 100
+    """Files per slice: the unit of work, of store transactions and of progress (BATCH_CHUNK_SIZE)."""
+    max_passage_chars: int = 1500
+    """Passages longer than this many characters are split further."""
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    """Free-form settings for extensions; not validated."""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            if f.name in _RULES:
+                _check(f.name, getattr(self, f.name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _RULES:
+            _check(name, value)
+        object.__setattr__(self, name, value)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> BatchConfig:
+        """A config whose fields come from the ``BATCH_*`` variables, defaults elsewhere.
+
+        Raises:
+            ConfigError: a variable is set to a value that is not allowed; the message names
+                the variable, the value and the allowed range.
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for variable, name in ENVIRONMENT_VARIABLES.items():
+            raw = environ.get(variable)
+            if raw is None or raw.strip() == "":
+                continue
+            values[name] = _parse(variable, raw, _RULES[name])
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as a plain dict (for reports)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+
+
+ENVIRONMENT_VARIABLES: dict[str, str] = {
+    "BATCH_MAX_FILE_SIZE": "max_file_size",
+    "BATCH_MAX_BATCH_SIZE": "max_batch_size",
+    "BATCH_PROGRESS_INTERVAL": "progress_save_interval",
+    "BATCH_MEMORY_THRESHOLD_MB": "memory_threshold_mb",
+    "BATCH_MAX_RETRIES": "max_retry_attempts",
+    "BATCH_CHUNK_SIZE": "chunk_processing_size",
+}
+
+# field -> (type, minimum); every rule reads "a <type> >= minimum"
+_RULES: dict[str, tuple[type, float]] = {
+    "max_file_size": (int, 1),
+    "max_batch_size": (int, 1),
+    "progress_save_interval": (int, 1),
+    "memory_threshold_mb": (int, 1),
+    "max_retry_attempts": (int, 1),
+    "retry_backoff_factor": (float, 0.0),
+    "chunk_processing_size": (int, 1),
+    "max_passage_chars": (int, 50),
+}
+
+
+def _allowed(name: str) -> str:
+    kind, minimum = _RULES[name]
+    return f"a whole number >= {int(minimum)}" if kind is int else f"a number >= {minimum}"
+
+
+def _check(name: str, value: Any) -> None:
+    kind, minimum = _RULES[name]
+    ok_type = (
+        isinstance(value, int) and not isinstance(value, bool)
+        if kind is int
+        else isinstance(value, int | float) and not isinstance(value, bool)
+    )
+    if not ok_type or value < minimum:
+        raise ConfigError.invalid(name, value, _allowed(name))
+
+
+def _parse(variable: str, raw: str, rule: tuple[type, float]) -> Any:
+    name = ENVIRONMENT_VARIABLES[variable]
+    kind, minimum = rule
+    try:
+        value = kind(raw.strip().replace("_", ""))
+    except ValueError:
+        raise ConfigError.invalid(variable, raw, _allowed(name)) from None
+    if value < minimum:
+        raise ConfigError.invalid(variable, raw, _allowed(name))
+    return value
+
+
+config = BatchConfig()
+"""The process-wide default configuration (the seed's ``config``)."""

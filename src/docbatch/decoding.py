@@ -1,0 +1,60 @@
+"""Turn a file's bytes into text, strictly.
+
+UTF-8 is the default and the only guess: a UTF-8 byte-order mark is dropped, a
+UTF-16/UTF-32 mark selects that codec, NUL bytes mean binary. Anything else that
+is not valid UTF-8 is a validation error that says where, unless the caller
+declared a fallback encoding, in which case the fallback is used and reported.
+"""
+
+from __future__ import annotations
+
+import codecs
+
+from docbatch.errors import ValidationError
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+BINARY_SNIFF_BYTES = 8192
+
+
+def decode(data: bytes, fallback_encoding: str | None = None) -> tuple[str, str]:
+    """The text of ``data`` and the encoding used.
+
+    >>> decode("héllo".encode())
+    ('héllo', 'utf-8')
+
+    Raises:
+        ValidationError: binary content, or bytes that are not valid in any allowed encoding.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding), encoding + " (BOM)"
+            except UnicodeDecodeError as exc:
+                raise ValidationError(
+                    f"not valid {encoding} despite its byte-order mark: {exc.reason} "
+                    f"at byte {exc.start + len(bom)}"
+                ) from None
+    nul = data.find(b"\0", 0, BINARY_SNIFF_BYTES)
+    if nul >= 0:
+        raise ValidationError(f"binary content (NUL byte at offset {nul}), not a text document")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        if fallback_encoding is None:
+            bad = data[exc.start : exc.start + 1].hex()
+            raise ValidationError(
+                f"not valid UTF-8: byte 0x{bad} at offset {exc.start} ({exc.reason}); "
+                "set a fallback encoding to accept such files"
+            ) from None
+    try:
+        return data.decode(fallback_encoding), fallback_encoding
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise ValidationError(
+            f"not valid UTF-8 and not decodable as {fallback_encoding}: {exc}"
+        ) from None

@@ -1,0 +1,103 @@
+"""Every exception docbatch raises, in one tree.
+
+::
+
+    DocbatchError
+    ├── ConfigError (ValueError)          a bad setting: names the variable, the value, what is allowed
+    ├── RunError                          stops a run; the checkpoint stays intact
+    │   ├── RootError (OSError)           the directory to ingest is missing or unreadable
+    │   ├── StoreError                    the store cannot be opened or written
+    │   │   └── StoreBusyError            the store is locked by another writer (transient)
+    │   └── QueryError (ValueError)       a search query the store cannot understand
+    └── FileError                         one file's problem; becomes an outcome row, never stops a run
+        ├── ValidationError (ValueError)  empty, too large, binary, not decodable (terminal)
+        ├── ParseError (ValueError)       the parser rejected the file (terminal)
+        └── TransientFileError (OSError)  an I/O hiccup worth retrying
+
+``TransientError`` and ``TerminalError`` are marker bases: the retry policy reads them.
+"""
+
+from __future__ import annotations
+
+import errno
+
+
+class DocbatchError(Exception):
+    """Root of every docbatch exception."""
+
+
+class TransientError(DocbatchError):
+    """Marker: trying again later may succeed."""
+
+
+class TerminalError(DocbatchError):
+    """Marker: trying again cannot succeed without a change to the input."""
+
+
+class ConfigError(DocbatchError, ValueError):
+    """A setting has a value that is not allowed."""
+
+    @classmethod
+    def invalid(cls, name: str, value: object, allowed: str) -> ConfigError:
+        return cls(f"{name}={value!r} is not allowed: expected {allowed}")
+
+
+class RunError(DocbatchError):
+    """A problem that stops the whole run (never one file's fault)."""
+
+
+class RootError(RunError, OSError):
+    """The directory to ingest cannot be used."""
+
+
+class StoreError(RunError):
+    """The store cannot be opened, read or written."""
+
+
+class StoreBusyError(StoreError, TransientError):
+    """The store is locked by another connection; retrying may succeed."""
+
+
+class QueryError(RunError, ValueError):
+    """A search query that cannot be run, with the reason."""
+
+
+class FileError(DocbatchError):
+    """One file could not be ingested; it becomes an outcome row."""
+
+    category = "processing"
+
+
+class ValidationError(FileError, TerminalError, ValueError):
+    """The file is not acceptable input (empty, too large, binary, not decodable)."""
+
+    category = "validation"
+
+
+class ParseError(FileError, TerminalError, ValueError):
+    """The parser could not make sense of the file."""
+
+    category = "processing"
+
+
+class TransientFileError(FileError, TransientError, OSError):
+    """An I/O error reading the file that may go away on its own."""
+
+    category = "processing"
+
+
+TRANSIENT_ERRNOS = frozenset(
+    {errno.EIO, errno.EAGAIN, errno.ETIMEDOUT, errno.EINTR, errno.EBUSY, errno.ENFILE, errno.EMFILE}
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when ``exc`` is worth retrying: a marked transient error, a timeout,
+    or an ``OSError`` whose errno says the condition may pass."""
+    if isinstance(exc, TransientError | TimeoutError):
+        return True
+    if isinstance(exc, TerminalError):
+        return False
+    if isinstance(exc, OSError):
+        return exc.errno in TRANSIENT_ERRNOS
+    return False

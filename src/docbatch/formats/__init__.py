@@ -1,0 +1,77 @@
+"""Format detection and the parser registry.
+
+A file's format comes from the rightmost known extension in its name, so
+``mod_ssl.html.en.utf8`` is HTML and ``guide.md`` is Markdown. Parser modules are
+imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from docbatch.formats.base import DocumentBuilder, ParsedDocument, Parser, Section
+
+EXTENSIONS: dict[str, str] = {
+    "md": "markdown",
+    "markdown": "markdown",
+    "mdown": "markdown",
+    "rst": "rst",
+    "rest": "rst",
+    "txt": "text",
+    "text": "text",
+    "html": "html",
+    "htm": "html",
+    "xhtml": "html",
+}
+
+_MODULES: dict[str, str] = {
+    "markdown": "docbatch.formats.markdown",
+    "rst": "docbatch.formats.rst",
+    "html": "docbatch.formats.html",
+    "text": "docbatch.formats.text",
+}
+
+
+def supported_formats() -> tuple[str, ...]:
+    """The format names docbatch can parse."""
+    return tuple(sorted(_MODULES))
+
+
+def detect_format(name: str) -> str | None:
+    """The format of a file name, or None when no part of it is a known extension.
+
+    >>> detect_format("guide.md"), detect_format("mod_ssl.html.en.utf8"), detect_format("a.png")
+    ('markdown', 'html', None)
+    """
+    parts = name.lower().split(".")[1:]
+    for part in reversed(parts):
+        fmt = EXTENSIONS.get(part)
+        if fmt is not None:
+            return fmt
+    return None
+
+
+@cache
+def get_parser(fmt: str) -> Parser:
+    """The parser function for a format name (see ``supported_formats()``)."""
+    try:
+        module = _MODULES[fmt]
+    except KeyError:
+        raise ValueError(
+            f"unknown format {fmt!r}: supported formats are {', '.join(supported_formats())}"
+        ) from None
+    parser: Parser = importlib.import_module(module).parse
+    return parser
+
+
+__all__ = [
+    "EXTENSIONS",
+    "DocumentBuilder",
+    "ParsedDocument",
+    "Parser",
+    "Section",
+    "detect_format",
+    "get_parser",
+    "supported_formats",
+]

@@ -1,0 +1,108 @@
+"""What every format parser returns, and the shape of a parser."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A span of the clean text that sits under one heading path.
+
+    ``start``/``end`` are character offsets into ``ParsedDocument.text``; the span
+    begins with the heading's own line (when there is one). ``heading_path`` runs
+    from the outermost heading to this section's heading; it is empty for text
+    before the first heading.
+    """
+
+    heading_path: tuple[str, ...]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDocument:
+    """A document reduced to search text.
+
+    ``text`` is the clean text: markup gone, code blocks kept as text, blocks
+    separated by blank lines. ``sections`` cover ``text`` in order without
+    overlapping. ``links`` are the link targets as written in the source.
+    ``warnings`` are problems the parser recovered from (kept as outcome data).
+    """
+
+    title: str | None
+    text: str
+    sections: tuple[Section, ...]
+    links: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+
+class Parser(Protocol):
+    """A format parser: decoded text in, ``ParsedDocument`` out.
+
+    Parsers are pure: they never read files (the text is given), never touch
+    the network and keep no state between calls. A parser raises
+    ``docbatch.errors.ParseError`` for input it cannot handle.
+    """
+
+    def __call__(self, text: str) -> ParsedDocument: ...
+
+
+class DocumentBuilder:
+    """Accumulates blocks of clean text under headings and builds a ``ParsedDocument``.
+
+    Parsers call ``heading(level, text)`` and ``block(text)`` in document order;
+    the builder keeps the heading stack, the character offsets and the block
+    separators, so every parser produces text and sections the same way.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._length = 0
+        self._stack: list[tuple[int, str]] = []
+        self._sections: list[Section] = []
+        self._section_start = 0
+        self._section_path: tuple[str, ...] = ()
+        self.links: list[str] = []
+        self.warnings: list[str] = []
+
+    def _append(self, text: str) -> None:
+        if self._parts:
+            self._parts.append("\n\n")
+            self._length += 2
+        self._parts.append(text)
+        self._length += len(text)
+
+    def heading(self, level: int, text: str) -> None:
+        text = " ".join(text.split())
+        if not text:
+            return
+        self._close_section()
+        while self._stack and self._stack[-1][0] >= level:
+            self._stack.pop()
+        self._stack.append((level, text))
+        self._section_path = tuple(t for _, t in self._stack)
+        self._section_start = self._length + (2 if self._parts else 0)
+        self._append(text)
+
+    def block(self, text: str) -> None:
+        text = text.strip("\n")
+        if text.strip():
+            self._append(text)
+
+    def _close_section(self) -> None:
+        if self._length > self._section_start:
+            self._sections.append(Section(self._section_path, self._section_start, self._length))
+
+    def build(self, title: str | None) -> ParsedDocument:
+        self._close_section()
+        if title is None:
+            title = next((s.heading_path[0] for s in self._sections if s.heading_path), None)
+        return ParsedDocument(
+            title=" ".join(title.split()) if title else None,
+            text="".join(self._parts),
+            sections=tuple(self._sections),
+            links=tuple(self.links),
+            warnings=tuple(self.warnings),
+        )

@@ -1,0 +1,149 @@
+"""The polars frames that flow between stages, and their schemas.
+
+Every stage hands the next one a DataFrame with one of these schemas; they are
+part of the public API (``result.outcomes``, ``result.timeline``, the Parquet
+reports). Column names are snake_case and carry their unit.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+
+PlanStatus = Literal["new", "changed", "unchanged", "deleted", "invalid"]
+OutcomeStatus = Literal["succeeded", "failed", "skipped", "pending", "deleted"]
+ErrorCategory = Literal["validation", "processing", "exception_after_retries"]
+
+PLAN_STATUSES: tuple[str, ...] = ("new", "changed", "unchanged", "deleted", "invalid")
+OUTCOME_STATUSES: tuple[str, ...] = ("succeeded", "failed", "skipped", "pending", "deleted")
+ERROR_CATEGORIES: tuple[str, ...] = ("validation", "processing", "exception_after_retries")
+
+INVENTORY: dict[str, pl.DataType] = {
+    "doc_id": pl.Utf8(),  # posix path relative to the root
+    "path": pl.Utf8(),  # absolute path on disk
+    "format": pl.Utf8(),
+    "size": pl.Int64(),
+    "mtime_ns": pl.Int64(),
+    "status": pl.Utf8(),  # "" after inventory; a PlanStatus after planning; "invalid" at once
+    "reason": pl.Utf8(),
+}
+
+PLAN: dict[str, pl.DataType] = {
+    **INVENTORY,
+    "known_hash": pl.Utf8(),  # content hash in the store, when the document is there
+}
+
+OUTCOMES: dict[str, pl.DataType] = {
+    "run_id": pl.Utf8(),
+    "source": pl.Utf8(),
+    "doc_id": pl.Utf8(),
+    "path": pl.Utf8(),
+    "format": pl.Utf8(),
+    "size": pl.Int64(),
+    "mtime_ns": pl.Int64(),
+    "status": pl.Utf8(),  # OutcomeStatus
+    "reason": pl.Utf8(),
+    "error_category": pl.Utf8(),  # ErrorCategory when status == "failed"
+    "error_type": pl.Utf8(),
+    "error_message": pl.Utf8(),
+    "attempts": pl.Int32(),
+    "content_hash": pl.Utf8(),
+    "title": pl.Utf8(),
+    "n_chunks": pl.Int32(),
+    "n_chars": pl.Int64(),
+    "duration_s": pl.Float64(),
+    "slice": pl.Int32(),
+    "started_at": pl.Datetime("us", "UTC"),
+    "finished_at": pl.Datetime("us", "UTC"),
+}
+
+DOCUMENTS: dict[str, pl.DataType] = {
+    "doc_id": pl.Utf8(),
+    "title": pl.Utf8(),
+    "format": pl.Utf8(),
+    "size": pl.Int64(),
+    "mtime_ns": pl.Int64(),
+    "content_hash": pl.Utf8(),
+    "n_chars": pl.Int64(),
+    "n_passages": pl.Int32(),
+}
+
+TOUCHED: dict[str, pl.DataType] = {
+    "doc_id": pl.Utf8(),
+    "size": pl.Int64(),
+    "mtime_ns": pl.Int64(),
+}
+
+KNOWN_DOCUMENTS: dict[str, pl.DataType] = {
+    "doc_id": pl.Utf8(),
+    "size": pl.Int64(),
+    "mtime_ns": pl.Int64(),
+    "content_hash": pl.Utf8(),
+}
+
+PASSAGES: dict[str, pl.DataType] = {
+    "doc_id": pl.Utf8(),
+    "seq": pl.Int32(),
+    "passage_id": pl.Utf8(),
+    "heading_path": pl.Utf8(),  # headings joined with HEADING_SEPARATOR
+    "start": pl.Int64(),
+    "end": pl.Int64(),
+    "text": pl.Utf8(),
+}
+
+TIMELINE: dict[str, pl.DataType] = {
+    "run_id": pl.Utf8(),
+    "slice": pl.Int32(),
+    "elapsed_s": pl.Float64(),
+    "slice_files": pl.Int32(),
+    "slice_size": pl.Int32(),  # the slice size in force when the slice was cut
+    "processed": pl.Int64(),  # cumulative over the run
+    "succeeded": pl.Int64(),
+    "failed": pl.Int64(),
+    "skipped": pl.Int64(),
+    "bytes_done": pl.Int64(),
+    "files_per_second": pl.Float64(),
+    "bytes_per_second": pl.Float64(),
+    "rss_mb": pl.Float64(),
+    "peak_rss_mb": pl.Float64(),
+    "eta_s": pl.Float64(),
+    "memory_warning": pl.Boolean(),
+}
+
+SEARCH_HITS: dict[str, pl.DataType] = {
+    "source": pl.Utf8(),
+    "doc_id": pl.Utf8(),
+    "title": pl.Utf8(),
+    "heading_path": pl.Utf8(),
+    "snippet": pl.Utf8(),
+    "score": pl.Float64(),
+}
+
+HEADING_SEPARATOR = " > "
+
+
+def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """An empty frame with the given schema."""
+    return pl.DataFrame(schema=schema)
+
+
+def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """``df`` with exactly the schema's columns, in order and cast; missing ones are null."""
+    return df.select(
+        [
+            (pl.col(name) if name in df.columns else pl.lit(None)).cast(dtype).alias(name)
+            for name, dtype in schema.items()
+        ]
+    )
+
+
+def check(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> None:
+    """Raise ``ValueError`` naming the differences when ``df`` does not match ``schema``."""
+    expected = list(schema.items())
+    actual = list(df.schema.items())
+    if expected != actual:
+        missing = [n for n in schema if n not in df.columns]
+        extra = [n for n in df.columns if n not in schema]
+        wrong = [n for n, t in actual if n in schema and schema[n] != t]
+        raise ValueError(f"frame schema mismatch: missing={missing} extra={extra} wrong_type={wrong}")

@@ -1,0 +1,159 @@
+"""The result of ``ingest_batch``: counts, rates, errors and the frames behind them."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from docbatch.reports import error_records
+
+
+class IngestFailures(Exception):
+    """Raised by ``IngestResult.raise_on_failures()`` when some files failed."""
+
+
+@dataclass
+class IngestResult:
+    """What one ``ingest_batch`` call did.
+
+    ``outcomes`` has one row per file of the run (``docbatch.frames.OUTCOMES``);
+    ``timeline`` one row per slice (``docbatch.frames.TIMELINE``).
+    """
+
+    run_id: str
+    source: str
+    root: str
+    store: str
+    state_dir: str
+    outcomes: pl.DataFrame
+    timeline: pl.DataFrame
+    elapsed_s: float
+    peak_memory_mb: float
+    bytes_processed: int = 0
+    interrupted: bool = False
+    reports: dict[str, str] = field(default_factory=dict)
+    checkpoint_problems: list[dict[str, Any]] = field(default_factory=list)
+    plan_counts: dict[str, int] = field(default_factory=dict)
+
+    def _count(self, status: str) -> int:
+        return int((self.outcomes["status"] == status).sum())
+
+    @property
+    def total_files(self) -> int:
+        return self.outcomes.height
+
+    @property
+    def succeeded(self) -> int:
+        return self._count("succeeded")
+
+    @property
+    def failed(self) -> int:
+        return self._count("failed")
+
+    @property
+    def skipped(self) -> int:
+        return self._count("skipped")
+
+    @property
+    def pending(self) -> int:
+        """Files left for the next call (over ``max_batch_size`` or after an interruption)."""
+        return self._count("pending")
+
+    @property
+    def complete(self) -> bool:
+        return self.pending == 0 and not self.interrupted
+
+    @property
+    def files_per_second(self) -> float:
+        """Files handled by this call (processed, skipped or rejected) per second."""
+        handled = self.total_files - self.pending
+        return handled / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def bytes_per_second(self) -> float:
+        return self.bytes_processed / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """One dict per failed file: ``type``, ``category``, ``path``, ``doc_id``, ``message``, ``attempts``."""
+        return error_records(self.outcomes)
+
+    def error_summary(self) -> dict[str, int]:
+        """Failed files counted by error category."""
+        failed = self.outcomes.filter(pl.col("status") == "failed")
+        counts = failed.group_by("error_category").len().sort("error_category")
+        return dict(zip(counts["error_category"], counts["len"], strict=True))
+
+    def raise_on_failures(self) -> None:
+        """Raise ``IngestFailures`` naming the failed files, if any."""
+        if self.failed:
+            names = ", ".join(e["doc_id"] for e in self.errors[:5])
+            more = f" and {self.failed - 5} more" if self.failed > 5 else ""
+            raise IngestFailures(f"{self.failed} files failed: {names}{more}")
+
+    def summary(self) -> str:
+        """A short multi-line text summary."""
+        lines = [
+            f"run {self.run_id}: {self.total_files} files from {self.root} into {self.store}",
+            f"  succeeded {self.succeeded}, failed {self.failed}, skipped {self.skipped}"
+            + (f", pending {self.pending}" if self.pending else ""),
+            f"  {self.files_per_second:.1f} files/s, {self.elapsed_s:.2f} s, "
+            f"peak memory {self.peak_memory_mb:.0f} MB",
+        ]
+        if self.failed:
+            by_category = ", ".join(f"{k} {v}" for k, v in self.error_summary().items())
+            lines.append(f"  errors by category: {by_category}")
+        if self.interrupted:
+            lines.append("  interrupted: run the same command again to resume")
+        elif self.pending:
+            lines.append("  more files remain: run the same command again to continue")
+        if self.reports:
+            lines.append(f"  reports in {Path(self.reports['performance']).parent}")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as plain data (what ``--json`` prints)."""
+        return {
+            "run_id": self.run_id,
+            "source": self.source,
+            "root": self.root,
+            "store": self.store,
+            "total_files": self.total_files,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "pending": self.pending,
+            "interrupted": self.interrupted,
+            "files_per_second": round(self.files_per_second, 3),
+            "elapsed_s": round(self.elapsed_s, 3),
+            "peak_memory_mb": round(self.peak_memory_mb, 1),
+            "error_summary": self.error_summary(),
+            "errors": self.errors,
+            "plan": self.plan_counts,
+            "reports": self.reports,
+        }
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(str(k))}</td><td>{v}</td></tr>"
+            for k, v in self.error_summary().items()
+        )
+        errors = f"<table><tr><th>category</th><th>files</th></tr>{rows}</table>" if rows else ""
+        reports = html.escape(str(Path(self.reports["performance"]).parent)) if self.reports else ""
+        return (
+            f"<div><b>docbatch run {html.escape(self.run_id)}</b>: {self.total_files} files — "
+            f"<span style='color:green'>{self.succeeded} succeeded</span>, "
+            f"<span style='color:#b00'>{self.failed} failed</span>, {self.skipped} skipped"
+            + (f", {self.pending} pending" if self.pending else "")
+            + f"<br>{self.files_per_second:.1f} files/s · {self.elapsed_s:.2f} s · peak "
+            f"{self.peak_memory_mb:.0f} MB{errors}"
+            + (f"<br>reports: <code>{reports}</code>" if reports else "")
+            + "</div>"
+        )

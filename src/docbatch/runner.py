@@ -1,0 +1,268 @@
+"""Drive the slices of a plan through worker, retry, store, checkpoint and metrics.
+
+For each slice: the worker function parses it (in this process or on an
+executor), transient failures among its rows are retried with backoff, then
+the results are committed to the store in groups of at most
+``progress_save_interval`` files — each group one transaction followed by its
+checkpoint part — and one timeline row is recorded. While the driver commits
+slice k, an executor is already parsing the next slices.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import polars as pl
+
+from docbatch.checkpoint import Checkpoint
+from docbatch.config import BatchConfig
+from docbatch.frames import OUTCOMES, TIMELINE, conform
+from docbatch.metrics import BatchProgress, SliceSizer, processing_metrics
+from docbatch.retry import RetryPolicy
+from docbatch.store.base import DocumentStore
+from docbatch.worker import ParseOptions, SliceResult, process_slice
+
+log = logging.getLogger("docbatch")
+
+
+class ProgressSink(Protocol):
+    """Receives a run's progress events; terminal bars, widgets and logs implement it."""
+
+    def start(self, progress: BatchProgress) -> None: ...
+
+    def update(self, progress: BatchProgress, slice_row: dict[str, Any]) -> None: ...
+
+    def stop(self, progress: BatchProgress) -> None: ...
+
+
+class StopFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+@dataclass
+class RunContext:
+    """Everything a run needs besides the plan rows."""
+
+    store: DocumentStore
+    source: str
+    run_id: str
+    config: BatchConfig
+    options: ParseOptions
+    checkpoint: Checkpoint
+    progress: BatchProgress
+    retry: RetryPolicy
+    sinks: list[ProgressSink] = field(default_factory=list)
+    executor: Executor | None = None
+    in_flight: int = 2
+    first_part: int = 0
+    stop: StopFlag | None = None
+    on_checkpoint: Callable[[], None] | None = None
+    """Called after each checkpoint part (e.g. to refresh the performance report)."""
+
+
+@dataclass
+class RunOutput:
+    outcomes: pl.DataFrame
+    timeline: pl.DataFrame
+    interrupted: bool
+    next_part: int
+
+
+class Runner:
+    """Runs one plan; not reusable."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        cfg = ctx.config
+        self.sizer = SliceSizer(cfg.chunk_processing_size, cfg.memory_threshold_mb)
+        self.part = ctx.first_part
+        self.slice_no = 0
+        self.outcomes: list[pl.DataFrame] = []
+        self.timeline: list[dict[str, Any]] = []
+
+    def run(self, todo: pl.DataFrame) -> RunOutput:
+        ctx = self.ctx
+        interrupted = False
+        queue: deque[tuple[int, pl.DataFrame, Future[SliceResult] | None]] = deque()
+        offset = 0
+        while offset < todo.height or queue:
+            while offset < todo.height and len(queue) < max(1, ctx.in_flight) and not self._stopped():
+                piece = todo.slice(offset, self.sizer.current)
+                offset += piece.height
+                future = ctx.executor.submit(process_slice, piece, ctx.options) if ctx.executor else None
+                queue.append((self.sizer.current, piece, future))
+            if not queue:
+                interrupted = self._stopped()
+                break
+            size_used, piece, future = queue.popleft()
+            result = self._compute(piece, future)
+            result = self._retry_transient(piece, result)
+            self._commit(result)
+            self._record_slice(piece, result, size_used)
+            gc.collect()
+            if self._stopped():
+                for _, _, pending in queue:
+                    if pending is not None:
+                        pending.cancel()
+                interrupted = offset < todo.height or bool(queue)
+                queue.clear()
+                break
+        outcomes = pl.concat(self.outcomes) if self.outcomes else pl.DataFrame(schema=OUTCOMES)
+        timeline = pl.DataFrame(self.timeline, schema=TIMELINE) if self.timeline else pl.DataFrame(schema=TIMELINE)
+        return RunOutput(outcomes, timeline, interrupted, self.part)
+
+    def _stopped(self) -> bool:
+        return self.ctx.stop is not None and self.ctx.stop.is_set()
+
+    # computing -----------------------------------------------------------------------------
+    def _compute(self, piece: pl.DataFrame, future: Future[SliceResult] | None) -> SliceResult:
+        try:
+            if future is not None:
+                return future.result()
+            return process_slice(piece, self.ctx.options)
+        except MemoryError:
+            return self._compute_halves(piece)
+
+    def _compute_halves(self, piece: pl.DataFrame) -> SliceResult:
+        """After a MemoryError: process the slice again in halves, down to single files."""
+        new_size = self.sizer.shrink()
+        log.warning("out of memory on a slice of %d files; retrying in halves (slice size now %d)",
+                    piece.height, new_size)
+        gc.collect()
+        if piece.height == 1:
+            return _memory_failure(piece)
+        half = piece.height // 2
+        parts = []
+        for sub in (piece.slice(0, half), piece.slice(half)):
+            try:
+                parts.append(process_slice(sub, self.ctx.options))
+            except MemoryError:
+                parts.append(self._compute_halves(sub))
+        return SliceResult.concat(parts)
+
+    def _retry_transient(self, piece: pl.DataFrame, result: SliceResult) -> SliceResult:
+        policy = self.ctx.retry
+        attempt = 1
+        while True:
+            failed = result.outcomes.filter(pl.col("retryable"))
+            if failed.height == 0:
+                return result
+            ids = set(failed["doc_id"])
+            if attempt >= policy.max_attempts:
+                outcomes = result.outcomes.with_columns(
+                    error_category=pl.when(pl.col("retryable"))
+                    .then(pl.lit("exception_after_retries"))
+                    .otherwise(pl.col("error_category")),
+                    retryable=pl.lit(False),
+                )
+                return SliceResult(outcomes, result.documents, result.passages, result.touched)
+            for row in failed.iter_rows(named=True):
+                log.info("retrying %s after %s (attempt %d of %d): %s", row["doc_id"],
+                         row["error_type"], attempt + 1, policy.max_attempts, row["error_message"])
+            policy.pause(attempt)
+            attempt += 1
+            again = process_slice(piece.filter(pl.col("doc_id").is_in(list(ids))), self.ctx.options)
+            again.outcomes = again.outcomes.with_columns(attempts=pl.lit(attempt, dtype=pl.Int32))
+            result = SliceResult.concat([result.without(ids), again])
+
+    # committing ----------------------------------------------------------------------------
+    def _commit(self, result: SliceResult) -> None:
+        ctx = self.ctx
+        outcomes = result.outcomes.drop("retryable").with_columns(
+            run_id=pl.lit(ctx.run_id), source=pl.lit(ctx.source),
+            slice=pl.lit(self.slice_no, dtype=pl.Int32),
+        )
+        outcomes = conform(outcomes, OUTCOMES)
+        interval = ctx.config.progress_save_interval
+        for start in range(0, outcomes.height, interval):
+            group = outcomes.slice(start, interval)
+            ids = group["doc_id"].implode()
+            keep = pl.col("doc_id").is_in(ids)
+            ctx.retry.call(
+                ctx.store.write_slice, ctx.source, result.documents.filter(keep),
+                result.passages.filter(keep), result.touched.filter(keep),
+                on_retry=_log_store_retry,
+            )
+            ctx.checkpoint.write_part(ctx.run_id, self.part, group)
+            self.part += 1
+            counts = group["status"].value_counts()
+            by_status = dict(zip(counts["status"], counts["count"], strict=True))
+            ctx.progress.add(
+                succeeded=by_status.get("succeeded", 0), failed=by_status.get("failed", 0),
+                skipped=by_status.get("skipped", 0), nbytes=int(group["size"].fill_null(0).sum()),
+            )
+            if ctx.on_checkpoint is not None:
+                ctx.on_checkpoint()
+        self.outcomes.append(outcomes)
+
+    def _record_slice(self, piece: pl.DataFrame, result: SliceResult, size_used: int) -> None:
+        ctx = self.ctx
+        progress = ctx.progress
+        progress.update_metrics()
+        crossed = self.sizer.observe(progress.memory_usage_mb)
+        if crossed:
+            log.warning("memory %.0f MB is over memory_threshold_mb=%d; slice size now %d",
+                        progress.memory_usage_mb, ctx.config.memory_threshold_mb, self.sizer.current)
+            progress.memory_warning = True
+        metrics = processing_metrics(progress)
+        row = {
+            "run_id": ctx.run_id,
+            "slice": self.slice_no,
+            "elapsed_s": metrics["elapsed_s"],
+            "slice_files": piece.height,
+            "slice_size": size_used,
+            "processed": metrics["processed"],
+            "succeeded": metrics["succeeded"],
+            "failed": metrics["failed"],
+            "skipped": metrics["skipped"],
+            "bytes_done": progress.bytes_done,
+            "files_per_second": metrics["files_per_second"],
+            "bytes_per_second": metrics["bytes_per_second"],
+            "rss_mb": progress.memory_usage_mb,
+            "peak_rss_mb": progress.peak_memory_mb,
+            "eta_s": metrics["estimated_time_remaining"],
+            "memory_warning": crossed,
+        }
+        self.timeline.append(row)
+        self.slice_no += 1
+        for sink in ctx.sinks:
+            sink.update(progress, row)
+
+
+def _log_store_retry(exc: BaseException, attempt: int) -> None:
+    log.warning("store busy (attempt %d): %s; retrying", attempt, exc)
+
+
+def _memory_failure(piece: pl.DataFrame) -> SliceResult:
+    now = datetime.now(UTC)
+    row = piece.row(0, named=True)
+    outcomes = pl.DataFrame(
+        [{
+            "doc_id": row["doc_id"], "path": row["path"], "format": row["format"],
+            "size": row["size"], "mtime_ns": row["mtime_ns"], "status": "failed",
+            "error_category": "processing", "error_type": "MemoryError",
+            "error_message": "ran out of memory processing this file alone",
+            "attempts": 1, "duration_s": 0.0, "started_at": now, "finished_at": now,
+            "retryable": False,
+        }]
+    )
+    empty = process_slice(piece.clear(), ParseOptions())
+    from docbatch.worker import WORKER_OUTCOMES
+
+    return SliceResult(conform(outcomes, WORKER_OUTCOMES), empty.documents, empty.passages, empty.touched)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def monotonic() -> float:
+    return time.perf_counter()

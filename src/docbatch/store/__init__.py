@@ -1,0 +1,43 @@
+"""Stores: the protocol, the embedded SQLite default, and ``open_store``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from docbatch.errors import ConfigError
+from docbatch.store.base import DocumentStore
+from docbatch.store.sqlite import SQLiteStore
+
+DEFAULT_STORE = "docbatch.db"
+
+
+def open_store(spec: str | os.PathLike[str] | DocumentStore | None = None) -> DocumentStore:
+    """A store from a path, a URL or a store object.
+
+    ``None`` opens ``./docbatch.db``; a path or ``sqlite:///path`` opens (or creates)
+    that SQLite file; a store object is returned as it is.
+
+    Raises:
+        ConfigError: the spec names a kind of store docbatch cannot open.
+        StoreError: the store exists but cannot be opened.
+    """
+    if spec is None:
+        return SQLiteStore(DEFAULT_STORE)
+    if isinstance(spec, DocumentStore):
+        return spec
+    if isinstance(spec, Path | os.PathLike):
+        return SQLiteStore(Path(spec))
+    if not isinstance(spec, str):
+        raise ConfigError.invalid("backend", spec, "a store object, a path, or sqlite:///path")
+    if spec.startswith("sqlite:///"):
+        return SQLiteStore(spec.removeprefix("sqlite:///") or DEFAULT_STORE)
+    if "://" in spec:
+        scheme = spec.split("://", 1)[0]
+        raise ConfigError.invalid(
+            "backend", spec, f"a path or sqlite:///path (no store for scheme {scheme!r})"
+        )
+    return SQLiteStore(spec)
+
+
+__all__ = ["DEFAULT_STORE", "DocumentStore", "SQLiteStore", "open_store"]

@@ -1,0 +1,49 @@
+"""The store protocol: what the runner needs from any searchable store."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import polars as pl
+
+
+@runtime_checkable
+class DocumentStore(Protocol):
+    """A searchable store of documents and their passages, grouped by source.
+
+    Implementations guarantee:
+
+    * ``write_slice`` is one transaction: all of it lands or none of it does;
+    * writing a document replaces all its previous passages (no duplicates, no stale tail);
+    * ``known_documents`` reflects every committed ``write_slice``.
+    """
+
+    location: str
+    """Where the store lives (a path or URL), for messages and for the state folder."""
+
+    def known_documents(self, source: str) -> pl.DataFrame:
+        """``docbatch.frames.KNOWN_DOCUMENTS`` rows of every document of ``source``."""
+        ...
+
+    def write_slice(
+        self, source: str, documents: pl.DataFrame, passages: pl.DataFrame, touched: pl.DataFrame
+    ) -> None:
+        """Replace ``documents`` (with their ``passages``) and update size/mtime of ``touched``,
+        in one transaction. Raises ``StoreBusyError`` when locked, ``StoreError`` otherwise."""
+        ...
+
+    def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
+        """Ranked hits as a ``docbatch.frames.SEARCH_HITS`` frame, best first."""
+        ...
+
+    def passages(self, source: str, doc_id: str) -> pl.DataFrame:
+        """The stored passages of one document, in order (``docbatch.frames.PASSAGES``)."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """``{"documents": n, "passages": m}`` over all sources."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection; the store stays on disk."""
+        ...

@@ -1,0 +1,189 @@
+"""The embedded default store: one SQLite file with an FTS5 full-text index."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from docbatch.errors import QueryError, StoreBusyError, StoreError
+from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, SEARCH_HITS
+from docbatch.store.query import to_fts5
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    source TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    title TEXT,
+    format TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    n_chars INTEGER NOT NULL,
+    n_passages INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL,
+    PRIMARY KEY (source, doc_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    passage_id TEXT NOT NULL,
+    title TEXT,
+    heading_path TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    UNIQUE (source, doc_id, seq)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
+    title, heading_path, text,
+    content='passages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS passages_ai AFTER INSERT ON passages BEGIN
+    INSERT INTO passages_fts(rowid, title, heading_path, text)
+    VALUES (new.id, new.title, new.heading_path, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
+    INSERT INTO passages_fts(passages_fts, rowid, title, heading_path, text)
+    VALUES ('delete', old.id, old.title, old.heading_path, old.text);
+END;
+"""
+
+_SEARCH = """
+SELECT p.source, p.doc_id, p.title, p.heading_path,
+       snippet(passages_fts, 2, '[', ']', ' … ', 16) AS snippet,
+       -bm25(passages_fts, 4.0, 2.0, 1.0) AS score
+FROM passages_fts JOIN passages AS p ON p.id = passages_fts.rowid
+WHERE passages_fts MATCH ? {source_filter}
+ORDER BY bm25(passages_fts, 4.0, 2.0, 1.0)
+LIMIT ?
+"""
+
+
+class SQLiteStore:
+    """Documents, passages and an FTS5 index in one SQLite file (WAL mode).
+
+    >>> import tempfile, os
+    >>> store = SQLiteStore(os.path.join(tempfile.mkdtemp(), "docs.db"))
+    >>> store.counts()
+    {'documents': 0, 'passages': 0}
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 5.0) -> None:
+        self.path = Path(path)
+        self.location = str(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
+            self._con.execute("PRAGMA journal_mode=WAL")
+            self._con.execute("PRAGMA synchronous=NORMAL")
+            self._con.executescript(_SCHEMA)
+            self._check_version()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {self.location}: {exc}") from None
+        except OSError as exc:
+            raise StoreError(f"cannot open store {self.location}: {exc.strerror or exc}") from None
+
+    def _check_version(self) -> None:
+        row = self._con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            self._con.execute(
+                "INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        elif int(row[0]) != SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.location} has schema version {row[0]}, this docbatch reads version "
+                f"{SCHEMA_VERSION}"
+            )
+
+    def known_documents(self, source: str) -> pl.DataFrame:
+        rows = self._con.execute(
+            "SELECT doc_id, size, mtime_ns, content_hash FROM documents WHERE source = ?",
+            (source,),
+        ).fetchall()
+        return pl.DataFrame(rows, schema=KNOWN_DOCUMENTS, orient="row")
+
+    def write_slice(
+        self, source: str, documents: pl.DataFrame, passages: pl.DataFrame, touched: pl.DataFrame
+    ) -> None:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        titles = dict(zip(documents["doc_id"], documents["title"], strict=True))
+        con = self._con
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                con.executemany(
+                    "DELETE FROM passages WHERE source = ? AND doc_id = ?",
+                    ((source, d) for d in documents["doc_id"]),
+                )
+                con.executemany(
+                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    ((source, *row, now) for row in documents.iter_rows()),
+                )
+                con.executemany(
+                    'INSERT INTO passages (source, doc_id, seq, passage_id, title, heading_path, '
+                    'start, "end", text) VALUES (?,?,?,?,?,?,?,?,?)',
+                    (
+                        (source, d, seq, pid, titles.get(d), heading, start, end, text)
+                        for d, seq, pid, heading, start, end, text in passages.iter_rows()
+                    ),
+                )
+                con.executemany(
+                    "UPDATE documents SET size = ?, mtime_ns = ? WHERE source = ? AND doc_id = ?",
+                    ((size, mtime, source, d) for d, size, mtime in touched.iter_rows()),
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreBusyError(f"store {self.location} is locked: {exc}") from None
+            raise StoreError(f"cannot write to store {self.location}: {exc}") from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to store {self.location}: {exc}") from None
+
+    def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
+        if limit < 1:
+            raise QueryError(f"limit={limit} is not allowed: expected a whole number >= 1")
+        expression = to_fts5(query)
+        sql = _SEARCH.format(source_filter="AND p.source = ?" if source else "")
+        params: tuple[object, ...] = (expression, source, limit) if source else (expression, limit)
+        try:
+            rows = self._con.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise QueryError(f"invalid search query {query!r}: {exc}") from None
+        return pl.DataFrame(rows, schema=SEARCH_HITS, orient="row")
+
+    def passages(self, source: str, doc_id: str) -> pl.DataFrame:
+        rows = self._con.execute(
+            'SELECT doc_id, seq, passage_id, heading_path, start, "end", text FROM passages '
+            "WHERE source = ? AND doc_id = ? ORDER BY seq",
+            (source, doc_id),
+        ).fetchall()
+        return pl.DataFrame(rows, schema=PASSAGES, orient="row")
+
+    def counts(self) -> dict[str, int]:
+        (docs,) = self._con.execute("SELECT count(*) FROM documents").fetchone()
+        (passages,) = self._con.execute("SELECT count(*) FROM passages").fetchone()
+        return {"documents": docs, "passages": passages}
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.location!r})"

@@ -1,0 +1,185 @@
+"""The pure per-slice work: read, decode, hash, parse and chunk each file.
+
+``process_slice`` takes a slice of the plan frame and returns frames; it keeps
+no state, touches no store, and is picklable, so the same function runs in the
+driver, in a local process pool or on a distributed executor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from docbatch.chunking import chunk
+from docbatch.decoding import decode
+from docbatch.errors import FileError, ValidationError, is_transient
+from docbatch.formats import get_parser
+from docbatch.formats.base import Parser
+from docbatch.frames import DOCUMENTS, OUTCOMES, PASSAGES, TOUCHED
+
+WORKER_OUTCOMES: dict[str, pl.DataType] = {
+    name: dtype for name, dtype in OUTCOMES.items() if name not in ("run_id", "source", "slice")
+} | {"retryable": pl.Boolean()}
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    """What a worker needs to know besides the files themselves."""
+
+    max_file_size: int = 50 * 1024 * 1024
+    max_passage_chars: int = 1500
+    fallback_encoding: str | None = None
+    parsers: Mapping[str, Parser] = field(default_factory=dict)
+    """Parsers by format name, overriding the built-in ones (must be picklable for pools)."""
+
+
+@dataclass
+class SliceResult:
+    """What one slice produced: outcome rows, and the documents and passages to store."""
+
+    outcomes: pl.DataFrame
+    documents: pl.DataFrame
+    passages: pl.DataFrame
+    touched: pl.DataFrame
+    """Documents whose content is unchanged but whose size/mtime must be recorded."""
+
+    def without(self, doc_ids: set[str]) -> SliceResult:
+        """This result minus the given documents (used when a retry replaces them)."""
+        keep = ~pl.col("doc_id").is_in(list(doc_ids))
+        return SliceResult(*(frame.filter(keep) for frame in self.frames()))
+
+    def frames(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        return self.outcomes, self.documents, self.passages, self.touched
+
+    @staticmethod
+    def concat(results: list[SliceResult]) -> SliceResult:
+        """One result holding the rows of all ``results``."""
+        return SliceResult(*(pl.concat(parts) for parts in zip(*(r.frames() for r in results))))
+
+
+def process_slice(plan: pl.DataFrame, options: ParseOptions) -> SliceResult:
+    """Process every row of a plan slice; one bad file never stops the others.
+
+    ``plan`` has the ``docbatch.frames.PLAN`` columns. A row whose content hash
+    equals its ``known_hash`` is reported as skipped ("content unchanged") and
+    its new mtime is returned in ``documents`` with no passages, so the store
+    can record it without rewriting anything.
+    """
+    out: dict[str, list[Any]] = {name: [] for name in WORKER_OUTCOMES}
+    docs: dict[str, list[Any]] = {name: [] for name in DOCUMENTS}
+    passages: dict[str, list[Any]] = {name: [] for name in PASSAGES}
+    touched: dict[str, list[Any]] = {name: [] for name in TOUCHED}
+    for row in plan.iter_rows(named=True):
+        _process_file(row, options, out, docs, passages, touched)
+    return SliceResult(
+        pl.DataFrame(out, schema=WORKER_OUTCOMES),
+        pl.DataFrame(docs, schema=DOCUMENTS),
+        pl.DataFrame(passages, schema=PASSAGES),
+        pl.DataFrame(touched, schema=TOUCHED),
+    )
+
+
+def _process_file(
+    row: dict[str, Any],
+    options: ParseOptions,
+    out: dict[str, list[Any]],
+    docs: dict[str, list[Any]],
+    passages: dict[str, list[Any]],
+    touched: dict[str, list[Any]],
+) -> None:
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    result: dict[str, Any] = {
+        "doc_id": row["doc_id"],
+        "path": row["path"],
+        "format": row["format"],
+        "size": row["size"],
+        "mtime_ns": row["mtime_ns"],
+        "attempts": 1,
+        "started_at": started,
+        "retryable": False,
+    }
+    try:
+        data = _read(row["path"], options.max_file_size)
+        content_hash = hashlib.sha256(data).hexdigest()
+        result["size"] = len(data)
+        result["content_hash"] = content_hash
+        if content_hash == row.get("known_hash"):
+            result.update(status="skipped", reason="content unchanged (only mtime changed)")
+            for name, value in zip(TOUCHED, (row["doc_id"], len(data), row["mtime_ns"]), strict=True):
+                touched[name].append(value)
+        else:
+            text, encoding = decode(data, options.fallback_encoding)
+            parser = options.parsers.get(row["format"]) or get_parser(row["format"])
+            parsed = parser(text)
+            pieces = chunk(row["doc_id"], parsed, options.max_passage_chars)
+            for p in pieces:
+                for name, value in zip(
+                    PASSAGES,
+                    (row["doc_id"], p.seq, p.passage_id, p.heading_path, p.start, p.end, p.text),
+                    strict=True,
+                ):
+                    passages[name].append(value)
+            _append_document(
+                docs, row, parsed.title, content_hash, len(data), len(parsed.text), len(pieces)
+            )
+            reason = None if encoding == "utf-8" else f"decoded as {encoding}"
+            if parsed.warnings:
+                reason = "; ".join(filter(None, [reason, *parsed.warnings]))[:500]
+            result.update(
+                status="succeeded",
+                reason=reason,
+                title=parsed.title,
+                n_chunks=len(pieces),
+                n_chars=len(parsed.text),
+            )
+    except MemoryError:
+        raise
+    except Exception as exc:  # one bad file never stops the slice
+        result.update(_failure(exc))
+    result["duration_s"] = time.perf_counter() - clock
+    result["finished_at"] = datetime.now(UTC)
+    for name in WORKER_OUTCOMES:
+        out[name].append(result.get(name))
+
+
+def _read(path: str, max_file_size: int) -> bytes:
+    with open(path, "rb") as f:
+        data = f.read(max_file_size + 1)
+    if not data:
+        raise ValidationError("empty file")
+    if len(data) > max_file_size:
+        raise ValidationError(f"file is over max_file_size={max_file_size} bytes")
+    return data
+
+
+def _failure(exc: Exception) -> dict[str, Any]:
+    category = exc.category if isinstance(exc, FileError) else "processing"
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    return {
+        "status": "failed",
+        "error_category": category,
+        "error_type": type(exc).__name__,
+        "error_message": message[:1000],
+        "retryable": is_transient(exc),
+    }
+
+
+def _append_document(
+    docs: dict[str, list[Any]],
+    row: dict[str, Any],
+    title: str | None,
+    content_hash: str,
+    size: int,
+    n_chars: int,
+    n_passages: int,
+) -> None:
+    values = (row["doc_id"], title, row["format"], size, row["mtime_ns"], content_hash, n_chars, n_passages)
+    for name, value in zip(DOCUMENTS, values, strict=True):
+        docs[name].append(value)
