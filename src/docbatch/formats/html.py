@@ -1,0 +1,173 @@
+"""HTML parser: selectolax (lexbor) reduced to clean text with headings and links.
+
+The main content node is chosen by ``MAIN_CONTENT_SELECTORS``; boilerplate
+inside it (``REMOVED_SELECTORS``) is dropped. Instead of walking the tree in
+Python, marker characters are inserted around block elements and the text of
+the main node is read once; the markers then split it into headings and
+blocks. No Python recursion is involved, so very deep trees are safe.
+"""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from docbatch.errors import ParseError
+from docbatch.formats.base import DocumentBuilder, ParsedDocument
+
+MAIN_CONTENT_SELECTORS: tuple[str, ...] = (
+    "div[role=main]",
+    "main",
+    "article",
+    "#page-content",
+)
+"""Candidates for the main content node, tried in order; ``body`` is the fallback."""
+
+REMOVED_SELECTORS: str = (
+    "head, script, style, nav, header, footer, noscript, template, form, a.headerlink, a.permalink"
+)
+"""Elements removed from the main content before its text is read."""
+
+_HEADINGS = {"h1": "1", "h2": "2", "h3": "3", "h4": "4", "h5": "5", "h6": "6"}
+_BLOCK_TAGS = (
+    "address, article, aside, blockquote, caption, center, dd, details, dialog, div, dl, dt,"
+    " fieldset, figcaption, figure, hgroup, hr, legend, li, main, menu, ol, p, section,"
+    " summary, table, ul"
+)
+_MARKED = f"h1, h2, h3, h4, h5, h6, pre, tr, br, td, th, {_BLOCK_TAGS}"
+
+# Markers: block boundary, pre open/close, heading open (+ level digit)/close,
+# line break (tr, br) and table cell start.
+_BLOCK, _PRE_OPEN, _PRE_CLOSE, _HEAD_OPEN, _HEAD_CLOSE = "\x01", "\x02", "\x03", "\x04", "\x05"
+_LINE, _CELL = "\x06", "\x07"
+_SPLIT_RE = re.compile("([\x01-\x05])")
+_CONTROL_CHARS = "\x01\x02\x03\x04\x05\x06\x07"
+_CONTROL_RE = re.compile(r"[\x01-\x07]|&#(?:0*[1-7]|[xX]0*[1-7])(?![0-9a-fA-F]);?")
+_INLINE_MARKS = str.maketrans({_LINE: " ", _CELL: " "})
+_PRE_MARKS = str.maketrans({_LINE: "\n", _CELL: "\t"})
+
+
+def _flat(raw: str) -> str:
+    """Whitespace-collapsed text of a block; table cells joined by `` | ``, rows by lines."""
+    if _LINE not in raw and _CELL not in raw:
+        return " ".join(raw.split())
+    lines = []
+    for row in raw.split(_LINE):
+        line = " | ".join(cell for cell in (" ".join(c.split()) for c in row.split(_CELL)) if cell)
+        if line:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _mark(main: LexborNode) -> None:
+    """Insert marker text nodes around the block elements under ``main``."""
+    for node in main.css(_MARKED):
+        tag = node.tag
+        if tag in _HEADINGS:
+            node.insert_before(_HEAD_OPEN + _HEADINGS[tag])
+            node.insert_after(_HEAD_CLOSE)
+        elif tag == "pre":
+            node.insert_before(_PRE_OPEN)
+            node.insert_after(_PRE_CLOSE)
+        elif tag == "tr" or tag == "br":
+            node.insert_after(_LINE)
+        elif tag == "td" or tag == "th":
+            node.insert_before(_CELL)
+        else:
+            node.insert_before(_BLOCK)
+            node.insert_after(_BLOCK)
+
+
+def _emit(builder: DocumentBuilder, marked: str) -> None:
+    """Feed the marked text of the main node to ``builder`` as headings and blocks."""
+    parts = _SPLIT_RE.split(marked)
+    buf = [parts[0]]
+    pre = heading = 0
+    level = 1
+    for i in range(1, len(parts), 2):
+        mark, chunk = parts[i], parts[i + 1]
+        if mark == _HEAD_OPEN:
+            digit, chunk = chunk[:1], chunk[1:]
+            if not pre:
+                if not heading:
+                    builder.block(_flat("".join(buf)))
+                    buf.clear()
+                    level = int(digit) if digit.isdigit() else 1
+                heading += 1
+        elif mark == _HEAD_CLOSE:
+            if not pre and heading:
+                heading -= 1
+                if not heading:
+                    builder.heading(level, "".join(buf).translate(_INLINE_MARKS))
+                    buf.clear()
+        elif heading:
+            if mark == _BLOCK:
+                buf.append(" ")
+        elif mark == _PRE_OPEN:
+            if not pre:
+                builder.block(_flat("".join(buf)))
+                buf.clear()
+            pre += 1
+        elif mark == _PRE_CLOSE:
+            if pre:
+                pre -= 1
+                if not pre:
+                    builder.block("".join(buf).translate(_PRE_MARKS))
+                    buf.clear()
+        elif not pre:
+            builder.block(_flat("".join(buf)))
+            buf.clear()
+        buf.append(chunk)
+    rest = "".join(buf)
+    builder.block(rest.translate(_PRE_MARKS) if pre else _flat(rest))
+
+
+def _main_node(tree: LexborHTMLParser) -> LexborNode | None:
+    """The first node matching ``MAIN_CONTENT_SELECTORS``, else ``body`` (or the root)."""
+    for selector in MAIN_CONTENT_SELECTORS:
+        node = tree.css_first(selector)
+        if node is not None:
+            return node
+    return tree.body or tree.root
+
+
+def parse(text: str) -> ParsedDocument:
+    """Parse HTML into a ``ParsedDocument``.
+
+    Args:
+        text: The decoded HTML (or XHTML) source.
+
+    Returns:
+        The clean text of the main content with sections, the title (``<title>``,
+        else the first ``h1``) and every ``a[href]`` of the whole document.
+
+    Raises:
+        ParseError: The HTML parser could not build a tree.
+    """
+    if any(c in text for c in _CONTROL_CHARS) or ("&#" in text and _CONTROL_RE.search(text)):
+        text = _CONTROL_RE.sub("", text)
+    try:
+        tree = LexborHTMLParser(text)
+    except (ValueError, RuntimeError) as exc:
+        raise ParseError(f"HTML parser rejected the text: {exc}") from exc
+
+    builder = DocumentBuilder()
+    builder.links.extend(
+        href for a in tree.css("a[href]") if (href := a.attributes.get("href")) is not None
+    )
+    title_node = tree.css_first("title")
+    title = " ".join(title_node.text().split()) if title_node is not None else ""
+
+    main = _main_node(tree)
+    if main is not None:
+        main_id = main.mem_id
+        for node in reversed(main.css(REMOVED_SELECTORS)):
+            if node.mem_id != main_id:
+                node.decompose()
+        if not title:
+            h1 = main.css_first("h1") or tree.css_first("h1")
+            title = " ".join(h1.text().split()) if h1 is not None else ""
+        _mark(main)
+        _emit(builder, main.text(deep=True))
+    return builder.build(title or None)

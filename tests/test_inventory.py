@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from docbatch.errors import ConfigError, RootError
+from docbatch.frames import INVENTORY
+from docbatch.inventory import parse_patterns, scan
+from docbatch.sample import BAD_FILES, HIDDEN_FILES, SAMPLE_MAX_FILE_SIZE, sample_files
+
+
+def _write(root: Path, files: dict[str, bytes | str]) -> Path:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return root
+
+
+def test_scan_lists_matching_files_sorted(sample_tree: Path) -> None:
+    inv = scan(sample_tree, "*.md,*.rst,*.html,*.txt", max_file_size=SAMPLE_MAX_FILE_SIZE)
+    assert inv.schema == pl.Schema(INVENTORY)
+    expected = sorted(p for p in sample_files() if p not in HIDDEN_FILES)
+    assert inv["doc_id"].to_list() == expected
+    assert inv["path"].map_elements(os.path.isabs, return_dtype=pl.Boolean).all()
+
+
+def test_hidden_folders_are_skipped(sample_tree: Path) -> None:
+    inv = scan(sample_tree, "*.md")
+    assert not any(d.startswith(".") or "/." in d for d in inv["doc_id"])
+    assert HIDDEN_FILES and all(h not in inv["doc_id"].to_list() for h in HIDDEN_FILES)
+
+
+def test_metadata_validation_gives_rows_not_exceptions(sample_tree: Path) -> None:
+    inv = scan(sample_tree, "*.md,*.txt", max_file_size=SAMPLE_MAX_FILE_SIZE)
+    invalid = dict(inv.filter(pl.col("status") == "invalid").select("doc_id", "reason").iter_rows())
+    empty = [p for p, kind in BAD_FILES.items() if kind == "empty"]
+    large = [p for p, kind in BAD_FILES.items() if kind == "too_large"]
+    assert all(invalid[p] == "empty file" for p in empty)
+    assert all("over max_file_size" in invalid[p] for p in large)
+    assert len(invalid) == len(empty) + len(large)
+
+
+def test_patterns_and_recursion(tmp_path: Path) -> None:
+    root = _write(tmp_path / "r", {"a.md": "x", "b.rst": "x", "sub/c.md": "x", "sub/d.html": "x"})
+    assert scan(root, "*.md")["doc_id"].to_list() == ["a.md", "sub/c.md"]
+    assert scan(root, "*.md", recursive=False)["doc_id"].to_list() == ["a.md"]
+    assert scan(root, "sub/*.html")["doc_id"].to_list() == ["sub/d.html"]
+    assert scan(root, " *.rst , *.html ")["doc_id"].to_list() == ["b.rst", "sub/d.html"]
+
+
+def test_compound_extensions_get_their_format(tmp_path: Path) -> None:
+    root = _write(tmp_path / "r", {"mod_ssl.html.en.utf8": "<p>x</p>", "notes.txt": "x"})
+    inv = scan(root, "*.html.en.utf8,*.txt")
+    assert dict(inv.select("doc_id", "format").iter_rows()) == {
+        "mod_ssl.html.en.utf8": "html", "notes.txt": "text"}
+
+
+def test_unsupported_format_is_invalid_with_reason(tmp_path: Path) -> None:
+    root = _write(tmp_path / "r", {"logo.png": b"\x89PNG"})
+    row = scan(root, "*").row(0, named=True)
+    assert row["status"] == "invalid" and "unsupported format" in row["reason"]
+
+
+def test_symlinks_never_leave_the_root(tmp_path: Path) -> None:
+    outside = _write(tmp_path / "outside", {"secret.md": "secret"})
+    root = _write(tmp_path / "r", {"a.md": "x"})
+    (root / "escape.md").symlink_to(outside / "secret.md")
+    (root / "escape_dir").symlink_to(outside, target_is_directory=True)
+    (root / "loop").symlink_to(root, target_is_directory=True)
+    (root / "inside.md").symlink_to(root / "a.md")
+    inv = scan(root, "*.md")
+    rows = {r["doc_id"]: r for r in inv.iter_rows(named=True)}
+    assert set(rows) == {"a.md", "escape.md", "inside.md"}
+    assert rows["escape.md"]["status"] == "invalid"
+    assert "outside the root" in rows["escape.md"]["reason"]
+    assert rows["inside.md"]["status"] == ""
+
+
+def test_bad_root_and_patterns(tmp_path: Path) -> None:
+    with pytest.raises(RootError, match="not found"):
+        scan(tmp_path / "missing")
+    (tmp_path / "file.md").write_text("x")
+    with pytest.raises(RootError, match="not a directory"):
+        scan(tmp_path / "file.md")
+    for bad in ["", " , ", "/etc/*.md", "../*.md"]:
+        with pytest.raises(ConfigError, match="pattern"):
+            parse_patterns(bad)
