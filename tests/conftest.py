@@ -12,7 +12,6 @@ from docbatch import sample
 
 REPO = Path(__file__).resolve().parents[1]
 DEV_CORPUS = REPO.parent / "shared" / "corpora" / "dev"
-ALL_FORMATS = "*.md,*.rst,*.html,*.txt"
 
 
 @pytest.fixture(autouse=True)

@@ -25,6 +25,9 @@ from functools import cache
 from pathlib import Path
 
 SAMPLE_MAX_FILE_SIZE = 200_000
+
+SAMPLE_PATTERN = "*.md,*.rst,*.html,*.txt"
+"""Globs matching every document format in the sample tree."""
 """The file size limit the README demo uses; only ``broken/huge.txt`` exceeds it."""
 
 KNOWN_WORDS: dict[str, str] = {

@@ -1,0 +1,141 @@
+"""Checkpoints and resume: interruption, corrupted parts, legacy progress files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from docbatch import BatchConfig, BatchIngestService
+from docbatch.checkpoint import Checkpoint, CheckpointWarning, load_legacy_progress
+from docbatch.frames import OUTCOMES
+from docbatch.sample import BAD_FILES, SAMPLE_MAX_FILE_SIZE
+from docbatch.sample import SAMPLE_PATTERN as ALL
+
+
+def _service(tmp_path: Path, **config: object) -> BatchIngestService:
+    cfg = BatchConfig(max_file_size=SAMPLE_MAX_FILE_SIZE, **config)  # type: ignore[arg-type]
+    return BatchIngestService(tmp_path / "s.db", config=cfg, sleep=lambda s: None)
+
+
+def _parts(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "s.state" / "outcomes").glob("part-*.parquet"))
+
+
+def test_parts_are_written_every_progress_save_interval_files(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path, chunk_processing_size=8, progress_save_interval=3)
+    result = service.ingest_batch(sample_tree, pattern=ALL)
+    parts = _parts(tmp_path)
+    sizes = [pl.read_parquet(p).height for p in parts]
+    assert max(sizes) == 3 and sum(sizes) == result.succeeded + result.failed - 2  # 2 rejected at inventory
+    loaded = Checkpoint(tmp_path / "s.state").load(result.run_id)
+    assert loaded.outcomes.schema == pl.Schema(OUTCOMES)
+    assert loaded.problems == [] and loaded.next_part == len(parts)
+
+
+def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(tmp_path: Path, sample_tree: Path) -> None:
+    class InterruptOnce:
+        def start(self, progress): pass  # noqa: ANN001, ANN201, E704
+        def stop(self, progress): pass  # noqa: ANN001, ANN201, E704
+        def update(self, progress, row):  # noqa: ANN001, ANN201
+            if row["slice"] == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    service = _service(tmp_path, chunk_processing_size=4)
+    first = service.ingest_batch(sample_tree, pattern=ALL, progress=InterruptOnce())
+    assert first.interrupted and first.pending > 0
+    assert first.timeline.height == 2  # stopped right after the slice during which Ctrl-C came
+    assert (first.outcomes.filter(status="pending")["reason"] == "run interrupted before this file").all()
+    assert json.loads((tmp_path / "s.state" / "run.json").read_text())["state"] == "running"
+    done_before = set(first.outcomes.filter(pl.col("status").is_in(["succeeded", "failed"]))["doc_id"])
+
+    second = service.ingest_batch(sample_tree, pattern=ALL)
+    assert second.run_id == first.run_id and second.complete
+    assert second.outcomes["doc_id"].is_unique().all()
+    assert set(second.outcomes.filter(status="pending")["doc_id"]) == set()
+    carried = second.outcomes.filter(pl.col("doc_id").is_in(list(done_before)))
+    assert (carried["status"] != "skipped").all()  # the first call's outcomes are kept, not re-planned
+    assert second.timeline.height > first.timeline.height
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_resume_false_starts_a_new_run(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path, max_batch_size=5)
+    first = service.ingest_batch(sample_tree, pattern=ALL)
+    fresh = service.ingest_batch(sample_tree, pattern=ALL, resume=False)
+    assert fresh.run_id != first.run_id
+    assert fresh.skipped == first.succeeded  # unchanged files are still skipped
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "garbage", "wrong_schema"])
+def test_corrupt_part_is_moved_aside_reported_and_replanned(
+    tmp_path: Path, sample_tree: Path, damage: str
+) -> None:
+    service = _service(tmp_path, max_batch_size=12, chunk_processing_size=4, progress_save_interval=4)
+    first = service.ingest_batch(sample_tree, pattern=ALL)
+    victim = _parts(tmp_path)[0]
+    victim_ids = set(pl.read_parquet(victim)["doc_id"])
+    data = victim.read_bytes()
+    if damage == "truncated":
+        victim.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":
+        victim.write_bytes(b"")
+    elif damage == "garbage":
+        victim.write_bytes(os.urandom(300))
+    else:
+        pl.DataFrame({"something": [1, 2]}).write_parquet(victim)
+
+    with pytest.warns(CheckpointWarning, match=victim.name):
+        second = service.ingest_batch(sample_tree, pattern=ALL)
+    assert second.run_id == first.run_id
+    assert not victim.exists()
+    backups = list((tmp_path / "s.state" / "corrupt").iterdir())
+    assert len(backups) == 1 and backups[0].name.startswith(victim.name)
+    assert second.checkpoint_problems and second.checkpoint_problems[0]["category"] == "checkpoint"
+    errors = json.loads(Path(second.reports["errors"]).read_text())
+    assert errors["error_summary"].get("checkpoint") == 1
+    # the files of the lost part are planned again: in the store they are unchanged,
+    # the ones that failed are processed again; none is missing from the outcomes
+    rows = second.outcomes.filter(pl.col("doc_id").is_in(list(victim_ids)))
+    assert rows.height == len(victim_ids)
+    assert set(rows["status"]) <= {"skipped", "failed", "succeeded"}
+    while second.pending:
+        second = service.ingest_batch(sample_tree, pattern=ALL)
+    assert second.outcomes["doc_id"].is_unique().all()
+    assert set(second.outcomes.filter(status="failed")["doc_id"]) == set(BAD_FILES)
+
+
+def test_unreadable_run_manifest_starts_a_new_run(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path, max_batch_size=5)
+    first = service.ingest_batch(sample_tree, pattern=ALL)
+    (tmp_path / "s.state" / "run.json").write_text('{"run_id": "x", "sta')
+    with pytest.warns(CheckpointWarning, match="run manifest"):
+        second = service.ingest_batch(sample_tree, pattern=ALL)
+    assert second.run_id != first.run_id
+    assert second.skipped >= first.succeeded
+
+
+def test_stray_temp_files_are_swept(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path)
+    service.ingest_batch(sample_tree, pattern="*.md")
+    stray = tmp_path / "s.state" / "outcomes" / ".part-x-000001.parquet.123.tmp"
+    stray.write_bytes(b"half written")
+    service.ingest_batch(sample_tree, pattern="*.md")
+    assert not stray.exists()
+
+
+def test_legacy_progress_file_whole_and_cut_off(tmp_path: Path) -> None:
+    whole = tmp_path / "progress.json"
+    whole.write_text(json.dumps(["a.md", "dir/b.md", "c \"q\".md"]))
+    assert load_legacy_progress(whole) == ({"a.md", "dir/b.md", 'c "q".md'}, None)
+    cut = tmp_path / "cut.json"
+    cut.write_text('["a.md", "dir/b.md", "c.m')
+    paths, problem = load_legacy_progress(cut)
+    assert paths == {"a.md", "dir/b.md"} and "recovered 2 paths" in problem
+    service = BatchIngestService(tmp_path / "s.db")
+    assert service._load_progress(cut) == {"a.md", "dir/b.md"}
+    assert len(list(tmp_path.glob("cut.json.corrupt-*.bak"))) == 1

@@ -1,0 +1,212 @@
+"""End-to-end behaviour of BatchIngestService on real files and the real SQLite store."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from docbatch import BatchConfig, BatchIngestService, ConfigError, RootError
+from docbatch.frames import OUTCOMES, TIMELINE
+from docbatch.sample import BAD_FILES, HIDDEN_FILES, KNOWN_WORDS, SAMPLE_MAX_FILE_SIZE, sample_files
+from docbatch.sample import SAMPLE_PATTERN as ALL_FORMATS
+
+GOOD = sorted(p for p in sample_files() if p not in BAD_FILES and p not in HIDDEN_FILES)
+
+
+def _service(tmp_path: Path, **config: object) -> BatchIngestService:
+    cfg = BatchConfig(max_file_size=SAMPLE_MAX_FILE_SIZE, **config)  # type: ignore[arg-type]
+    return BatchIngestService(tmp_path / "store.db", config=cfg, sleep=lambda s: None)
+
+
+def test_first_run_ingests_every_good_file_and_reports_every_bad_one(
+    tmp_path: Path, sample_tree: Path
+) -> None:
+    service = _service(tmp_path)
+    result = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
+    assert result.outcomes.schema == pl.Schema(OUTCOMES)
+    assert result.timeline.schema == pl.Schema(TIMELINE)
+    assert result.total_files == len(GOOD) + len(BAD_FILES)
+    assert sorted(result.outcomes.filter(status="succeeded")["doc_id"]) == GOOD
+    failed = {e["doc_id"]: e for e in result.errors}
+    assert set(failed) == set(BAD_FILES)
+    expected_words = {"empty": "empty file", "binary": "binary content",
+                      "encoding": "not valid UTF-8", "too_large": "over max_file_size"}
+    for doc_id, kind in BAD_FILES.items():
+        assert failed[doc_id]["category"] == "validation"
+        assert expected_words[kind] in failed[doc_id]["message"]
+        assert failed[doc_id]["type"] == "ValidationError"
+        assert failed[doc_id]["path"].endswith(doc_id)
+    assert result.succeeded == len(GOOD) and result.failed == len(BAD_FILES) and result.skipped == 0
+    assert result.files_per_second > 0 and result.peak_memory_mb > 10
+    assert service.backend.counts()["documents"] == len(GOOD)
+    ok = result.outcomes.filter(status="succeeded")
+    assert (ok["n_chunks"] > 0).all() and ok["content_hash"].str.len_chars().eq(64).all()
+
+
+def test_known_words_are_found_in_their_file(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path)
+    service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
+    for word, doc_id in KNOWN_WORDS.items():
+        hits = service.search(word)
+        assert hits["doc_id"].to_list()[:1] == [doc_id], word
+        assert hits["source"][0] == "sample_docs"
+
+
+def test_reports_have_the_seed_shape(tmp_path: Path, sample_tree: Path) -> None:
+    result = _service(tmp_path).ingest_batch(sample_tree, pattern=ALL_FORMATS)
+    errors = json.loads(Path(result.reports["errors"]).read_text())
+    assert set(errors) == {"timestamp", "total_errors", "error_summary", "errors"}
+    assert errors["total_errors"] == len(BAD_FILES) == len(errors["errors"])
+    assert errors["error_summary"] == {"validation": len(BAD_FILES)}
+    perf = json.loads(Path(result.reports["performance"]).read_text())
+    assert perf["run_id"] == result.run_id and perf["state"] == "complete"
+    assert perf["succeeded"] == len(GOOD)
+    assert perf["configuration"]["max_file_size"] == SAMPLE_MAX_FILE_SIZE
+    assert pl.read_parquet(result.reports["outcomes"]).equals(result.outcomes)
+    assert pl.read_parquet(result.reports["timeline"]).height == result.timeline.height > 0
+    assert Path(result.reports["errors"]).parent == tmp_path / "store.state"
+
+
+def test_second_run_skips_unchanged_files_without_reading_them(
+    tmp_path: Path, sample_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = _service(tmp_path)
+    service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
+    import docbatch.worker as worker
+
+    opened: list[str] = []
+    real_read = worker._read
+    monkeypatch.setattr(worker, "_read", lambda p, m: opened.append(p) or real_read(p, m))
+    again = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
+    assert again.skipped == len(GOOD) and again.succeeded == 0
+    assert all(Path(p).relative_to(sample_tree).as_posix() in BAD_FILES for p in opened)
+    skipped = again.outcomes.filter(status="skipped")
+    assert (skipped["reason"] == "same size and mtime as stored").all()
+
+
+def test_touched_but_identical_file_is_not_rewritten(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path)
+    service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
+    target = sample_tree / "guides" / "installation.md"
+    before = service.backend.passages("sample_docs", "guides/installation.md")
+    os.utime(target, ns=(1_000_000_000, 1_000_000_000))
+    result = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
+    row = result.outcomes.filter(doc_id="guides/installation.md").row(0, named=True)
+    assert row["status"] == "skipped" and "content unchanged" in row["reason"]
+    assert service.backend.passages("sample_docs", "guides/installation.md").equals(before)
+    third = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
+    assert third.outcomes.filter(doc_id="guides/installation.md")["reason"][0] == "same size and mtime as stored"
+
+
+def test_changed_file_replaces_its_passages(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path)
+    service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
+    target = sample_tree / "guides" / "installation.md"
+    target.write_text("# Installation\n\nNow it is only about the pangolin.\n")
+    result = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
+    assert result.outcomes.filter(doc_id="guides/installation.md")["status"][0] == "succeeded"
+    assert result.succeeded == 1
+    stored = service.backend.passages("sample_docs", "guides/installation.md")
+    assert stored["text"].to_list() == ["Installation\n\nNow it is only about the pangolin."]
+    assert service.search("pangolin")["doc_id"].to_list() == ["guides/installation.md"]
+
+
+def test_force_reingests_everything(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path)
+    service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
+    passages = service.backend.counts()["passages"]
+    forced = service.ingest_batch(sample_tree, pattern=ALL_FORMATS, force=True)
+    assert forced.succeeded == len(GOOD) and forced.skipped == 0
+    assert service.backend.counts()["passages"] == passages
+
+
+def test_max_batch_size_leaves_the_rest_pending_and_the_next_call_continues(
+    tmp_path: Path, sample_tree: Path
+) -> None:
+    service = _service(tmp_path, max_batch_size=7, chunk_processing_size=3)
+    first = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
+    assert first.pending > 0 and not first.complete
+    processed = first.succeeded + first.failed
+    todo = len(GOOD) + len(BAD_FILES) - 2  # empty and too-large files are rejected at inventory
+    assert processed - 2 == 7 and first.pending == todo - 7
+    assert (first.outcomes.filter(status="pending")["reason"].str.contains("max_batch_size")).all()
+    calls = 1
+    result = first
+    while result.pending:
+        result = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
+        assert result.run_id == first.run_id
+        calls += 1
+    assert calls == 1 + -(-(todo - 7) // 7)
+    assert sorted(result.outcomes.filter(status="succeeded")["doc_id"]) == GOOD
+    assert result.outcomes["doc_id"].is_unique().all()
+    assert service.backend.counts()["documents"] == len(GOOD)
+    assert result.timeline["run_id"].unique().to_list() == [first.run_id]
+
+
+def test_custom_parser_replaces_a_builtin(tmp_path: Path, sample_tree: Path) -> None:
+    from docbatch.formats.base import DocumentBuilder
+
+    def shout(text: str):  # noqa: ANN202
+        b = DocumentBuilder()
+        b.heading(1, "SHOUT")
+        b.block(text.upper())
+        return b.build(None)
+
+    service = BatchIngestService(tmp_path / "s.db", ingest_service={"text": shout})
+    result = service.ingest_batch(sample_tree, pattern="FAQ.txt")
+    assert result.outcomes["title"].to_list() == ["SHOUT"]
+    assert service.search("SAFFRON")["doc_id"].to_list() == ["FAQ.txt"]
+
+
+def test_parser_crash_is_a_processing_row(tmp_path: Path, sample_tree: Path) -> None:
+    def broken(text: str):  # noqa: ANN202
+        raise IndexError("list index out of range")
+
+    service = BatchIngestService(tmp_path / "s.db", ingest_service={"rst": broken}, sleep=lambda s: None)
+    result = service.ingest_batch(sample_tree, pattern="*.rst,*.md", )
+    rst = result.outcomes.filter(pl.col("format") == "rst")
+    assert (rst["status"] == "failed").all() and (rst["error_category"] == "processing").all()
+    assert (rst["error_type"] == "IndexError").all() and (rst["attempts"] == 1).all()
+    assert result.outcomes.filter(pl.col("format") == "markdown", status="succeeded").height > 10
+
+
+def test_progress_is_live_and_readable_from_another_thread(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path, chunk_processing_size=2, progress_save_interval=1)
+    seen: list[dict] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.001):
+            seen.append(service.get_processing_metrics(service.progress))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        result = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
+    finally:
+        done.set()
+        watcher.join()
+    processed = [m["processed"] for m in seen if m["total_files"] == result.total_files]
+    assert processed and processed == sorted(processed)
+    assert len(set(processed)) > 2  # the watcher saw the counters move
+    final = service.get_processing_metrics(service.progress)
+    assert final["progress_percent"] == 100.0 and final["estimated_time_remaining"] == 0.0
+    from_result = service.get_processing_metrics(result)
+    assert from_result["success_rate"] == pytest.approx(len(GOOD) / (len(GOOD) + len(BAD_FILES)))
+
+
+def test_bad_arguments_raise_clear_errors(tmp_path: Path) -> None:
+    service = BatchIngestService(tmp_path / "s.db")
+    with pytest.raises(RootError, match="directory not found"):
+        service.ingest_batch(tmp_path / "nope")
+    with pytest.raises(ConfigError, match="pattern"):
+        service.ingest_batch(tmp_path, pattern=" , ")
+    with pytest.raises(ConfigError, match="executor"):
+        service.ingest_batch(tmp_path, executor="threads")
+    with pytest.raises(ConfigError, match="progress"):
+        service.ingest_batch(tmp_path, progress="fancy")
