@@ -1,0 +1,115 @@
+"""The docbatch command, run as a real subprocess and in-process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from docbatch.cli import main
+from docbatch.sample import BAD_FILES, HIDDEN_FILES, KNOWN_WORDS, SAMPLE_PATTERN, sample_files
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "sample_docs"
+GOOD = [p for p in sample_files() if p not in BAD_FILES and p not in HIDDEN_FILES]
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "docbatch", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_end_to_end_on_the_shipped_sample(tmp_path: Path) -> None:
+    ingest = _run("ingest-docs-batch", str(SAMPLE), "--pattern", SAMPLE_PATTERN,
+                  "--max-file-size", "200KB", "--json", cwd=tmp_path)
+    assert ingest.returncode == 0, ingest.stderr
+    summary = json.loads(ingest.stdout)
+    assert summary["succeeded"] == len(GOOD) and summary["failed"] == len(BAD_FILES)
+    assert summary["error_summary"] == {"validation": len(BAD_FILES)}
+    assert {e["doc_id"] for e in summary["errors"]} == set(BAD_FILES)
+    assert (tmp_path / "docbatch.db").exists()
+    assert (tmp_path / "docbatch.state" / "batch_ingest_errors.json").exists()
+
+    search = _run("search", "zephyrine", "--json", cwd=tmp_path)
+    assert search.returncode == 0, search.stderr
+    hits = json.loads(search.stdout)
+    assert hits[0]["doc_id"] == KNOWN_WORDS["zephyrine"]
+    assert set(hits[0]) == {"source", "doc_id", "title", "heading_path", "snippet", "score"}
+
+    text = _run("search", "quokka", cwd=tmp_path)
+    assert KNOWN_WORDS["quokka"] in text.stdout
+
+    report = _run("report", cwd=tmp_path)
+    assert report.returncode == 0 and "validation: 4" in report.stdout
+
+    again = _run("ingest-docs-batch", str(SAMPLE), "--pattern", SAMPLE_PATTERN,
+                 "--max-file-size", "200KB", "--fail-on-error", cwd=tmp_path)
+    assert again.returncode == 1
+    assert f"skipped {len(GOOD)}" in again.stdout
+
+
+def test_human_summary_and_progress_log(tmp_path: Path) -> None:
+    run = _run("ingest-docs-batch", str(SAMPLE), "--pattern", "*.md", cwd=tmp_path)
+    assert run.returncode == 0
+    assert "succeeded" in run.stdout and "errors by category: validation" in run.stdout
+    assert "docbatch INFO" in run.stderr  # not a terminal: one-line log records
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).with_name("docbatch")
+    out = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "ingest-docs-batch" in out.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["ingest-docs-batch", "no/such/dir"],
+    ["ingest-docs-batch", ".", "--pattern", " , "],
+    ["ingest-docs-batch", ".", "--chunk-size", "0"],
+    ["ingest-docs-batch", ".", "--max-file-size", "lots"],
+    ["ingest-docs-batch", ".", "--bogus"],
+    ["search", '"unbalanced'],
+    ["search", "word", "--limit", "-1"],
+])
+def test_bad_input_exits_2_with_one_line(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if args[0] == "search":
+        assert main(["ingest-docs-batch", str(SAMPLE), "--pattern", "FAQ.txt", "--quiet"]) == 0
+        capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        code = main(args)
+        raise SystemExit(code)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("docbatch") and err.count("\n") == 1, err
+
+
+def test_bad_environment_value_exits_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("BATCH_CHUNK_SIZE", "abc")
+    assert main(["ingest-docs-batch", str(SAMPLE)]) == 2
+    assert "BATCH_CHUNK_SIZE='abc'" in capsys.readouterr().err
+
+
+def test_search_without_a_store_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "anything", "--db", "missing.db"]) == 2
+    assert "ingest a directory first" in capsys.readouterr().err
+
+
+def test_cli_continues_until_nothing_is_pending(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BATCH_MAX_BATCH_SIZE", "5")
+    assert main(["ingest-docs-batch", str(SAMPLE), "--pattern", "*.md,*.rst", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["pending"] == 0
+    md_rst = [p for p in GOOD if p.endswith((".md", ".rst"))]
+    assert summary["succeeded"] == len(md_rst)
+
+
+def test_sample_command_writes_the_tree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sample", str(tmp_path / "docs")]) == 0
+    assert (tmp_path / "docs" / "README.md").exists()
+    assert main(["sample", str(tmp_path / "docs")]) == 2
