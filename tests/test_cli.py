@@ -18,13 +18,26 @@ GOOD = [p for p in sample_files() if p not in BAD_FILES and p not in HIDDEN_FILE
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "docbatch", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "docbatch", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_end_to_end_on_the_shipped_sample(tmp_path: Path) -> None:
-    ingest = _run("ingest-docs-batch", str(SAMPLE), "--pattern", SAMPLE_PATTERN,
-                  "--max-file-size", "200KB", "--json", cwd=tmp_path)
+    ingest = _run(
+        "ingest-docs-batch",
+        str(SAMPLE),
+        "--pattern",
+        SAMPLE_PATTERN,
+        "--max-file-size",
+        "200KB",
+        "--json",
+        cwd=tmp_path,
+    )
     assert ingest.returncode == 0, ingest.stderr
     summary = json.loads(ingest.stdout)
     assert summary["succeeded"] == len(GOOD) and summary["failed"] == len(BAD_FILES)
@@ -45,8 +58,16 @@ def test_end_to_end_on_the_shipped_sample(tmp_path: Path) -> None:
     report = _run("report", cwd=tmp_path)
     assert report.returncode == 0 and "validation: 4" in report.stdout
 
-    again = _run("ingest-docs-batch", str(SAMPLE), "--pattern", SAMPLE_PATTERN,
-                 "--max-file-size", "200KB", "--fail-on-error", cwd=tmp_path)
+    again = _run(
+        "ingest-docs-batch",
+        str(SAMPLE),
+        "--pattern",
+        SAMPLE_PATTERN,
+        "--max-file-size",
+        "200KB",
+        "--fail-on-error",
+        cwd=tmp_path,
+    )
     assert again.returncode == 1
     assert f"skipped {len(GOOD)}" in again.stdout
 
@@ -64,15 +85,18 @@ def test_console_script_is_installed() -> None:
     assert out.returncode == 0 and "ingest-docs-batch" in out.stdout
 
 
-@pytest.mark.parametrize("args", [
-    ["ingest-docs-batch", "no/such/dir"],
-    ["ingest-docs-batch", ".", "--pattern", " , "],
-    ["ingest-docs-batch", ".", "--chunk-size", "0"],
-    ["ingest-docs-batch", ".", "--max-file-size", "lots"],
-    ["ingest-docs-batch", ".", "--bogus"],
-    ["search", '"unbalanced'],
-    ["search", "word", "--limit", "-1"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ingest-docs-batch", "no/such/dir"],
+        ["ingest-docs-batch", ".", "--pattern", " , "],
+        ["ingest-docs-batch", ".", "--chunk-size", "0"],
+        ["ingest-docs-batch", ".", "--max-file-size", "lots"],
+        ["ingest-docs-batch", ".", "--bogus"],
+        ["search", '"unbalanced'],
+        ["search", "word", "--limit", "-1"],
+    ],
+)
 def test_bad_input_exits_2_with_one_line(
     args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -87,7 +111,9 @@ def test_bad_input_exits_2_with_one_line(
     assert err.startswith("docbatch") and err.count("\n") == 1, err
 
 
-def test_bad_environment_value_exits_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_environment_value_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("BATCH_CHUNK_SIZE", "abc")
     assert main(["ingest-docs-batch", str(SAMPLE)]) == 2
     assert "BATCH_CHUNK_SIZE='abc'" in capsys.readouterr().err

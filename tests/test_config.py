@@ -26,8 +26,12 @@ def test_from_environment_reads_every_variable() -> None:
     for i, (variable, field) in enumerate(ENVIRONMENT_VARIABLES.items()):
         assert getattr(c, field) == i + 7, variable
     assert set(ENVIRONMENT_VARIABLES) == {
-        "BATCH_MAX_FILE_SIZE", "BATCH_MAX_BATCH_SIZE", "BATCH_PROGRESS_INTERVAL",
-        "BATCH_MEMORY_THRESHOLD_MB", "BATCH_MAX_RETRIES", "BATCH_CHUNK_SIZE",
+        "BATCH_MAX_FILE_SIZE",
+        "BATCH_MAX_BATCH_SIZE",
+        "BATCH_PROGRESS_INTERVAL",
+        "BATCH_MEMORY_THRESHOLD_MB",
+        "BATCH_MAX_RETRIES",
+        "BATCH_CHUNK_SIZE",
     }
 
 

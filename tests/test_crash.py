@@ -25,21 +25,35 @@ from docbatch.sample import BAD_FILES, SAMPLE_MAX_FILE_SIZE, SAMPLE_PATTERN, wri
 pytestmark = pytest.mark.slow
 
 COPIES = 8
-CLI_OPTIONS = ["--pattern", SAMPLE_PATTERN, "--max-file-size", str(SAMPLE_MAX_FILE_SIZE),
-               "--chunk-size", "6", "--quiet", "--json"]
+CLI_OPTIONS = [
+    "--pattern",
+    SAMPLE_PATTERN,
+    "--max-file-size",
+    str(SAMPLE_MAX_FILE_SIZE),
+    "--chunk-size",
+    "6",
+    "--quiet",
+    "--json",
+]
 ENV = {**os.environ, "BATCH_PROGRESS_INTERVAL": "2"}
 
 
 def _cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "docbatch", *args], env=ENV, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "docbatch", *args],
+        env=ENV,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _store_rows(db: Path) -> pl.DataFrame:
     con = sqlite3.connect(db)
     try:
         rows = con.execute(
-            "SELECT doc_id, seq, passage_id, text FROM passages ORDER BY doc_id, seq").fetchall()
+            "SELECT doc_id, seq, passage_id, text FROM passages ORDER BY doc_id, seq"
+        ).fetchall()
         (fts,) = con.execute("SELECT count(*) FROM passages_fts").fetchone()
         (docs,) = con.execute("SELECT count(*) FROM documents").fetchone()
     finally:
@@ -76,8 +90,9 @@ def _resume_and_check(tree: Path, db: Path, reference: pl.DataFrame) -> None:
     assert outcomes["doc_id"].is_unique().all()
     assert outcomes.filter(status="pending").height == 0
     assert outcomes.filter(status="failed").height == COPIES * len(BAD_FILES)
-    assert outcomes.filter(status="succeeded").height + outcomes.filter(status="skipped").height == (
-        reference["doc_id"].n_unique())
+    assert outcomes.filter(status="succeeded").height + outcomes.filter(
+        status="skipped"
+    ).height == (reference["doc_id"].n_unique())
 
 
 @pytest.mark.parametrize("after_parts", [1, 6, 20, 45])
@@ -143,7 +158,12 @@ def test_sigkill_at_the_critical_instants(
     tree: Path, reference: pl.DataFrame, tmp_path: Path, mode: str, at: int
 ) -> None:
     db = tmp_path / "s.db"
-    child = subprocess.run([sys.executable, "-c", CHILD, str(tree), str(db), mode, str(at)],
-                           env=ENV, capture_output=True, text=True, timeout=300)
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tree), str(db), mode, str(at)],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert child.returncode == -signal.SIGKILL, child.stderr
     _resume_and_check(tree, db, reference)

@@ -14,7 +14,11 @@ def test_plain_utf8() -> None:
 
 @pytest.mark.parametrize(
     ("bom", "codec"),
-    [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")],
+    [
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ],
 )
 def test_byte_order_marks_select_the_codec_and_are_dropped(bom: bytes, codec: str) -> None:
     text, used = decode(bom + "# Título".encode(codec))

@@ -56,7 +56,9 @@ def test_compound_extensions_get_their_format(tmp_path: Path) -> None:
     root = _write(tmp_path / "r", {"mod_ssl.html.en.utf8": "<p>x</p>", "notes.txt": "x"})
     inv = scan(root, "*.html.en.utf8,*.txt")
     assert dict(inv.select("doc_id", "format").iter_rows()) == {
-        "mod_ssl.html.en.utf8": "html", "notes.txt": "text"}
+        "mod_ssl.html.en.utf8": "html",
+        "notes.txt": "text",
+    }
 
 
 def test_unsupported_format_is_invalid_with_reason(tmp_path: Path) -> None:

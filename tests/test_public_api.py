@@ -11,13 +11,31 @@ SRC = Path(docbatch.__file__).parent
 
 # lower layers never import higher ones (see DESIGN.md)
 LAYERS = {
-    "frames": 0, "errors": 0, "config": 0, "atomic": 0,
-    "decoding": 1, "inventory": 1, "formats": 1, "chunking": 1, "store": 1, "checkpoint": 1,
-    "retry": 1, "metrics": 1, "reports": 1, "sample": 1,
-    "planning": 2, "worker": 2, "outcomes": 2, "result": 2, "progress": 2,
+    "frames": 0,
+    "errors": 0,
+    "config": 0,
+    "atomic": 0,
+    "decoding": 1,
+    "inventory": 1,
+    "formats": 1,
+    "chunking": 1,
+    "store": 1,
+    "checkpoint": 1,
+    "retry": 1,
+    "metrics": 1,
+    "reports": 1,
+    "sample": 1,
+    "planning": 2,
+    "worker": 2,
+    "outcomes": 2,
+    "result": 2,
+    "progress": 2,
     "runner": 3,
     "service": 4,
-    "display": 5, "cli": 5, "__main__": 6, "__init__": 6,
+    "display": 5,
+    "cli": 5,
+    "__main__": 6,
+    "__init__": 6,
 }
 
 
@@ -26,7 +44,8 @@ def test_all_is_sorted_and_complete() -> None:
     for name in docbatch.__all__:
         assert hasattr(docbatch, name), name
     public = {
-        n for n, v in vars(docbatch).items()
+        n
+        for n, v in vars(docbatch).items()
         if not n.startswith("_") and not isinstance(v, type(sys)) and n != "annotations"
     }
     assert public <= set(docbatch.__all__)
@@ -61,7 +80,11 @@ def test_imports_point_downward() -> None:
         tree = ast.parse(path.read_text())
         top_level = {id(node) for node in tree.body}
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("docbatch."):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("docbatch.")
+            ):
                 target = node.module.split(".")[1]
                 if LAYERS.get(target, 0) <= layer:
                     continue
@@ -72,5 +95,7 @@ def test_imports_point_downward() -> None:
 
 
 def test_python_dash_m_runs_the_cli() -> None:
-    out = subprocess.run([sys.executable, "-m", "docbatch", "--help"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "docbatch", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0 and "search" in out.stdout

@@ -26,21 +26,31 @@ def _parts(tmp_path: Path) -> list[Path]:
     return sorted((tmp_path / "s.state" / "outcomes").glob("part-*.parquet"))
 
 
-def test_parts_are_written_every_progress_save_interval_files(tmp_path: Path, sample_tree: Path) -> None:
+def test_parts_are_written_every_progress_save_interval_files(
+    tmp_path: Path, sample_tree: Path
+) -> None:
     service = _service(tmp_path, chunk_processing_size=8, progress_save_interval=3)
     result = service.ingest_batch(sample_tree, pattern=ALL)
     parts = _parts(tmp_path)
     sizes = [pl.read_parquet(p).height for p in parts]
-    assert max(sizes) == 3 and sum(sizes) == result.succeeded + result.failed - 2  # 2 rejected at inventory
+    assert (
+        max(sizes) == 3 and sum(sizes) == result.succeeded + result.failed - 2
+    )  # 2 rejected at inventory
     loaded = Checkpoint(tmp_path / "s.state").load(result.run_id)
     assert loaded.outcomes.schema == pl.Schema(OUTCOMES)
     assert loaded.problems == [] and loaded.next_part == len(parts)
 
 
-def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(tmp_path: Path, sample_tree: Path) -> None:
+def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(
+    tmp_path: Path, sample_tree: Path
+) -> None:
     class InterruptOnce:
-        def start(self, progress): pass  # noqa: ANN001, ANN201, E704
-        def stop(self, progress): pass  # noqa: ANN001, ANN201, E704
+        def start(self, progress):
+            pass  # noqa: ANN001, ANN201, E704
+
+        def stop(self, progress):
+            pass  # noqa: ANN001, ANN201, E704
+
         def update(self, progress, row):  # noqa: ANN001, ANN201
             if row["slice"] == 1:
                 os.kill(os.getpid(), signal.SIGINT)
@@ -49,16 +59,22 @@ def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(tmp_path: Path, 
     first = service.ingest_batch(sample_tree, pattern=ALL, progress=InterruptOnce())
     assert first.interrupted and first.pending > 0
     assert first.timeline.height == 2  # stopped right after the slice during which Ctrl-C came
-    assert (first.outcomes.filter(status="pending")["reason"] == "run interrupted before this file").all()
+    assert (
+        first.outcomes.filter(status="pending")["reason"] == "run interrupted before this file"
+    ).all()
     assert json.loads((tmp_path / "s.state" / "run.json").read_text())["state"] == "running"
-    done_before = set(first.outcomes.filter(pl.col("status").is_in(["succeeded", "failed"]))["doc_id"])
+    done_before = set(
+        first.outcomes.filter(pl.col("status").is_in(["succeeded", "failed"]))["doc_id"]
+    )
 
     second = service.ingest_batch(sample_tree, pattern=ALL)
     assert second.run_id == first.run_id and second.complete
     assert second.outcomes["doc_id"].is_unique().all()
     assert set(second.outcomes.filter(status="pending")["doc_id"]) == set()
     carried = second.outcomes.filter(pl.col("doc_id").is_in(list(done_before)))
-    assert (carried["status"] != "skipped").all()  # the first call's outcomes are kept, not re-planned
+    assert (
+        carried["status"] != "skipped"
+    ).all()  # the first call's outcomes are kept, not re-planned
     assert second.timeline.height > first.timeline.height
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
@@ -75,7 +91,9 @@ def test_resume_false_starts_a_new_run(tmp_path: Path, sample_tree: Path) -> Non
 def test_corrupt_part_is_moved_aside_reported_and_replanned(
     tmp_path: Path, sample_tree: Path, damage: str
 ) -> None:
-    service = _service(tmp_path, max_batch_size=12, chunk_processing_size=4, progress_save_interval=4)
+    service = _service(
+        tmp_path, max_batch_size=12, chunk_processing_size=4, progress_save_interval=4
+    )
     first = service.ingest_batch(sample_tree, pattern=ALL)
     victim = _parts(tmp_path)[0]
     victim_ids = set(pl.read_parquet(victim)["doc_id"])
@@ -130,7 +148,7 @@ def test_stray_temp_files_are_swept(tmp_path: Path, sample_tree: Path) -> None:
 
 def test_legacy_progress_file_whole_and_cut_off(tmp_path: Path) -> None:
     whole = tmp_path / "progress.json"
-    whole.write_text(json.dumps(["a.md", "dir/b.md", "c \"q\".md"]))
+    whole.write_text(json.dumps(["a.md", "dir/b.md", 'c "q".md']))
     assert load_legacy_progress(whole) == ({"a.md", "dir/b.md", 'c "q".md'}, None)
     cut = tmp_path / "cut.json"
     cut.write_text('["a.md", "dir/b.md", "c.m')

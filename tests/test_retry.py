@@ -15,12 +15,19 @@ from docbatch.retry import RetryPolicy, backoff_delay
 from docbatch.store import SQLiteStore
 
 
-def test_decorator_retries_listed_exceptions_with_exponential_backoff(no_sleep: list[float]) -> None:
+def test_decorator_retries_listed_exceptions_with_exponential_backoff(
+    no_sleep: list[float],
+) -> None:
     seen: list[tuple[str, int]] = []
     calls = [0]
 
-    @retry(max_attempts=4, backoff_factor=3.0, exceptions=(ConnectionError,),
-           on_retry=lambda exc, attempt: seen.append((str(exc), attempt)), sleep=no_sleep.append)
+    @retry(
+        max_attempts=4,
+        backoff_factor=3.0,
+        exceptions=(ConnectionError,),
+        on_retry=lambda exc, attempt: seen.append((str(exc), attempt)),
+        sleep=no_sleep.append,
+    )
     def flaky() -> str:
         calls[0] += 1
         if calls[0] < 4:
@@ -59,12 +66,19 @@ def test_backoff_is_capped() -> None:
     assert backoff_delay(2.0, 30, max_delay_s=60.0) == 60.0
 
 
-@pytest.mark.parametrize(("exc", "transient"), [
-    (OSError(errno.EIO, "io"), True), (OSError(errno.EAGAIN, "again"), True),
-    (OSError(errno.ETIMEDOUT, "t"), True), (TimeoutError(), True), (StoreBusyError("locked"), True),
-    (OSError(errno.ENOENT, "gone"), False), (UnicodeDecodeError("utf-8", b"x", 0, 1, "bad"), False),
-    (ValueError("parse"), False),
-])
+@pytest.mark.parametrize(
+    ("exc", "transient"),
+    [
+        (OSError(errno.EIO, "io"), True),
+        (OSError(errno.EAGAIN, "again"), True),
+        (OSError(errno.ETIMEDOUT, "t"), True),
+        (TimeoutError(), True),
+        (StoreBusyError("locked"), True),
+        (OSError(errno.ENOENT, "gone"), False),
+        (UnicodeDecodeError("utf-8", b"x", 0, 1, "bad"), False),
+        (ValueError("parse"), False),
+    ],
+)
 def test_transient_classification(exc: BaseException, transient: bool) -> None:
     assert is_transient(exc) is transient
 
@@ -102,9 +116,12 @@ class FlakyParser:
 
 
 def _run(tmp_path: Path, sample_tree: Path, parser: FlakyParser, sleeps: list[float]):  # noqa: ANN202
-    service = BatchIngestService(tmp_path / "s.db", ingest_service={"markdown": parser},
-                                 config=BatchConfig(max_retry_attempts=3, retry_backoff_factor=2.0),
-                                 sleep=sleeps.append)
+    service = BatchIngestService(
+        tmp_path / "s.db",
+        ingest_service={"markdown": parser},
+        config=BatchConfig(max_retry_attempts=3, retry_backoff_factor=2.0),
+        sleep=sleeps.append,
+    )
     return service, service.ingest_batch(sample_tree, pattern="guides/*.md,reference/*.md")
 
 
@@ -129,7 +146,9 @@ def test_persistent_transient_failures_become_exception_after_retries(
     assert result.error_summary() == {"exception_after_retries": result.total_files}
 
 
-def test_terminal_failures_are_not_retried(tmp_path: Path, sample_tree: Path, no_sleep: list[float]) -> None:
+def test_terminal_failures_are_not_retried(
+    tmp_path: Path, sample_tree: Path, no_sleep: list[float]
+) -> None:
     service = BatchIngestService(tmp_path / "s.db", sleep=no_sleep.append)
     result = service.ingest_batch(sample_tree, pattern="broken/*.md")
     failed = result.outcomes.filter(status="failed")
@@ -153,7 +172,9 @@ class BusyStore(SQLiteStore):
         super().write_slice(*args, **kwargs)
 
 
-def test_busy_store_writes_are_retried(tmp_path: Path, sample_tree: Path, no_sleep: list[float]) -> None:
+def test_busy_store_writes_are_retried(
+    tmp_path: Path, sample_tree: Path, no_sleep: list[float]
+) -> None:
     store = BusyStore(tmp_path / "s.db", busy=2)
     service = BatchIngestService(store, state_dir=tmp_path / "state", sleep=no_sleep.append)
     result = service.ingest_batch(sample_tree, pattern="guides/*.md")

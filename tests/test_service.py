@@ -34,8 +34,12 @@ def test_first_run_ingests_every_good_file_and_reports_every_bad_one(
     assert sorted(result.outcomes.filter(status="succeeded")["doc_id"]) == GOOD
     failed = {e["doc_id"]: e for e in result.errors}
     assert set(failed) == set(BAD_FILES)
-    expected_words = {"empty": "empty file", "binary": "binary content",
-                      "encoding": "not valid UTF-8", "too_large": "over max_file_size"}
+    expected_words = {
+        "empty": "empty file",
+        "binary": "binary content",
+        "encoding": "not valid UTF-8",
+        "too_large": "over max_file_size",
+    }
     for doc_id, kind in BAD_FILES.items():
         assert failed[doc_id]["category"] == "validation"
         assert expected_words[kind] in failed[doc_id]["message"]
@@ -100,7 +104,10 @@ def test_touched_but_identical_file_is_not_rewritten(tmp_path: Path, sample_tree
     assert row["status"] == "skipped" and "content unchanged" in row["reason"]
     assert service.backend.passages("sample_docs", "guides/installation.md").equals(before)
     third = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
-    assert third.outcomes.filter(doc_id="guides/installation.md")["reason"][0] == "same size and mtime as stored"
+    assert (
+        third.outcomes.filter(doc_id="guides/installation.md")["reason"][0]
+        == "same size and mtime as stored"
+    )
 
 
 def test_changed_file_replaces_its_passages(tmp_path: Path, sample_tree: Path) -> None:
@@ -167,15 +174,22 @@ def test_parser_crash_is_a_processing_row(tmp_path: Path, sample_tree: Path) -> 
     def broken(text: str):  # noqa: ANN202
         raise IndexError("list index out of range")
 
-    service = BatchIngestService(tmp_path / "s.db", ingest_service={"rst": broken}, sleep=lambda s: None)
-    result = service.ingest_batch(sample_tree, pattern="*.rst,*.md", )
+    service = BatchIngestService(
+        tmp_path / "s.db", ingest_service={"rst": broken}, sleep=lambda s: None
+    )
+    result = service.ingest_batch(
+        sample_tree,
+        pattern="*.rst,*.md",
+    )
     rst = result.outcomes.filter(pl.col("format") == "rst")
     assert (rst["status"] == "failed").all() and (rst["error_category"] == "processing").all()
     assert (rst["error_type"] == "IndexError").all() and (rst["attempts"] == 1).all()
     assert result.outcomes.filter(pl.col("format") == "markdown", status="succeeded").height > 10
 
 
-def test_progress_is_live_and_readable_from_another_thread(tmp_path: Path, sample_tree: Path) -> None:
+def test_progress_is_live_and_readable_from_another_thread(
+    tmp_path: Path, sample_tree: Path
+) -> None:
     service = _service(tmp_path, chunk_processing_size=2, progress_save_interval=1)
     seen: list[dict] = []
     done = threading.Event()

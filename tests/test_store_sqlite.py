@@ -16,14 +16,16 @@ from docbatch.store.query import to_fts5
 def _docs(*rows: tuple[str, str, str]) -> pl.DataFrame:
     return pl.DataFrame(
         [(doc_id, title, "markdown", 10, 1, digest, 5, 1) for doc_id, title, digest in rows],
-        schema=DOCUMENTS, orient="row",
+        schema=DOCUMENTS,
+        orient="row",
     )
 
 
 def _passages(doc_id: str, *texts: str) -> pl.DataFrame:
     return pl.DataFrame(
         [(doc_id, i, f"{doc_id}-{i}", "Head", 0, len(t), t) for i, t in enumerate(texts)],
-        schema=PASSAGES, orient="row",
+        schema=PASSAGES,
+        orient="row",
     )
 
 
@@ -38,9 +40,17 @@ def store(tmp_path: Path) -> SQLiteStore:
 
 
 def test_write_and_search(store: SQLiteStore) -> None:
-    store.write_slice("src", _docs(("a.md", "Alpha", "h1"), ("b.md", "Beta", "h2")),
-                      pl.concat([_passages("a.md", "install the widget", "configure things"),
-                                 _passages("b.md", "widget removal guide")]), NO_TOUCH)
+    store.write_slice(
+        "src",
+        _docs(("a.md", "Alpha", "h1"), ("b.md", "Beta", "h2")),
+        pl.concat(
+            [
+                _passages("a.md", "install the widget", "configure things"),
+                _passages("b.md", "widget removal guide"),
+            ]
+        ),
+        NO_TOUCH,
+    )
     hits = store.search("widget")
     assert hits.schema == pl.Schema(SEARCH_HITS)
     assert set(hits["doc_id"]) == {"a.md", "b.md"}
@@ -51,7 +61,9 @@ def test_write_and_search(store: SQLiteStore) -> None:
 
 
 def test_rewriting_a_document_replaces_all_its_passages(store: SQLiteStore) -> None:
-    store.write_slice("s", _docs(("a.md", "A", "h1")), _passages("a.md", "one", "two", "three"), NO_TOUCH)
+    store.write_slice(
+        "s", _docs(("a.md", "A", "h1")), _passages("a.md", "one", "two", "three"), NO_TOUCH
+    )
     store.write_slice("s", _docs(("a.md", "A", "h2")), _passages("a.md", "uno"), NO_TOUCH)
     assert store.passages("s", "a.md")["text"].to_list() == ["uno"]
     assert store.search("three").height == 0
@@ -97,29 +109,44 @@ def test_locked_store_is_a_transient_busy_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("query", ["c++", "foo-bar", "what's new?", "path:docs", "NEAR(a b)"])
 def test_user_text_never_breaks_the_match_syntax(store: SQLiteStore, query: str) -> None:
-    store.write_slice("s", _docs(("a.md", "A", "h")), _passages("a.md", "c++ and foo-bar: what's new? path:docs"), NO_TOUCH)
+    store.write_slice(
+        "s",
+        _docs(("a.md", "A", "h")),
+        _passages("a.md", "c++ and foo-bar: what's new? path:docs"),
+        NO_TOUCH,
+    )
     assert isinstance(store.search(query), pl.DataFrame)
 
 
-@pytest.mark.parametrize(("query", "message"), [
-    ('"unbalanced', "unbalanced double quote"),
-    ("", "empty search query"),
-    ("OR", "no words"),
-    ("widget OR", "operator needs words"),
-])
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ('"unbalanced', "unbalanced double quote"),
+        ("", "empty search query"),
+        ("OR", "no words"),
+        ("widget OR", "operator needs words"),
+    ],
+)
 def test_malformed_queries_give_clear_errors(store: SQLiteStore, query: str, message: str) -> None:
     with pytest.raises(QueryError, match=message):
         store.search(query)
 
 
 def test_query_translation() -> None:
-    assert to_fts5('install c++ "quick start" OR setup*') == '"install" "c++" "quick start" OR "setup"*'
+    assert (
+        to_fts5('install c++ "quick start" OR setup*')
+        == '"install" "c++" "quick start" OR "setup"*'
+    )
     assert to_fts5("NOT x") == 'NOT "x"'
 
 
 def test_phrase_and_prefix_search(store: SQLiteStore) -> None:
-    store.write_slice("s", _docs(("a.md", "A", "h"), ("b.md", "B", "h")),
-                      pl.concat([_passages("a.md", "quick start guide"), _passages("b.md", "start quick")]), NO_TOUCH)
+    store.write_slice(
+        "s",
+        _docs(("a.md", "A", "h"), ("b.md", "B", "h")),
+        pl.concat([_passages("a.md", "quick start guide"), _passages("b.md", "start quick")]),
+        NO_TOUCH,
+    )
     assert store.search('"quick start"')["doc_id"].to_list() == ["a.md"]
     assert set(store.search("gui*")["doc_id"]) == {"a.md"}
 
@@ -142,7 +169,9 @@ def test_readers_see_committed_slices_only(tmp_path: Path) -> None:
     writer = SQLiteStore(tmp_path / "s.db")
     writer.write_slice("s", _docs(("a.md", "A", "h")), _passages("a.md", "first"), NO_TOUCH)
     seen: list[int] = []
-    reader = threading.Thread(target=lambda: seen.append(SQLiteStore(tmp_path / "s.db").counts()["documents"]))
+    reader = threading.Thread(
+        target=lambda: seen.append(SQLiteStore(tmp_path / "s.db").counts()["documents"])
+    )
     reader.start()
     reader.join()
     assert seen == [1]

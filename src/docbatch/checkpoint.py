@@ -126,7 +126,9 @@ class Checkpoint:
 
 
 def _check_schema(frame: pl.DataFrame) -> None:
-    missing = [name for name in ("doc_id", "status", "size", "mtime_ns") if name not in frame.columns]
+    missing = [
+        name for name in ("doc_id", "status", "size", "mtime_ns") if name not in frame.columns
+    ]
     if missing:
         raise ValueError(f"wrong schema: missing columns {missing}")
 
@@ -150,7 +152,10 @@ def load_legacy_progress(path: str | Path) -> tuple[set[str], str | None]:
         data = json.loads(raw)
     except ValueError as exc:
         recovered = {json.loads(f'"{m}"') for m in _QUOTED.findall(raw)}
-        return recovered, f"progress file is not valid JSON ({exc}); recovered {len(recovered)} paths"
+        return (
+            recovered,
+            f"progress file is not valid JSON ({exc}); recovered {len(recovered)} paths",
+        )
     if isinstance(data, dict):
         data = data.get("completed_files") or data.get("completed") or []
     if not isinstance(data, list):

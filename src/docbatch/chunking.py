@@ -55,9 +55,7 @@ def chunk(doc_id: str, doc: ParsedDocument, max_chars: int) -> list[Passage]:
     seen: dict[str, int] = {}
     for seq, (heading, start, end) in enumerate(spans):
         body = text[start:end]
-        digest = hashlib.blake2b(
-            f"{doc_id}\0{heading}\0{body}".encode(), digest_size=8
-        ).hexdigest()
+        digest = hashlib.blake2b(f"{doc_id}\0{heading}\0{body}".encode(), digest_size=8).hexdigest()
         n = seen.get(digest, 0)
         seen[digest] = n + 1
         pid = digest if n == 0 else f"{digest}-{n}"

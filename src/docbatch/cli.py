@@ -48,18 +48,28 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="docbatch", description="Batch-ingest documentation into a searchable store.")
+    parser = _Parser(
+        prog="docbatch", description="Batch-ingest documentation into a searchable store."
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    ingest = sub.add_parser("ingest-docs-batch", aliases=["ingest"],
-                            help="ingest a directory of documents")
+    ingest = sub.add_parser(
+        "ingest-docs-batch", aliases=["ingest"], help="ingest a directory of documents"
+    )
     ingest.add_argument("directory", type=Path)
-    ingest.add_argument("--pattern", default=DEFAULT_PATTERN,
-                        help=f"comma-separated globs (default {DEFAULT_PATTERN})")
+    ingest.add_argument(
+        "--pattern",
+        default=DEFAULT_PATTERN,
+        help=f"comma-separated globs (default {DEFAULT_PATTERN})",
+    )
     ingest.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True)
     ingest.add_argument("--force", action="store_true", help="re-ingest unchanged files too")
-    ingest.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
-                        help="continue an unfinished run of the same tree (default on)")
+    ingest.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="continue an unfinished run of the same tree (default on)",
+    )
     ingest.add_argument("--db", default="docbatch.db", help="store path (default ./docbatch.db)")
     ingest.add_argument("--state-dir", help="checkpoint folder (default: next to the store)")
     ingest.add_argument("--report-dir", help="where reports go (default: the state folder)")
@@ -118,8 +128,11 @@ def _fail(code: int, exc: BaseException) -> int:
 def _ingest(args: argparse.Namespace) -> int:
     from docbatch.service import BatchIngestService
 
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(asctime)s docbatch %(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s docbatch %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
     cfg = BatchConfig.from_environment()
     if args.max_file_size is not None:
         cfg.max_file_size = args.max_file_size
@@ -129,10 +142,17 @@ def _ingest(args: argparse.Namespace) -> int:
         results = []
         while True:
             result = service.ingest_batch(
-                args.directory, args.pattern, args.recursive, args.force and not results,
-                args.resume or bool(results), source=args.source, executor=args.executor,
-                workers=args.workers, progress=None if args.quiet or args.json else "auto",
-                fallback_encoding=args.fallback_encoding, report_dir=args.report_dir,
+                args.directory,
+                args.pattern,
+                args.recursive,
+                args.force and not results,
+                args.resume or bool(results),
+                source=args.source,
+                executor=args.executor,
+                workers=args.workers,
+                progress=None if args.quiet or args.json else "auto",
+                fallback_encoding=args.fallback_encoding,
+                report_dir=args.report_dir,
             )
             results.append(result)
             if result.interrupted or result.pending == 0:
@@ -154,7 +174,9 @@ def _search(args: argparse.Namespace) -> int:
     from docbatch.store import open_store
 
     if not Path(args.db).exists():
-        raise ConfigError(f"no store at {args.db}: ingest a directory first (docbatch ingest-docs-batch DIR)")
+        raise ConfigError(
+            f"no store at {args.db}: ingest a directory first (docbatch ingest-docs-batch DIR)"
+        )
     store = open_store(args.db)
     try:
         hits = store.search(args.query, limit=args.limit, source=args.source)
@@ -179,17 +201,23 @@ def _report(args: argparse.Namespace) -> int:
     path = folder / reports.PERFORMANCE_JSON
     try:
         performance: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        errors: dict[str, Any] = json.loads((folder / reports.ERRORS_JSON).read_text(encoding="utf-8"))
+        errors: dict[str, Any] = json.loads(
+            (folder / reports.ERRORS_JSON).read_text(encoding="utf-8")
+        )
     except FileNotFoundError:
         raise ConfigError(f"no reports in {folder}: run docbatch ingest-docs-batch first") from None
     if args.json:
         print(json.dumps({"performance": performance, "errors": errors}))
         return EXIT_OK
     print(f"run {performance['run_id']} ({performance['state']}), source {performance['source']}")
-    print(f"  {performance['processed']}/{performance['total_files']} files: succeeded "
-          f"{performance['succeeded']}, failed {performance['failed']}, skipped {performance['skipped']}")
-    print(f"  {performance['files_per_second']:.1f} files/s, peak memory "
-          f"{performance['peak_memory_mb']:.0f} MB")
+    print(
+        f"  {performance['processed']}/{performance['total_files']} files: succeeded "
+        f"{performance['succeeded']}, failed {performance['failed']}, skipped {performance['skipped']}"
+    )
+    print(
+        f"  {performance['files_per_second']:.1f} files/s, peak memory "
+        f"{performance['peak_memory_mb']:.0f} MB"
+    )
     for category, count in errors["error_summary"].items():
         print(f"  {category}: {count}")
     for error in errors["errors"][:10]:

@@ -33,7 +33,7 @@ class BatchConfig:
     memory_threshold_mb: int = 1024
     """Resident memory, in MB, above which a warning fires and slices shrink (BATCH_MEMORY_THRESHOLD_MB)."""
     max_retry_attempts: int = 3
-    """Attempts for a transient failure before it counts as ``exception_after_retries`` (BATCH_MAX_RETRIES)."""
+    """Attempts at a transient failure before it is ``exception_after_retries`` (BATCH_MAX_RETRIES)."""
     retry_backoff_factor: float = 2.0
     """Multiplier of the exponential backoff between attempts, in seconds."""
     chunk_processing_size: int = 100
@@ -72,7 +72,9 @@ class BatchConfig:
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (for reports)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        return {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"
+        }
 
 
 ENVIRONMENT_VARIABLES: dict[str, str] = {

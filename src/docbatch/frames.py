@@ -146,4 +146,6 @@ def check(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> None:
         missing = [n for n in schema if n not in df.columns]
         extra = [n for n in df.columns if n not in schema]
         wrong = [n for n, t in actual if n in schema and schema[n] != t]
-        raise ValueError(f"frame schema mismatch: missing={missing} extra={extra} wrong_type={wrong}")
+        raise ValueError(
+            f"frame schema mismatch: missing={missing} extra={extra} wrong_type={wrong}"
+        )

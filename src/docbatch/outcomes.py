@@ -35,11 +35,18 @@ def planned_rows(planned: pl.DataFrame, run_id: str, source: str) -> pl.DataFram
 
 def pending_rows(rows: pl.DataFrame, run_id: str, source: str, interrupted: bool) -> pl.DataFrame:
     """Outcome rows for files left for the next call."""
-    reason = "run interrupted before this file" if interrupted else "over max_batch_size; run again to continue"
+    reason = (
+        "run interrupted before this file"
+        if interrupted
+        else "over max_batch_size; run again to continue"
+    )
     return conform(
         rows.with_columns(
-            run_id=pl.lit(run_id), source=pl.lit(source), status=pl.lit("pending"),
-            reason=pl.lit(reason), attempts=pl.lit(0),
+            run_id=pl.lit(run_id),
+            source=pl.lit(source),
+            status=pl.lit("pending"),
+            reason=pl.lit(reason),
+            attempts=pl.lit(0),
         ),
         OUTCOMES,
     )
@@ -50,7 +57,9 @@ def carried_over(checkpointed: pl.DataFrame, inventory: pl.DataFrame) -> pl.Data
     if checkpointed.height == 0:
         return conform(checkpointed, OUTCOMES)
     same = checkpointed.join(
-        inventory.select("doc_id", pl.col("size").alias("_size"), pl.col("mtime_ns").alias("_mtime")),
+        inventory.select(
+            "doc_id", pl.col("size").alias("_size"), pl.col("mtime_ns").alias("_mtime")
+        ),
         on="doc_id",
         how="inner",
     ).filter((pl.col("mtime_ns") == pl.col("_mtime")) & (pl.col("size") == pl.col("_size")))

@@ -44,30 +44,42 @@ def plan(
     )
     if force:
         status = (
-            pl.when(invalid).then(pl.lit("invalid"))
-            .when(is_known).then(pl.lit("changed"))
+            pl.when(invalid)
+            .then(pl.lit("invalid"))
+            .when(is_known)
+            .then(pl.lit("changed"))
             .otherwise(pl.lit("new"))
         )
         reason = pl.when(invalid).then(pl.col("reason")).when(is_known).then(pl.lit("forced"))
         known_hash = pl.lit(None, dtype=pl.Utf8)
     else:
         status = (
-            pl.when(invalid).then(pl.lit("invalid"))
-            .when(is_known & same_stat).then(pl.lit("unchanged"))
-            .when(is_known).then(pl.lit("changed"))
+            pl.when(invalid)
+            .then(pl.lit("invalid"))
+            .when(is_known & same_stat)
+            .then(pl.lit("unchanged"))
+            .when(is_known)
+            .then(pl.lit("changed"))
             .otherwise(pl.lit("new"))
         )
         reason = (
-            pl.when(invalid).then(pl.col("reason"))
-            .when(is_known & same_stat).then(pl.lit("same size and mtime as stored"))
-            .when(is_known).then(pl.lit("size or mtime differ from stored"))
+            pl.when(invalid)
+            .then(pl.col("reason"))
+            .when(is_known & same_stat)
+            .then(pl.lit("same size and mtime as stored"))
+            .when(is_known)
+            .then(pl.lit("size or mtime differ from stored"))
         )
         known_hash = pl.col("known_hash")
     planned = joined.with_columns(
         status=status, reason=reason.cast(pl.Utf8), known_hash=known_hash.cast(pl.Utf8)
     ).select(list(PLAN))
-    deleted = _deleted(inventory, known.rename({"known_size": "size", "known_mtime_ns": "mtime_ns"}),
-                       patterns, recursive)
+    deleted = _deleted(
+        inventory,
+        known.rename({"known_size": "size", "known_mtime_ns": "mtime_ns"}),
+        patterns,
+        recursive,
+    )
     return pl.concat([planned, deleted]) if deleted.height else planned
 
 

@@ -79,7 +79,7 @@ class IngestResult:
 
     @property
     def errors(self) -> list[dict[str, Any]]:
-        """One dict per failed file: ``type``, ``category``, ``path``, ``doc_id``, ``message``, ``attempts``."""
+        """One dict per failed file: type, category, path, doc_id, message, attempts."""
         return error_records(self.outcomes)
 
     def error_summary(self) -> dict[str, int]:

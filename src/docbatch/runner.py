@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -28,7 +27,7 @@ from docbatch.frames import OUTCOMES, TIMELINE, conform
 from docbatch.metrics import BatchProgress, SliceSizer, processing_metrics
 from docbatch.retry import RetryPolicy
 from docbatch.store.base import DocumentStore
-from docbatch.worker import ParseOptions, SliceResult, process_slice
+from docbatch.worker import WORKER_OUTCOMES, ParseOptions, SliceResult, process_slice
 
 log = logging.getLogger("docbatch")
 
@@ -94,10 +93,14 @@ class Runner:
         queue: deque[tuple[int, pl.DataFrame, Future[SliceResult] | None]] = deque()
         offset = 0
         while offset < todo.height or queue:
-            while offset < todo.height and len(queue) < max(1, ctx.in_flight) and not self._stopped():
+            while (
+                offset < todo.height and len(queue) < max(1, ctx.in_flight) and not self._stopped()
+            ):
                 piece = todo.slice(offset, self.sizer.current)
                 offset += piece.height
-                future = ctx.executor.submit(process_slice, piece, ctx.options) if ctx.executor else None
+                future = (
+                    ctx.executor.submit(process_slice, piece, ctx.options) if ctx.executor else None
+                )
                 queue.append((self.sizer.current, piece, future))
             if not queue:
                 interrupted = self._stopped()
@@ -116,7 +119,11 @@ class Runner:
                 queue.clear()
                 break
         outcomes = pl.concat(self.outcomes) if self.outcomes else pl.DataFrame(schema=OUTCOMES)
-        timeline = pl.DataFrame(self.timeline, schema=TIMELINE) if self.timeline else pl.DataFrame(schema=TIMELINE)
+        timeline = (
+            pl.DataFrame(self.timeline, schema=TIMELINE)
+            if self.timeline
+            else pl.DataFrame(schema=TIMELINE)
+        )
         return RunOutput(outcomes, timeline, interrupted, self.part)
 
     def _stopped(self) -> bool:
@@ -134,8 +141,11 @@ class Runner:
     def _compute_halves(self, piece: pl.DataFrame) -> SliceResult:
         """After a MemoryError: process the slice again in halves, down to single files."""
         new_size = self.sizer.shrink()
-        log.warning("out of memory on a slice of %d files; retrying in halves (slice size now %d)",
-                    piece.height, new_size)
+        log.warning(
+            "out of memory on a slice of %d files; retrying in halves (slice size now %d)",
+            piece.height,
+            new_size,
+        )
         gc.collect()
         if piece.height == 1:
             return _memory_failure(piece)
@@ -165,8 +175,14 @@ class Runner:
                 )
                 return SliceResult(outcomes, result.documents, result.passages, result.touched)
             for row in failed.iter_rows(named=True):
-                log.info("retrying %s after %s (attempt %d of %d): %s", row["doc_id"],
-                         row["error_type"], attempt + 1, policy.max_attempts, row["error_message"])
+                log.info(
+                    "retrying %s after %s (attempt %d of %d): %s",
+                    row["doc_id"],
+                    row["error_type"],
+                    attempt + 1,
+                    policy.max_attempts,
+                    row["error_message"],
+                )
             policy.pause(attempt)
             attempt += 1
             again = process_slice(piece.filter(pl.col("doc_id").is_in(list(ids))), self.ctx.options)
@@ -177,7 +193,8 @@ class Runner:
     def _commit(self, result: SliceResult) -> None:
         ctx = self.ctx
         outcomes = result.outcomes.drop("retryable").with_columns(
-            run_id=pl.lit(ctx.run_id), source=pl.lit(ctx.source),
+            run_id=pl.lit(ctx.run_id),
+            source=pl.lit(ctx.source),
             slice=pl.lit(self.slice_no, dtype=pl.Int32),
         )
         outcomes = conform(outcomes, OUTCOMES)
@@ -187,8 +204,11 @@ class Runner:
             ids = group["doc_id"].implode()
             keep = pl.col("doc_id").is_in(ids)
             ctx.retry.call(
-                ctx.store.write_slice, ctx.source, result.documents.filter(keep),
-                result.passages.filter(keep), result.touched.filter(keep),
+                ctx.store.write_slice,
+                ctx.source,
+                result.documents.filter(keep),
+                result.passages.filter(keep),
+                result.touched.filter(keep),
                 on_retry=_log_store_retry,
             )
             ctx.checkpoint.write_part(ctx.run_id, self.part, group)
@@ -196,8 +216,10 @@ class Runner:
             counts = group["status"].value_counts()
             by_status = dict(zip(counts["status"], counts["count"], strict=True))
             ctx.progress.add(
-                succeeded=by_status.get("succeeded", 0), failed=by_status.get("failed", 0),
-                skipped=by_status.get("skipped", 0), nbytes=int(group["size"].fill_null(0).sum()),
+                succeeded=by_status.get("succeeded", 0),
+                failed=by_status.get("failed", 0),
+                skipped=by_status.get("skipped", 0),
+                nbytes=int(group["size"].fill_null(0).sum()),
             )
             if ctx.on_checkpoint is not None:
                 ctx.on_checkpoint()
@@ -209,8 +231,12 @@ class Runner:
         progress.update_metrics()
         crossed = self.sizer.observe(progress.memory_usage_mb)
         if crossed:
-            log.warning("memory %.0f MB is over memory_threshold_mb=%d; slice size now %d",
-                        progress.memory_usage_mb, ctx.config.memory_threshold_mb, self.sizer.current)
+            log.warning(
+                "memory %.0f MB is over memory_threshold_mb=%d; slice size now %d",
+                progress.memory_usage_mb,
+                ctx.config.memory_threshold_mb,
+                self.sizer.current,
+            )
             progress.memory_warning = True
         metrics = processing_metrics(progress)
         row = {
@@ -245,24 +271,27 @@ def _memory_failure(piece: pl.DataFrame) -> SliceResult:
     now = datetime.now(UTC)
     row = piece.row(0, named=True)
     outcomes = pl.DataFrame(
-        [{
-            "doc_id": row["doc_id"], "path": row["path"], "format": row["format"],
-            "size": row["size"], "mtime_ns": row["mtime_ns"], "status": "failed",
-            "error_category": "processing", "error_type": "MemoryError",
-            "error_message": "ran out of memory processing this file alone",
-            "attempts": 1, "duration_s": 0.0, "started_at": now, "finished_at": now,
-            "retryable": False,
-        }]
+        [
+            {
+                "doc_id": row["doc_id"],
+                "path": row["path"],
+                "format": row["format"],
+                "size": row["size"],
+                "mtime_ns": row["mtime_ns"],
+                "status": "failed",
+                "error_category": "processing",
+                "error_type": "MemoryError",
+                "error_message": "ran out of memory processing this file alone",
+                "attempts": 1,
+                "duration_s": 0.0,
+                "started_at": now,
+                "finished_at": now,
+                "retryable": False,
+            }
+        ]
     )
     empty = process_slice(piece.clear(), ParseOptions())
-    from docbatch.worker import WORKER_OUTCOMES
+    return SliceResult(
+        conform(outcomes, WORKER_OUTCOMES), empty.documents, empty.passages, empty.touched
+    )
 
-    return SliceResult(conform(outcomes, WORKER_OUTCOMES), empty.documents, empty.passages, empty.touched)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def monotonic() -> float:
-    return time.perf_counter()

@@ -120,11 +120,20 @@ class BatchIngestService:
 
         checkpoint = Checkpoint(self.state_dir)
         checkpoint.prepare()
-        job = {"root": os.path.realpath(root), "patterns": list(patterns),
-               "recursive": recursive, "source": source}
+        job = {
+            "root": os.path.realpath(root),
+            "patterns": list(patterns),
+            "recursive": recursive,
+            "source": source,
+        }
         run_id, loaded, resumed = self._open_run(checkpoint, job, resume)
-        planned = plan(inventory, self.backend.known_documents(source), force=force,
-                       patterns=patterns, recursive=recursive)
+        planned = plan(
+            inventory,
+            self.backend.known_documents(source),
+            force=force,
+            patterns=patterns,
+            recursive=recursive,
+        )
         carried = carried_over(loaded.outcomes, inventory)
         done_ids = carried["doc_id"].implode()
         todo_all = planned.filter(
@@ -135,13 +144,16 @@ class BatchIngestService:
         fixed = planned_rows(planned.filter(~pl.col("doc_id").is_in(done_ids)), run_id, source)
 
         live = BatchProgress(
-            total_files=inventory.height, bytes_total=int(todo["size"].sum() or 0),
+            total_files=inventory.height,
+            bytes_total=int(todo["size"].sum() or 0),
             start_time=time.perf_counter(),
         )
         live.add(
             succeeded=int((carried["status"] == "succeeded").sum()),
-            failed=int((carried["status"] == "failed").sum()) + int((fixed["status"] == "failed").sum()),
-            skipped=int((carried["status"] == "skipped").sum()) + int((fixed["status"] == "skipped").sum()),
+            failed=int((carried["status"] == "failed").sum())
+            + int((fixed["status"] == "failed").sum()),
+            skipped=int((carried["status"] == "skipped").sum())
+            + int((fixed["status"] == "skipped").sum()),
         )
         live.pending = waiting.height
         live.update_metrics()
@@ -149,8 +161,14 @@ class BatchIngestService:
         sinks = resolve_progress(progress)
         progress = live
         report_path = Path(report_dir) if report_dir is not None else self.state_dir
-        checkpoint.write_run({**job, "run_id": run_id, "state": "running",
-                              "started_at": started_at.isoformat(timespec="seconds")})
+        checkpoint.write_run(
+            {
+                **job,
+                "run_id": run_id,
+                "state": "running",
+                "started_at": started_at.isoformat(timespec="seconds"),
+            }
+        )
 
         def performance(state: str) -> dict[str, Any]:
             return self._performance(run_id, source, started_at, progress, state)
@@ -160,13 +178,22 @@ class BatchIngestService:
             sink.start(progress)
         with _executor(executor, workers) as pool, _stop_on_sigint() as stop:
             ctx = RunContext(
-                store=self.backend, source=source, run_id=run_id, config=cfg,
-                options=ParseOptions(cfg.max_file_size, cfg.max_passage_chars, fallback_encoding,
-                                     self.parsers),
-                checkpoint=checkpoint, progress=progress,
+                store=self.backend,
+                source=source,
+                run_id=run_id,
+                config=cfg,
+                options=ParseOptions(
+                    cfg.max_file_size, cfg.max_passage_chars, fallback_encoding, self.parsers
+                ),
+                checkpoint=checkpoint,
+                progress=progress,
                 retry=RetryPolicy(cfg.max_retry_attempts, cfg.retry_backoff_factor, self.sleep),
-                sinks=sinks, executor=pool, in_flight=_in_flight(pool), first_part=loaded.next_part,
-                stop=stop, on_checkpoint=refresh,
+                sinks=sinks,
+                executor=pool,
+                in_flight=_in_flight(pool),
+                first_part=loaded.next_part,
+                stop=stop,
+                on_checkpoint=refresh,
             )
             output = Runner(ctx).run(todo)
         progress.finished = True
@@ -175,23 +202,41 @@ class BatchIngestService:
             sink.stop(progress)
 
         unprocessed = todo.join(output.outcomes.select("doc_id"), on="doc_id", how="anti")
-        pending = pending_rows(pl.concat([unprocessed, waiting]), run_id, source, output.interrupted)
+        pending = pending_rows(
+            pl.concat([unprocessed, waiting]), run_id, source, output.interrupted
+        )
         outcomes = pl.concat([carried, fixed, output.outcomes, pending]).sort("doc_id")
         timeline = self._timeline(checkpoint, resumed, output.timeline)
         complete = pending.height == 0
-        checkpoint.write_run({**job, "run_id": run_id, "state": "complete" if complete else "running",
-                              "started_at": started_at.isoformat(timespec="seconds")})
+        checkpoint.write_run(
+            {
+                **job,
+                "run_id": run_id,
+                "state": "complete" if complete else "running",
+                "started_at": started_at.isoformat(timespec="seconds"),
+            }
+        )
         result = IngestResult(
-            run_id=run_id, source=source, root=str(root), store=self.backend.location,
-            state_dir=str(self.state_dir), outcomes=outcomes, timeline=timeline,
-            elapsed_s=time.perf_counter() - clock0, peak_memory_mb=peak_rss_mb(),
-            bytes_processed=progress.bytes_done, interrupted=output.interrupted,
+            run_id=run_id,
+            source=source,
+            root=str(root),
+            store=self.backend.location,
+            state_dir=str(self.state_dir),
+            outcomes=outcomes,
+            timeline=timeline,
+            elapsed_s=time.perf_counter() - clock0,
+            peak_memory_mb=peak_rss_mb(),
+            bytes_processed=progress.bytes_done,
+            interrupted=output.interrupted,
             checkpoint_problems=loaded.problems,
             plan_counts=dict(planned.group_by("status").len().iter_rows()),
         )
         paths = reports.write_reports(
-            report_path, performance=performance("complete" if complete else "running"),
-            outcomes=outcomes, timeline=timeline, problems=loaded.problems,
+            report_path,
+            performance=performance("complete" if complete else "running"),
+            outcomes=outcomes,
+            timeline=timeline,
+            problems=loaded.problems,
         )
         result.reports = {name: str(path) for name, path in paths.items()}
         return result
@@ -241,7 +286,9 @@ class BatchIngestService:
         snippet, score). Raises ``QueryError`` for a query the store cannot run."""
         return self.backend.search(query, limit=limit, source=source)
 
-    def get_processing_metrics(self, progress: BatchProgress | IngestResult | None = None) -> dict[str, Any]:
+    def get_processing_metrics(
+        self, progress: BatchProgress | IngestResult | None = None
+    ) -> dict[str, Any]:
         """Rate, memory, percent done, ETA and success rate of a progress object or a result."""
         if isinstance(progress, IngestResult):
             attempted = progress.succeeded + progress.failed
@@ -251,10 +298,14 @@ class BatchIngestService:
                 "files_per_second": progress.files_per_second,
                 "bytes_per_second": progress.bytes_per_second,
                 "memory_usage_mb": float(progress.timeline["rss_mb"].max() or 0.0)
-                if progress.timeline.height else 0.0,
+                if progress.timeline.height
+                else 0.0,
                 "peak_memory_mb": progress.peak_memory_mb,
-                "progress_percent": 100.0 * (progress.total_files - progress.pending)
-                / progress.total_files if progress.total_files else 100.0,
+                "progress_percent": 100.0
+                * (progress.total_files - progress.pending)
+                / progress.total_files
+                if progress.total_files
+                else 100.0,
                 "estimated_time_remaining": 0.0 if progress.complete else None,
                 "success_rate": progress.succeeded / attempted if attempted else 1.0,
             }
@@ -309,7 +360,9 @@ def _executor(spec: ExecutorSpec, workers: int | None) -> Iterator[Executor | No
     elif isinstance(spec, Executor):
         yield spec
     else:
-        raise ConfigError.invalid("executor", spec, "'serial', 'process' or a concurrent.futures.Executor")
+        raise ConfigError.invalid(
+            "executor", spec, "'serial', 'process' or a concurrent.futures.Executor"
+        )
 
 
 def _in_flight(pool: Executor | None) -> int:

@@ -60,7 +60,7 @@ class SliceResult:
     @staticmethod
     def concat(results: list[SliceResult]) -> SliceResult:
         """One result holding the rows of all ``results``."""
-        return SliceResult(*(pl.concat(parts) for parts in zip(*(r.frames() for r in results))))
+        return SliceResult(*(pl.concat(parts) for parts in zip(*(r.frames() for r in results), strict=True)))
 
 
 def process_slice(plan: pl.DataFrame, options: ParseOptions) -> SliceResult:
@@ -112,7 +112,9 @@ def _process_file(
         result["content_hash"] = content_hash
         if content_hash == row.get("known_hash"):
             result.update(status="skipped", reason="content unchanged (only mtime changed)")
-            for name, value in zip(TOUCHED, (row["doc_id"], len(data), row["mtime_ns"]), strict=True):
+            for name, value in zip(
+                TOUCHED, (row["doc_id"], len(data), row["mtime_ns"]), strict=True
+            ):
                 touched[name].append(value)
         else:
             text, encoding = decode(data, options.fallback_encoding)
@@ -180,6 +182,15 @@ def _append_document(
     n_chars: int,
     n_passages: int,
 ) -> None:
-    values = (row["doc_id"], title, row["format"], size, row["mtime_ns"], content_hash, n_chars, n_passages)
+    values = (
+        row["doc_id"],
+        title,
+        row["format"],
+        size,
+        row["mtime_ns"],
+        content_hash,
+        n_chars,
+        n_passages,
+    )
     for name, value in zip(DOCUMENTS, values, strict=True):
         docs[name].append(value)

@@ -128,7 +128,7 @@ class SQLiteStore:
                     ((source, *row, now) for row in documents.iter_rows()),
                 )
                 con.executemany(
-                    'INSERT INTO passages (source, doc_id, seq, passage_id, title, heading_path, '
+                    "INSERT INTO passages (source, doc_id, seq, passage_id, title, heading_path, "
                     'start, "end", text) VALUES (?,?,?,?,?,?,?,?,?)',
                     (
                         (source, d, seq, pid, titles.get(d), heading, start, end, text)
