@@ -87,9 +87,8 @@ class DocumentBuilder:
         self._append(text)
 
     def block(self, text: str) -> None:
-        text = text.strip("\n")
         if text.strip():
-            self._append(text)
+            self._append(_strip_blank_lines(text))
 
     def _close_section(self) -> None:
         if self._length > self._section_start:
@@ -97,6 +96,7 @@ class DocumentBuilder:
 
     def build(self, title: str | None) -> ParsedDocument:
         self._close_section()
+        self._section_start = self._length  # a second build() adds no section
         if title is None:
             title = next((s.heading_path[0] for s in self._sections if s.heading_path), None)
         return ParsedDocument(
@@ -106,3 +106,11 @@ class DocumentBuilder:
             links=tuple(self.links),
             warnings=tuple(self.warnings),
         )
+
+
+def _strip_blank_lines(text: str) -> str:
+    """``text`` without leading and trailing lines that hold only white space."""
+    lines = text.split("\n")
+    first = next(i for i, line in enumerate(lines) if line.strip())
+    last = len(lines) - next(i for i, line in enumerate(reversed(lines)) if line.strip())
+    return "\n".join(lines[first:last])

@@ -1,0 +1,320 @@
+"""reStructuredText parser on docutils, tolerant of Sphinx-only markup.
+
+Parsing never reads another file, embeds raw content or touches the network:
+``include``, ``raw``, ``csv-table :file:``/``:url:`` and friends are disabled and
+the Sphinx fallbacks (see ``sphinx_compat``) never read files. docutils reports
+nothing; the ERROR-level messages left in the doctree are summarised in
+``ParsedDocument.warnings`` and removed before the text is extracted.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import threading
+from collections.abc import Iterable
+
+from docutils import nodes
+from docutils.core import publish_doctree
+from docutils.frontend import Values, get_default_settings
+from docutils.parsers.rst import Parser
+from docutils.readers.standalone import Reader
+
+from docbatch.errors import ParseError
+from docbatch.formats import sphinx_compat
+from docbatch.formats.base import DocumentBuilder, ParsedDocument
+
+_OVERRIDES: dict[str, object] = {
+    "file_insertion_enabled": False,
+    "raw_enabled": False,
+    "syntax_highlight": "none",
+    "report_level": 5,
+    "halt_level": 5,
+    "warning_stream": False,
+    "traceback": True,
+    "doctitle_xform": False,
+    "sectsubtitle_xform": False,
+}
+_LINE_LIMIT_MESSAGE = "exceeds the line-length-limit"
+_MAX_MESSAGE = 160
+_PROBLEMATIC = tuple(
+    re.compile(pattern, re.DOTALL)
+    for pattern in (
+        r":[\w.:+-]+:`(.+)`",
+        r"`(.+)`:[\w.:+-]+:",
+        r"`(.+)`__?",
+        r"\|(.+)\|(?:__?)?",
+        r"([\w.+-]+)__?",
+    )
+)
+
+_base_settings: Values | None = None
+_settings_lock = threading.Lock()
+
+_Item = tuple[nodes.Node, int, str]
+
+
+def _settings() -> Values:
+    """A fresh copy of the settings, which are built once per process."""
+    global _base_settings
+    if _base_settings is None:
+        with _settings_lock:
+            if _base_settings is None:
+                base = get_default_settings(Parser, Reader)
+                for name, value in _OVERRIDES.items():
+                    setattr(base, name, value)
+                _base_settings = base
+    return copy.copy(_base_settings)
+
+
+def _doctree(text: str) -> nodes.document:
+    """The transformed doctree of ``text``; ``ParseError`` when docutils fails."""
+    try:
+        with sphinx_compat.active():
+            return publish_doctree(text, settings=_settings())
+    except (Exception, SystemExit) as exc:
+        detail = " ".join(str(exc).split())[:_MAX_MESSAGE]
+        message = f"docutils failed: {type(exc).__name__}" + (f": {detail}" if detail else "")
+        raise ParseError(message) from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _message_text(message: nodes.system_message) -> str:
+    first = message.children[0] if message.children else message
+    return _one_line(first.astext())[:_MAX_MESSAGE]
+
+
+def _clean_problematic(raw: str) -> str:
+    """Markup-free text for source docutils could not resolve (``foo_``, ``|sub|``, ...)."""
+    for pattern in _PROBLEMATIC:
+        match = pattern.fullmatch(raw)
+        if match:
+            return sphinx_compat.display_text(match.group(1))
+    return raw
+
+
+def _prepare(doc: nodes.document) -> list[str]:
+    """Remove system messages (summarising errors) and clean problematic nodes."""
+    messages: list[nodes.system_message] = []
+    problems: list[nodes.problematic] = []
+    for node in doc.findall(lambda n: isinstance(n, nodes.system_message | nodes.problematic)):
+        if isinstance(node, nodes.system_message):
+            messages.append(node)
+        else:
+            problems.append(node)
+    detached = [m for m in doc.transform_messages if m.parent is None]
+    errors = [m for m in (*messages, *detached) if m.get("level", 0) >= 3]
+    errors.sort(key=lambda m: m.get("line") or 0)
+    for message in errors:
+        if _LINE_LIMIT_MESSAGE in message.astext():
+            raise ParseError(f"docutils refused the input: {_message_text(message)}")
+    for message in messages:
+        if message.parent is not None:
+            message.parent.remove(message)
+    for problem in problems:
+        if problem.parent is not None:
+            problem[:] = [nodes.Text(_clean_problematic(problem.astext()))]
+    if not errors:
+        return []
+    count = len(errors)
+    return [f"{count} rst error{'s' if count != 1 else ''}: {_message_text(errors[0])}"]
+
+
+def _skip(node: nodes.Node) -> bool:
+    if isinstance(node, nodes.Invisible | nodes.raw | nodes.image | nodes.meta | nodes.transition):
+        return True
+    return isinstance(node, nodes.topic) and "contents" in node.get("classes", ())
+
+
+def _simple(node: nodes.Node) -> str | None:
+    """The one-line text of a paragraph or of an element holding just one, else None."""
+    if isinstance(node, nodes.paragraph):
+        return _one_line(node.astext())
+    if isinstance(node, nodes.Element) and len(node.children) == 1:
+        if isinstance(node.children[0], nodes.paragraph):
+            return _one_line(node.children[0].astext())
+    if isinstance(node, nodes.Element) and not node.children:
+        return ""
+    return None
+
+
+def _markers(node: nodes.Element) -> list[str]:
+    count = len(node.children)
+    if isinstance(node, nodes.enumerated_list):
+        start = node.get("start", 1)
+        return [f"{start + i}. " for i in range(count)]
+    return ["- "] * count
+
+
+def _table_text(node: nodes.table) -> str:
+    lines = []
+    for row in node.findall(nodes.row):
+        cells = [_one_line(entry.astext()) for entry in row.children]
+        if any(cells):
+            lines.append(" | ".join(cells))
+    return "\n".join(lines)
+
+
+def _line_block_text(node: nodes.line_block) -> str:
+    return "\n".join(line.astext() for line in node.findall(nodes.line))
+
+
+def _option_list_text(node: nodes.option_list) -> str:
+    lines = []
+    for item in node.children:
+        parts = [_one_line(child.astext()) for child in item.children]
+        lines.append("  ".join(part for part in parts if part))
+    return "\n".join(lines)
+
+
+def _field_label(node: nodes.Node) -> str:
+    if isinstance(node, nodes.field):
+        return _one_line(node.children[0].astext())
+    return str(node.tagname).capitalize()
+
+
+def _field_items(node: nodes.Element, depth: int) -> list[_Item] | str:
+    """One block for a list of simple fields, else the fields' items to walk."""
+    lines = []
+    for field in node.children:
+        body = field.children[-1] if isinstance(field, nodes.field) else field
+        text = _one_line(body.astext()) if isinstance(body, nodes.TextElement) else _simple(body)
+        if text is None:
+            break
+        if text:
+            lines.append(f"{_field_label(field)}: {text}")
+    else:
+        return "\n".join(lines)
+    items: list[_Item] = []
+    for field in node.children:
+        if isinstance(field, nodes.field):
+            items.append((nodes.paragraph("", _field_label(field) + ":"), depth, ""))
+            items.extend((child, depth, "") for child in field.children[-1].children)
+        else:
+            items.append((field, depth, f"{_field_label(field)}: "))
+    return items
+
+
+def _items(children: Iterable[nodes.Node], depth: int, prefix: str) -> list[_Item]:
+    """Walk items for ``children``; ``prefix`` goes to the first visible one."""
+    kids = [child for child in children if not _skip(child)]
+    return [(child, depth, prefix if i == 0 else "") for i, child in enumerate(kids)]
+
+
+def _children(node: nodes.Element, depth: int, prefix: str) -> list[_Item]:
+    return _items(node.children, depth, prefix)
+
+
+def _expand(node: nodes.Node, depth: int, prefix: str, builder: DocumentBuilder) -> list[_Item]:
+    """Emit ``node``'s text, or return the child items to walk next."""
+    if isinstance(node, nodes.section):
+        return _children(node, depth + 1, "")
+    if isinstance(node, nodes.title) and isinstance(node.parent, nodes.section):
+        builder.heading(depth, node.astext())
+        return []
+    if isinstance(node, nodes.literal_block | nodes.doctest_block | nodes.math_block):
+        builder.block(node.astext())
+        return []
+    if isinstance(node, nodes.table):
+        for child in node.children:
+            if isinstance(child, nodes.title):
+                builder.block(_one_line(child.astext()))
+        builder.block(_table_text(node))
+        return []
+    if isinstance(node, nodes.line_block):
+        builder.block(prefix + _line_block_text(node))
+        return []
+    if isinstance(node, nodes.option_list):
+        builder.block(prefix + _option_list_text(node))
+        return []
+    if isinstance(node, nodes.bullet_list | nodes.enumerated_list):
+        markers = _markers(node)
+        texts = [_simple(item) for item in node.children]
+        simple = [text for text in texts if text is not None]
+        if len(simple) == len(texts):
+            builder.block(prefix + "\n".join(m + t for m, t in zip(markers, simple, strict=True)))
+            return []
+        return [(item, depth, m) for m, item in zip(markers, node.children, strict=True)]
+    if isinstance(node, nodes.definition_list_item):
+        term = " : ".join(_one_line(c.astext()) for c in node.children[:-1] if c.astext())
+        definition = _simple(node.children[-1])
+        if definition is not None:
+            builder.block(prefix + "\n".join(t for t in (term, definition) if t))
+            return []
+        return [(nodes.paragraph("", term), depth, prefix), *_children(node[-1], depth, "")]
+    if isinstance(node, nodes.field_list | nodes.docinfo):
+        fields = _field_items(node, depth)
+        if isinstance(fields, str):
+            builder.block(prefix + fields)
+            return []
+        return fields
+    if isinstance(node, nodes.footnote | nodes.citation):
+        labels = [c.astext() for c in node.children if isinstance(c, nodes.label)]
+        body = [c for c in node.children if not isinstance(c, nodes.label)]
+        return _items(body, depth, f"{prefix}[{labels[0]}] " if labels else prefix)
+    if isinstance(node, nodes.TextElement):
+        builder.block(prefix + _one_line(node.astext()))
+        return []
+    if isinstance(node, nodes.Element):
+        return _children(node, depth, prefix)
+    builder.block(prefix + _one_line(node.astext()))
+    return []
+
+
+def _walk(doc: nodes.document, builder: DocumentBuilder) -> None:
+    """Visit the doctree in document order without recursion."""
+    stack: list[_Item] = list(reversed(_children(doc, 0, "")))
+    while stack:
+        node, depth, prefix = stack.pop()
+        if _skip(node):
+            continue
+        stack.extend(reversed(_expand(node, depth, prefix, builder)))
+
+
+def _links(doc: nodes.document) -> Iterable[str]:
+    """Link targets in document order (substitution definitions count where they are used)."""
+    for ref in doc.findall(nodes.reference):
+        uri = ref.get("refuri")
+        if uri and not any(
+            isinstance(parent, nodes.substitution_definition) for parent in _ancestors(ref)
+        ):
+            yield uri
+
+
+def _ancestors(node: nodes.Node) -> Iterable[nodes.Node]:
+    parent = node.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
+
+
+def _first_section_title(doc: nodes.document) -> str | None:
+    for section in doc.findall(nodes.section):
+        if section.children and isinstance(section.children[0], nodes.title):
+            title = _one_line(section.children[0].astext())
+            if title:
+                return title
+    return None
+
+
+def parse(text: str) -> ParsedDocument:
+    """Parse reStructuredText into clean search text, headings and links.
+
+    Raises:
+        ParseError: docutils cannot process the text.
+    """
+    builder = DocumentBuilder()
+    if not text.strip():
+        return builder.build(None)
+    doc = _doctree(text)
+    builder.warnings.extend(_prepare(doc))
+    _walk(doc, builder)
+    builder.links.extend(_links(doc))
+    title = doc.get("title") or _first_section_title(doc)
+    return builder.build(title)
+
+
+__all__ = ["parse"]
