@@ -30,7 +30,7 @@ LAYERS = {
     "outcomes": 2,
     "result": 2,
     "progress": 2,
-    "runner": 3,
+    "runner": 3, "execution": 3,
     "service": 4,
     "display": 5,
     "cli": 5,

@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
 from typing import Any
 
 MB = 1024 * 1024
@@ -31,34 +30,63 @@ def peak_rss_mb() -> float:
     return peak / 1024 if sys.platform != "darwin" else peak / MB
 
 
-@dataclass
 class BatchProgress:
-    """Counters of a run, safe to read from another thread while it runs.
+    """Counters of a run, updated by the runner and safe to read from another thread.
 
-    ``bytes_total``/``bytes_done`` count the bytes of the files to process; the
-    ETA is computed from bytes, since file sizes are skewed.
+    ``bytes_total``/``bytes_done`` count the bytes of the files to process; the ETA is
+    computed from bytes, since file sizes are skewed. Until a run has listed its
+    files, ``total_files`` is one more than ``processed`` (the run is not over), so a
+    monitor loop of the form ``while p.processed < p.total_files`` waits for the run.
     """
 
-    total_files: int = 0
-    processed: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    skipped: int = 0
-    pending: int = 0
-    bytes_total: int = 0
-    bytes_done: int = 0
-    start_time: float = field(default_factory=time.perf_counter)
-    memory_usage_mb: float = 0.0
-    peak_memory_mb: float = 0.0
-    memory_warning: bool = False
-    finished: bool = False
-    clock: Callable[[], float] = field(default=time.perf_counter, repr=False, compare=False)
-    rss: Callable[[], float] = field(default=current_rss_mb, repr=False, compare=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _COUNTERS = ("processed", "succeeded", "failed", "skipped", "pending", "bytes_total", "bytes_done")
+
+    def __init__(
+        self,
+        total_files: int | None = None,
+        *,
+        bytes_total: int = 0,
+        clock: Callable[[], float] = time.perf_counter,
+        rss: Callable[[], float] | None = None,
+    ) -> None:
+        self._lock = threading.Lock()
+        self.clock = clock
+        self._rss = rss
+        self._total_files = total_files
+        self.processed = self.succeeded = self.failed = self.skipped = self.pending = 0
+        self.bytes_total = bytes_total
+        self.bytes_done = 0
+        self.start_time = clock()
+        self.memory_usage_mb = 0.0
+        self.peak_memory_mb = 0.0
+        self.memory_warning = False
+        self.finished = False
+
+    @property
+    def total_files(self) -> int:
+        if self._total_files is None:
+            return self.processed if self.finished else self.processed + 1
+        return self._total_files
+
+    @total_files.setter
+    def total_files(self, value: int) -> None:
+        self._total_files = value
+
+    def reset(self, total_files: int, *, bytes_total: int = 0, pending: int = 0) -> None:
+        """Start counting a new run in this same object (so holders of it see the new run)."""
+        with self._lock:
+            for name in self._COUNTERS:
+                setattr(self, name, 0)
+            self._total_files = total_files
+            self.bytes_total = bytes_total
+            self.pending = pending
+            self.start_time = self.clock()
+            self.memory_warning = False
+            self.finished = False
 
     def update_metrics(self) -> None:
         """Sample memory now (RSS and peak)."""
-        rss = self.rss()
+        rss = self._rss() if self._rss is not None else current_rss_mb()
         with self._lock:
             self.memory_usage_mb = rss
             self.peak_memory_mb = max(self.peak_memory_mb, rss)
@@ -74,6 +102,10 @@ class BatchProgress:
             self.processed += succeeded + failed + skipped
             self.bytes_done += nbytes
 
+    def finish(self) -> None:
+        with self._lock:
+            self.finished = True
+
     @property
     def elapsed_s(self) -> float:
         return max(0.0, self.clock() - self.start_time)
@@ -82,13 +114,20 @@ class BatchProgress:
         """A consistent copy of the counters as a dict."""
         with self._lock:
             return {
-                f.name: getattr(self, f.name)
-                for f in fields(self)
-                if not f.name.startswith("_") and f.name not in ("clock", "rss")
+                "total_files": self.total_files,
+                **{name: getattr(self, name) for name in self._COUNTERS},
+                "memory_usage_mb": self.memory_usage_mb,
+                "peak_memory_mb": self.peak_memory_mb,
+                "memory_warning": self.memory_warning,
+                "finished": self.finished,
             }
 
+    def __repr__(self) -> str:
+        snap = self.snapshot()
+        return "BatchProgress(" + ", ".join(f"{k}={v!r}" for k, v in snap.items()) + ")"
 
-def processing_metrics(progress: BatchProgress, *, work_files: int | None = None) -> dict[str, Any]:
+
+def processing_metrics(progress: BatchProgress) -> dict[str, Any]:
     """The seed's metrics dict: rate, memory, percent done, ETA and success rate.
 
     ``estimated_time_remaining`` is None until some bytes are done (no rate yet),

@@ -14,15 +14,11 @@ True
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +30,7 @@ from docbatch.checkpoint import Checkpoint, LoadedCheckpoint, load_legacy_progre
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
 from docbatch.errors import ConfigError
+from docbatch.execution import ExecutorSpec, open_executor, slices_in_flight, stop_on_sigint
 from docbatch.formats.base import Parser
 from docbatch.frames import OUTCOMES, TIMELINE, conform
 from docbatch.inventory import DEFAULT_PATTERN, parse_patterns, scan
@@ -43,11 +40,40 @@ from docbatch.planning import plan
 from docbatch.progress import resolve as resolve_progress
 from docbatch.result import IngestResult
 from docbatch.retry import RetryPolicy
-from docbatch.runner import RunContext, Runner
+from docbatch.runner import RunContext, Runner, RunOutput
 from docbatch.store import DocumentStore, SQLiteStore, open_store
 from docbatch.worker import ParseOptions
 
-ExecutorSpec = str | Executor | None
+
+@dataclass
+class _PreparedRun:
+    """A planned call of ``ingest_batch``: what to process, and what is already decided."""
+
+    root: Path
+    run_id: str
+    source: str
+    job: dict[str, Any]
+    checkpoint: Checkpoint
+    resumed: bool
+    next_part: int
+    problems: list[dict[str, Any]]
+    planned: pl.DataFrame
+    carried: pl.DataFrame
+    """Outcome rows of this run's earlier calls, for files unchanged since."""
+    decided: pl.DataFrame
+    """Outcome rows decided by planning alone (unchanged and invalid files)."""
+    todo: pl.DataFrame
+    waiting: pl.DataFrame
+    """Files over ``max_batch_size``, left for the next call."""
+    started_at: datetime
+
+    def manifest(self, state: str) -> dict[str, Any]:
+        return {
+            **self.job,
+            "run_id": self.run_id,
+            "state": state,
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+        }
 
 
 class BatchIngestService:
@@ -81,6 +107,7 @@ class BatchIngestService:
         self.state_dir = Path(state_dir) if state_dir is not None else _state_dir_for(self.backend)
         self.sleep = sleep
         self.progress = BatchProgress()
+        """The live counters of the current (or last) run; the same object across runs."""
 
     # ingest --------------------------------------------------------------------------------
     def ingest_batch(
@@ -97,6 +124,7 @@ class BatchIngestService:
         progress: object = None,
         fallback_encoding: str | None = None,
         report_dir: str | os.PathLike[str] | None = None,
+        progress_file: str | os.PathLike[str] | None = None,
     ) -> IngestResult:
         """Ingest the files of ``directory`` that match ``pattern`` (comma-separated globs).
 
@@ -105,19 +133,39 @@ class BatchIngestService:
         ``config.max_batch_size`` files are processed; the rest stay pending for the
         next call. One bad file never stops the run: it becomes a failed outcome row.
 
+        Args:
+            source: the name of this tree in the store (default: the folder's name).
+            executor: "serial" (default), "process" (a local process pool of ``workers``)
+                or any ``concurrent.futures.Executor``.
+            progress: None (silent), "auto", "terminal", "log", or a sink object with
+                ``start``/``update``/``stop``.
+            fallback_encoding: decode files that are not UTF-8 with this codec (reported
+                per file) instead of rejecting them.
+            report_dir: where the reports go (default: the state folder).
+            progress_file: a legacy JSON list of completed paths; it is read (recovering
+                what it can), and listed files the store does not hold are processed.
+
         Raises:
             RootError: ``directory`` is missing or unreadable.
             ConfigError: a bad pattern, source, executor or progress value.
             StoreError: the store cannot be read or written.
         """
-        started_at = datetime.now(UTC)
         clock0 = time.perf_counter()
+        sinks = resolve_progress(progress)
+        run = self._prepare(Path(directory), pattern, recursive, force, resume, source)
+        if progress_file is not None:
+            run.problems.extend(self._legacy_problems(progress_file))
+        report_path = Path(report_dir) if report_dir is not None else self.state_dir
+        output = self._execute(run, executor, workers, sinks, fallback_encoding, report_path)
+        return self._finish(run, output, report_path, time.perf_counter() - clock0)
+
+    def _prepare(
+        self, root: Path, pattern: str, recursive: bool, force: bool, resume: bool, source: str | None
+    ) -> _PreparedRun:
         cfg = self.config
-        root = Path(directory)
         patterns = parse_patterns(pattern)
         source = _check_source(source if source is not None else _default_source(root))
         inventory = scan(root, patterns, recursive=recursive, max_file_size=cfg.max_file_size)
-
         checkpoint = Checkpoint(self.state_dir)
         checkpoint.prepare()
         job = {
@@ -135,108 +183,111 @@ class BatchIngestService:
             recursive=recursive,
         )
         carried = carried_over(loaded.outcomes, inventory)
-        done_ids = carried["doc_id"].implode()
-        todo_all = planned.filter(
-            pl.col("status").is_in(["new", "changed"]) & ~pl.col("doc_id").is_in(done_ids)
+        done = pl.col("doc_id").is_in(carried["doc_id"].implode())
+        todo = planned.filter(pl.col("status").is_in(["new", "changed"]) & ~done)
+        return _PreparedRun(
+            root=root,
+            run_id=run_id,
+            source=source,
+            job=job,
+            checkpoint=checkpoint,
+            resumed=resumed,
+            next_part=loaded.next_part,
+            problems=list(loaded.problems),
+            planned=planned,
+            carried=carried,
+            decided=planned_rows(planned.filter(~done), run_id, source),
+            todo=todo.head(cfg.max_batch_size),
+            waiting=todo.slice(cfg.max_batch_size),
+            started_at=datetime.now(UTC),
         )
-        todo = todo_all.head(cfg.max_batch_size)
-        waiting = todo_all.slice(cfg.max_batch_size)
-        fixed = planned_rows(planned.filter(~pl.col("doc_id").is_in(done_ids)), run_id, source)
 
-        live = BatchProgress(
-            total_files=inventory.height,
-            bytes_total=int(todo["size"].sum() or 0),
-            start_time=time.perf_counter(),
+    def _execute(
+        self,
+        run: _PreparedRun,
+        executor: ExecutorSpec,
+        workers: int | None,
+        sinks: list[Any],
+        fallback_encoding: str | None,
+        report_path: Path,
+    ) -> RunOutput:
+        cfg = self.config
+        live = self.progress
+        live.reset(
+            run.planned.filter(pl.col("status") != "deleted").height,
+            bytes_total=int(run.todo["size"].sum() or 0),
+            pending=run.waiting.height,
         )
+        counts = pl.concat([run.carried.select("status"), run.decided.select("status")])["status"]
         live.add(
-            succeeded=int((carried["status"] == "succeeded").sum()),
-            failed=int((carried["status"] == "failed").sum())
-            + int((fixed["status"] == "failed").sum()),
-            skipped=int((carried["status"] == "skipped").sum())
-            + int((fixed["status"] == "skipped").sum()),
+            succeeded=int((counts == "succeeded").sum()),
+            failed=int((counts == "failed").sum()),
+            skipped=int((counts == "skipped").sum()),
         )
-        live.pending = waiting.height
         live.update_metrics()
-        self.progress = live
-        sinks = resolve_progress(progress)
-        progress = live
-        report_path = Path(report_dir) if report_dir is not None else self.state_dir
-        checkpoint.write_run(
-            {
-                **job,
-                "run_id": run_id,
-                "state": "running",
-                "started_at": started_at.isoformat(timespec="seconds"),
-            }
+        run.checkpoint.write_run(run.manifest("running"))
+        refresh = _throttled(
+            lambda: reports.write_performance(report_path, self._performance(run, "running"))
         )
-
-        def performance(state: str) -> dict[str, Any]:
-            return self._performance(run_id, source, started_at, progress, state)
-
-        refresh = _throttled(lambda: reports.write_performance(report_path, performance("running")))
         for sink in sinks:
-            sink.start(progress)
-        with _executor(executor, workers) as pool, _stop_on_sigint() as stop:
+            sink.start(live)
+        with open_executor(executor, workers) as pool, stop_on_sigint() as stop:
             ctx = RunContext(
                 store=self.backend,
-                source=source,
-                run_id=run_id,
+                source=run.source,
+                run_id=run.run_id,
                 config=cfg,
                 options=ParseOptions(
                     cfg.max_file_size, cfg.max_passage_chars, fallback_encoding, self.parsers
                 ),
-                checkpoint=checkpoint,
-                progress=progress,
+                checkpoint=run.checkpoint,
+                progress=live,
                 retry=RetryPolicy(cfg.max_retry_attempts, cfg.retry_backoff_factor, self.sleep),
                 sinks=sinks,
                 executor=pool,
-                in_flight=_in_flight(pool),
-                first_part=loaded.next_part,
+                in_flight=slices_in_flight(pool),
+                first_part=run.next_part,
                 stop=stop,
                 on_checkpoint=refresh,
             )
-            output = Runner(ctx).run(todo)
-        progress.finished = True
-        progress.update_metrics()
+            output = Runner(ctx).run(run.todo)
+        live.finish()
+        live.update_metrics()
         for sink in sinks:
-            sink.stop(progress)
+            sink.stop(live)
+        return output
 
-        unprocessed = todo.join(output.outcomes.select("doc_id"), on="doc_id", how="anti")
+    def _finish(
+        self, run: _PreparedRun, output: RunOutput, report_path: Path, elapsed_s: float
+    ) -> IngestResult:
+        unprocessed = run.todo.join(output.outcomes.select("doc_id"), on="doc_id", how="anti")
         pending = pending_rows(
-            pl.concat([unprocessed, waiting]), run_id, source, output.interrupted
+            pl.concat([unprocessed, run.waiting]), run.run_id, run.source, output.interrupted
         )
-        outcomes = pl.concat([carried, fixed, output.outcomes, pending]).sort("doc_id")
-        timeline = self._timeline(checkpoint, resumed, output.timeline)
-        complete = pending.height == 0
-        checkpoint.write_run(
-            {
-                **job,
-                "run_id": run_id,
-                "state": "complete" if complete else "running",
-                "started_at": started_at.isoformat(timespec="seconds"),
-            }
-        )
+        outcomes = pl.concat([run.carried, run.decided, output.outcomes, pending]).sort("doc_id")
+        state = "complete" if pending.height == 0 else "running"
+        run.checkpoint.write_run(run.manifest(state))
         result = IngestResult(
-            run_id=run_id,
-            source=source,
-            root=str(root),
+            run_id=run.run_id,
+            source=run.source,
+            root=str(run.root),
             store=self.backend.location,
             state_dir=str(self.state_dir),
             outcomes=outcomes,
-            timeline=timeline,
-            elapsed_s=time.perf_counter() - clock0,
-            peak_memory_mb=peak_rss_mb(),
-            bytes_processed=progress.bytes_done,
+            timeline=self._timeline(run, output.timeline),
+            elapsed_s=elapsed_s,
+            peak_memory_mb=max(peak_rss_mb(), self.progress.peak_memory_mb),
+            bytes_processed=self.progress.bytes_done,
             interrupted=output.interrupted,
-            checkpoint_problems=loaded.problems,
-            plan_counts=dict(planned.group_by("status").len().iter_rows()),
+            checkpoint_problems=run.problems,
+            plan_counts=dict(run.planned.group_by("status").len().sort("status").iter_rows()),
         )
         paths = reports.write_reports(
             report_path,
-            performance=performance("complete" if complete else "running"),
+            performance=self._performance(run, state, outcomes),
             outcomes=outcomes,
-            timeline=timeline,
-            problems=loaded.problems,
+            timeline=result.timeline,
+            problems=run.problems,
         )
         result.reports = {name: str(path) for name, path in paths.items()}
         return result
@@ -253,32 +304,47 @@ class BatchIngestService:
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         return run_id, LoadedCheckpoint(pl.DataFrame(schema=OUTCOMES)), False
 
-    def _timeline(self, checkpoint: Checkpoint, resumed: bool, new: pl.DataFrame) -> pl.DataFrame:
+    def _timeline(self, run: _PreparedRun, new: pl.DataFrame) -> pl.DataFrame:
         """This call's timeline, after the earlier calls' rows when the run was resumed."""
-        if not resumed:
+        if not run.resumed:
             return new
-        previous = self.state_dir / reports.TIMELINE_PARQUET
         try:
-            old = conform(pl.read_parquet(previous), TIMELINE)
+            old = conform(pl.read_parquet(self.state_dir / reports.TIMELINE_PARQUET), TIMELINE)
         except (OSError, pl.exceptions.PolarsError):
             return new
-        run_rows = old.filter(pl.col("run_id") == new["run_id"][0]) if new.height else old
-        return pl.concat([run_rows, new])
+        return pl.concat([old.filter(pl.col("run_id") == run.run_id), new])
 
     def _performance(
-        self, run_id: str, source: str, started_at: datetime, progress: BatchProgress, state: str
+        self, run: _PreparedRun, state: str, outcomes: pl.DataFrame | None = None
     ) -> dict[str, Any]:
-        metrics = processing_metrics(progress)
         return {
-            "run_id": run_id,
-            "source": source,
+            "run_id": run.run_id,
+            "source": run.source,
+            "root": str(run.root),
             "state": state,
-            "started_at": started_at.isoformat(timespec="seconds"),
+            "started_at": run.started_at.isoformat(timespec="seconds"),
             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            **metrics,
-            "final_memory_mb": progress.memory_usage_mb,
+            **processing_metrics(self.progress),
+            "final_memory_mb": self.progress.memory_usage_mb,
+            "per_format": reports.per_format(outcomes) if outcomes is not None else None,
             "configuration": self.config.as_dict(),
         }
+
+    def _legacy_problems(self, progress_file: str | os.PathLike[str]) -> list[dict[str, Any]]:
+        """Read a legacy progress file for the report; the store decides what is done."""
+        problem: dict[str, Any] = {
+            "type": "LegacyProgress",
+            "category": "checkpoint",
+            "path": str(progress_file),
+        }
+        try:
+            paths, damage = load_legacy_progress(progress_file)
+        except OSError as exc:
+            return [{**problem, "message": f"cannot read progress file: {exc}"}]
+        if damage is None:
+            return []
+        backup = self._back_up(progress_file)
+        return [{**problem, "message": f"{damage}; backed up to {backup}", "recovered": len(paths)}]
 
     # queries -------------------------------------------------------------------------------
     def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
@@ -286,9 +352,7 @@ class BatchIngestService:
         snippet, score). Raises ``QueryError`` for a query the store cannot run."""
         return self.backend.search(query, limit=limit, source=source)
 
-    def get_processing_metrics(
-        self, progress: BatchProgress | IngestResult | None = None
-    ) -> dict[str, Any]:
+    def get_processing_metrics(self, progress: BatchProgress | IngestResult | None = None) -> dict[str, Any]:
         """Rate, memory, percent done, ETA and success rate of a progress object or a result."""
         if isinstance(progress, IngestResult):
             attempted = progress.succeeded + progress.failed
@@ -301,9 +365,7 @@ class BatchIngestService:
                 if progress.timeline.height
                 else 0.0,
                 "peak_memory_mb": progress.peak_memory_mb,
-                "progress_percent": 100.0
-                * (progress.total_files - progress.pending)
-                / progress.total_files
+                "progress_percent": 100.0 * (progress.total_files - progress.pending) / progress.total_files
                 if progress.total_files
                 else 100.0,
                 "estimated_time_remaining": 0.0 if progress.complete else None,
@@ -316,9 +378,14 @@ class BatchIngestService:
         and whatever can be read from it is recovered."""
         paths, problem = load_legacy_progress(progress_file)
         if problem is not None:
-            backup = Path(f"{progress_file}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}.bak")
-            backup.write_bytes(Path(progress_file).read_bytes())
+            self._back_up(progress_file)
         return paths
+
+    @staticmethod
+    def _back_up(path: str | os.PathLike[str]) -> Path:
+        backup = Path(f"{path}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}.bak")
+        backup.write_bytes(Path(path).read_bytes())
+        return backup
 
     def close(self) -> None:
         self.backend.close()
@@ -344,52 +411,6 @@ def _check_source(source: str) -> str:
     if not source or not source.strip() or "\n" in source:
         raise ConfigError.invalid("source", source, "a non-empty name on one line")
     return source
-
-
-@contextmanager
-def _executor(spec: ExecutorSpec, workers: int | None) -> Iterator[Executor | None]:
-    if spec is None or spec == "serial":
-        yield None
-    elif spec == "process":
-        n = workers or os.cpu_count() or 1
-        pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
-        try:
-            yield pool
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-    elif isinstance(spec, Executor):
-        yield spec
-    else:
-        raise ConfigError.invalid(
-            "executor", spec, "'serial', 'process' or a concurrent.futures.Executor"
-        )
-
-
-def _in_flight(pool: Executor | None) -> int:
-    if pool is None:
-        return 1
-    workers = getattr(pool, "_max_workers", None) or os.cpu_count() or 1
-    return int(workers) + 1
-
-
-@contextmanager
-def _stop_on_sigint() -> Iterator[threading.Event]:
-    """The first Ctrl-C sets the returned event (stop after this slice); a second one interrupts."""
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield stop
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _throttled(func: Callable[[], object], interval_s: float = 0.5) -> Callable[[], None]:
