@@ -26,24 +26,18 @@ def _parts(tmp_path: Path) -> list[Path]:
     return sorted((tmp_path / "s.state" / "outcomes").glob("part-*.parquet"))
 
 
-def test_parts_are_written_every_progress_save_interval_files(
-    tmp_path: Path, sample_tree: Path
-) -> None:
+def test_parts_are_written_every_progress_save_interval_files(tmp_path: Path, sample_tree: Path) -> None:
     service = _service(tmp_path, chunk_processing_size=8, progress_save_interval=3)
     result = service.ingest_batch(sample_tree, pattern=ALL)
     parts = _parts(tmp_path)
     sizes = [pl.read_parquet(p).height for p in parts]
-    assert (
-        max(sizes) == 3 and sum(sizes) == result.succeeded + result.failed - 2
-    )  # 2 rejected at inventory
+    assert max(sizes) == 3 and sum(sizes) == result.succeeded + result.failed - 2  # 2 rejected at inventory
     loaded = Checkpoint(tmp_path / "s.state").load(result.run_id)
     assert loaded.outcomes.schema == pl.Schema(OUTCOMES)
     assert loaded.problems == [] and loaded.next_part == len(parts)
 
 
-def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(
-    tmp_path: Path, sample_tree: Path
-) -> None:
+def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(tmp_path: Path, sample_tree: Path) -> None:
     class InterruptOnce:
         def start(self, progress):
             pass  # noqa: ANN001, ANN201, E704
@@ -59,22 +53,16 @@ def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(
     first = service.ingest_batch(sample_tree, pattern=ALL, progress=InterruptOnce())
     assert first.interrupted and first.pending > 0
     assert first.timeline.height == 2  # stopped right after the slice during which Ctrl-C came
-    assert (
-        first.outcomes.filter(status="pending")["reason"] == "run interrupted before this file"
-    ).all()
+    assert (first.outcomes.filter(status="pending")["reason"] == "run interrupted before this file").all()
     assert json.loads((tmp_path / "s.state" / "run.json").read_text())["state"] == "running"
-    done_before = set(
-        first.outcomes.filter(pl.col("status").is_in(["succeeded", "failed"]))["doc_id"]
-    )
+    done_before = set(first.outcomes.filter(pl.col("status").is_in(["succeeded", "failed"]))["doc_id"])
 
     second = service.ingest_batch(sample_tree, pattern=ALL)
     assert second.run_id == first.run_id and second.complete
     assert second.outcomes["doc_id"].is_unique().all()
     assert set(second.outcomes.filter(status="pending")["doc_id"]) == set()
     carried = second.outcomes.filter(pl.col("doc_id").is_in(list(done_before)))
-    assert (
-        carried["status"] != "skipped"
-    ).all()  # the first call's outcomes are kept, not re-planned
+    assert (carried["status"] != "skipped").all()  # the first call's outcomes are kept, not re-planned
     assert second.timeline.height > first.timeline.height
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
@@ -91,9 +79,7 @@ def test_resume_false_starts_a_new_run(tmp_path: Path, sample_tree: Path) -> Non
 def test_corrupt_part_is_moved_aside_reported_and_replanned(
     tmp_path: Path, sample_tree: Path, damage: str
 ) -> None:
-    service = _service(
-        tmp_path, max_batch_size=12, chunk_processing_size=4, progress_save_interval=4
-    )
+    service = _service(tmp_path, max_batch_size=12, chunk_processing_size=4, progress_save_interval=4)
     first = service.ingest_batch(sample_tree, pattern=ALL)
     victim = _parts(tmp_path)[0]
     victim_ids = set(pl.read_parquet(victim)["doc_id"])
@@ -157,3 +143,15 @@ def test_legacy_progress_file_whole_and_cut_off(tmp_path: Path) -> None:
     service = BatchIngestService(tmp_path / "s.db")
     assert service._load_progress(cut) == {"a.md", "dir/b.md"}
     assert len(list(tmp_path.glob("cut.json.corrupt-*.bak"))) == 1
+
+
+def test_ingest_accepts_a_damaged_legacy_progress_file(tmp_path: Path, sample_tree: Path) -> None:
+    legacy = tmp_path / "progress.json"
+    legacy.write_text('["guides/installation.md", "FAQ.txt", "api/ca')
+    result = _service(tmp_path).ingest_batch(sample_tree, pattern=ALL, progress_file=legacy)
+    problem = result.checkpoint_problems[0]
+    assert problem["category"] == "checkpoint" and "recovered 2 paths" in problem["message"]
+    # listed files the store did not hold are processed, never skipped on the file's word
+    assert result.outcomes.filter(doc_id="FAQ.txt")["status"][0] == "succeeded"
+    errors = json.loads(Path(result.reports["errors"]).read_text())
+    assert errors["error_summary"]["checkpoint"] == 1

@@ -105,8 +105,7 @@ def test_touched_but_identical_file_is_not_rewritten(tmp_path: Path, sample_tree
     assert service.backend.passages("sample_docs", "guides/installation.md").equals(before)
     third = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
     assert (
-        third.outcomes.filter(doc_id="guides/installation.md")["reason"][0]
-        == "same size and mtime as stored"
+        third.outcomes.filter(doc_id="guides/installation.md")["reason"][0] == "same size and mtime as stored"
     )
 
 
@@ -174,9 +173,7 @@ def test_parser_crash_is_a_processing_row(tmp_path: Path, sample_tree: Path) -> 
     def broken(text: str):  # noqa: ANN202
         raise IndexError("list index out of range")
 
-    service = BatchIngestService(
-        tmp_path / "s.db", ingest_service={"rst": broken}, sleep=lambda s: None
-    )
+    service = BatchIngestService(tmp_path / "s.db", ingest_service={"rst": broken}, sleep=lambda s: None)
     result = service.ingest_batch(
         sample_tree,
         pattern="*.rst,*.md",
@@ -187,9 +184,7 @@ def test_parser_crash_is_a_processing_row(tmp_path: Path, sample_tree: Path) -> 
     assert result.outcomes.filter(pl.col("format") == "markdown", status="succeeded").height > 10
 
 
-def test_progress_is_live_and_readable_from_another_thread(
-    tmp_path: Path, sample_tree: Path
-) -> None:
+def test_progress_is_live_and_readable_from_another_thread(tmp_path: Path, sample_tree: Path) -> None:
     service = _service(tmp_path, chunk_processing_size=2, progress_save_interval=1)
     seen: list[dict] = []
     done = threading.Event()
@@ -224,3 +219,12 @@ def test_bad_arguments_raise_clear_errors(tmp_path: Path) -> None:
         service.ingest_batch(tmp_path, executor="threads")
     with pytest.raises(ConfigError, match="progress"):
         service.ingest_batch(tmp_path, progress="fancy")
+
+
+def test_declared_fallback_encoding_is_used_and_reported_per_file(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path)
+    result = service.ingest_batch(sample_tree, pattern="broken/*.md", fallback_encoding="latin-1")
+    row = result.outcomes.filter(doc_id="broken/latin1.md").row(0, named=True)
+    assert row["status"] == "succeeded" and row["reason"] == "decoded as latin-1"
+    strict = _service(tmp_path / "strict").ingest_batch(sample_tree, pattern="broken/*.md")
+    assert strict.outcomes.filter(doc_id="broken/latin1.md")["error_category"][0] == "validation"

@@ -93,14 +93,10 @@ class Runner:
         queue: deque[tuple[int, pl.DataFrame, Future[SliceResult] | None]] = deque()
         offset = 0
         while offset < todo.height or queue:
-            while (
-                offset < todo.height and len(queue) < max(1, ctx.in_flight) and not self._stopped()
-            ):
+            while offset < todo.height and len(queue) < max(1, ctx.in_flight) and not self._stopped():
                 piece = todo.slice(offset, self.sizer.current)
                 offset += piece.height
-                future = (
-                    ctx.executor.submit(process_slice, piece, ctx.options) if ctx.executor else None
-                )
+                future = ctx.executor.submit(process_slice, piece, ctx.options) if ctx.executor else None
                 queue.append((self.sizer.current, piece, future))
             if not queue:
                 interrupted = self._stopped()
@@ -120,9 +116,7 @@ class Runner:
                 break
         outcomes = pl.concat(self.outcomes) if self.outcomes else pl.DataFrame(schema=OUTCOMES)
         timeline = (
-            pl.DataFrame(self.timeline, schema=TIMELINE)
-            if self.timeline
-            else pl.DataFrame(schema=TIMELINE)
+            pl.DataFrame(self.timeline, schema=TIMELINE) if self.timeline else pl.DataFrame(schema=TIMELINE)
         )
         return RunOutput(outcomes, timeline, interrupted, self.part)
 
@@ -141,14 +135,15 @@ class Runner:
     def _compute_halves(self, piece: pl.DataFrame) -> SliceResult:
         """After a MemoryError: process the slice again in halves, down to single files."""
         new_size = self.sizer.shrink()
+        gc.collect()
+        if piece.height == 1:
+            log.warning("out of memory on %s alone; recorded as failed", piece["doc_id"][0])
+            return _memory_failure(piece)
         log.warning(
             "out of memory on a slice of %d files; retrying in halves (slice size now %d)",
             piece.height,
             new_size,
         )
-        gc.collect()
-        if piece.height == 1:
-            return _memory_failure(piece)
         half = piece.height // 2
         parts = []
         for sub in (piece.slice(0, half), piece.slice(half)):
@@ -291,7 +286,4 @@ def _memory_failure(piece: pl.DataFrame) -> SliceResult:
         ]
     )
     empty = process_slice(piece.clear(), ParseOptions())
-    return SliceResult(
-        conform(outcomes, WORKER_OUTCOMES), empty.documents, empty.passages, empty.touched
-    )
-
+    return SliceResult(conform(outcomes, WORKER_OUTCOMES), empty.documents, empty.passages, empty.touched)
