@@ -46,10 +46,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     title, heading_path, text,
     content='passages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
 );
-CREATE TRIGGER IF NOT EXISTS passages_ai AFTER INSERT ON passages BEGIN
-    INSERT INTO passages_fts(rowid, title, heading_path, text)
-    VALUES (new.id, new.title, new.heading_path, new.text);
-END;
+DROP TRIGGER IF EXISTS passages_ai;
 CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
     INSERT INTO passages_fts(passages_fts, rowid, title, heading_path, text)
     VALUES ('delete', old.id, old.title, old.heading_path, old.text);
@@ -127,6 +124,9 @@ class SQLiteStore:
                     "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
                     ((source, *row, now) for row in documents.iter_rows()),
                 )
+                # rows inserted now get ids above the current maximum; index them in one
+                # statement (much cheaper than a per-row trigger)
+                (last_id,) = con.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()
                 con.executemany(
                     "INSERT INTO passages (source, doc_id, seq, passage_id, title, heading_path, "
                     'start, "end", text) VALUES (?,?,?,?,?,?,?,?,?)',
@@ -134,6 +134,11 @@ class SQLiteStore:
                         (source, d, seq, pid, titles.get(d), heading, start, end, text)
                         for d, seq, pid, heading, start, end, text in passages.iter_rows()
                     ),
+                )
+                con.execute(
+                    "INSERT INTO passages_fts (rowid, title, heading_path, text) "
+                    "SELECT id, title, heading_path, text FROM passages WHERE id > ?",
+                    (last_id,),
                 )
                 con.executemany(
                     "UPDATE documents SET size = ?, mtime_ns = ? WHERE source = ? AND doc_id = ?",
