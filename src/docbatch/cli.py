@@ -48,14 +48,10 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="docbatch", description="Batch-ingest documentation into a searchable store."
-    )
+    parser = _Parser(prog="docbatch", description="Batch-ingest documentation into a searchable store.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    ingest = sub.add_parser(
-        "ingest-docs-batch", aliases=["ingest"], help="ingest a directory of documents"
-    )
+    ingest = sub.add_parser("ingest-docs-batch", aliases=["ingest"], help="ingest a directory of documents")
     ingest.add_argument("directory", type=Path)
     ingest.add_argument(
         "--pattern",
@@ -77,7 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--max-file-size", type=_size, help="reject larger files (bytes, KB, MB)")
     ingest.add_argument("--chunk-size", type=_positive, help="files per slice")
     ingest.add_argument("--fallback-encoding", help="decode non-UTF-8 files with this codec")
-    ingest.add_argument("--executor", choices=["serial", "process"], default="serial")
+    ingest.add_argument(
+        "--executor",
+        choices=["auto", "serial", "process"],
+        default="auto",
+        help="where files are parsed (default auto: worker processes for 200+ files)",
+    )
     ingest.add_argument("--workers", type=_positive, help="worker processes for --executor process")
     ingest.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ingest.add_argument("--fail-on-error", action="store_true", help="exit 1 when any file failed")
@@ -174,9 +175,7 @@ def _search(args: argparse.Namespace) -> int:
     from docbatch.store import open_store
 
     if not Path(args.db).exists():
-        raise ConfigError(
-            f"no store at {args.db}: ingest a directory first (docbatch ingest-docs-batch DIR)"
-        )
+        raise ConfigError(f"no store at {args.db}: ingest a directory first (docbatch ingest-docs-batch DIR)")
     store = open_store(args.db)
     try:
         hits = store.search(args.query, limit=args.limit, source=args.source)
@@ -201,9 +200,7 @@ def _report(args: argparse.Namespace) -> int:
     path = folder / reports.PERFORMANCE_JSON
     try:
         performance: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        errors: dict[str, Any] = json.loads(
-            (folder / reports.ERRORS_JSON).read_text(encoding="utf-8")
-        )
+        errors: dict[str, Any] = json.loads((folder / reports.ERRORS_JSON).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"no reports in {folder}: run docbatch ingest-docs-batch first") from None
     if args.json:
@@ -215,8 +212,7 @@ def _report(args: argparse.Namespace) -> int:
         f"{performance['succeeded']}, failed {performance['failed']}, skipped {performance['skipped']}"
     )
     print(
-        f"  {performance['files_per_second']:.1f} files/s, peak memory "
-        f"{performance['peak_memory_mb']:.0f} MB"
+        f"  {performance['files_per_second']:.1f} files/s, peak memory {performance['peak_memory_mb']:.0f} MB"
     )
     for category, count in errors["error_summary"].items():
         print(f"  {category}: {count}")

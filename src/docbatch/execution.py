@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -14,22 +15,35 @@ from contextlib import contextmanager
 from docbatch.errors import ConfigError
 
 ExecutorSpec = str | Executor | None
-EXECUTOR_CHOICES = ("serial", "process")
+EXECUTOR_CHOICES = ("auto", "serial", "process")
+AUTO_PROCESS_MIN_FILES = 200
+"""With ``executor="auto"``, fewer files than this are parsed in the driver: starting
+worker processes (about half a second) would cost more than it saves."""
 
 
 @contextmanager
-def open_executor(spec: ExecutorSpec, workers: int | None = None) -> Iterator[Executor | None]:
-    """The executor for ``spec``: None for "serial" (or None), a spawn-context process pool
-    for "process" (shut down on exit), or the caller's own ``Executor`` (left running).
+def open_executor(
+    spec: ExecutorSpec, workers: int | None = None, *, work_files: int = 0
+) -> Iterator[Executor | None]:
+    """The executor for ``spec``: None for "serial", a spawn-context process pool for
+    "process" (shut down on exit), or the caller's own ``Executor`` (left running).
+    "auto" (or None) is "process" when there are ``AUTO_PROCESS_MIN_FILES`` or more files
+    to parse and more than one CPU, else "serial".
 
     Spawn, not fork: a forked child of a process that has used polars can deadlock.
     """
-    if spec is None or spec == "serial":
+    if spec is None or spec == "auto":
+        cpus = workers or os.cpu_count() or 1
+        spec = "process" if work_files >= AUTO_PROCESS_MIN_FILES and cpus > 1 else "serial"
+    if spec == "serial":
         yield None
     elif spec == "process":
         n = workers or os.cpu_count() or 1
         pool = ProcessPoolExecutor(
-            n, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint
+            n,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(os.getpid(),),
         )
         try:
             yield pool
@@ -51,9 +65,19 @@ def slices_in_flight(pool: Executor | None) -> int:
     return int(workers) + 1
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the driver, which stops after the current slice."""
+def _init_worker(driver_pid: int) -> None:
+    """Set up a worker process: Ctrl-C is left to the driver (which stops after the current
+    slice), and the worker exits on its own if the driver dies (e.g. killed with SIGKILL),
+    instead of waiting forever on a queue that no one will write to."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch_parent() -> None:
+        # the driver's pid comes from the driver itself: it may be dead before this runs
+        while os.getppid() == driver_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, name="docbatch-parent-watch", daemon=True).start()
 
 
 @contextmanager

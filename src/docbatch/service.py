@@ -135,8 +135,9 @@ class BatchIngestService:
 
         Args:
             source: the name of this tree in the store (default: the folder's name).
-            executor: "serial" (default), "process" (a local process pool of ``workers``)
-                or any ``concurrent.futures.Executor``.
+            executor: "auto" (default: a process pool for 200 files or more, else this
+                process), "serial", "process" (a local pool of ``workers`` processes, default
+                one per CPU) or any ``concurrent.futures.Executor``.
             progress: None (silent), "auto", "terminal", "log", or a sink object with
                 ``start``/``update``/``stop``.
             fallback_encoding: decode files that are not UTF-8 with this codec (reported
@@ -231,7 +232,7 @@ class BatchIngestService:
         )
         for sink in sinks:
             sink.start(live)
-        with open_executor(executor, workers) as pool, stop_on_sigint() as stop:
+        with open_executor(executor, workers, work_files=run.todo.height) as pool, stop_on_sigint() as stop:
             ctx = RunContext(
                 store=self.backend,
                 source=run.source,
