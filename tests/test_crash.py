@@ -90,9 +90,9 @@ def _resume_and_check(tree: Path, db: Path, reference: pl.DataFrame) -> None:
     assert outcomes["doc_id"].is_unique().all()
     assert outcomes.filter(status="pending").height == 0
     assert outcomes.filter(status="failed").height == COPIES * len(BAD_FILES)
-    assert outcomes.filter(status="succeeded").height + outcomes.filter(
-        status="skipped"
-    ).height == (reference["doc_id"].n_unique())
+    assert outcomes.filter(status="succeeded").height + outcomes.filter(status="skipped").height == (
+        reference["doc_id"].n_unique()
+    )
 
 
 @pytest.mark.parametrize("after_parts", [1, 6, 20, 45])

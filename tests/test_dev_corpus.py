@@ -15,9 +15,7 @@ PATTERN = "*.md,*.rst,*.txt,*.html,*.html.en,*.html.en.utf8"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.corpus,
-    pytest.mark.skipif(
-        not DEV.is_dir(), reason="the shared dev corpus is not present on this machine"
-    ),
+    pytest.mark.skipif(not DEV.is_dir(), reason="the shared dev corpus is not present on this machine"),
 ]
 
 # a distinctive term, and the file that must come up for it

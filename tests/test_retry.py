@@ -146,9 +146,7 @@ def test_persistent_transient_failures_become_exception_after_retries(
     assert result.error_summary() == {"exception_after_retries": result.total_files}
 
 
-def test_terminal_failures_are_not_retried(
-    tmp_path: Path, sample_tree: Path, no_sleep: list[float]
-) -> None:
+def test_terminal_failures_are_not_retried(tmp_path: Path, sample_tree: Path, no_sleep: list[float]) -> None:
     service = BatchIngestService(tmp_path / "s.db", sleep=no_sleep.append)
     result = service.ingest_batch(sample_tree, pattern="broken/*.md")
     failed = result.outcomes.filter(status="failed")
@@ -172,9 +170,7 @@ class BusyStore(SQLiteStore):
         super().write_slice(*args, **kwargs)
 
 
-def test_busy_store_writes_are_retried(
-    tmp_path: Path, sample_tree: Path, no_sleep: list[float]
-) -> None:
+def test_busy_store_writes_are_retried(tmp_path: Path, sample_tree: Path, no_sleep: list[float]) -> None:
     store = BusyStore(tmp_path / "s.db", busy=2)
     service = BatchIngestService(store, state_dir=tmp_path / "state", sleep=no_sleep.append)
     result = service.ingest_batch(sample_tree, pattern="guides/*.md")

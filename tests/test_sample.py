@@ -96,9 +96,7 @@ def test_known_word_is_in_exactly_one_file(word: str, path: str) -> None:
 
 
 def test_hidden_files_are_exactly_the_dot_folder_files() -> None:
-    hidden = [
-        path for path in sample_files() if any(part.startswith(".") for part in path.split("/"))
-    ]
+    hidden = [path for path in sample_files() if any(part.startswith(".") for part in path.split("/"))]
     assert hidden == sorted(HIDDEN_FILES)
 
 
@@ -127,9 +125,7 @@ def test_overwrite_replaces_the_whole_tree(tmp_path: Path) -> None:
     assert read_tree(dest) == sample_files()
 
 
-def test_overwrite_refuses_the_working_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_overwrite_refuses_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "keep.txt").write_text("mine")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match="refusing to delete"):
@@ -153,9 +149,7 @@ def test_main_overwrite_flag(tmp_path: Path) -> None:
     assert read_tree(dest) == sample_files()
 
 
-def test_main_fails_on_non_empty_destination(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_main_fails_on_non_empty_destination(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "keep.txt").write_text("mine")
     assert main([str(tmp_path)]) == 2
     captured = capsys.readouterr()

@@ -61,9 +61,7 @@ def test_write_and_search(store: SQLiteStore) -> None:
 
 
 def test_rewriting_a_document_replaces_all_its_passages(store: SQLiteStore) -> None:
-    store.write_slice(
-        "s", _docs(("a.md", "A", "h1")), _passages("a.md", "one", "two", "three"), NO_TOUCH
-    )
+    store.write_slice("s", _docs(("a.md", "A", "h1")), _passages("a.md", "one", "two", "three"), NO_TOUCH)
     store.write_slice("s", _docs(("a.md", "A", "h2")), _passages("a.md", "uno"), NO_TOUCH)
     assert store.passages("s", "a.md")["text"].to_list() == ["uno"]
     assert store.search("three").height == 0
@@ -133,10 +131,7 @@ def test_malformed_queries_give_clear_errors(store: SQLiteStore, query: str, mes
 
 
 def test_query_translation() -> None:
-    assert (
-        to_fts5('install c++ "quick start" OR setup*')
-        == '"install" "c++" "quick start" OR "setup"*'
-    )
+    assert to_fts5('install c++ "quick start" OR setup*') == '"install" "c++" "quick start" OR "setup"*'
     assert to_fts5("NOT x") == 'NOT "x"'
 
 

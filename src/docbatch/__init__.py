@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from docbatch.config import BatchConfig, config
+from docbatch.display.load import LoadedRun, load_run
 from docbatch.errors import (
     ConfigError,
     DocbatchError,
@@ -28,6 +29,7 @@ __all__ = [
     "DocumentStore",
     "FileError",
     "IngestResult",
+    "LoadedRun",
     "QueryError",
     "RetryPolicy",
     "RootError",
@@ -35,6 +37,7 @@ __all__ = [
     "StoreError",
     "__version__",
     "config",
+    "load_run",
     "open_store",
     "retry",
 ]

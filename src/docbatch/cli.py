@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from docbatch.config import BatchConfig
+from docbatch.display import MissingExtraError
 from docbatch.errors import ConfigError, DocbatchError, QueryError, RootError, StoreError
 from docbatch.inventory import DEFAULT_PATTERN
 
@@ -95,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--db", default="docbatch.db")
     report.add_argument("--state-dir", help="report folder (default: next to the store)")
     report.add_argument("--json", action="store_true")
+    report.add_argument(
+        "--plots",
+        type=Path,
+        metavar="DIR",
+        help="write the plots as PNG files into DIR (needs docbatch[notebook])",
+    )
 
     sample = sub.add_parser("sample", help="write the sample documentation tree")
     sample.add_argument("destination", type=Path)
@@ -112,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _report(args)
         return _sample(args)
-    except (ConfigError, RootError, QueryError) as exc:
+    except (ConfigError, RootError, QueryError, MissingExtraError) as exc:
         return _fail(EXIT_USAGE, exc)
     except (StoreError, DocbatchError) as exc:
         return _fail(EXIT_STORE, exc)
@@ -203,6 +210,11 @@ def _report(args: argparse.Namespace) -> int:
         errors: dict[str, Any] = json.loads((folder / reports.ERRORS_JSON).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"no reports in {folder}: run docbatch ingest-docs-batch first") from None
+    if args.plots:
+        from docbatch.display.plots import write_plots
+
+        for path in write_plots(folder, args.plots).values():
+            print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps({"performance": performance, "errors": errors}))
         return EXIT_OK

@@ -149,14 +149,10 @@ def resolve(
             return [TerminalProgress(stream)]
         if spec == "log":
             return [LogProgress()]
-        raise ConfigError.invalid(
-            "progress", spec, f"one of {', '.join(PROGRESS_CHOICES)} or a sink object"
-        )
+        raise ConfigError.invalid("progress", spec, f"one of {', '.join(PROGRESS_CHOICES)} or a sink object")
     if all(callable(getattr(spec, name, None)) for name in ("start", "update", "stop")):
         return [spec]
-    raise ConfigError.invalid(
-        "progress", spec, "an object with start(), update() and stop() methods"
-    )
+    raise ConfigError.invalid("progress", spec, "an object with start(), update() and stop() methods")
 
 
 def _dashboard(memory_threshold_mb: float | None) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,20 +139,14 @@ class IngestResult:
     def __str__(self) -> str:
         return self.summary()
 
+    @property
+    def plot(self) -> Any:
+        """Plots of this run (``result.plot.throughput()``, ...; needs ``docbatch[notebook]``)."""
+        from docbatch.display.plots import Plots
+
+        return Plots(self)
+
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(str(k))}</td><td>{v}</td></tr>"
-            for k, v in self.error_summary().items()
-        )
-        errors = f"<table><tr><th>category</th><th>files</th></tr>{rows}</table>" if rows else ""
-        reports = html.escape(str(Path(self.reports["performance"]).parent)) if self.reports else ""
-        return (
-            f"<div><b>docbatch run {html.escape(self.run_id)}</b>: {self.total_files} files — "
-            f"<span style='color:green'>{self.succeeded} succeeded</span>, "
-            f"<span style='color:#b00'>{self.failed} failed</span>, {self.skipped} skipped"
-            + (f", {self.pending} pending" if self.pending else "")
-            + f"<br>{self.files_per_second:.1f} files/s · {self.elapsed_s:.2f} s · peak "
-            f"{self.peak_memory_mb:.0f} MB{errors}"
-            + (f"<br>reports: <code>{reports}</code>" if reports else "")
-            + "</div>"
-        )
+        from docbatch.display.summary import summary_html
+
+        return summary_html(self)

@@ -222,6 +222,9 @@ class Runner:
                 skipped=int((status == "skipped").sum()),
                 nbytes=int(group["size"].fill_null(0).sum()),
             )
+            for sink in ctx.sinks:
+                if callable(getattr(sink, "outcomes", None)):
+                    sink.outcomes(ctx.progress, group)
             if ctx.on_checkpoint is not None:
                 ctx.on_checkpoint()
         self.outcomes.append(outcomes)

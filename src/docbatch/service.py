@@ -152,7 +152,7 @@ class BatchIngestService:
             StoreError: the store cannot be read or written.
         """
         clock0 = time.perf_counter()
-        sinks = resolve_progress(progress)
+        sinks = resolve_progress(progress, memory_threshold_mb=self.config.memory_threshold_mb)
         run = self._prepare(Path(directory), pattern, recursive, force, resume, source)
         if progress_file is not None:
             run.problems.extend(self._legacy_problems(progress_file))
@@ -230,8 +230,11 @@ class BatchIngestService:
         refresh = _throttled(
             lambda: reports.write_performance(report_path, self._performance(run, "running"))
         )
+        decided = pl.concat([run.carried, run.decided])
         for sink in sinks:
             sink.start(live)
+            if callable(getattr(sink, "outcomes", None)):
+                sink.outcomes(live, decided)
         with open_executor(executor, workers, work_files=run.todo.height) as pool, stop_on_sigint() as stop:
             ctx = RunContext(
                 store=self.backend,

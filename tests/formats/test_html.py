@@ -107,9 +107,7 @@ def test_main_content_selector_is_used(selector: str, html: str) -> None:
 
 
 def test_main_content_selectors_are_tried_in_order() -> None:
-    doc = parse(
-        "<body><article><p>ARTICLE</p></article><div role='main'><p>SPHINX MAIN</p></div></body>"
-    )
+    doc = parse("<body><article><p>ARTICLE</p></article><div role='main'><p>SPHINX MAIN</p></div></body>")
     assert doc.text == "SPHINX MAIN"
 
 
@@ -195,9 +193,7 @@ def test_control_characters_in_input_do_not_break_structure() -> None:
 @pytest.mark.corpus
 @pytest.mark.skipif(not CORPUS.exists(), reason="shared dev corpus not available")
 def test_real_httpd_pages() -> None:
-    paths = sorted(
-        p for p in (CORPUS / "html").rglob("*.html.en*") if p.name.endswith((".en", ".en.utf8"))
-    )
+    paths = sorted(p for p in (CORPUS / "html").rglob("*.html.en*") if p.name.endswith((".en", ".en.utf8")))
     sample = paths[:: max(1, len(paths) // 8)][:8]
     assert sample
     for path in sample:

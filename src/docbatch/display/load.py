@@ -1,0 +1,160 @@
+"""Read a past run back from its reports, so it can be analysed in a new kernel.
+
+>>> import tempfile, os
+>>> from docbatch import BatchIngestService, sample
+>>> from docbatch.display import load_run
+>>> tmp = tempfile.mkdtemp()
+>>> docs = sample.write_sample_tree(os.path.join(tmp, "docs"))
+>>> result = BatchIngestService(os.path.join(tmp, "docs.db")).ingest_batch(docs)
+>>> run = load_run(os.path.join(tmp, "docs.state"))
+>>> run.run_id == result.run_id and run.succeeded == result.succeeded
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from docbatch import reports
+from docbatch.frames import OUTCOMES, TIMELINE, conform
+
+if TYPE_CHECKING:
+    from docbatch.display.plots import Plots
+
+
+@dataclass
+class LoadedRun:
+    """A run read from its report folder: the same frames as ``IngestResult``.
+
+    ``performance`` and ``errors`` are the two JSON reports as dicts (empty when a
+    file is missing); ``outcomes`` and ``timeline`` follow ``docbatch.frames``.
+    """
+
+    state_dir: str
+    outcomes: pl.DataFrame
+    timeline: pl.DataFrame
+    performance: dict[str, Any] = field(default_factory=dict)
+    errors_report: dict[str, Any] = field(default_factory=dict)
+    reports: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        if self.performance.get("run_id"):
+            return str(self.performance["run_id"])
+        return str(self.outcomes["run_id"][0]) if self.outcomes.height else ""
+
+    def _count(self, status: str) -> int:
+        return int((self.outcomes["status"] == status).sum())
+
+    @property
+    def total_files(self) -> int:
+        return self.outcomes.height
+
+    @property
+    def succeeded(self) -> int:
+        return self._count("succeeded")
+
+    @property
+    def failed(self) -> int:
+        return self._count("failed")
+
+    @property
+    def skipped(self) -> int:
+        return self._count("skipped")
+
+    @property
+    def pending(self) -> int:
+        return self._count("pending")
+
+    @property
+    def elapsed_s(self) -> float:
+        return float(self.performance.get("elapsed_s") or 0.0)
+
+    @property
+    def files_per_second(self) -> float:
+        return float(self.performance.get("files_per_second") or 0.0)
+
+    @property
+    def peak_memory_mb(self) -> float:
+        return float(self.performance.get("peak_memory_mb") or 0.0)
+
+    @property
+    def memory_threshold_mb(self) -> float | None:
+        """The run's ``memory_threshold_mb`` setting, when the performance report has it."""
+        value = self.performance.get("configuration", {}).get("memory_threshold_mb")
+        return float(value) if value is not None else None
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """One dict per error, as in ``IngestResult.errors`` (from the errors report when read)."""
+        listed = self.errors_report.get("errors")
+        return list(listed) if isinstance(listed, list) else reports.error_records(self.outcomes)
+
+    def error_summary(self) -> dict[str, int]:
+        """Failed files counted by error category."""
+        failed = self.outcomes.filter(pl.col("status") == "failed")
+        counts = failed.group_by("error_category").len().sort("error_category")
+        return dict(zip(counts["error_category"], counts["len"], strict=True))
+
+    @property
+    def plot(self) -> Plots:
+        """The plots of this run (``run.plot.throughput()``; needs matplotlib)."""
+        from docbatch.display.plots import Plots
+
+        return Plots(self)
+
+    def _repr_html_(self) -> str:
+        from docbatch.display.summary import summary_html
+
+        return summary_html(self)
+
+
+def load_run(path: str | os.PathLike[str]) -> LoadedRun:
+    """Read the reports of the last run from a state (or report) folder.
+
+    A store path (``docs.db``) is accepted too and means its ``docs.state`` folder.
+
+    Raises:
+        FileNotFoundError: the folder has no ``outcomes.parquet``.
+    """
+    folder = Path(path)
+    if folder.is_file() or (not folder.exists() and folder.suffix == ".db"):
+        folder = folder.with_suffix(".state")
+    paths = {
+        "performance": folder / reports.PERFORMANCE_JSON,
+        "errors": folder / reports.ERRORS_JSON,
+        "outcomes": folder / reports.OUTCOMES_PARQUET,
+        "timeline": folder / reports.TIMELINE_PARQUET,
+    }
+    if not paths["outcomes"].is_file():
+        raise FileNotFoundError(
+            f"no {reports.OUTCOMES_PARQUET} in {folder}: give the state folder of a finished run"
+        )
+    outcomes = conform(pl.read_parquet(paths["outcomes"]), OUTCOMES)
+    timeline = (
+        conform(pl.read_parquet(paths["timeline"]), TIMELINE)
+        if paths["timeline"].is_file()
+        else pl.DataFrame(schema=TIMELINE)
+    )
+    return LoadedRun(
+        state_dir=str(folder),
+        outcomes=outcomes,
+        timeline=timeline,
+        performance=_read_json(paths["performance"]),
+        errors_report=_read_json(paths["errors"]),
+        reports={name: str(p) for name, p in paths.items() if p.is_file()},
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    return data if isinstance(data, dict) else {}
