@@ -20,7 +20,7 @@ LAYERS = {
     "formats": 1,
     "chunking": 1,
     "store": 1,
-    "checkpoint": 1,
+    "checkpoint": 1, "lock": 1,
     "retry": 1,
     "metrics": 1,
     "reports": 1,

@@ -7,7 +7,8 @@
     ├── RunError                          stops a run; the checkpoint stays intact
     │   ├── RootError (OSError)           the directory to ingest is missing or unreadable
     │   ├── StoreError                    the store cannot be opened or written
-    │   │   └── StoreBusyError            the store is locked by another writer (transient)
+    │   │   ├── StoreBusyError            the store is locked by another writer (transient)
+    │   │   └── StoreLockedError          another docbatch run is writing this store
     │   └── QueryError (ValueError)       a search query the store cannot understand
     └── FileError                         one file's problem; becomes an outcome row, never stops a run
         ├── ValidationError (ValueError)  empty, too large, binary, not decodable (terminal)
@@ -56,6 +57,10 @@ class StoreError(RunError):
 
 class StoreBusyError(StoreError, TransientError):
     """The store is locked by another connection; retrying may succeed."""
+
+
+class StoreLockedError(StoreError):
+    """Another docbatch run holds this store's writer lock."""
 
 
 class QueryError(RunError, ValueError):

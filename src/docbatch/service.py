@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import uuid
@@ -34,6 +35,7 @@ from docbatch.execution import ExecutorSpec, open_executor, slices_in_flight, st
 from docbatch.formats.base import Parser
 from docbatch.frames import OUTCOMES, TIMELINE, conform
 from docbatch.inventory import DEFAULT_PATTERN, parse_patterns, scan
+from docbatch.lock import writer_lock
 from docbatch.metrics import BatchProgress, peak_rss_mb, processing_metrics
 from docbatch.outcomes import carried_over, pending_rows, planned_rows
 from docbatch.planning import plan
@@ -43,6 +45,9 @@ from docbatch.retry import RetryPolicy
 from docbatch.runner import RunContext, Runner, RunOutput
 from docbatch.store import DocumentStore, SQLiteStore, open_store
 from docbatch.worker import ParseOptions
+
+
+log = logging.getLogger("docbatch")
 
 
 @dataclass
@@ -153,12 +158,20 @@ class BatchIngestService:
         """
         clock0 = time.perf_counter()
         sinks = resolve_progress(progress, memory_threshold_mb=self.config.memory_threshold_mb)
-        run = self._prepare(Path(directory), pattern, recursive, force, resume, source)
-        if progress_file is not None:
-            run.problems.extend(self._legacy_problems(progress_file))
-        report_path = Path(report_dir) if report_dir is not None else self.state_dir
-        output = self._execute(run, executor, workers, sinks, fallback_encoding, report_path)
-        return self._finish(run, output, report_path, time.perf_counter() - clock0)
+        with writer_lock(self.state_dir, self.backend.location) as previous:
+            if previous is not None:
+                log.warning(
+                    "took over the writer lock left by a run that stopped without "
+                    "releasing it (pid %s on %s)",
+                    previous.get("pid"),
+                    previous.get("host"),
+                )
+            run = self._prepare(Path(directory), pattern, recursive, force, resume, source)
+            if progress_file is not None:
+                run.problems.extend(self._legacy_problems(progress_file))
+            report_path = Path(report_dir) if report_dir is not None else self.state_dir
+            output = self._execute(run, executor, workers, sinks, fallback_encoding, report_path)
+            return self._finish(run, output, report_path, time.perf_counter() - clock0)
 
     def _prepare(
         self, root: Path, pattern: str, recursive: bool, force: bool, resume: bool, source: str | None
