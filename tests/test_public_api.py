@@ -14,7 +14,7 @@ LAYERS = {
     "frames": 0,
     "errors": 0,
     "config": 0,
-    "atomic": 0,
+    "atomic": 0, "fingerprint": 1, "git": 1,
     "decoding": 1,
     "inventory": 1,
     "formats": 1,

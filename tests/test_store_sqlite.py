@@ -15,7 +15,7 @@ from docbatch.store.query import to_fts5
 
 def _docs(*rows: tuple[str, str, str]) -> pl.DataFrame:
     return pl.DataFrame(
-        [(doc_id, title, "markdown", 10, 1, digest, 5, 1) for doc_id, title, digest in rows],
+        [(doc_id, title, "markdown", 10, 1, digest, 5, 1, "fp") for doc_id, title, digest in rows],
         schema=DOCUMENTS,
         orient="row",
     )
@@ -80,7 +80,7 @@ def test_touched_updates_size_and_mtime_only(store: SQLiteStore) -> None:
     store.write_slice("s", _docs(("a.md", "A", "h")), _passages("a.md", "text"), NO_TOUCH)
     touched = pl.DataFrame({"doc_id": ["a.md"], "size": [10], "mtime_ns": [99]}, schema=TOUCHED)
     store.write_slice("s", _docs(), _passages("x"), touched)
-    assert store.known_documents("s").row(0) == ("a.md", 10, 99, "h")
+    assert store.known_documents("s").row(0) == ("a.md", 10, 99, "h", "fp")
     assert store.passages("s", "a.md")["text"].to_list() == ["text"]
 
 

@@ -17,9 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+import polars as pl
+
 from docbatch.config import BatchConfig
 from docbatch.display import MissingExtraError
 from docbatch.errors import ConfigError, DocbatchError, QueryError, RootError, StoreError
+from docbatch.execution import EXECUTOR_CHOICES, check_dask_url
 from docbatch.inventory import DEFAULT_PATTERN
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE, EXIT_STORE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -46,6 +49,18 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not allowed: expected a whole number >= 1")
     return value
+
+
+def _executor(text: str) -> str:
+    if text in EXECUTOR_CHOICES:
+        return text
+    if text.startswith("dask://"):
+        try:
+            return check_dask_url(text)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    allowed = ", ".join(EXECUTOR_CHOICES)
+    raise argparse.ArgumentTypeError(f"{text!r} is not allowed: expected {allowed} or dask://HOST:PORT")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,14 +91,37 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--fallback-encoding", help="decode non-UTF-8 files with this codec")
     ingest.add_argument(
         "--executor",
-        choices=["auto", "serial", "process"],
+        type=_executor,
         default="auto",
-        help="where files are parsed (default auto: worker processes for 200+ files)",
+        metavar="{auto,serial,process,dask://HOST:PORT}",
+        help="where files are parsed (default auto: worker processes for 200+ files; "
+        "dask://HOST:PORT: the workers of that Dask scheduler)",
     )
     ingest.add_argument("--workers", type=_positive, help="worker processes for --executor process")
+    ingest.add_argument(
+        "--delete-missing",
+        action="store_true",
+        help="remove stored documents whose file is gone (within this root and pattern)",
+    )
+    ingest.add_argument(
+        "--allow-mass-delete",
+        action="store_true",
+        help="let --delete-missing remove more than max_delete_share of the source",
+    )
+    ingest.add_argument("--rst-engine", choices=["fast", "docutils"], help="reStructuredText parser")
     ingest.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ingest.add_argument("--fail-on-error", action="store_true", help="exit 1 when any file failed")
     ingest.add_argument("--quiet", action="store_true", help="no progress output")
+
+    plan = sub.add_parser("plan", help="show what an ingest would do, without doing it")
+    plan.add_argument("directory", type=Path)
+    plan.add_argument("--pattern", default=DEFAULT_PATTERN)
+    plan.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True)
+    plan.add_argument("--force", action="store_true")
+    plan.add_argument("--db", default="docbatch.db")
+    plan.add_argument("--source")
+    plan.add_argument("--max-file-size", type=_size)
+    plan.add_argument("--json", action="store_true", help="print a JSON array of the plan rows")
 
     search = sub.add_parser("search", help="search the store")
     search.add_argument("query")
@@ -114,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in ("ingest-docs-batch", "ingest"):
             return _ingest(args)
+        if args.command == "plan":
+            return _plan(args)
         if args.command == "search":
             return _search(args)
         if args.command == "report":
@@ -146,6 +186,8 @@ def _ingest(args: argparse.Namespace) -> int:
         cfg.max_file_size = args.max_file_size
     if args.chunk_size is not None:
         cfg.chunk_processing_size = args.chunk_size
+    if args.rst_engine is not None:
+        cfg.rst_engine = args.rst_engine
     with BatchIngestService(args.db, config=cfg, state_dir=args.state_dir) as service:
         results = []
         while True:
@@ -153,7 +195,7 @@ def _ingest(args: argparse.Namespace) -> int:
                 args.directory,
                 args.pattern,
                 args.recursive,
-                args.force and not results,
+                args.force,
                 args.resume or bool(results),
                 source=args.source,
                 executor=args.executor,
@@ -161,6 +203,8 @@ def _ingest(args: argparse.Namespace) -> int:
                 progress=None if args.quiet or args.json else "auto",
                 fallback_encoding=args.fallback_encoding,
                 report_dir=args.report_dir,
+                sync_deletions=args.delete_missing,
+                allow_mass_delete=args.allow_mass_delete,
             )
             results.append(result)
             if result.interrupted or result.pending == 0:
@@ -176,6 +220,27 @@ def _ingest(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     failed = any(r.failed for r in results[-1:])
     return EXIT_FAILED_FILES if args.fail_on_error and failed else EXIT_OK
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from docbatch.service import BatchIngestService
+
+    cfg = BatchConfig.from_environment()
+    if args.max_file_size is not None:
+        cfg.max_file_size = args.max_file_size
+    with BatchIngestService(args.db, config=cfg) as service:
+        planned = service.plan(
+            args.directory, args.pattern, args.recursive, source=args.source, force=args.force
+        )
+    rows = planned.select("doc_id", "format", "size", "status", "reason")
+    if args.json:
+        print(json.dumps(rows.to_dicts()))
+        return EXIT_OK
+    counts = planned.group_by("status").len().sort("status")
+    print(", ".join(f"{status} {n}" for status, n in counts.iter_rows()))
+    for row in rows.filter(pl.col("status") != "unchanged").head(50).iter_rows(named=True):
+        print(f"  {row['status']:<9} {row['doc_id']}  ({row['reason']})")
+    return EXIT_OK
 
 
 def _search(args: argparse.Namespace) -> int:

@@ -40,16 +40,20 @@ class BatchConfig:
     """Files per slice: the unit of work, of store transactions and of progress (BATCH_CHUNK_SIZE)."""
     max_passage_chars: int = 1500
     """Passages longer than this many characters are split further."""
+    max_delete_share: float = 0.2
+    """Syncing deletions refuses to remove more than this share of a source's stored documents."""
+    rst_engine: str = "fast"
+    """reStructuredText parser: "fast" (docbatch's own reader) or "docutils" (exact, ~10x slower)."""
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
     """Free-form settings for extensions; not validated."""
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            if f.name in _RULES:
+            if f.name in _RULES or f.name in _CHOICES:
                 _check(f.name, getattr(self, f.name))
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in _RULES:
+        if name in _RULES or name in _CHOICES:
             _check(name, value)
         object.__setattr__(self, name, value)
 
@@ -72,9 +76,7 @@ class BatchConfig:
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (for reports)."""
-        return {
-            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"
-        }
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
 
 
 ENVIRONMENT_VARIABLES: dict[str, str] = {
@@ -94,9 +96,14 @@ _RULES: dict[str, tuple[type, float]] = {
     "memory_threshold_mb": (int, 1),
     "max_retry_attempts": (int, 1),
     "retry_backoff_factor": (float, 0.0),
+    "max_delete_share": (float, 0.0),
     "chunk_processing_size": (int, 1),
     "max_passage_chars": (int, 50),
 }
+
+
+# field -> the values it may take
+_CHOICES: dict[str, tuple[str, ...]] = {"rst_engine": ("fast", "docutils")}
 
 
 def _allowed(name: str) -> str:
@@ -105,6 +112,10 @@ def _allowed(name: str) -> str:
 
 
 def _check(name: str, value: Any) -> None:
+    if name in _CHOICES:
+        if value not in _CHOICES[name]:
+            raise ConfigError.invalid(name, value, "one of " + ", ".join(map(repr, _CHOICES[name])))
+        return
     kind, minimum = _RULES[name]
     ok_type = (
         isinstance(value, int) and not isinstance(value, bool)

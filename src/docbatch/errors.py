@@ -4,6 +4,7 @@
 
     DocbatchError
     ├── ConfigError (ValueError)          a bad setting: names the variable, the value, what is allowed
+    │   └── MassDeleteError               --delete-missing would remove too much; nothing deleted
     ├── RunError                          stops a run; the checkpoint stays intact
     │   ├── RootError (OSError)           the directory to ingest is missing or unreadable
     │   ├── StoreError                    the store cannot be opened or written
@@ -41,6 +42,10 @@ class ConfigError(DocbatchError, ValueError):
     @classmethod
     def invalid(cls, name: str, value: object, allowed: str) -> ConfigError:
         return cls(f"{name}={value!r} is not allowed: expected {allowed}")
+
+
+class MassDeleteError(ConfigError):
+    """Syncing deletions would remove more of a source than allowed; nothing was deleted."""
 
 
 class RunError(DocbatchError):

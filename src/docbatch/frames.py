@@ -67,6 +67,7 @@ DOCUMENTS: dict[str, pl.DataType] = {
     "content_hash": pl.Utf8(),
     "n_chars": pl.Int64(),
     "n_passages": pl.Int32(),
+    "fingerprint": pl.Utf8(),  # parser and chunking settings it was made with
 }
 
 TOUCHED: dict[str, pl.DataType] = {
@@ -80,6 +81,7 @@ KNOWN_DOCUMENTS: dict[str, pl.DataType] = {
     "size": pl.Int64(),
     "mtime_ns": pl.Int64(),
     "content_hash": pl.Utf8(),
+    "fingerprint": pl.Utf8(),
 }
 
 PASSAGES: dict[str, pl.DataType] = {
@@ -146,6 +148,4 @@ def check(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> None:
         missing = [n for n in schema if n not in df.columns]
         extra = [n for n in df.columns if n not in schema]
         wrong = [n for n, t in actual if n in schema and schema[n] != t]
-        raise ValueError(
-            f"frame schema mismatch: missing={missing} extra={extra} wrong_type={wrong}"
-        )
+        raise ValueError(f"frame schema mismatch: missing={missing} extra={extra} wrong_type={wrong}")

@@ -36,9 +36,7 @@ def planned_rows(planned: pl.DataFrame, run_id: str, source: str) -> pl.DataFram
 def pending_rows(rows: pl.DataFrame, run_id: str, source: str, interrupted: bool) -> pl.DataFrame:
     """Outcome rows for files left for the next call."""
     reason = (
-        "run interrupted before this file"
-        if interrupted
-        else "over max_batch_size; run again to continue"
+        "run interrupted before this file" if interrupted else "over max_batch_size; run again to continue"
     )
     return conform(
         rows.with_columns(
@@ -52,14 +50,30 @@ def pending_rows(rows: pl.DataFrame, run_id: str, source: str, interrupted: bool
     )
 
 
+def deleted_rows(deleted: pl.DataFrame, run_id: str, source: str) -> pl.DataFrame:
+    """Outcome rows for stored documents removed because their file is gone."""
+    now = datetime.now(UTC)
+    return conform(
+        deleted.with_columns(
+            run_id=pl.lit(run_id),
+            source=pl.lit(source),
+            status=pl.lit("deleted"),
+            reason=pl.lit("file gone from disk; removed from the store"),
+            attempts=pl.lit(0),
+            content_hash=pl.col("known_hash"),
+            started_at=pl.lit(now),
+            finished_at=pl.lit(now),
+        ),
+        OUTCOMES,
+    )
+
+
 def carried_over(checkpointed: pl.DataFrame, inventory: pl.DataFrame) -> pl.DataFrame:
     """Checkpointed rows of the run being resumed whose file has not changed since."""
     if checkpointed.height == 0:
         return conform(checkpointed, OUTCOMES)
     same = checkpointed.join(
-        inventory.select(
-            "doc_id", pl.col("size").alias("_size"), pl.col("mtime_ns").alias("_mtime")
-        ),
+        inventory.select("doc_id", pl.col("size").alias("_size"), pl.col("mtime_ns").alias("_mtime")),
         on="doc_id",
         how="inner",
     ).filter((pl.col("mtime_ns") == pl.col("_mtime")) & (pl.col("size") == pl.col("_size")))

@@ -8,10 +8,12 @@ change from a touched file without the planner reading anything.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+from collections.abc import Mapping
 
 import polars as pl
 
-from docbatch.frames import INVENTORY, KNOWN_DOCUMENTS, PLAN
+from docbatch.frames import PLAN
 
 
 def plan(
@@ -21,6 +23,7 @@ def plan(
     force: bool = False,
     patterns: tuple[str, ...] = (),
     recursive: bool = True,
+    fingerprints: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     """The plan frame: the inventory plus ``status``, ``reason`` and ``known_hash``.
 
@@ -28,20 +31,26 @@ def plan(
     Documents in the store that match ``patterns`` (and, when not ``recursive``,
     sit at the top level) but are gone from disk are added as ``deleted`` rows.
     With ``force`` every valid file is ``changed`` and no stored hash is given,
-    so everything is re-parsed.
+    so everything is re-parsed. A stored document whose fingerprint differs from
+    ``fingerprints[format]`` (other parser or chunking settings) is ``changed``
+    and re-parsed even when its content is the same.
     """
     known = known.select(
         pl.col("doc_id"),
         pl.col("size").alias("known_size"),
         pl.col("mtime_ns").alias("known_mtime_ns"),
         pl.col("content_hash").alias("known_hash"),
+        pl.col("fingerprint").alias("known_fingerprint"),
     )
     joined = inventory.join(known, on="doc_id", how="left")
+    if fingerprints:
+        current = pl.col("format").replace_strict(dict(fingerprints), default=None, return_dtype=pl.Utf8)
+        stale = pl.col("known_fingerprint").ne_missing(current) & pl.col("known_hash").is_not_null()
+    else:
+        stale = pl.lit(False)
     invalid = pl.col("status") == "invalid"
     is_known = pl.col("known_hash").is_not_null()
-    same_stat = (pl.col("size") == pl.col("known_size")) & (
-        pl.col("mtime_ns") == pl.col("known_mtime_ns")
-    )
+    same_stat = (pl.col("size") == pl.col("known_size")) & (pl.col("mtime_ns") == pl.col("known_mtime_ns"))
     if force:
         status = (
             pl.when(invalid)
@@ -56,7 +65,7 @@ def plan(
         status = (
             pl.when(invalid)
             .then(pl.lit("invalid"))
-            .when(is_known & same_stat)
+            .when(is_known & same_stat & ~stale)
             .then(pl.lit("unchanged"))
             .when(is_known)
             .then(pl.lit("changed"))
@@ -65,18 +74,20 @@ def plan(
         reason = (
             pl.when(invalid)
             .then(pl.col("reason"))
-            .when(is_known & same_stat)
+            .when(is_known & same_stat & ~stale)
             .then(pl.lit("same size and mtime as stored"))
+            .when(stale)
+            .then(pl.lit("stored with other parser or chunking settings"))
             .when(is_known)
             .then(pl.lit("size or mtime differ from stored"))
         )
-        known_hash = pl.col("known_hash")
+        known_hash = pl.when(stale).then(None).otherwise(pl.col("known_hash"))
     planned = joined.with_columns(
         status=status, reason=reason.cast(pl.Utf8), known_hash=known_hash.cast(pl.Utf8)
     ).select(list(PLAN))
     deleted = _deleted(
         inventory,
-        known.rename({"known_size": "size", "known_mtime_ns": "mtime_ns"}),
+        known.drop("known_fingerprint").rename({"known_size": "size", "known_mtime_ns": "mtime_ns"}),
         patterns,
         recursive,
     )
@@ -110,4 +121,32 @@ def _in_scope(doc_id: str, patterns: tuple[str, ...], recursive: bool) -> bool:
     return any(fnmatch.fnmatchcase(doc_id if "/" in p else name, p) for p in patterns)
 
 
-__all__ = ["INVENTORY", "KNOWN_DOCUMENTS", "plan"]
+def confirm_changes(planned: pl.DataFrame) -> pl.DataFrame:
+    """Hash the files planned ``changed`` that have a stored hash; those whose content is
+    the same after all become ``unchanged``. Only these files are read."""
+    suspects = planned.filter((pl.col("status") == "changed") & pl.col("known_hash").is_not_null())
+    same = [
+        doc_id
+        for doc_id, path, known in suspects.select("doc_id", "path", "known_hash").iter_rows()
+        if _sha256(path) == known
+    ]
+    if not same:
+        return planned
+    touched = pl.col("doc_id").is_in(same)
+    return planned.with_columns(
+        status=pl.when(touched).then(pl.lit("unchanged")).otherwise(pl.col("status")),
+        reason=pl.when(touched)
+        .then(pl.lit("same content; only the mtime changed"))
+        .otherwise(pl.col("reason")),
+    )
+
+
+def _sha256(path: str) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()

@@ -43,7 +43,13 @@ class IngestResult:
 
     @property
     def total_files(self) -> int:
-        return self.outcomes.height
+        """Files of the run (documents deleted because their file is gone are not counted)."""
+        return self.outcomes.height - self.deleted
+
+    @property
+    def deleted(self) -> int:
+        """Stored documents removed because their file is gone (``sync_deletions``)."""
+        return self._count("deleted")
 
     @property
     def succeeded(self) -> int:
@@ -99,13 +105,17 @@ class IngestResult:
         lines = [
             f"run {self.run_id}: {self.total_files} files from {self.root} into {self.store}",
             f"  succeeded {self.succeeded}, failed {self.failed}, skipped {self.skipped}"
-            + (f", pending {self.pending}" if self.pending else ""),
+            + (f", pending {self.pending}" if self.pending else "")
+            + (f", deleted {self.deleted}" if self.deleted else ""),
             f"  {self.files_per_second:.1f} files/s, {self.elapsed_s:.2f} s, "
             f"peak memory {self.peak_memory_mb:.0f} MB",
         ]
         if self.failed:
             by_category = ", ".join(f"{k} {v}" for k, v in self.error_summary().items())
             lines.append(f"  errors by category: {by_category}")
+        gone = self.plan_counts.get("deleted", 0)
+        if gone and not self.deleted:
+            lines.append(f"  {gone} stored documents' files are gone: --delete-missing removes them")
         if self.interrupted:
             lines.append("  interrupted: run the same command again to resume")
         elif self.pending:
@@ -126,6 +136,7 @@ class IngestResult:
             "failed": self.failed,
             "skipped": self.skipped,
             "pending": self.pending,
+            "deleted": self.deleted,
             "interrupted": self.interrupted,
             "files_per_second": round(self.files_per_second, 3),
             "elapsed_s": round(self.elapsed_s, 3),

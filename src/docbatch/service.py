@@ -26,26 +26,25 @@ from typing import Any
 
 import polars as pl
 
-from docbatch import reports
+from docbatch import planning, reports
 from docbatch.checkpoint import Checkpoint, LoadedCheckpoint, load_legacy_progress
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
-from docbatch.errors import ConfigError
+from docbatch.errors import ConfigError, MassDeleteError
 from docbatch.execution import ExecutorSpec, open_executor, slices_in_flight, stop_on_sigint
+from docbatch.fingerprint import fingerprints
 from docbatch.formats.base import Parser
 from docbatch.frames import OUTCOMES, TIMELINE, conform
 from docbatch.inventory import DEFAULT_PATTERN, parse_patterns, scan
 from docbatch.lock import writer_lock
 from docbatch.metrics import BatchProgress, peak_rss_mb, processing_metrics
-from docbatch.outcomes import carried_over, pending_rows, planned_rows
-from docbatch.planning import plan
+from docbatch.outcomes import carried_over, deleted_rows, pending_rows, planned_rows
 from docbatch.progress import resolve as resolve_progress
 from docbatch.result import IngestResult
 from docbatch.retry import RetryPolicy
 from docbatch.runner import RunContext, Runner, RunOutput
 from docbatch.store import DocumentStore, SQLiteStore, open_store
 from docbatch.worker import ParseOptions
-
 
 log = logging.getLogger("docbatch")
 
@@ -63,6 +62,9 @@ class _PreparedRun:
     next_part: int
     problems: list[dict[str, Any]]
     planned: pl.DataFrame
+    force: bool
+    stored_in_scope: int
+    """Stored documents of this source within the root and pattern scope."""
     carried: pl.DataFrame
     """Outcome rows of this run's earlier calls, for files unchanged since."""
     decided: pl.DataFrame
@@ -77,6 +79,7 @@ class _PreparedRun:
             **self.job,
             "run_id": self.run_id,
             "state": state,
+            "force": self.force,
             "started_at": self.started_at.isoformat(timespec="seconds"),
         }
 
@@ -130,6 +133,8 @@ class BatchIngestService:
         fallback_encoding: str | None = None,
         report_dir: str | os.PathLike[str] | None = None,
         progress_file: str | os.PathLike[str] | None = None,
+        sync_deletions: bool = False,
+        allow_mass_delete: bool = False,
     ) -> IngestResult:
         """Ingest the files of ``directory`` that match ``pattern`` (comma-separated globs).
 
@@ -150,10 +155,16 @@ class BatchIngestService:
             report_dir: where the reports go (default: the state folder).
             progress_file: a legacy JSON list of completed paths; it is read (recovering
                 what it can), and listed files the store does not hold are processed.
+            sync_deletions: remove from the store the documents of this source whose file
+                is gone — only within this root and pattern scope — listed in the outcomes
+                with status "deleted".
+            allow_mass_delete: let ``sync_deletions`` remove more than
+                ``config.max_delete_share`` of the source's stored documents.
 
         Raises:
             RootError: ``directory`` is missing or unreadable.
             ConfigError: a bad pattern, source, executor or progress value.
+            MassDeleteError: ``sync_deletions`` would remove too much; nothing was deleted.
             StoreError: the store cannot be read or written.
         """
         clock0 = time.perf_counter()
@@ -169,6 +180,8 @@ class BatchIngestService:
             run = self._prepare(Path(directory), pattern, recursive, force, resume, source)
             if progress_file is not None:
                 run.problems.extend(self._legacy_problems(progress_file))
+            if sync_deletions:
+                self._sync_deletions(run, allow_mass_delete)
             report_path = Path(report_dir) if report_dir is not None else self.state_dir
             output = self._execute(run, executor, workers, sinks, fallback_encoding, report_path)
             return self._finish(run, output, report_path, time.perf_counter() - clock0)
@@ -188,14 +201,18 @@ class BatchIngestService:
             "recursive": recursive,
             "source": source,
         }
-        run_id, loaded, resumed = self._open_run(checkpoint, job, resume)
-        planned = plan(
+        run_id, loaded, forced = self._open_run(checkpoint, job, resume)
+        resumed = forced is not None
+        force = force or bool(forced)  # a forced run stays forced for the files it has left
+        planned = planning.plan(
             inventory,
             self.backend.known_documents(source),
             force=force,
             patterns=patterns,
             recursive=recursive,
+            fingerprints=self._fingerprints(),
         )
+        stored_in_scope = int(planned["status"].is_in(["deleted", "changed", "unchanged"]).sum())
         carried = carried_over(loaded.outcomes, inventory)
         done = pl.col("doc_id").is_in(carried["doc_id"].implode())
         todo = planned.filter(pl.col("status").is_in(["new", "changed"]) & ~done)
@@ -209,12 +226,37 @@ class BatchIngestService:
             next_part=loaded.next_part,
             problems=list(loaded.problems),
             planned=planned,
+            force=force,
+            stored_in_scope=stored_in_scope,
             carried=carried,
             decided=planned_rows(planned.filter(~done), run_id, source),
             todo=todo.head(cfg.max_batch_size),
             waiting=todo.slice(cfg.max_batch_size),
             started_at=datetime.now(UTC),
         )
+
+    def _sync_deletions(self, run: _PreparedRun, allow_mass_delete: bool) -> None:
+        """Remove the documents of files gone from disk (within scope), or refuse to."""
+        gone = run.planned.filter(pl.col("status") == "deleted")
+        if gone.height == 0:
+            return
+        share = gone.height / max(1, run.stored_in_scope)
+        limit = self.config.max_delete_share
+        if share > limit and not allow_mass_delete:
+            raise MassDeleteError(
+                f"refusing to delete {gone.height} of {run.stored_in_scope} stored documents of "
+                f"source {run.source!r} ({share:.0%}, over max_delete_share={limit:.0%}); nothing "
+                "was deleted. If the files really are gone, allow it with allow_mass_delete=True "
+                "(--allow-mass-delete)"
+            )
+        ids = gone["doc_id"].to_list()
+        retry = RetryPolicy(self.config.max_retry_attempts, self.config.retry_backoff_factor, self.sleep)
+        retry.call(self.backend.delete_documents, run.source, ids)
+        rows = deleted_rows(gone, run.run_id, run.source)
+        run.checkpoint.write_part(run.run_id, run.next_part, rows)
+        run.next_part += 1
+        run.decided = pl.concat([run.decided, rows])
+        log.info("removed %d documents whose files are gone", gone.height)
 
     def _execute(
         self,
@@ -255,7 +297,12 @@ class BatchIngestService:
                 run_id=run.run_id,
                 config=cfg,
                 options=ParseOptions(
-                    cfg.max_file_size, cfg.max_passage_chars, fallback_encoding, self.parsers
+                    cfg.max_file_size,
+                    cfg.max_passage_chars,
+                    fallback_encoding,
+                    self.parsers,
+                    cfg.rst_engine,
+                    self._fingerprints(),
                 ),
                 checkpoint=run.checkpoint,
                 progress=live,
@@ -309,17 +356,30 @@ class BatchIngestService:
         result.reports = {name: str(path) for name, path in paths.items()}
         return result
 
+    def _fingerprints(self) -> dict[str, str]:
+        """Per-format fingerprints of the current settings; a custom parser for a format
+        makes that format's fingerprint name it."""
+        cfg = self.config
+        prints = fingerprints(max_passage_chars=cfg.max_passage_chars, rst_engine=cfg.rst_engine)
+        for fmt, parser in self.parsers.items():
+            module = getattr(parser, "__module__", "?")
+            name = getattr(parser, "__qualname__", type(parser).__name__)
+            prints[fmt] = f"{prints.get(fmt, '')}+{module}.{name}"
+        return prints
+
     def _open_run(
         self, checkpoint: Checkpoint, job: dict[str, Any], resume: bool
-    ) -> tuple[str, LoadedCheckpoint, bool]:
+    ) -> tuple[str, LoadedCheckpoint, bool | None]:
+        """The run to continue (its id, checkpoint and whether it was forced), or a new one
+        (a fresh id, nothing loaded, None)."""
         manifest = checkpoint.read_run()
         same_job = manifest is not None and all(manifest.get(k) == v for k, v in job.items())
         if resume and same_job and manifest is not None and manifest.get("state") == "running":
             run_id = str(manifest["run_id"])
-            return run_id, checkpoint.load(run_id), True
+            return run_id, checkpoint.load(run_id), bool(manifest.get("force"))
         checkpoint.clear_parts()
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        return run_id, LoadedCheckpoint(pl.DataFrame(schema=OUTCOMES)), False
+        return run_id, LoadedCheckpoint(pl.DataFrame(schema=OUTCOMES)), None
 
     def _timeline(self, run: _PreparedRun, new: pl.DataFrame) -> pl.DataFrame:
         """This call's timeline, after the earlier calls' rows when the run was resumed."""
@@ -362,6 +422,37 @@ class BatchIngestService:
             return []
         backup = self._back_up(progress_file)
         return [{**problem, "message": f"{damage}; backed up to {backup}", "recovered": len(paths)}]
+
+    # planning ------------------------------------------------------------------------------
+    def plan(
+        self,
+        directory: str | os.PathLike[str],
+        pattern: str = DEFAULT_PATTERN,
+        recursive: bool = True,
+        *,
+        source: str | None = None,
+        force: bool = False,
+    ) -> pl.DataFrame:
+        """What ``ingest_batch`` would do with every file, without touching the store.
+
+        Returns the plan frame (``docbatch.frames.PLAN``): each file's ``status`` — new,
+        changed, unchanged, deleted (stored under this root and pattern scope but gone from
+        disk) or invalid — and the reason. Size and mtime are compared first; only files
+        where they differ are read, to tell a real change from a touched file.
+        """
+        root = Path(directory)
+        patterns = parse_patterns(pattern)
+        source = _check_source(source if source is not None else _default_source(root))
+        inventory = scan(root, patterns, recursive=recursive, max_file_size=self.config.max_file_size)
+        planned = planning.plan(
+            inventory,
+            self.backend.known_documents(source),
+            force=force,
+            patterns=patterns,
+            recursive=recursive,
+            fingerprints=self._fingerprints(),
+        )
+        return planning.confirm_changes(planned)
 
     # queries -------------------------------------------------------------------------------
     def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:

@@ -37,6 +37,9 @@ class ParseOptions:
     fallback_encoding: str | None = None
     parsers: Mapping[str, Parser] = field(default_factory=dict)
     """Parsers by format name, overriding the built-in ones (must be picklable for pools)."""
+    rst_engine: str = "fast"
+    fingerprints: Mapping[str, str] = field(default_factory=dict)
+    """The fingerprint recorded with each new document, by format."""
 
 
 @dataclass
@@ -112,13 +115,13 @@ def _process_file(
         result["content_hash"] = content_hash
         if content_hash == row.get("known_hash"):
             result.update(status="skipped", reason="content unchanged (only mtime changed)")
-            for name, value in zip(
-                TOUCHED, (row["doc_id"], len(data), row["mtime_ns"]), strict=True
-            ):
+            for name, value in zip(TOUCHED, (row["doc_id"], len(data), row["mtime_ns"]), strict=True):
                 touched[name].append(value)
         else:
             text, encoding = decode(data, options.fallback_encoding)
-            parser = options.parsers.get(row["format"]) or get_parser(row["format"])
+            parser = options.parsers.get(row["format"]) or get_parser(
+                row["format"], rst_engine=options.rst_engine
+            )
             parsed = parser(text)
             pieces = chunk(row["doc_id"], parsed, options.max_passage_chars)
             for p in pieces:
@@ -129,7 +132,14 @@ def _process_file(
                 ):
                     passages[name].append(value)
             _append_document(
-                docs, row, parsed.title, content_hash, len(data), len(parsed.text), len(pieces)
+                docs,
+                row,
+                parsed.title,
+                content_hash,
+                len(data),
+                len(parsed.text),
+                len(pieces),
+                options.fingerprints.get(row["format"], ""),
             )
             reason = None if encoding == "utf-8" else f"decoded as {encoding}"
             if parsed.warnings:
@@ -181,6 +191,7 @@ def _append_document(
     size: int,
     n_chars: int,
     n_passages: int,
+    fingerprint: str | None,
 ) -> None:
     values = (
         row["doc_id"],
@@ -191,6 +202,7 @@ def _append_document(
         content_hash,
         n_chars,
         n_passages,
+        fingerprint,
     )
     for name, value in zip(DOCUMENTS, values, strict=True):
         docs[name].append(value)

@@ -32,6 +32,11 @@ class DocumentStore(Protocol):
         in one transaction. Raises ``StoreBusyError`` when locked, ``StoreError`` otherwise."""
         ...
 
+    def delete_documents(self, source: str, doc_ids: list[str]) -> int:
+        """Remove these documents of ``source`` and their passages in one transaction;
+        returns how many were removed."""
+        ...
+
     def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
         """Ranked hits as a ``docbatch.frames.SEARCH_HITS`` frame, best first."""
         ...

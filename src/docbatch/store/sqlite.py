@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from docbatch.errors import QueryError, StoreBusyError, StoreError
 from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, SEARCH_HITS
 from docbatch.store.query import to_fts5
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -26,6 +28,7 @@ CREATE TABLE IF NOT EXISTS documents (
     content_hash TEXT NOT NULL,
     n_chars INTEGER NOT NULL,
     n_passages INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
     ingested_at TEXT NOT NULL,
     PRIMARY KEY (source, doc_id)
 ) WITHOUT ROWID;
@@ -102,7 +105,7 @@ class SQLiteStore:
 
     def known_documents(self, source: str) -> pl.DataFrame:
         rows = self._con.execute(
-            "SELECT doc_id, size, mtime_ns, content_hash FROM documents WHERE source = ?",
+            "SELECT doc_id, size, mtime_ns, content_hash, fingerprint FROM documents WHERE source = ?",
             (source,),
         ).fetchall()
         return pl.DataFrame(rows, schema=KNOWN_DOCUMENTS, orient="row")
@@ -114,14 +117,13 @@ class SQLiteStore:
         titles = dict(zip(documents["doc_id"], documents["title"], strict=True))
         con = self._con
         try:
-            con.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(con):
                 con.executemany(
                     "DELETE FROM passages WHERE source = ? AND doc_id = ?",
                     ((source, d) for d in documents["doc_id"]),
                 )
                 con.executemany(
-                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     ((source, *row, now) for row in documents.iter_rows()),
                 )
                 # rows inserted now get ids above the current maximum; index them in one
@@ -144,17 +146,23 @@ class SQLiteStore:
                     "UPDATE documents SET size = ?, mtime_ns = ? WHERE source = ? AND doc_id = ?",
                     ((size, mtime, source, d) for d, size, mtime in touched.iter_rows()),
                 )
-                con.execute("COMMIT")
-            except BaseException:
-                if con.in_transaction:
-                    con.execute("ROLLBACK")
-                raise
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise StoreBusyError(f"store {self.location} is locked: {exc}") from None
-            raise StoreError(f"cannot write to store {self.location}: {exc}") from None
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write to store {self.location}: {exc}") from None
+            raise _store_error(self.location, exc) from None
+
+    def delete_documents(self, source: str, doc_ids: list[str]) -> int:
+        con = self._con
+        try:
+            with _transaction(con):
+                con.executemany(
+                    "DELETE FROM passages WHERE source = ? AND doc_id = ?", ((source, d) for d in doc_ids)
+                )
+                before = con.total_changes
+                con.executemany(
+                    "DELETE FROM documents WHERE source = ? AND doc_id = ?", ((source, d) for d in doc_ids)
+                )
+                return con.total_changes - before
+        except sqlite3.Error as exc:
+            raise _store_error(self.location, exc) from None
 
     def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
         if limit < 1:
@@ -192,3 +200,22 @@ class SQLiteStore:
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.location!r})"
+
+
+@contextmanager
+def _transaction(con: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` (take the write lock now) ... ``COMMIT``, or roll back."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+
+
+def _store_error(location: str, exc: sqlite3.Error) -> StoreError:
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+        return StoreBusyError(f"store {location} is locked: {exc}")
+    return StoreError(f"cannot write to store {location}: {exc}")

@@ -1,0 +1,58 @@
+"""What a stored document was made with: one fingerprint per format.
+
+A document stored under another fingerprint than the current one is planned
+as ``changed``: a new parser version or a new chunking setting re-ingests
+exactly the documents it affects, and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from importlib import metadata
+
+# the library that parses each format; its version is part of the format's fingerprint
+FORMAT_LIBRARIES: dict[str, str | None] = {
+    "markdown": "pyromark",
+    "html": "selectolax",
+    "rst": None,  # depends on the engine, see _library
+    "text": None,
+}
+
+
+@cache
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _library(fmt: str, rst_engine: str) -> str | None:
+    if fmt == "rst":
+        return "docutils" if rst_engine == "docutils" else None
+    return FORMAT_LIBRARIES.get(fmt)
+
+
+def fingerprints(*, max_passage_chars: int, rst_engine: str = "fast") -> dict[str, str]:
+    """The fingerprint of every format under these settings.
+
+    >>> a = fingerprints(max_passage_chars=1500)
+    >>> b = fingerprints(max_passage_chars=800)
+    >>> sorted(a) == ["html", "markdown", "rst", "text"] and a["html"] != b["html"]
+    True
+    """
+    result = {}
+    for fmt in FORMAT_LIBRARIES:
+        library = _library(fmt, rst_engine)
+        recipe = {
+            "docbatch": _version("docbatch"),
+            "format": fmt,
+            "engine": rst_engine if fmt == "rst" else None,
+            "library": f"{library}=={_version(library)}" if library else None,
+            "max_passage_chars": max_passage_chars,
+        }
+        digest = hashlib.blake2b(json.dumps(recipe, sort_keys=True).encode(), digest_size=8)
+        result[fmt] = digest.hexdigest()
+    return result
