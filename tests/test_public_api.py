@@ -11,33 +11,15 @@ SRC = Path(docbatch.__file__).parent
 
 # lower layers never import higher ones (see DESIGN.md)
 LAYERS = {
-    "frames": 0,
-    "errors": 0,
-    "config": 0,
-    "atomic": 0, "fingerprint": 1, "git": 1,
-    "decoding": 1,
-    "inventory": 1,
-    "formats": 1,
-    "chunking": 1,
-    "store": 1,
-    "checkpoint": 1, "lock": 1,
-    "retry": 1,
-    "metrics": 1,
-    "reports": 1,
-    "sample": 1,
-    "planning": 2,
-    "worker": 2,
-    "outcomes": 2,
-    "result": 2,
-    "progress": 2,
-    "runner": 3,
-    "execution": 3,
+    "frames": 0, "errors": 0, "config": 0, "atomic": 0, "hashing": 0,
+    "decoding": 1, "inventory": 1, "formats": 1, "chunking": 1, "store": 1, "checkpoint": 1,
+    "lock": 1, "retry": 1, "metrics": 1, "reports": 1, "sample": 1, "fingerprint": 1, "git": 1,
+    "planning": 2, "worker": 2, "outcomes": 2, "result": 2, "progress": 2,
+    "verify": 3, "runner": 3, "execution": 3,
     "service": 4,
-    "display": 5,
-    "cli": 5,
-    "__main__": 6,
-    "__init__": 6,
-}
+    "display": 5, "cli": 5,
+    "__main__": 6, "__init__": 6,
+}  # fmt: skip
 
 
 def test_all_is_sorted_and_complete() -> None:

@@ -123,6 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--max-file-size", type=_size)
     plan.add_argument("--json", action="store_true", help="print a JSON array of the plan rows")
 
+    verify = sub.add_parser("verify", help="compare the store with the disk and the last run")
+    verify.add_argument("directory", type=Path, nargs="?", help="default: the last run's root")
+    verify.add_argument("--pattern", help="default: the last run's pattern")
+    verify.add_argument("--db", default="docbatch.db")
+    verify.add_argument("--source")
+    verify.add_argument("--repair", action="store_true", help="mend the store and re-ingest what is needed")
+    verify.add_argument("--json", action="store_true")
+
     search = sub.add_parser("search", help="search the store")
     search.add_argument("query")
     search.add_argument("--db", default="docbatch.db")
@@ -152,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in ("ingest-docs-batch", "ingest"):
             return _ingest(args)
+        if args.command == "verify":
+            return _verify(args)
         if args.command == "plan":
             return _plan(args)
         if args.command == "search":
@@ -241,6 +251,22 @@ def _plan(args: argparse.Namespace) -> int:
     for row in rows.filter(pl.col("status") != "unchanged").head(50).iter_rows(named=True):
         print(f"  {row['status']:<9} {row['doc_id']}  ({row['reason']})")
     return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from docbatch.service import BatchIngestService
+
+    with BatchIngestService(args.db, config=BatchConfig.from_environment()) as service:
+        problems = service.verify(args.directory, args.pattern, source=args.source, repair=args.repair)
+    if args.json:
+        print(json.dumps({"problems": problems.to_dicts(), "repaired": args.repair}))
+    elif problems.height == 0:
+        print("the store, the disk and the last run agree")
+    else:
+        for row in problems.iter_rows(named=True):
+            print(f"  {row['kind']:<17} {row['doc_id'] or '-'}  ({row['detail']})")
+        print(f"{problems.height} problems" + (": repaired" if args.repair else "; --repair mends them"))
+    return EXIT_OK if problems.height == 0 or args.repair else EXIT_FAILED_FILES
 
 
 def _search(args: argparse.Namespace) -> int:

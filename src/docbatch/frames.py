@@ -122,6 +122,12 @@ SEARCH_HITS: dict[str, pl.DataType] = {
     "score": pl.Float64(),
 }
 
+PROBLEMS: dict[str, pl.DataType] = {
+    "doc_id": pl.Utf8(),
+    "kind": pl.Utf8(),  # missing / extra / stale / orphaned_passages / passage_count / index
+    "detail": pl.Utf8(),
+}
+
 HEADING_SEPARATOR = " > "
 
 

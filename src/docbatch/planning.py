@@ -8,12 +8,12 @@ change from a touched file without the planner reading anything.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 from collections.abc import Mapping
 
 import polars as pl
 
 from docbatch.frames import PLAN
+from docbatch.hashing import file_sha256
 
 
 def plan(
@@ -100,8 +100,8 @@ def _deleted(
     gone = known.join(inventory.select("doc_id"), on="doc_id", how="anti")
     if not gone.height:
         return pl.DataFrame(schema=PLAN)
-    in_scope = [doc_id for doc_id in gone["doc_id"] if _in_scope(doc_id, patterns, recursive)]
-    gone = gone.filter(pl.col("doc_id").is_in(in_scope))
+    scoped = [doc_id for doc_id in gone["doc_id"] if in_scope(doc_id, patterns, recursive)]
+    gone = gone.filter(pl.col("doc_id").is_in(scoped))
     return gone.select(
         pl.col("doc_id"),
         pl.lit(None, dtype=pl.Utf8).alias("path"),
@@ -114,7 +114,8 @@ def _deleted(
     ).cast(PLAN)  # type: ignore[arg-type]
 
 
-def _in_scope(doc_id: str, patterns: tuple[str, ...], recursive: bool) -> bool:
+def in_scope(doc_id: str, patterns: tuple[str, ...], recursive: bool) -> bool:
+    """Whether a stored document falls within a run's pattern scope (and depth)."""
     if not recursive and "/" in doc_id:
         return False
     name = doc_id.rsplit("/", 1)[-1]
@@ -128,7 +129,7 @@ def confirm_changes(planned: pl.DataFrame) -> pl.DataFrame:
     same = [
         doc_id
         for doc_id, path, known in suspects.select("doc_id", "path", "known_hash").iter_rows()
-        if _sha256(path) == known
+        if file_sha256(path) == known
     ]
     if not same:
         return planned
@@ -139,14 +140,3 @@ def confirm_changes(planned: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("same content; only the mtime changed"))
         .otherwise(pl.col("reason")),
     )
-
-
-def _sha256(path: str) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-    except OSError:
-        return None
-    return digest.hexdigest()

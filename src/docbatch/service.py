@@ -44,6 +44,7 @@ from docbatch.result import IngestResult
 from docbatch.retry import RetryPolicy
 from docbatch.runner import RunContext, Runner, RunOutput
 from docbatch.store import DocumentStore, SQLiteStore, open_store
+from docbatch.verify import find_problems
 from docbatch.worker import ParseOptions
 
 log = logging.getLogger("docbatch")
@@ -453,6 +454,56 @@ class BatchIngestService:
             fingerprints=self._fingerprints(),
         )
         return planning.confirm_changes(planned)
+
+    def verify(
+        self,
+        directory: str | os.PathLike[str] | None = None,
+        pattern: str | None = None,
+        recursive: bool | None = None,
+        *,
+        source: str | None = None,
+        repair: bool = False,
+    ) -> pl.DataFrame:
+        """Compare the store with the disk and the last run's ledger (``docbatch.verify``).
+
+        Without arguments the root, pattern and source of the last run are used. Returns
+        one row per problem (``docbatch.frames.PROBLEMS``); with ``repair`` the store's own
+        bookkeeping is mended, extra and damaged documents are removed, and a new ingest
+        puts back every missing, stale or damaged one — the returned frame still lists
+        what was found, and a second ``verify()`` comes back empty.
+        """
+        manifest = Checkpoint(self.state_dir).read_run() or {}
+        if directory is None and "root" not in manifest:
+            raise ConfigError(f"no earlier run in {self.state_dir}: give the directory to verify")
+        root = Path(directory if directory is not None else manifest["root"])
+        patterns = parse_patterns(
+            pattern if pattern is not None else manifest.get("patterns", DEFAULT_PATTERN)
+        )
+        recursive = recursive if recursive is not None else bool(manifest.get("recursive", True))
+        source = _check_source(
+            source or (manifest.get("source") if directory is None else None) or _default_source(root)
+        )
+        inventory = scan(root, patterns, recursive=recursive, max_file_size=self.config.max_file_size)
+        ledger = self._ledger(source)
+        problems = find_problems(
+            self.backend, source, inventory, ledger, patterns=patterns, recursive=recursive
+        )
+        if repair and problems.height:
+            with writer_lock(self.state_dir, self.backend.location):
+                self.backend.repair_integrity(source)
+                redo = problems.filter(pl.col("kind").is_in(["extra", "stale", "passage_count"]))
+                ids = redo["doc_id"].drop_nulls().unique().to_list()
+                if ids:
+                    self.backend.delete_documents(source, ids)
+            self.ingest_batch(root, ",".join(patterns), recursive, resume=False, source=source)
+        return problems
+
+    def _ledger(self, source: str) -> pl.DataFrame | None:
+        try:
+            ledger = pl.read_parquet(self.state_dir / reports.OUTCOMES_PARQUET)
+        except (OSError, pl.exceptions.PolarsError):
+            return None
+        return ledger.filter(pl.col("source") == source)
 
     # queries -------------------------------------------------------------------------------
     def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:

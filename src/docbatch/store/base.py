@@ -37,6 +37,16 @@ class DocumentStore(Protocol):
         returns how many were removed."""
         ...
 
+    def integrity(self, source: str) -> pl.DataFrame:
+        """Problems inside the store for ``source`` (``docbatch.frames.PROBLEMS``): passages
+        without a document (``orphaned_passages``), documents whose passage count is not what
+        was written (``passage_count``), a search index out of step (``index``)."""
+        ...
+
+    def repair_integrity(self, source: str) -> None:
+        """Remove orphaned passages, and rebuild the search index."""
+        ...
+
     def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
         """Ranked hits as a ``docbatch.frames.SEARCH_HITS`` frame, best first."""
         ...

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from docbatch.errors import QueryError, StoreBusyError, StoreError
-from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, SEARCH_HITS
+from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
 from docbatch.store.query import to_fts5
 
 SCHEMA_VERSION = 2
@@ -50,10 +50,13 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     content='passages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
 );
 DROP TRIGGER IF EXISTS passages_ai;
+"""
+
+_DELETE_TRIGGER = """
 CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
     INSERT INTO passages_fts(passages_fts, rowid, title, heading_path, text)
     VALUES ('delete', old.id, old.title, old.heading_path, old.text);
-END;
+END
 """
 
 _SEARCH = """
@@ -85,6 +88,7 @@ class SQLiteStore:
             self._con.execute("PRAGMA journal_mode=WAL")
             self._con.execute("PRAGMA synchronous=NORMAL")
             self._con.executescript(_SCHEMA)
+            self._con.execute(_DELETE_TRIGGER)
             self._check_version()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {self.location}: {exc}") from None
@@ -161,6 +165,46 @@ class SQLiteStore:
                     "DELETE FROM documents WHERE source = ? AND doc_id = ?", ((source, d) for d in doc_ids)
                 )
                 return con.total_changes - before
+        except sqlite3.Error as exc:
+            raise _store_error(self.location, exc) from None
+
+    def integrity(self, source: str) -> pl.DataFrame:
+        con = self._con
+        rows: list[tuple[str | None, str, str]] = []
+        for doc_id, n in con.execute(
+            "SELECT p.doc_id, count(*) FROM passages p LEFT JOIN documents d "
+            "ON d.source = p.source AND d.doc_id = p.doc_id "
+            "WHERE p.source = ? AND d.doc_id IS NULL GROUP BY p.doc_id",
+            (source,),
+        ):
+            rows.append((doc_id, "orphaned_passages", f"{n} passages without a document"))
+        for doc_id, expected, actual in con.execute(
+            "SELECT d.doc_id, d.n_passages, count(p.id) FROM documents d LEFT JOIN passages p "
+            "ON p.source = d.source AND p.doc_id = d.doc_id WHERE d.source = ? "
+            "GROUP BY d.doc_id HAVING count(p.id) != d.n_passages",
+            (source,),
+        ):
+            rows.append((doc_id, "passage_count", f"{actual} passages stored, {expected} written"))
+        try:
+            con.execute("INSERT INTO passages_fts(passages_fts, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError as exc:
+            rows.append((None, "index", f"full-text index out of step with the passages: {exc}"))
+        return pl.DataFrame(rows, schema=PROBLEMS, orient="row")
+
+    def repair_integrity(self, source: str) -> None:
+        con = self._con
+        try:
+            with _transaction(con):
+                # the index may not hold what the rows say, so remove them without the
+                # trigger that unindexes them, then rebuild the index from the rows
+                con.execute("DROP TRIGGER passages_ad")
+                con.execute(
+                    "DELETE FROM passages WHERE source = ? AND NOT EXISTS (SELECT 1 FROM documents d "
+                    "WHERE d.source = passages.source AND d.doc_id = passages.doc_id)",
+                    (source,),
+                )
+                con.execute(_DELETE_TRIGGER)
+                con.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
         except sqlite3.Error as exc:
             raise _store_error(self.location, exc) from None
 

@@ -1,0 +1,89 @@
+"""verify: the store is corrupted behind docbatch's back, and every kind of drift is found and repaired."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import polars as pl
+
+from docbatch import BatchConfig, BatchIngestService
+from docbatch.cli import main
+from docbatch.sample import SAMPLE_MAX_FILE_SIZE, SAMPLE_PATTERN
+
+
+def _service(tmp_path: Path) -> BatchIngestService:
+    return BatchIngestService(tmp_path / "s.db", config=BatchConfig(max_file_size=SAMPLE_MAX_FILE_SIZE))
+
+
+def test_a_clean_store_verifies_clean(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path)
+    service.ingest_batch(sample_tree, SAMPLE_PATTERN)
+    assert service.verify().height == 0
+
+
+def test_every_kind_of_drift_is_found_and_repaired(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path)
+    service.ingest_batch(sample_tree, SAMPLE_PATTERN)
+    passages_before = service.backend.counts()["passages"]
+    con = sqlite3.connect(tmp_path / "s.db")
+    with con:
+        # missing: the document row disappears, which also orphans its passages
+        con.execute("DELETE FROM documents WHERE doc_id = 'guides/installation.md'")
+        # extra: a document for a file that does not exist
+        con.execute(
+            "INSERT INTO documents SELECT source, 'guides/ghost.md', title, format, size, mtime_ns, "
+            "content_hash, n_chars, 0, fingerprint, ingested_at FROM documents WHERE doc_id = 'README.md'"
+        )
+        # stale: the stored hash no longer matches the file, while size and mtime do
+        con.execute("UPDATE documents SET content_hash = 'x' WHERE doc_id = 'FAQ.txt'")
+        # passage_count: passages lost for one document
+        con.execute("DELETE FROM passages WHERE doc_id = 'api/cache.rst' AND seq > 0")
+        # index: a passage written without going into the full-text index
+        con.execute(
+            "INSERT INTO passages (source, doc_id, seq, passage_id, title, heading_path, start, "
+            "\"end\", text) VALUES ('sample_docs', 'README.md', 99, 'x', 't', '', 0, 1, 'unindexed')"
+        )
+    con.close()
+
+    problems = service.verify()
+    found = {(row["kind"], row["doc_id"]) for row in problems.iter_rows(named=True)}
+    assert ("missing", "guides/installation.md") in found
+    assert ("orphaned_passages", "guides/installation.md") in found
+    assert ("extra", "guides/ghost.md") in found
+    assert ("stale", "FAQ.txt") in found
+    assert ("passage_count", "api/cache.rst") in found
+    assert ("passage_count", "README.md") in found
+    assert ("index", None) in found
+    planned = dict(service.plan(sample_tree, SAMPLE_PATTERN).select("doc_id", "status").iter_rows())
+    assert planned["FAQ.txt"] == "unchanged"  # a normal run would never notice the stale document
+
+    repaired = service.verify(repair=True)
+    assert repaired.equals(problems)
+    assert service.verify().height == 0
+    assert service.backend.counts()["passages"] == passages_before
+    assert service.search("zephyrine")["doc_id"].to_list() == ["api/cache.rst"]
+    assert "guides/ghost.md" not in service.backend.known_documents("sample_docs")["doc_id"].to_list()
+
+
+def test_documents_outside_the_pattern_scope_are_not_extra(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path)
+    service.ingest_batch(sample_tree, "*.md,*.rst")
+    service.ingest_batch(sample_tree, "*.txt")
+    assert service.verify(sample_tree, "*.md,*.rst").height == 0
+
+
+def test_verify_command_exit_codes(tmp_path: Path, sample_tree: Path, capsys) -> None:  # noqa: ANN001
+    db = str(tmp_path / "s.db")
+    assert main(["ingest-docs-batch", str(sample_tree), "--db", db, "--quiet"]) == 0
+    assert main(["verify", "--db", db]) == 0
+    con = sqlite3.connect(db)
+    with con:
+        con.execute("UPDATE documents SET content_hash = 'x' WHERE doc_id = 'README.md'")
+    con.close()
+    capsys.readouterr()
+    assert main(["verify", "--db", db]) == 1
+    assert "stale" in capsys.readouterr().out
+    assert main(["verify", "--db", db, "--repair"]) == 0
+    assert main(["verify", "--db", db]) == 0
+    assert pl.read_parquet(tmp_path / "s.state" / "outcomes.parquet").height > 0
