@@ -126,9 +126,7 @@ class Checkpoint:
 
 
 def _check_schema(frame: pl.DataFrame) -> None:
-    missing = [
-        name for name in ("doc_id", "status", "size", "mtime_ns") if name not in frame.columns
-    ]
+    missing = [name for name in ("doc_id", "status", "size", "mtime_ns") if name not in frame.columns]
     if missing:
         raise ValueError(f"wrong schema: missing columns {missing}")
 

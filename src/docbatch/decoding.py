@@ -55,6 +55,4 @@ def decode(data: bytes, fallback_encoding: str | None = None) -> tuple[str, str]
     try:
         return data.decode(fallback_encoding), fallback_encoding
     except (UnicodeDecodeError, LookupError) as exc:
-        raise ValidationError(
-            f"not valid UTF-8 and not decodable as {fallback_encoding}: {exc}"
-        ) from None
+        raise ValidationError(f"not valid UTF-8 and not decodable as {fallback_encoding}: {exc}") from None

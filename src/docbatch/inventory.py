@@ -142,9 +142,7 @@ def _visit(
     if not stat_module.S_ISREG(st.st_mode):
         return
     reason = _invalid_reason(fmt, st.st_size, rules.max_file_size)
-    _add(
-        rows, rel, entry.path, fmt, "invalid" if reason else "", reason, st.st_size, st.st_mtime_ns
-    )
+    _add(rows, rel, entry.path, fmt, "invalid" if reason else "", reason, st.st_size, st.st_mtime_ns)
 
 
 def _invalid_reason(fmt: str | None, size: int, max_file_size: int) -> str | None:
@@ -167,9 +165,7 @@ def _add(
     size: int | None = None,
     mtime_ns: int | None = None,
 ) -> None:
-    for column, value in zip(
-        INVENTORY, (doc_id, path, fmt, size, mtime_ns, status, reason), strict=True
-    ):
+    for column, value in zip(INVENTORY, (doc_id, path, fmt, size, mtime_ns, status, reason), strict=True):
         rows[column].append(value)
 
 

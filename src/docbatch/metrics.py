@@ -91,9 +91,7 @@ class BatchProgress:
             self.memory_usage_mb = rss
             self.peak_memory_mb = max(self.peak_memory_mb, rss)
 
-    def add(
-        self, *, succeeded: int = 0, failed: int = 0, skipped: int = 0, nbytes: int = 0
-    ) -> None:
+    def add(self, *, succeeded: int = 0, failed: int = 0, skipped: int = 0, nbytes: int = 0) -> None:
         """Count finished files (thread-safe)."""
         with self._lock:
             self.succeeded += succeeded

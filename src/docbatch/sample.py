@@ -1964,9 +1964,7 @@ def write_sample_tree(dest: str | Path, *, overwrite: bool = False) -> Path:
         raise FileExistsError(f"{dest} exists and is not a directory")
     if dest.is_dir() and any(dest.iterdir()):
         if not overwrite:
-            raise FileExistsError(
-                f"{dest} is not empty; use overwrite=True (--overwrite) to replace it"
-            )
+            raise FileExistsError(f"{dest} is not empty; use overwrite=True (--overwrite) to replace it")
         _refuse_dangerous_delete(dest)
         shutil.rmtree(dest)
     for relpath, data in sample_files().items():
@@ -1987,9 +1985,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Write docbatch's sample documentation tree into DEST.",
     )
     parser.add_argument("dest", metavar="DEST", help="directory to write (created if missing)")
-    parser.add_argument(
-        "--overwrite", action="store_true", help="delete DEST first if it is not empty"
-    )
+    parser.add_argument("--overwrite", action="store_true", help="delete DEST first if it is not empty")
     args = parser.parse_args(argv)
     try:
         written = write_sample_tree(args.dest, overwrite=args.overwrite)

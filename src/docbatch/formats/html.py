@@ -153,9 +153,7 @@ def parse(text: str) -> ParsedDocument:
         raise ParseError(f"HTML parser rejected the text: {exc}") from exc
 
     builder = DocumentBuilder()
-    builder.links.extend(
-        href for a in tree.css("a[href]") if (href := a.attributes.get("href")) is not None
-    )
+    builder.links.extend(href for a in tree.css("a[href]") if (href := a.attributes.get("href")) is not None)
     title_node = tree.css_first("title")
     title = " ".join(title_node.text().split()) if title_node is not None else ""
 

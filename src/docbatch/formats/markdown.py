@@ -28,9 +28,7 @@ OPTIONS: pyromark.Options = (
 )
 """pyromark options: tables, YAML/TOML front matter, strikethrough, task lists, alerts."""
 
-_INLINE = frozenset(
-    {"Emphasis", "Strong", "Strikethrough", "Link", "Image", "Superscript", "Subscript"}
-)
+_INLINE = frozenset({"Emphasis", "Strong", "Strikethrough", "Link", "Image", "Superscript", "Subscript"})
 _TEXT_EVENTS = frozenset({"Text", "Code", "InlineMath", "DisplayMath", "Html"})
 _HTML_RE = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style)\b.*?(?:</\1\s*>|\Z)|<[^>]*>", re.S | re.I)
 _BLANK_LINES_RE = re.compile(r"\n\s*\n")

@@ -278,9 +278,7 @@ def _links(doc: nodes.document) -> Iterable[str]:
     """Link targets in document order (substitution definitions count where they are used)."""
     for ref in doc.findall(nodes.reference):
         uri = ref.get("refuri")
-        if uri and not any(
-            isinstance(parent, nodes.substitution_definition) for parent in _ancestors(ref)
-        ):
+        if uri and not any(isinstance(parent, nodes.substitution_definition) for parent in _ancestors(ref)):
             yield uri
 
 

@@ -64,9 +64,7 @@ class _Fallback(Directive):
 
     def run(self) -> list[nodes.Node]:
         node = nodes.container(classes=["sphinx-" + self.name.lower().replace(":", "-")])
-        names = [
-            nodes.fully_normalize_name(t) for t in (self.options.get("target") or "").splitlines()
-        ]
+        names = [nodes.fully_normalize_name(t) for t in (self.options.get("target") or "").splitlines()]
         if any(names):
             node["names"].extend(name for name in names if name)
             self.state.document.note_explicit_target(node, node)
