@@ -97,7 +97,7 @@ def test_memory_error_halves_the_slice_and_only_the_culprit_fails(
             raise MemoryError
         return real(text)
 
-    cfg = BatchConfig(chunk_processing_size=16)
+    cfg = BatchConfig(chunk_processing_size=16, progress_save_interval=16)
     service = BatchIngestService(tmp_path / "s.db", config=cfg, ingest_service={"markdown": greedy})
     with caplog.at_level(logging.WARNING, logger="docbatch"):
         result = service.ingest_batch(sample_tree, pattern="*.md")

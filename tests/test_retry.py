@@ -119,7 +119,7 @@ def _run(tmp_path: Path, sample_tree: Path, parser: FlakyParser, sleeps: list[fl
     service = BatchIngestService(
         tmp_path / "s.db",
         ingest_service={"markdown": parser},
-        config=BatchConfig(max_retry_attempts=3, retry_backoff_factor=2.0),
+        config=BatchConfig(max_retry_attempts=3, retry_backoff_factor=2.0, progress_save_interval=100),
         sleep=sleeps.append,
     )
     return service, service.ingest_batch(sample_tree, pattern="guides/*.md,reference/*.md")

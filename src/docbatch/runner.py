@@ -2,10 +2,14 @@
 
 For each slice: the worker function parses it (in this process or on an
 executor), transient failures among its rows are retried with backoff, then
-the results are committed to the store in groups of at most
-``progress_save_interval`` files — each group one transaction followed by its
-checkpoint part — and one timeline row is recorded. While the driver commits
-slice k, an executor is already parsing the next slices.
+the slice is committed to the store in one transaction, its outcome rows are
+written as one checkpoint part, and one timeline row is recorded. While the
+driver commits slice k, an executor is already parsing the next slices.
+
+Progress is saved at least every ``progress_save_interval`` files as they finish:
+in this process files finish one by one, so slices are cut no larger than that;
+a worker's files all finish together when its slice comes back, so there the
+slice (``chunk_processing_size``) is the unit.
 """
 
 from __future__ import annotations
@@ -103,10 +107,11 @@ class Runner:
         offset = 0
         while offset < todo.height or queue:
             while offset < todo.height and len(queue) < max(1, ctx.in_flight) and not self._stopped():
-                piece = todo.slice(offset, self.sizer.current)
+                size = self._slice_size()
+                piece = todo.slice(offset, size)
                 offset += piece.height
                 future = ctx.executor.submit(process_slice, piece, ctx.options) if ctx.executor else None
-                queue.append((self.sizer.current, piece, future))
+                queue.append((size, piece, future))
             if not queue:
                 interrupted = self._stopped()
                 break
@@ -128,6 +133,11 @@ class Runner:
             pl.DataFrame(self.timeline, schema=TIMELINE) if self.timeline else pl.DataFrame(schema=TIMELINE)
         )
         return RunOutput(outcomes, timeline, interrupted, self.part)
+
+    def _slice_size(self) -> int:
+        if self.ctx.executor is None:
+            return min(self.sizer.current, self.ctx.config.progress_save_interval)
+        return self.sizer.current
 
     def _stopped(self) -> bool:
         return self.ctx.stop is not None and self.ctx.stop.is_set()
@@ -202,31 +212,28 @@ class Runner:
             slice=pl.lit(self.slice_no, dtype=pl.Int32),
         )
         outcomes = conform(outcomes, OUTCOMES)
-        for group, documents, passages, touched in _commit_groups(
-            outcomes, result, ctx.config.progress_save_interval
-        ):
-            ctx.retry.call(
-                ctx.store.write_slice,
-                ctx.source,
-                documents,
-                passages,
-                touched,
-                on_retry=_log_store_retry,
-            )
-            ctx.checkpoint.write_part(ctx.run_id, self.part, group)
-            self.part += 1
-            status = group["status"]
-            ctx.progress.add(
-                succeeded=int((status == "succeeded").sum()),
-                failed=int((status == "failed").sum()),
-                skipped=int((status == "skipped").sum()),
-                nbytes=int(group["size"].fill_null(0).sum()),
-            )
-            for sink in ctx.sinks:
-                if callable(getattr(sink, "outcomes", None)):
-                    sink.outcomes(ctx.progress, group)
-            if ctx.on_checkpoint is not None:
-                ctx.on_checkpoint()
+        ctx.retry.call(
+            ctx.store.write_slice,
+            ctx.source,
+            result.documents,
+            result.passages,
+            result.touched,
+            on_retry=_log_store_retry,
+        )
+        ctx.checkpoint.write_part(ctx.run_id, self.part, outcomes)
+        self.part += 1
+        status = outcomes["status"]
+        ctx.progress.add(
+            succeeded=int((status == "succeeded").sum()),
+            failed=int((status == "failed").sum()),
+            skipped=int((status == "skipped").sum()),
+            nbytes=int(outcomes["size"].fill_null(0).sum()),
+        )
+        for sink in ctx.sinks:
+            if callable(getattr(sink, "outcomes", None)):
+                sink.outcomes(ctx.progress, outcomes)
+        if ctx.on_checkpoint is not None:
+            ctx.on_checkpoint()
         self.outcomes.append(outcomes)
 
     def _record_slice(self, piece: pl.DataFrame, result: SliceResult, size_used: int) -> None:
@@ -265,32 +272,6 @@ class Runner:
         self.slice_no += 1
         for sink in ctx.sinks:
             sink.update(progress, row)
-
-
-def _commit_groups(
-    outcomes: pl.DataFrame, result: SliceResult, size: int
-) -> list[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]]:
-    """Split a slice into commit groups of ``size`` files: outcome rows with their documents,
-    passages and touched rows (one partition pass per frame, not one filter per group)."""
-    if outcomes.height <= size:
-        return [(outcomes, result.documents, result.passages, result.touched)]
-    groups = outcomes.select("doc_id", _group=(pl.int_range(pl.len()) // size).cast(pl.Int32))
-    n = int(groups["_group"].max() or 0) + 1
-
-    def split(frame: pl.DataFrame) -> list[pl.DataFrame]:
-        parts = frame.join(groups, on="doc_id", how="left").partition_by("_group", as_dict=True)
-        empty = frame.clear()
-        return [parts[(g,)].drop("_group") if (g,) in parts else empty for g in range(n)]
-
-    return list(
-        zip(
-            [outcomes.slice(g * size, size) for g in range(n)],
-            split(result.documents),
-            split(result.passages),
-            split(result.touched),
-            strict=True,
-        )
-    )
 
 
 def _log_store_retry(exc: BaseException, attempt: int) -> None:

@@ -63,7 +63,7 @@ def test_durations_has_a_box_per_format(sample_run: IngestResult) -> None:
 
 def test_slice_sizes_show_the_shrink_under_memory_pressure(ingest: Ingest, tmp_path: Path) -> None:
     root = sample.write_sample_tree(tmp_path / "docs")
-    run = ingest(root, tmp_path, chunk_processing_size=16, memory_threshold_mb=1)
+    run = ingest(root, tmp_path, chunk_processing_size=16, progress_save_interval=16, memory_threshold_mb=1)
     ax = plots.slice_sizes(run).axes[0]
     sizes = [p.get_height() for p in ax.patches]
     assert sizes == run.timeline["slice_files"].to_list()
