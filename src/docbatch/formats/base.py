@@ -110,7 +110,10 @@ class DocumentBuilder:
 
 def _strip_blank_lines(text: str) -> str:
     """``text`` without leading and trailing lines that hold only white space."""
-    lines = text.split("\n")
-    first = next(i for i, line in enumerate(lines) if line.strip())
-    last = len(lines) - next(i for i, line in enumerate(reversed(lines)) if line.strip())
-    return "\n".join(lines[first:last])
+    start = 0
+    while (newline := text.find("\n", start)) != -1 and not text[start:newline].strip():
+        start = newline + 1
+    end = len(text)
+    while (newline := text.rfind("\n", start, end)) != -1 and not text[newline + 1 : end].strip():
+        end = newline
+    return text[start:end]
