@@ -1,7 +1,5 @@
 """``python -m docbatch`` runs the ``docbatch`` command."""
 
-import sys
+from docbatch.cli import run
 
-from docbatch.cli import main
-
-sys.exit(main())
+run()

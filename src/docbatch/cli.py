@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -335,5 +336,18 @@ def _sample(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run() -> NoReturn:
+    """The console entry point: ``main()``, then leave at once.
+
+    Everything is written and closed when ``main`` returns; skipping the interpreter's
+    teardown of the loaded libraries saves a noticeable share of a short run.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

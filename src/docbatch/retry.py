@@ -11,11 +11,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-import tenacity
 
 from docbatch.errors import is_transient
+
+if TYPE_CHECKING:  # tenacity is imported when a retry is first set up
+    import tenacity
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -48,6 +50,8 @@ def retry(
     >>> flaky(), len(calls)
     ('done', 3)
     """
+    import tenacity
+
     retrying = _retrying(
         max_attempts,
         backoff_factor,
@@ -75,6 +79,8 @@ def _retrying(
     sleep: Callable[[float], None],
     max_delay_s: float,
 ) -> tenacity.Retrying:
+    import tenacity
+
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
 
@@ -125,6 +131,8 @@ class RetryPolicy:
 
     def call(self, func: Callable[..., T], *args: Any, on_retry: OnRetry | None = None) -> T:
         """``func(*args)``, retried while it raises a transient error (see ``is_transient``)."""
+        import tenacity
+
         retrying = _retrying(
             self.max_attempts,
             self.backoff_factor,
