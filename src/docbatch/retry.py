@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-
 from docbatch.errors import is_transient
 
 if TYPE_CHECKING:  # tenacity is imported when a retry is first set up
