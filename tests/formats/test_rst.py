@@ -110,8 +110,9 @@ def assert_sections_consistent(doc: ParsedDocument) -> None:
             assert doc.text[section.start : section.end].startswith(section.heading_path[-1])
 
 
-def test_registry_returns_this_parser() -> None:
-    assert get_parser("rst") is parse
+def test_registry_returns_this_parser_for_the_docutils_engine() -> None:
+    assert get_parser("rst", rst_engine="docutils") is parse
+    assert get_parser("rst") is not parse  # the fast reader is the default
 
 
 def test_title_and_nested_heading_paths() -> None:
@@ -286,9 +287,7 @@ def test_parsing_reads_no_files_and_embeds_no_raw_content() -> None:
         assert leaked not in doc.text
 
 
-def test_no_file_or_network_access_during_parse(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_no_file_or_network_access_during_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("SECRET-TOKEN-42\n")
     source = (

@@ -2,7 +2,9 @@
 
 A file's format comes from the rightmost known extension in its name, so
 ``mod_ssl.html.en.utf8`` is HTML and ``guide.md`` is Markdown. Parser modules are
-imported on first use.
+imported on first use. reStructuredText has two engines: ``"fast"`` (the default,
+``rst_fast``: a line-oriented reader for search text) and ``"docutils"`` (``rst``:
+docutils with the Sphinx fallbacks, slower and exact).
 """
 
 from __future__ import annotations
@@ -27,9 +29,17 @@ EXTENSIONS: dict[str, str] = {
 
 _MODULES: dict[str, str] = {
     "markdown": "docbatch.formats.markdown",
-    "rst": "docbatch.formats.rst",
+    "rst": "docbatch.formats.rst_fast",
     "html": "docbatch.formats.html",
     "text": "docbatch.formats.text",
+}
+
+RST_ENGINES: tuple[str, ...] = ("fast", "docutils")
+"""The reStructuredText engines ``get_parser`` accepts; the first is the default."""
+
+_RST_MODULES: dict[str, str] = {
+    "fast": "docbatch.formats.rst_fast",
+    "docutils": "docbatch.formats.rst",
 }
 
 
@@ -53,10 +63,19 @@ def detect_format(name: str) -> str | None:
 
 
 @cache
-def get_parser(fmt: str) -> Parser:
-    """The parser function for a format name (see ``supported_formats()``)."""
+def get_parser(fmt: str, *, rst_engine: str = "fast") -> Parser:
+    """The parser function for a format name (see ``supported_formats()``).
+
+    ``rst_engine`` picks the reStructuredText parser (one of ``RST_ENGINES``):
+    ``"fast"`` (default) or ``"docutils"``; other formats ignore it.
+
+    Raises:
+        ValueError: unknown format or ``rst_engine``.
+    """
+    if rst_engine not in _RST_MODULES:
+        raise ValueError(f"unknown rst_engine {rst_engine!r}: allowed values are {', '.join(RST_ENGINES)}")
     try:
-        module = _MODULES[fmt]
+        module = _RST_MODULES[rst_engine] if fmt == "rst" else _MODULES[fmt]
     except KeyError:
         raise ValueError(
             f"unknown format {fmt!r}: supported formats are {', '.join(supported_formats())}"
@@ -67,6 +86,7 @@ def get_parser(fmt: str) -> Parser:
 
 __all__ = [
     "EXTENSIONS",
+    "RST_ENGINES",
     "DocumentBuilder",
     "ParsedDocument",
     "Parser",

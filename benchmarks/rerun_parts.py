@@ -1,0 +1,122 @@
+"""The pieces of an unchanged re-run, called one by one in a measured child.
+
+Mirrors what ``docbatch ingest-docs-batch`` does when nothing changed: import the CLI
+and the service, walk the tree, read the known documents from the store, plan, write
+the checkpoint manifest and the reports. Reports and checkpoint go to a scratch
+folder so the store's own state is left alone.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def breakdown(root: str, pattern: str, db: str, source: str) -> dict[str, Any]:
+    """Seconds spent in each piece of an unchanged re-run."""
+    parts: dict[str, float] = {}
+    t0 = time.perf_counter()
+    import docbatch.cli  # noqa: F401
+
+    parts["import_cli_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    import docbatch.service  # noqa: F401
+
+    parts["import_service_s"] = time.perf_counter() - t0
+
+    import polars as pl
+
+    from docbatch import reports
+    from docbatch.checkpoint import Checkpoint
+    from docbatch.frames import TIMELINE
+    from docbatch.inventory import parse_patterns, scan
+    from docbatch.outcomes import planned_rows
+    from docbatch.planning import plan
+    from docbatch.store.sqlite import SQLiteStore
+
+    patterns = parse_patterns(pattern)
+    t0 = time.perf_counter()
+    inventory = scan(root, patterns)
+    parts["scan_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    store = SQLiteStore(db)
+    known = store.known_documents(source)
+    parts["store_read_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    planned = plan(inventory, known, patterns=patterns)
+    parts["plan_s"] = time.perf_counter() - t0
+    counts = dict(planned.group_by("status").len().iter_rows())
+
+    with tempfile.TemporaryDirectory(prefix="docbatch-bench-state-") as tmp:
+        t0 = time.perf_counter()
+        checkpoint = Checkpoint(Path(tmp) / "state")
+        checkpoint.prepare()
+        checkpoint.read_run()
+        checkpoint.clear_parts()
+        manifest = {"root": root, "run_id": "bench", "state": "running"}
+        checkpoint.write_run(manifest)
+        checkpoint.write_run({**manifest, "state": "complete"})
+        parts["checkpoint_s"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        outcomes = planned_rows(planned, "bench", source).sort("doc_id")
+        reports.write_reports(
+            Path(tmp) / "reports",
+            performance={"run_id": "bench", "source": source, "files": outcomes.height},
+            outcomes=outcomes,
+            timeline=pl.DataFrame(schema=TIMELINE),
+        )
+        parts["reports_s"] = time.perf_counter() - t0
+    store.close()
+    return {"parts": parts, "files": inventory.height, "plan": counts}
+
+
+def import_only(module: str) -> dict[str, Any]:
+    """Time importing one module (the interpreter start is measured by the parent)."""
+    import importlib
+
+    t0 = time.perf_counter()
+    importlib.import_module(module)
+    return {"import_s": time.perf_counter() - t0}
+
+
+def profile(root: str, pattern: str, db: str, executor: str, top: int = 12) -> dict[str, Any]:
+    """The unchanged re-run under cProfile: docbatch's functions by cumulative time."""
+    import contextlib
+    import cProfile
+    import io
+    import os
+    import pstats
+
+    os.environ["BATCH_MAX_BATCH_SIZE"] = str(10**9)
+    profiler = cProfile.Profile()
+    argv = [
+        "ingest-docs-batch",
+        root,
+        "--pattern",
+        pattern,
+        "--db",
+        db,
+        "--executor",
+        executor,
+        "--json",
+        "--quiet",
+    ]
+    with contextlib.redirect_stdout(io.StringIO()):
+        profiler.enable()
+        import docbatch.cli
+
+        docbatch.cli.main(argv)
+        profiler.disable()
+    stats = pstats.Stats(profiler)
+    rows = []
+    for (filename, line, name), (_, calls, _, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if "docbatch" in filename and "/benchmarks/" not in filename:
+            where = filename.split("docbatch/", 1)[-1]
+            rows.append({"function": f"{where}:{line}({name})", "calls": calls, "cumulative_s": cumulative})
+    rows.sort(key=lambda r: -r["cumulative_s"])
+    return {"top": rows[:top]}

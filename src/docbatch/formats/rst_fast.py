@@ -1,0 +1,147 @@
+"""A fast reStructuredText reader for search text, without docutils.
+
+A line-oriented reader in two passes: ``rst_fast_blocks`` reads the block
+structure (sections from adornment lines, paragraphs, literal blocks, lists,
+fields, tables; ``rst_fast_directives`` for explicit markup) into ops, then
+every op's inline markup is removed (``rst_fast_inline``) once all hyperlink
+targets and substitutions are known. The result has the shape the docutils
+engine (``docbatch.formats.rst``) gives: the same title and heading paths,
+directives and roles reduced to their text, code kept verbatim and resolved
+external links in document order. Footnote references are dropped and the
+reader reports no warnings. It never reads a file: ``include``, ``raw``,
+``csv-table :file:`` and friends give nothing. Reading is iterative and linear
+in the input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from docbatch.errors import ParseError
+from docbatch.formats.base import DocumentBuilder, ParsedDocument
+from docbatch.formats.rst_fast_blocks import BlockReader, Op
+from docbatch.formats.rst_fast_directives import explicit
+from docbatch.formats.rst_fast_inline import Inline
+from docbatch.formats.rst_fast_tables import cell_text
+
+_SPECIAL_SPACE = re.compile("[\v\f]")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _lines(text: str) -> list[str]:
+    """Source lines as docutils sees them: tabs expanded, trailing white space removed."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if "\v" in text or "\f" in text:
+        text = _SPECIAL_SPACE.sub(" ", text)
+    if "\t" in text:
+        text = text.expandtabs(8)
+    return [line.rstrip() for line in text.splitlines()]
+
+
+class _Numbers:
+    """Section numbers of the ``sectnum`` directive (``1``, ``1.1``, ...)."""
+
+    def __init__(self, options: dict[str, str]) -> None:
+        self.depth = _number(options.get("depth"), 1 << 30)
+        self.start = _number(options.get("start"), 1)
+        self.prefix = options.get("prefix", "")
+        self.suffix = options.get("suffix", "")
+        self.counters: list[int] = []
+
+    def __call__(self, level: int, title: str) -> str:
+        del self.counters[level:]
+        while len(self.counters) < level:
+            self.counters.append(self.start - 1 if not self.counters else 0)
+        self.counters[level - 1] += 1
+        if level > self.depth:
+            return title
+        numbers = ".".join(str(count) for count in self.counters)
+        return f"{self.prefix}{numbers}{self.suffix} {title}"
+
+
+def _number(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value else default
+    except ValueError:
+        return default
+
+
+def _render(ops: list[Op], inline: Inline, builder: DocumentBuilder, numbers: _Numbers | None) -> None:
+    """Turn the reader's ops into blocks of clean text."""
+    clean = inline.text
+    for op in ops:
+        kind, prefix = op[0], op[1]
+        if kind == "h":
+            title = clean(op[2])
+            builder.heading(prefix, numbers(prefix, title) if numbers else title)
+            continue
+        if kind == "p":
+            text = _one_line(clean(op[2]))
+        elif kind == "r":
+            text = _one_line(op[2])
+        elif kind == "v":
+            prefix, text = "", op[2]
+        elif kind == "vi":
+            prefix, text = "", clean(op[2])
+        elif kind == "l":
+            items = op[2]
+            show = clean if op[3] else str
+            text = "\n".join(f"{marker}{_one_line(show(raw))}" for marker, raw in items)
+        elif kind == "d":
+            parts = (_one_line(clean(op[2])), _one_line(clean(op[3])))
+            text = "\n".join(part for part in parts if part)
+        elif kind == "f":
+            fields = ((_one_line(clean(n)), _one_line(clean(b))) for n, b in op[2])
+            text = "\n".join(f"{name}: {body}" for name, body in fields if body)
+        elif kind == "o":
+            pairs = ((_one_line(marker), _one_line(clean(body))) for marker, body in op[2])
+            text = "\n".join("  ".join(part for part in pair if part) for pair in pairs)
+        elif kind == "lb":
+            text = "\n".join(clean(line) for line in op[2])
+        elif kind == "t":
+            prefix, text = "", _table(op[2], clean)
+        else:
+            inline.refs.append(op[2])
+            continue
+        builder.block(f"{prefix}{text}")
+
+
+def _table(rows: list[list[str]], clean: Callable[[str], str]) -> str:
+    lines = []
+    for row in rows:
+        cells = [_one_line(clean(cell_text(cell))) for cell in row]
+        if any(cells):
+            lines.append(" | ".join(cells))
+    return "\n".join(lines)
+
+
+def parse(text: str) -> ParsedDocument:
+    """Parse reStructuredText into clean search text, headings and links.
+
+    Raises:
+        ParseError: the reader failed on the input (not expected for any input).
+    """
+    builder = DocumentBuilder()
+    if not text.strip():
+        return builder.build(None)
+    try:
+        reader = BlockReader()
+        reader.read(_lines(text), explicit)
+        inline = Inline(reader.targets, reader.substitutions, len(text))
+        numbers = _Numbers(reader.sectnum) if reader.sectnum is not None else None
+        _render(reader.ops, inline, builder, numbers)
+        builder.links.extend(inline.links(reader.anonymous))
+        return builder.build(reader.title)
+    except (RecursionError, MemoryError) as exc:
+        raise ParseError(f"rst reader failed: {type(exc).__name__}") from None
+    except Exception as exc:  # a reader bug must not escape as anything but ParseError
+        detail = " ".join(str(exc).split())[:160]
+        raise ParseError(f"rst reader failed: {type(exc).__name__}: {detail}") from None
+
+
+__all__ = ["parse"]

@@ -1,0 +1,417 @@
+"""Block structure for the fast reStructuredText reader (``rst_fast``).
+
+``BlockReader`` walks the lines the way the docutils body states do
+(sections from adornment lines, paragraphs, literal blocks, lists, fields,
+tables, explicit markup) and records *ops*: headings and blocks whose inline
+source is cleaned later, when every target and substitution is known. Nested
+bodies (list items, definitions, directive content, block quotes) are frames on
+an explicit stack, so nothing recurses; past ``MAX_DEPTH`` frames a nested body
+is kept as plain text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from docbatch.formats import rst_fast_tables as tables
+from docbatch.formats.rst_fast_lines import (
+    ATTRIBUTION,
+    BLOCK,
+    FIELD,
+    FORMATS,
+    KINDS,
+    LINE,
+    OPTION_MARKER,
+    enum_ordinal,
+    enum_valid,
+    first_known,
+    indented,
+    known,
+    simple_text,
+    trim,
+    valid_item,
+)
+from docbatch.formats.rst_fast_text import Substitution, target_link
+
+MAX_DEPTH = 48
+Op = tuple[Any, ...]
+Explicit = Callable[["BlockReader", "Frame", int, int], int]
+
+
+@dataclass(slots=True)
+class Frame:
+    """A body being read: its (dedented) lines and the read position.
+
+    ``titles``: section titles are allowed (the document and ``only`` bodies).
+    ``prefix``: list marker or footnote label for the body's first block, handed
+    over when reading starts (``owner`` then drops a prefix left unused at the end).
+    ``op``: instead of a body, an op to emit in its turn.
+    """
+
+    lines: list[str]
+    pos: int = 0
+    titles: bool = False
+    prefix: str | None = None
+    owner: bool = False
+    op: Op | None = None
+
+
+class BlockReader:
+    """Reads the block structure of a document into ops, rendered by ``rst_fast``.
+
+    An op is ``(kind, prefix, ...)``; ``prefix`` (a list marker such as ``"- "``)
+    goes before the block's text, except for headings where it holds the level:
+    ``h`` heading source, ``p`` paragraph source, ``r`` raw text (no inline
+    markup), ``v`` verbatim code, ``vi`` verbatim with inline markup, ``l`` list of
+    (marker, source) and whether to clean it, ``d`` term and definition, ``f``
+    fields, ``o`` options, ``lb`` line block, ``t`` table rows, ``link`` a link.
+    Targets, substitutions and the document title are collected on the way.
+    """
+
+    def __init__(self) -> None:
+        self.ops: list[Op] = []
+        self.styles: list[str] = []
+        self.level = 0
+        self.prefix = ""
+        self.stack: list[Frame] = []
+        self.targets: dict[str, tuple[str, str]] = {}
+        self.anonymous: list[tuple[str, str]] = []
+        self.substitutions: dict[str, list[Substitution]] = {}
+        self.chain: list[str] = []
+        self.title: str | None = None
+        self.sectnum: dict[str, str] | None = None
+        self.footnotes = 0
+        self.symbols = 0
+
+    # -- output ---------------------------------------------------------------------------
+
+    def take_prefix(self) -> str:
+        """The pending prefix, which the caller now owns."""
+        prefix, self.prefix = self.prefix, ""
+        return prefix
+
+    def emit(self, kind: object, *payload: object) -> None:
+        """Record an op (taking the pending prefix); it ends a chain of empty targets."""
+        self.chain = []
+        self.ops.append((kind, self.take_prefix(), *payload))
+
+    def push(self, lines: list[str], *, titles: bool = False, prefix: str | None = None) -> None:
+        """Read ``lines`` as a nested body next (``prefix`` goes to its first block)."""
+        lines = trim(lines)
+        if not lines:
+            return
+        if len(self.stack) >= MAX_DEPTH:
+            if prefix is not None:
+                self.prefix = prefix
+            self.emit("p", "\n".join(line.strip() for line in lines))
+            return
+        self.stack.append(Frame(lines, titles=titles, prefix=prefix))
+
+    def push_all(self, bodies: list[tuple[list[str], str | None] | Op]) -> None:
+        """Read several bodies in order, each with its own prefix (or emit an op between)."""
+        if len(self.stack) >= MAX_DEPTH:
+            for body in bodies:
+                if isinstance(body[0], list):
+                    self.push(body[0], prefix=body[1])
+                else:
+                    self.emit(*body)
+            return
+        for body in reversed(bodies):
+            if isinstance(body[0], list):
+                self.push(body[0], prefix=body[1])
+            else:
+                self.stack.append(Frame([], op=body))
+
+    # -- main loop -----------------------------------------------------------------------
+
+    def read(self, lines: list[str], explicit: Explicit) -> None:
+        """Read a whole document given as rstripped, tab-expanded lines.
+
+        ``explicit`` reads explicit markup (``.. ``) blocks (see ``rst_fast_directives``).
+        """
+        self.stack = [Frame(lines, titles=True)]
+        stack = self.stack
+        while stack:
+            frame = stack[-1]
+            if frame.op is not None:
+                stack.pop()
+                self.emit(*frame.op)
+                continue
+            if frame.prefix is not None:
+                self.prefix, frame.prefix, frame.owner = frame.prefix, None, True
+            lines, pos, size = frame.lines, frame.pos, len(frame.lines)
+            while pos < size and not lines[pos]:
+                pos += 1
+            if pos >= size:
+                stack.pop()
+                if frame.owner:
+                    self.prefix = ""
+                continue
+            line = lines[pos]
+            if line[0] == " ":
+                block, frame.pos = indented(lines, pos)
+                self.quote(block)
+                continue
+            match = BLOCK.match(line)
+            if match is None:
+                frame.pos = self._text(frame, pos)
+                continue
+            kind = next((k for k in KINDS if match.group(k)), "line")
+            if kind == "explicit":
+                frame.pos = explicit(self, frame, pos, match.end())
+            else:
+                frame.pos = getattr(self, "_" + kind)(frame, pos, match)
+
+    # -- sections, paragraphs, literal blocks ---------------------------------------------
+
+    def section(self, title: str, style: str) -> None:
+        """A section title with adornment ``style``; dropped when its level is inconsistent."""
+        if style in self.styles:
+            level = self.styles.index(style) + 1
+            if level > self.level + 1:
+                return
+        elif len(self.styles) == self.level:
+            self.styles.append(style)
+            level = len(self.styles)
+        else:
+            return
+        self.level = level
+        self.prefix = ""
+        self.chain = []
+        self.ops.append(("h", level, title))
+
+    def _line(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
+        lines, line = frame.lines, frame.lines[pos]
+        short = len(line) < 4
+        if not frame.titles:
+            return self._text(frame, pos) if short or line == "::" else pos + 1
+        size = len(lines)
+        following = lines[pos + 1] if pos + 1 < size else ""
+        if not following:
+            return self._text(frame, pos) if short else pos + 1
+        if LINE.match(following):
+            return self._text(frame, pos) if short else pos + 2
+        under = lines[pos + 2] if pos + 2 < size else ""
+        title = following.strip()
+        if under != line or (short and tables.width(title) > len(line)):
+            if short:
+                return self._text(frame, pos)
+            return pos + (3 if under else 2)
+        self.section(title, line[0] * 2)
+        return pos + 3
+
+    def _text(self, frame: Frame, pos: int) -> int:
+        lines, size = frame.lines, len(frame.lines)
+        following = lines[pos + 1] if pos + 1 < size else ""
+        if following:
+            if following[0] == " ":
+                return self._definition(frame, pos)
+            if LINE.match(following) and not (
+                len(following) < 4 and tables.width(lines[pos]) > len(following)
+            ):
+                if frame.titles:
+                    self.section(lines[pos], following[0])
+                return pos + 2
+        end = pos + 1
+        while end < size and lines[end] and lines[end][0] != " ":
+            end += 1
+        data = "\n".join(lines[pos:end])
+        backslashes = len(data) - 2 - len(data[:-2].rstrip("\\"))
+        if not data.endswith("::") or backslashes % 2:
+            self.emit("p", data)
+            return end
+        if len(data) > 2:
+            self.emit("p", data[:-3].rstrip() if data[-3] in " \n" else data[:-1])
+        return self._literal(lines, end)
+
+    def _literal(self, lines: list[str], start: int) -> int:
+        block, end = indented(lines, start)
+        if block:
+            self.emit("v", "\n".join(block))
+            return end
+        size = len(lines)
+        while start < size and not lines[start]:
+            start += 1
+        if start >= size or not LINE.match(lines[start][0]):
+            return start
+        quote, end = lines[start][0], start
+        while end < size and lines[end][:1] == quote:
+            end += 1
+        self.emit("v", "\n".join(lines[start:end]))
+        return end
+
+    def _definition(self, frame: Frame, pos: int) -> int:
+        body, end = indented(frame.lines, pos + 1)
+        text = simple_text(body)
+        if text is not None:
+            self.emit("d", frame.lines[pos], text)
+        else:
+            self.emit("p", frame.lines[pos])
+            self.push(body)
+        return end
+
+    # -- lists and fields ---------------------------------------------------------------
+
+    def _item(self, lines: list[str], pos: int, column: int) -> tuple[list[str], int]:
+        if lines[pos][column:]:
+            return known(lines, pos, column)
+        return first_known(lines, pos, column)
+
+    def _next(self, lines: list[str], pos: int) -> int:
+        while pos < len(lines) and not lines[pos]:
+            pos += 1
+        return pos
+
+    def _bullet(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
+        lines, char, column = frame.lines, frame.lines[pos][0], match.end()
+        bodies: list[list[str]] = []
+        while True:
+            body, end = self._item(lines, pos, column)
+            bodies.append(body)
+            pos = self._next(lines, end)
+            following = BLOCK.match(lines[pos]) if pos < len(lines) else None
+            if not following or not following.group("bullet") or lines[pos][0] != char:
+                break
+            column = following.end()
+        self._items(bodies, ["- "] * len(bodies))
+        return end
+
+    def _items(self, bodies: list[list[str]], markers: list[str]) -> None:
+        texts = [simple_text(body) for body in bodies]
+        if all(text is not None for text in texts):
+            self.emit("l", list(zip(markers, texts, strict=True)), True)
+        else:
+            self.push_all(list(zip(bodies, markers, strict=True)))
+
+    def _enum(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
+        lines = frame.lines
+        if not enum_valid(lines, pos, match):
+            return self._text(frame, pos)
+        fmt = next(name for name in FORMATS if match.group(name))
+        seq, ordinal = enum_ordinal(match.group(fmt), None)
+        kind = "arabic" if seq == "#" else seq
+        first = 1 if ordinal is None else ordinal
+        auto, last = seq == "#", first
+        bodies: list[list[str]] = []
+        column = match.end()
+        while True:
+            body, end = self._item(lines, pos, column)
+            bodies.append(body)
+            pos = self._next(lines, end)
+            following = BLOCK.match(lines[pos]) if pos < len(lines) else None
+            if not following or not following.group("enum") or not following.group(fmt):
+                break
+            column = following.end()
+            seq, ordinal = enum_ordinal(following.group(fmt), kind)
+            if seq != "#" and (seq != kind or auto or ordinal != last + 1):
+                break
+            if not valid_item(lines, pos, ordinal, seq, fmt):
+                break
+            auto, last = auto or seq == "#", last + 1
+        self._items(bodies, [f"{first + index}. " for index in range(len(bodies))])
+        return end
+
+    def _field(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
+        lines = frame.lines
+        fields: list[tuple[str, list[str]]] = []
+        marker: re.Match[str] | None = match
+        while marker is not None:
+            name = marker.group()[1 : marker.group().rstrip().rfind(":")]
+            body, end = first_known(lines, pos, marker.end())
+            fields.append((name, body))
+            pos = self._next(lines, end)
+            marker = FIELD.match(lines[pos]) if pos < len(lines) else None
+        texts = [simple_text(body) for _, body in fields]
+        if all(text is not None for text in texts):
+            pairs = [(name, text) for (name, _), text in zip(fields, texts, strict=True)]
+            self.emit("f", pairs)
+            return end
+        bodies: list[tuple[list[str], str | None] | Op] = []
+        for name, body in fields:
+            bodies.append(("p", f"{name}:"))
+            bodies.append((body, ""))
+        self.push_all(bodies)
+        return end
+
+    def _option(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
+        lines, start = frame.lines, pos
+        items: list[tuple[str, str]] = []
+        marker: re.Match[str] | None = match
+        while marker is not None:
+            body, end = first_known(lines, pos, marker.end())
+            body = trim(body)
+            if not body:
+                break
+            items.append((marker.group(), "\n".join(line.strip() for line in body)))
+            pos = self._next(lines, end)
+            marker = OPTION_MARKER.match(lines[pos]) if pos < len(lines) else None
+        if not items:
+            return self._text(frame, start)
+        self.emit("o", items)
+        return end
+
+    def quote(self, block: list[str]) -> None:
+        """Read a block quote, splitting off a final attribution (``-- Author``)."""
+        for index in range(2, len(block)):
+            match = ATTRIBUTION.match(block[index])
+            if match and not block[index - 1]:
+                end = index + 1
+                while end < len(block) and block[end]:
+                    end += 1
+                rest = block[index + 1 : end]
+                if len({len(line) - len(line.lstrip()) for line in rest}) > 1:
+                    continue
+                text = "\n".join([block[index][match.end() :], *(line.strip() for line in rest)])
+                self.push_all([(block[:index], None), ("p", text), (block[end:], None)])
+                return
+        self.push(block)
+
+    def _lineblock(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
+        lines, size = frame.lines, len(frame.lines)
+        items: list[str] = []
+        while pos < size and lines[pos]:
+            line = lines[pos]
+            if line.startswith("|") and (len(line) == 1 or line[1] == " "):
+                items.append(line[2:].strip())
+            elif items and line[0] == " ":
+                items[-1] += "\n" + line.strip()
+            else:
+                break
+            pos += 1
+        self.emit("lb", items)
+        return pos
+
+    def _doctest(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
+        lines, end = frame.lines, pos
+        while end < len(lines) and lines[end]:
+            end += 1
+        self.emit("v", "\n".join(lines[pos:end]))
+        return end
+
+    # -- tables and anonymous targets ---------------------------------------------------
+
+    def _grid(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
+        end = tables.grid_block(frame.lines, pos)
+        rows = tables.grid_rows(frame.lines[pos:end])
+        if rows:
+            self.emit("t", rows)
+        return end
+
+    def _simple(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
+        end, good = tables.simple_block(frame.lines, pos)
+        if good:
+            rows = tables.simple_rows(frame.lines[pos:end])
+            if rows:
+                self.emit("t", rows)
+        return end
+
+    def _anon(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
+        block, end = first_known(frame.lines, pos, match.end(), until_blank=True)
+        self.anonymous.append(target_link(block))
+        return end
+
+
+__all__ = ["MAX_DEPTH", "BlockReader", "Explicit", "Frame", "Op"]
