@@ -33,7 +33,8 @@ def test_every_kind_of_drift_is_found_and_repaired(tmp_path: Path, sample_tree: 
         # extra: a document for a file that does not exist
         con.execute(
             "INSERT INTO documents SELECT source, 'guides/ghost.md', title, format, size, mtime_ns, "
-            "content_hash, n_chars, 0, fingerprint, ingested_at FROM documents WHERE doc_id = 'README.md'"
+            "content_hash, n_chars, 0, fingerprint, git_commit, git_author, git_date, ingested_at "
+            "FROM documents WHERE doc_id = 'README.md'"
         )
         # stale: the stored hash no longer matches the file, while size and mtime do
         con.execute("UPDATE documents SET content_hash = 'x' WHERE doc_id = 'FAQ.txt'")

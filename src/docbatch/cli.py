@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let --delete-missing remove more than max_delete_share of the source",
     )
+    ingest.add_argument("--since", metavar="REV", help="plan from git's changes since REV, no tree walk")
     ingest.add_argument("--rst-engine", choices=["fast", "docutils"], help="reStructuredText parser")
     ingest.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ingest.add_argument("--fail-on-error", action="store_true", help="exit 1 when any file failed")
@@ -215,6 +216,7 @@ def _ingest(args: argparse.Namespace) -> int:
                 fallback_encoding=args.fallback_encoding,
                 report_dir=args.report_dir,
                 sync_deletions=args.delete_missing,
+                since=args.since if not results else None,
                 allow_mass_delete=args.allow_mass_delete,
             )
             results.append(result)

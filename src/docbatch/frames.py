@@ -68,7 +68,12 @@ DOCUMENTS: dict[str, pl.DataType] = {
     "n_chars": pl.Int64(),
     "n_passages": pl.Int32(),
     "fingerprint": pl.Utf8(),  # parser and chunking settings it was made with
+    "git_commit": pl.Utf8(),  # the last commit that touched the file (null outside git)
+    "git_author": pl.Utf8(),
+    "git_date": pl.Datetime("us", "UTC"),
 }
+
+GIT_COLUMNS = ("git_commit", "git_author", "git_date")
 
 TOUCHED: dict[str, pl.DataType] = {
     "doc_id": pl.Utf8(),

@@ -102,6 +102,47 @@ def scan(
     return frame.sort("doc_id")
 
 
+def scan_listed(
+    root: str | os.PathLike[str],
+    doc_ids: list[str],
+    pattern: str | list[str] | tuple[str, ...] = DEFAULT_PATTERN,
+    *,
+    recursive: bool = True,
+    max_file_size: int = 50 * 1024 * 1024,
+) -> pl.DataFrame:
+    """The inventory frame of only the listed files of ``root`` (e.g. those git says changed),
+    with the same scope, symlink and validation rules as ``scan``; nothing else is walked.
+    Listed files that no longer exist are left out."""
+    rules = _Rules(parse_patterns(pattern), max_file_size)
+    real_root = os.path.realpath(root)
+    if not os.path.isdir(real_root):
+        raise RootError(f"not a directory: {root}")
+    rows: dict[str, list[object]] = {name: [] for name in INVENTORY}
+    for rel in sorted(set(doc_ids)):
+        parts = rel.split("/")
+        name = parts[-1]
+        if any(p.startswith(".") for p in parts) or (not recursive and len(parts) > 1):
+            continue
+        if not rules.matches(name, rel):
+            continue
+        path = os.path.join(real_root, *parts)
+        fmt = detect_format(name)
+        if not _inside(os.path.realpath(path), real_root):
+            _add(rows, rel, path, fmt, "invalid", "symlink points outside the root")
+            continue
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            _add(rows, rel, path, fmt, "invalid", f"cannot stat file: {exc.strerror or exc}")
+            continue
+        if stat_module.S_ISREG(st.st_mode):
+            reason = _invalid_reason(fmt, st.st_size, rules.max_file_size)
+            _add(rows, rel, path, fmt, "invalid" if reason else "", reason, st.st_size, st.st_mtime_ns)
+    return pl.DataFrame(rows, schema=INVENTORY)
+
+
 def _visit(
     entry: os.DirEntry[str],
     rel: str,

@@ -27,7 +27,7 @@ import polars as pl
 
 from docbatch.checkpoint import Checkpoint
 from docbatch.config import BatchConfig
-from docbatch.frames import OUTCOMES, TIMELINE, conform
+from docbatch.frames import DOCUMENTS, GIT_COLUMNS, OUTCOMES, TIMELINE, conform
 from docbatch.metrics import BatchProgress, SliceSizer, processing_metrics
 from docbatch.retry import RetryPolicy
 from docbatch.store.base import DocumentStore
@@ -67,6 +67,8 @@ class RunContext:
     in_flight: int = 2
     first_part: int = 0
     stop: StopFlag | None = None
+    provenance: pl.DataFrame | None = None
+    """git_commit/git_author/git_date by doc_id, merged into the stored documents."""
     on_checkpoint: Callable[[], None] | None = None
     """Called after each checkpoint part (e.g. to refresh the performance report)."""
 
@@ -212,10 +214,14 @@ class Runner:
             slice=pl.lit(self.slice_no, dtype=pl.Int32),
         )
         outcomes = conform(outcomes, OUTCOMES)
+        documents = result.documents
+        if ctx.provenance is not None and documents.height:
+            documents = documents.drop(GIT_COLUMNS).join(ctx.provenance, on="doc_id", how="left")
+            documents = documents.select(list(DOCUMENTS))
         ctx.retry.call(
             ctx.store.write_slice,
             ctx.source,
-            result.documents,
+            documents,
             result.passages,
             result.touched,
             on_retry=_log_store_retry,

@@ -35,7 +35,8 @@ from docbatch.execution import ExecutorSpec, open_executor, slices_in_flight, st
 from docbatch.fingerprint import fingerprints
 from docbatch.formats.base import Parser
 from docbatch.frames import OUTCOMES, TIMELINE, conform
-from docbatch.inventory import DEFAULT_PATTERN, parse_patterns, scan
+from docbatch.git import GitRepo
+from docbatch.inventory import DEFAULT_PATTERN, parse_patterns, scan, scan_listed
 from docbatch.lock import writer_lock
 from docbatch.metrics import BatchProgress, peak_rss_mb, processing_metrics
 from docbatch.outcomes import carried_over, deleted_rows, pending_rows, planned_rows
@@ -64,6 +65,7 @@ class _PreparedRun:
     problems: list[dict[str, Any]]
     planned: pl.DataFrame
     force: bool
+    repo: GitRepo | None
     stored_in_scope: int
     """Stored documents of this source within the root and pattern scope."""
     carried: pl.DataFrame
@@ -90,7 +92,10 @@ class BatchIngestService:
 
     Args:
         backend: a store object, or a path/URL naming one (default ``./docbatch.db``).
-        git_service: reserved for git provenance; may be None.
+        git_service: git provenance: None (default) finds the git work tree holding each
+            ingested root, when git is installed; False turns git off; or a ``GitRepo``.
+            Inside a work tree, ``.gitignore``d files are skipped and every document records
+            the last commit, author and date that touched it.
         ingest_service: parsers by format name (``{"markdown": func}``) replacing the
             built-in ones; None uses the built-in parsers.
         config: the settings (default: the module-level ``docbatch.config``).
@@ -111,6 +116,8 @@ class BatchIngestService:
     ) -> None:
         self.backend = open_store(backend)
         self.git_service = git_service
+        self.respect_gitignore = True
+        """Skip files git ignores (when the root is inside a git work tree)."""
         self.parsers: dict[str, Parser] = dict(ingest_service or {})
         self.config = config if config is not None else default_config
         self.state_dir = Path(state_dir) if state_dir is not None else _state_dir_for(self.backend)
@@ -136,6 +143,7 @@ class BatchIngestService:
         progress_file: str | os.PathLike[str] | None = None,
         sync_deletions: bool = False,
         allow_mass_delete: bool = False,
+        since: str | None = None,
     ) -> IngestResult:
         """Ingest the files of ``directory`` that match ``pattern`` (comma-separated globs).
 
@@ -161,6 +169,8 @@ class BatchIngestService:
                 with status "deleted".
             allow_mass_delete: let ``sync_deletions`` remove more than
                 ``config.max_delete_share`` of the source's stored documents.
+            since: a git revision: plan from ``git diff --name-status REV`` (the work tree's
+                changes since it, renames as delete + add) instead of walking the tree.
 
         Raises:
             RootError: ``directory`` is missing or unreadable.
@@ -178,7 +188,7 @@ class BatchIngestService:
                     previous.get("pid"),
                     previous.get("host"),
                 )
-            run = self._prepare(Path(directory), pattern, recursive, force, resume, source)
+            run = self._prepare(Path(directory), pattern, recursive, force, resume, source, since)
             if progress_file is not None:
                 run.problems.extend(self._legacy_problems(progress_file))
             if sync_deletions:
@@ -187,13 +197,50 @@ class BatchIngestService:
             output = self._execute(run, executor, workers, sinks, fallback_encoding, report_path)
             return self._finish(run, output, report_path, time.perf_counter() - clock0)
 
+    def _repo(self, root: Path) -> GitRepo | None:
+        if self.git_service is False:
+            return None
+        if self.git_service is not None:
+            return self.git_service  # type: ignore[return-value]
+        return GitRepo.discover(root)
+
+    def _inventory(
+        self, root: Path, patterns: tuple[str, ...], recursive: bool, repo: GitRepo | None, since: str | None
+    ) -> tuple[pl.DataFrame, set[str] | None]:
+        """The files to consider, and — with ``since`` — the doc ids git reports as changed
+        (planning then looks at those only, instead of the whole tree)."""
+        max_size = self.config.max_file_size
+        if since is None:
+            inventory = scan(root, patterns, recursive=recursive, max_file_size=max_size)
+            listed = None
+        else:
+            if repo is None:
+                raise ConfigError(f"since={since!r} needs {root} to be inside a git work tree")
+            changes = repo.changes_since(since)
+            listed = set(changes["doc_id"])
+            changed = changes.filter(pl.col("change") != "deleted")["doc_id"].to_list()
+            inventory = scan_listed(root, changed, patterns, recursive=recursive, max_file_size=max_size)
+        if repo is not None and self.respect_gitignore and inventory.height:
+            ignored = repo.ignored(inventory["doc_id"].to_list())
+            if ignored:
+                inventory = inventory.filter(~pl.col("doc_id").is_in(list(ignored)))
+        return inventory, listed
+
     def _prepare(
-        self, root: Path, pattern: str, recursive: bool, force: bool, resume: bool, source: str | None
+        self,
+        root: Path,
+        pattern: str,
+        recursive: bool,
+        force: bool,
+        resume: bool,
+        source: str | None,
+        since: str | None = None,
     ) -> _PreparedRun:
         cfg = self.config
         patterns = parse_patterns(pattern)
         source = _check_source(source if source is not None else _default_source(root))
-        inventory = scan(root, patterns, recursive=recursive, max_file_size=cfg.max_file_size)
+        repo = self._repo(root)
+        inventory, listed = self._inventory(root, patterns, recursive, repo, since)
         checkpoint = Checkpoint(self.state_dir)
         checkpoint.prepare()
         job = {
@@ -205,15 +252,20 @@ class BatchIngestService:
         run_id, loaded, forced = self._open_run(checkpoint, job, resume)
         resumed = forced is not None
         force = force or bool(forced)  # a forced run stays forced for the files it has left
+        known = self.backend.known_documents(source)
+        stored_in_scope = known.height
+        if listed is not None:  # with since=REV only the files git lists are looked at
+            known = known.filter(pl.col("doc_id").is_in(list(listed)))
         planned = planning.plan(
             inventory,
-            self.backend.known_documents(source),
+            known,
             force=force,
             patterns=patterns,
             recursive=recursive,
             fingerprints=self._fingerprints(),
         )
-        stored_in_scope = int(planned["status"].is_in(["deleted", "changed", "unchanged"]).sum())
+        if listed is None:
+            stored_in_scope = int(planned["status"].is_in(["deleted", "changed", "unchanged"]).sum())
         carried = carried_over(loaded.outcomes, inventory)
         done = pl.col("doc_id").is_in(carried["doc_id"].implode())
         todo = planned.filter(pl.col("status").is_in(["new", "changed"]) & ~done)
@@ -228,6 +280,7 @@ class BatchIngestService:
             problems=list(loaded.problems),
             planned=planned,
             force=force,
+            repo=repo,
             stored_in_scope=stored_in_scope,
             carried=carried,
             decided=planned_rows(planned.filter(~done), run_id, source),
@@ -312,6 +365,9 @@ class BatchIngestService:
                 executor=pool,
                 in_flight=slices_in_flight(pool),
                 first_part=run.next_part,
+                provenance=run.repo.provenance(run.todo["doc_id"].to_list())
+                if run.repo is not None and run.todo.height
+                else None,
                 stop=stop,
                 on_checkpoint=refresh,
             )

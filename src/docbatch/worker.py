@@ -203,6 +203,9 @@ def _append_document(
         n_chars,
         n_passages,
         fingerprint,
+        None,  # git provenance is added by the driver, which knows the repository
+        None,
+        None,
     )
     for name, value in zip(DOCUMENTS, values, strict=True):
         docs[name].append(value)

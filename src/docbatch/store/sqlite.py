@@ -14,7 +14,7 @@ from docbatch.errors import QueryError, StoreBusyError, StoreError
 from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
 from docbatch.store.query import to_fts5
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS documents (
     n_chars INTEGER NOT NULL,
     n_passages INTEGER NOT NULL,
     fingerprint TEXT NOT NULL,
+    git_commit TEXT,
+    git_author TEXT,
+    git_date TEXT,
     ingested_at TEXT NOT NULL,
     PRIMARY KEY (source, doc_id)
 ) WITHOUT ROWID;
@@ -127,8 +130,13 @@ class SQLiteStore:
                     ((source, d) for d in documents["doc_id"]),
                 )
                 con.executemany(
-                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    ((source, *row, now) for row in documents.iter_rows()),
+                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        (source, *row, now)
+                        for row in documents.with_columns(
+                            pl.col("git_date").dt.to_string("%Y-%m-%dT%H:%M:%S%z")
+                        ).iter_rows()
+                    ),
                 )
                 # rows inserted now get ids above the current maximum; index them in one
                 # statement (much cheaper than a per-row trigger)
