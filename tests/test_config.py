@@ -32,6 +32,7 @@ def test_from_environment_reads_every_variable() -> None:
         "BATCH_MEMORY_THRESHOLD_MB",
         "BATCH_MAX_RETRIES",
         "BATCH_CHUNK_SIZE",
+        "BATCH_FILE_TIMEOUT_S",
     }
 
 

@@ -275,7 +275,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _search(args: argparse.Namespace) -> int:
     from docbatch.store import open_store
 
-    if not Path(args.db).exists():
+    if "://" not in args.db and not Path(args.db).exists():
         raise ConfigError(f"no store at {args.db}: ingest a directory first (docbatch ingest-docs-batch DIR)")
     store = open_store(args.db)
     try:
@@ -297,7 +297,7 @@ def _search(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from docbatch import reports
 
-    folder = Path(args.state_dir) if args.state_dir else Path(args.db).with_suffix(".state")
+    folder = Path(args.state_dir) if args.state_dir else _state_dir(args.db)
     path = folder / reports.PERFORMANCE_JSON
     try:
         performance: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -325,6 +325,13 @@ def _report(args: argparse.Namespace) -> int:
     for error in errors["errors"][:10]:
         print(f"    {error['path']}: {error['message']}")
     return EXIT_OK
+
+
+def _state_dir(db: str) -> Path:
+    """The state folder the service uses for this store (see ``BatchIngestService``)."""
+    if db.startswith("sqlite:///"):
+        db = db.removeprefix("sqlite:///")
+    return Path("docbatch.state") if "://" in db else Path(db).with_suffix(".state")
 
 
 def _sample(args: argparse.Namespace) -> int:

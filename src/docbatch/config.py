@@ -42,6 +42,11 @@ class BatchConfig:
     """Passages longer than this many characters are split further."""
     max_delete_share: float = 0.2
     """Syncing deletions refuses to remove more than this share of a source's stored documents."""
+    file_timeout_s: float = 0.0
+    """Give up on a file whose parsing takes longer than this (0: no limit); a worker stuck
+    past it is killed and replaced (BATCH_FILE_TIMEOUT_S)."""
+    worker_max_files: int = 0
+    """Replace each worker process after about this many files, to bound leaks (0: never)."""
     rst_engine: str = "fast"
     """reStructuredText parser: "fast" (docbatch's own reader) or "docutils" (exact, ~10x slower)."""
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -86,6 +91,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "BATCH_MEMORY_THRESHOLD_MB": "memory_threshold_mb",
     "BATCH_MAX_RETRIES": "max_retry_attempts",
     "BATCH_CHUNK_SIZE": "chunk_processing_size",
+    "BATCH_FILE_TIMEOUT_S": "file_timeout_s",
 }
 
 # field -> (type, minimum); every rule reads "a <type> >= minimum"
@@ -97,6 +103,8 @@ _RULES: dict[str, tuple[type, float]] = {
     "max_retry_attempts": (int, 1),
     "retry_backoff_factor": (float, 0.0),
     "max_delete_share": (float, 0.0),
+    "file_timeout_s": (float, 0.0),
+    "worker_max_files": (int, 0),
     "chunk_processing_size": (int, 1),
     "max_passage_chars": (int, 50),
 }

@@ -14,6 +14,8 @@
     └── FileError                         one file's problem; becomes an outcome row, never stops a run
         ├── ValidationError (ValueError)  empty, too large, binary, not decodable (terminal)
         ├── ParseError (ValueError)       the parser rejected the file (terminal)
+        ├── FileTimeout (TimeoutError)    parsing took longer than file_timeout_s (terminal)
+        ├── WorkerCrash                   the worker died on this file (terminal)
         └── TransientFileError (OSError)  an I/O hiccup worth retrying
 
 ``TransientError`` and ``TerminalError`` are marker bases: the retry policy reads them.
@@ -90,6 +92,18 @@ class ParseError(FileError, TerminalError, ValueError):
     category = "processing"
 
 
+class FileTimeout(FileError, TerminalError, TimeoutError):
+    """Parsing one file took longer than ``file_timeout_s``."""
+
+    category = "timeout"
+
+
+class WorkerCrash(FileError, TerminalError):
+    """The worker process died (crash, out of memory, killed) while on this file."""
+
+    category = "worker_crash"
+
+
 class TransientFileError(FileError, TransientError, OSError):
     """An I/O error reading the file that may go away on its own."""
 
@@ -104,10 +118,10 @@ TRANSIENT_ERRNOS = frozenset(
 def is_transient(exc: BaseException) -> bool:
     """True when ``exc`` is worth retrying: a marked transient error, a timeout,
     or an ``OSError`` whose errno says the condition may pass."""
-    if isinstance(exc, TransientError | TimeoutError):
-        return True
     if isinstance(exc, TerminalError):
         return False
+    if isinstance(exc, TransientError | TimeoutError):
+        return True
     if isinstance(exc, OSError):
         return exc.errno in TRANSIENT_ERRNOS
     return False

@@ -1,36 +1,64 @@
-"""Where slices run (in this process, a local process pool, or a caller's executor),
-and stopping cleanly on Ctrl-C."""
+"""Where slices run (in this process, a local process pool, a Dask cluster, or a
+caller's executor), and stopping cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
+import importlib
+import logging
 import multiprocessing
 import os
+import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError, Executor, Future, InvalidStateError, ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from docbatch.errors import ConfigError
 
-ExecutorSpec = str | Executor | None
+if TYPE_CHECKING:
+    from distributed import Client as DaskClient
+
+ExecutorSpec: TypeAlias = "str | Executor | DaskClient | None"
+""""auto", "serial", "process", "dask://HOST:PORT", a ``concurrent.futures.Executor``,
+a Dask ``distributed.Client`` or None (auto)."""
 EXECUTOR_CHOICES = ("auto", "serial", "process")
+DASK_URL = re.compile(r"dask://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>[0-9]{1,5})")
+DASK_HINT = "pip install 'docbatch[dask]'"
+DASK_RESUBMITS = 3
+"""How often a slice whose Dask worker died (``KilledWorker``, cancelled) is submitted again."""
 AUTO_PROCESS_MIN_FILES = 200
 """With ``executor="auto"``, fewer files than this are parsed in the driver: starting
 worker processes (about half a second) would cost more than it saves."""
 
+log = logging.getLogger("docbatch")
+
 
 @contextmanager
 def open_executor(
-    spec: ExecutorSpec, workers: int | None = None, *, work_files: int = 0
+    spec: ExecutorSpec,
+    workers: int | None = None,
+    *,
+    work_files: int = 0,
+    max_tasks_per_child: int | None = None,
 ) -> Iterator[Executor | None]:
     """The executor for ``spec``: None for "serial", a spawn-context process pool for
     "process" (shut down on exit), or the caller's own ``Executor`` (left running).
     "auto" (or None) is "process" when there are ``AUTO_PROCESS_MIN_FILES`` or more files
     to parse and more than one CPU, else "serial".
 
+    A Dask ``distributed.Client`` (or its ``get_executor()``) runs slices on its cluster
+    (left running); "dask://HOST:PORT" connects a client to that scheduler for the run.
+    Dask tasks are submitted with ``pure=False`` (Dask would otherwise return cached
+    results for a slice seen before) and a slice whose worker died is submitted again.
+
     Spawn, not fork: a forked child of a process that has used polars can deadlock.
+
+    Raises:
+        ConfigError: an unknown spec, Dask asked for but not installed, or a scheduler
+            that cannot be reached.
     """
     if spec is None or spec == "auto":
         cpus = workers or os.cpu_count() or 1
@@ -38,31 +66,179 @@ def open_executor(
     if spec == "serial":
         yield None
     elif spec == "process":
-        n = workers or os.cpu_count() or 1
-        pool = ProcessPoolExecutor(
-            n,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(os.getpid(),),
-        )
+        pool = process_pool(workers, max_tasks_per_child)
         try:
             yield pool
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+    elif _is_dask(spec):
+        dask = DaskExecutor(spec)
+        try:
+            yield dask
+        finally:
+            dask.shutdown(wait=False)
     elif isinstance(spec, Executor):
         yield spec
+    elif isinstance(spec, str) and spec.startswith("dask://"):
+        client = connect_dask(spec)
+        dask = DaskExecutor(client)
+        try:
+            yield dask
+        finally:
+            dask.shutdown(wait=False)
+            client.close()
     else:
         raise ConfigError.invalid(
-            "executor", spec, f"one of {', '.join(EXECUTOR_CHOICES)} or a concurrent.futures.Executor"
+            "executor",
+            spec,
+            f"one of {', '.join(EXECUTOR_CHOICES)}, dask://HOST:PORT, a concurrent.futures.Executor "
+            "or a Dask distributed.Client",
         )
 
 
+def process_pool(workers: int | None = None, max_tasks_per_child: int | None = None) -> ProcessPoolExecutor:
+    """A spawn-context pool of ``workers`` processes (default: one per CPU); each worker is
+    replaced after ``max_tasks_per_child`` slices when given, to bound leaks."""
+    return ProcessPoolExecutor(
+        workers or os.cpu_count() or 1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(os.getpid(),),
+        max_tasks_per_child=max_tasks_per_child,
+    )
+
+
 def slices_in_flight(pool: Executor | None) -> int:
-    """How many slices to keep submitted at once: one per worker plus one queued."""
+    """How many slices to keep submitted at once: one per worker (thread, on Dask) plus one queued."""
     if pool is None:
         return 1
+    if isinstance(pool, DaskExecutor):
+        return pool.worker_threads() + 1
     workers = getattr(pool, "_max_workers", None) or os.cpu_count() or 1
     return int(workers) + 1
+
+
+def check_dask_url(spec: str) -> str:
+    """``spec`` when it is ``dask://HOST:PORT``, else ``ConfigError``.
+
+    >>> check_dask_url("dask://scheduler.local:8786")
+    'dask://scheduler.local:8786'
+    """
+    match = DASK_URL.fullmatch(spec)
+    if match is None or not 0 < int(match["port"]) < 65536:
+        raise ConfigError.invalid("executor", spec, "dask://HOST:PORT, e.g. dask://scheduler:8786")
+    return spec
+
+
+def connect_dask(spec: str) -> Any:
+    """A ``distributed.Client`` connected to the scheduler that ``dask://HOST:PORT`` names.
+
+    Raises:
+        ConfigError: a malformed spec, Dask not installed, or no scheduler answering there.
+    """
+    check_dask_url(spec)
+    try:
+        distributed = importlib.import_module("distributed")
+    except ImportError:
+        raise ConfigError(f"executor {spec!r} needs Dask, which is not installed: {DASK_HINT}") from None
+    address = "tcp://" + spec.removeprefix("dask://")
+    try:
+        return distributed.Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"cannot reach the Dask scheduler at {spec}: {exc}") from None
+
+
+def _is_dask(spec: object) -> bool:
+    """A Dask client or client executor, recognised without importing Dask."""
+    if type(spec).__module__.split(".")[0] != "distributed":
+        return False
+    return hasattr(spec, "get_executor") or hasattr(spec, "_client")
+
+
+class DaskExecutor(Executor):
+    """A Dask client's executor (``pure=False``) that submits a slice again when the
+    worker running it died and Dask gave up on it (``KilledWorker``) or cancelled it.
+
+    Args:
+        spec: a ``distributed.Client`` or one of its ``ClientExecutor`` objects (whose
+            other submit options, e.g. ``workers=``, are kept).
+        resubmits: how many times one slice may be submitted again.
+    """
+
+    def __init__(self, spec: Any, *, resubmits: int = DASK_RESUBMITS) -> None:
+        options: dict[str, Any] = {}
+        if hasattr(spec, "get_executor"):
+            self.client = spec
+        else:
+            self.client = spec._client
+            options = dict(getattr(spec, "_kwargs", {}))
+        self._inner: Executor = self.client.get_executor(**{**options, "pure": False})
+        self.resubmits = resubmits
+        self._closed = False
+
+    def worker_threads(self) -> int:
+        """Worker threads in the cluster now (at least 1)."""
+        return max(1, sum(self.client.nthreads().values()))
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if self._closed:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        outer: Future[Any] = Future()
+        self._start(outer, fn, args, kwargs, self.resubmits)
+        return outer
+
+    def _start(self, outer: Future[Any], fn: Callable[..., Any], args: Any, kwargs: Any, left: int) -> None:
+        try:
+            inner = self._inner.submit(fn, *args, **kwargs)
+        except Exception as exc:
+            _settle(outer, exc=exc)
+            return
+        outer.add_done_callback(lambda done: inner.cancel() if done.cancelled() else None)
+        inner.add_done_callback(lambda done: self._done(outer, done, fn, args, kwargs, left))
+
+    def _done(
+        self,
+        outer: Future[Any],
+        inner: Future[Any],
+        fn: Callable[..., Any],
+        args: Any,
+        kwargs: Any,
+        left: int,
+    ) -> None:
+        if outer.done():
+            return
+        exc: BaseException | None = CancelledError() if inner.cancelled() else inner.exception()
+        if exc is None:
+            _settle(outer, result=inner.result())
+        elif _worker_lost(exc) and left > 0 and not self._closed:
+            log.warning("a Dask worker was lost (%s); submitting its slice again", type(exc).__name__)
+            # not from this callback: it runs on the Dask client's event loop
+            threading.Thread(
+                target=self._start, args=(outer, fn, args, kwargs, left - 1), daemon=True
+            ).start()
+        else:
+            _settle(outer, exc=exc)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop accepting slices; without ``wait`` (or with ``cancel_futures``), cancel those
+        still running."""
+        self._closed = True
+        self._inner.shutdown(wait=wait and not cancel_futures)
+
+
+def _worker_lost(exc: BaseException) -> bool:
+    """``KilledWorker``, or a cancellation (``concurrent.futures``, asyncio or Dask's own)."""
+    return any(cls.__name__ in ("KilledWorker", "CancelledError") for cls in type(exc).__mro__)
+
+
+def _settle(future: Future[Any], *, result: Any = None, exc: BaseException | None = None) -> None:
+    try:
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+    except InvalidStateError:  # cancelled meanwhile
+        pass
 
 
 def _init_worker(driver_pid: int) -> None:

@@ -31,6 +31,7 @@ from docbatch.frames import DOCUMENTS, GIT_COLUMNS, OUTCOMES, TIMELINE, conform
 from docbatch.metrics import BatchProgress, SliceSizer, processing_metrics
 from docbatch.retry import RetryPolicy
 from docbatch.store.base import DocumentStore
+from docbatch.supervisor import Supervisor
 from docbatch.worker import WORKER_OUTCOMES, ParseOptions, SliceResult, process_slice
 
 log = logging.getLogger("docbatch")
@@ -64,6 +65,8 @@ class RunContext:
     retry: RetryPolicy
     sinks: list[ProgressSink] = field(default_factory=list)
     executor: Executor | None = None
+    executor_factory: Callable[[], Executor] | None = None
+    """Makes a replacement when a worker dies (None: a broken executor stops the run)."""
     in_flight: int = 2
     first_part: int = 0
     stop: StopFlag | None = None
@@ -92,6 +95,7 @@ class Runner:
         self.slice_no = 0
         self.outcomes: list[pl.DataFrame] = []
         self.timeline: list[dict[str, Any]] = []
+        self.supervisor = Supervisor(ctx.executor, ctx.executor_factory, ctx.options)
 
     def run(self, todo: pl.DataFrame) -> RunOutput:
         # objects alive before the run are not the run's garbage: freezing them keeps the
@@ -112,8 +116,7 @@ class Runner:
                 size = self._slice_size()
                 piece = todo.slice(offset, size)
                 offset += piece.height
-                future = ctx.executor.submit(process_slice, piece, ctx.options) if ctx.executor else None
-                queue.append((size, piece, future))
+                queue.append((size, piece, self.supervisor.submit(piece)))
             if not queue:
                 interrupted = self._stopped()
                 break
@@ -147,9 +150,7 @@ class Runner:
     # computing -----------------------------------------------------------------------------
     def _compute(self, piece: pl.DataFrame, future: Future[SliceResult] | None) -> SliceResult:
         try:
-            if future is not None:
-                return future.result()
-            return process_slice(piece, self.ctx.options)
+            return self.supervisor.result(piece, future)
         except MemoryError:
             return self._compute_halves(piece)
 

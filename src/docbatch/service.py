@@ -19,6 +19,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ from docbatch.checkpoint import Checkpoint, LoadedCheckpoint, load_legacy_progre
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
 from docbatch.errors import ConfigError, MassDeleteError
-from docbatch.execution import ExecutorSpec, open_executor, slices_in_flight, stop_on_sigint
+from docbatch.execution import ExecutorSpec, open_executor, process_pool, slices_in_flight, stop_on_sigint
 from docbatch.fingerprint import fingerprints
 from docbatch.formats.base import Parser
 from docbatch.frames import OUTCOMES, TIMELINE, conform
@@ -344,20 +345,30 @@ class BatchIngestService:
             sink.start(live)
             if callable(getattr(sink, "outcomes", None)):
                 sink.outcomes(live, decided)
-        with open_executor(executor, workers, work_files=run.todo.height) as pool, stop_on_sigint() as stop:
+        recycle = _tasks_per_worker(cfg.worker_max_files, cfg.chunk_processing_size)
+        heartbeats = self._heartbeat_dir()
+        with (
+            open_executor(executor, workers, work_files=run.todo.height, max_tasks_per_child=recycle) as pool,
+            stop_on_sigint() as stop,
+        ):
+            ours = isinstance(pool, ProcessPoolExecutor) and (executor in (None, "auto", "process"))
+            factory = (lambda: process_pool(workers, recycle)) if ours else None
             ctx = RunContext(
                 store=self.backend,
                 source=run.source,
                 run_id=run.run_id,
                 config=cfg,
                 options=ParseOptions(
-                    cfg.max_file_size,
-                    cfg.max_passage_chars,
-                    fallback_encoding,
-                    self.parsers,
-                    cfg.rst_engine,
-                    self._fingerprints(),
+                    max_file_size=cfg.max_file_size,
+                    max_passage_chars=cfg.max_passage_chars,
+                    fallback_encoding=fallback_encoding,
+                    parsers=self.parsers,
+                    rst_engine=cfg.rst_engine,
+                    fingerprints=self._fingerprints(),
+                    file_timeout_s=cfg.file_timeout_s,
+                    heartbeat_dir=heartbeats if ours else None,
                 ),
+                executor_factory=factory,
                 checkpoint=run.checkpoint,
                 progress=live,
                 retry=RetryPolicy(cfg.max_retry_attempts, cfg.retry_backoff_factor, self.sleep),
@@ -412,6 +423,14 @@ class BatchIngestService:
         )
         result.reports = {name: str(path) for name, path in paths.items()}
         return result
+
+    def _heartbeat_dir(self) -> str:
+        """A fresh folder where worker processes record the file they are on."""
+        folder = self.state_dir / "heartbeats"
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.iterdir():
+            stale.unlink(missing_ok=True)
+        return str(folder)
 
     def _fingerprints(self) -> dict[str, str]:
         """Per-format fingerprints of the current settings; a custom parser for a format
@@ -626,6 +645,11 @@ def _check_source(source: str) -> str:
     if not source or not source.strip() or "\n" in source:
         raise ConfigError.invalid("source", source, "a non-empty name on one line")
     return source
+
+
+def _tasks_per_worker(max_files: int, slice_size: int) -> int | None:
+    """Slices a worker may run before it is replaced (None: never)."""
+    return max(1, max_files // slice_size) if max_files > 0 else None
 
 
 def _throttled(func: Callable[[], object], interval_s: float = 0.5) -> Callable[[], None]:

@@ -22,6 +22,7 @@ from docbatch.errors import FileError, ValidationError, is_transient
 from docbatch.formats import get_parser
 from docbatch.formats.base import Parser
 from docbatch.frames import DOCUMENTS, OUTCOMES, PASSAGES, TOUCHED
+from docbatch.isolation import IDLE, beat, time_limit
 
 WORKER_OUTCOMES: dict[str, pl.DataType] = {
     name: dtype for name, dtype in OUTCOMES.items() if name not in ("run_id", "source", "slice")
@@ -40,6 +41,10 @@ class ParseOptions:
     rst_engine: str = "fast"
     fingerprints: Mapping[str, str] = field(default_factory=dict)
     """The fingerprint recorded with each new document, by format."""
+    file_timeout_s: float = 0.0
+    """Give up on a file whose parsing takes longer (0: no limit)."""
+    heartbeat_dir: str | None = None
+    """Where a worker process records the file it is on (read by the driver's watchdog)."""
 
 
 @dataclass
@@ -79,7 +84,11 @@ def process_slice(plan: pl.DataFrame, options: ParseOptions) -> SliceResult:
     passages: dict[str, list[Any]] = {name: [] for name in PASSAGES}
     touched: dict[str, list[Any]] = {name: [] for name in TOUCHED}
     for row in plan.iter_rows(named=True):
+        if options.heartbeat_dir is not None:
+            beat(options.heartbeat_dir, row["doc_id"])
         _process_file(row, options, out, docs, passages, touched)
+    if options.heartbeat_dir is not None:
+        beat(options.heartbeat_dir, IDLE)
     return SliceResult(
         pl.DataFrame(out, schema=WORKER_OUTCOMES),
         pl.DataFrame(docs, schema=DOCUMENTS),
@@ -122,7 +131,8 @@ def _process_file(
             parser = options.parsers.get(row["format"]) or get_parser(
                 row["format"], rst_engine=options.rst_engine
             )
-            parsed = parser(text)
+            with time_limit(options.file_timeout_s, row["doc_id"]):
+                parsed = parser(text)
             pieces = chunk(row["doc_id"], parsed, options.max_passage_chars)
             for p in pieces:
                 for name, value in zip(

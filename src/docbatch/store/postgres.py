@@ -1,0 +1,419 @@
+"""A PostgreSQL store: documents and passages tables, a generated ``tsvector`` with a
+GIN index for search, and COPY for bulk writes (psycopg 3, extra ``docbatch[postgres]``).
+
+Several drivers may write to one database at once, each with its own source; writers
+of the same source take turns (a per-source advisory lock inside each transaction).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import polars as pl
+import psycopg
+from psycopg import sql
+
+from docbatch.errors import QueryError, StoreBusyError, StoreError
+from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
+from docbatch.store.query import to_fts5
+
+SCHEMA_VERSION = 1
+BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
+"""lock_not_available, deadlock_detected, serialization_failure: worth retrying."""
+_LOCK_CLASS = 0x0DB0
+"""First key of docbatch's advisory locks (the second is the source's hash)."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docbatch_meta (key text PRIMARY KEY, value text NOT NULL);
+{documents}
+CREATE TABLE IF NOT EXISTS passages (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    source text NOT NULL,
+    doc_id text NOT NULL,
+    seq integer NOT NULL,
+    passage_id text NOT NULL,
+    title text,
+    heading_path text NOT NULL,
+    start bigint NOT NULL,
+    "end" bigint NOT NULL,
+    text text NOT NULL,
+    tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', translate(
+        coalesce(title, '') || ' ' || heading_path || ' ' || text, '{separators}', '{spaces}'
+    ))) STORED,
+    UNIQUE (source, doc_id, seq)
+);
+CREATE INDEX IF NOT EXISTS passages_tsv ON passages USING GIN (tsv);
+"""
+
+_SCHEMA_READY = (
+    "SELECT to_regclass('docbatch_meta') IS NOT NULL AND to_regclass('documents') IS NOT NULL "
+    "AND to_regclass('passages_tsv') IS NOT NULL"
+)
+_REQUIRED = frozenset(
+    {"doc_id", "format", "size", "mtime_ns", "content_hash", "n_chars", "n_passages", "fingerprint"}
+)
+"""Columns of ``DOCUMENTS`` that are NOT NULL; any other (title, git metadata) may be null."""
+_COPY_DOCUMENTS = f"COPY documents (source, {', '.join(DOCUMENTS)}) FROM STDIN"
+_COPY_PASSAGES = (
+    'COPY passages (source, doc_id, seq, passage_id, title, heading_path, start, "end", text) FROM STDIN'
+)
+_TOUCH = """
+UPDATE documents AS d SET size = t.size, mtime_ns = t.mtime_ns
+FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS t(doc_id, size, mtime_ns)
+WHERE d.source = %s AND d.doc_id = t.doc_id
+"""
+_SEARCH = """
+WITH q AS (SELECT {tsquery} AS query)
+SELECT hit.source, hit.doc_id, hit.title, hit.heading_path,
+       ts_headline('simple', hit.text, q.query, %(headline)s) AS snippet, hit.score
+FROM (
+    SELECT p.source, p.doc_id, p.seq, p.title, p.heading_path, p.text,
+           ts_rank_cd(p.tsv, q.query)::float8 AS score
+    FROM passages AS p, q
+    WHERE p.tsv @@ q.query {source_filter}
+    ORDER BY score DESC, p.source, p.doc_id, p.seq
+    LIMIT %(limit)s
+) AS hit, q
+ORDER BY hit.score DESC, hit.source, hit.doc_id, hit.seq
+"""
+_ORPHANS = """
+SELECT p.doc_id, count(*) FROM passages AS p
+LEFT JOIN documents AS d ON d.source = p.source AND d.doc_id = p.doc_id
+WHERE p.source = %s AND d.doc_id IS NULL GROUP BY p.doc_id ORDER BY p.doc_id
+"""
+_MISCOUNTED = """
+SELECT d.doc_id, d.n_passages, count(p.id) FROM documents AS d
+LEFT JOIN passages AS p ON p.source = d.source AND p.doc_id = d.doc_id
+WHERE d.source = %s GROUP BY d.doc_id, d.n_passages HAVING count(p.id) <> d.n_passages ORDER BY d.doc_id
+"""
+_HEADLINE = 'StartSel=[, StopSel=], MaxWords=16, MinWords=6, MaxFragments=2, FragmentDelimiter=" … "'
+WORD_SEPARATORS = "./@:"
+"""Split words here before indexing, as SQLite's tokenizer does: PostgreSQL's parser would
+keep ``httpd.conf``, ``user@host`` or ``/usr/bin`` as one token, so ``httpd`` would not
+find ``httpd.conf``."""
+_SPLIT = str.maketrans(WORD_SEPARATORS, " " * len(WORD_SEPARATORS))
+_FTS5_TOKEN = re.compile(r'"((?:[^"]|"")*)"(\*?)|(AND|OR|NOT)')
+
+
+def mask_password(url: str) -> str:
+    """``url`` with its password (in the user part or the query) replaced by ``***``.
+
+    >>> mask_password("postgresql://ann:s3cret@db.example:5432/docs?sslmode=require")
+    'postgresql://ann:***@db.example:5432/docs?sslmode=require'
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        if ":" in userinfo:
+            netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+class PostgresStore:
+    """Documents, passages and a full-text index in a PostgreSQL database.
+
+    Args:
+        url: a libpq URL, ``postgresql://user:password@host:port/dbname``.
+        busy_timeout_s: how long a write waits for a lock held by another writer
+            before it fails with ``StoreBusyError`` (which the runner retries).
+        connect_timeout_s: how long to wait for the server to answer.
+
+    Raises:
+        StoreError: the server cannot be reached, the login fails, or the database
+            holds a docbatch schema of another version.
+    """
+
+    def __init__(self, url: str, *, busy_timeout_s: float = 5.0, connect_timeout_s: float = 10.0) -> None:
+        self._url = url
+        self.location = mask_password(url)
+        self._busy_timeout_ms = max(1, int(busy_timeout_s * 1000))
+        self._connect_timeout_s = max(1, int(connect_timeout_s))
+        self._conn: psycopg.Connection[Any] | None = None
+        self._connection()
+
+    # connection ----------------------------------------------------------------------------
+    def _connection(self) -> psycopg.Connection[Any]:
+        """The open connection, opened again if it was lost."""
+        if self._conn is not None and not self._conn.closed and not self._conn.broken:
+            return self._conn
+        try:
+            conn = psycopg.connect(self._url, autocommit=True, connect_timeout=self._connect_timeout_s)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot open store {self.location}: {self._message(exc)}") from None
+        try:
+            conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{self._busy_timeout_ms}ms",))
+            with conn.transaction():
+                # CREATE INDEX IF NOT EXISTS would wait for every open write: only when needed
+                (ready,) = conn.execute(_SCHEMA_READY).fetchone() or (False,)
+                if not ready:
+                    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (_LOCK_CLASS,))
+                    conn.execute(
+                        _SCHEMA.format(
+                            documents=_documents_table(),
+                            separators=WORD_SEPARATORS,
+                            spaces=" " * len(WORD_SEPARATORS),
+                        )
+                    )
+                _add_missing_columns(conn)
+                self._check_version(conn)
+        except psycopg.Error as exc:
+            conn.close()
+            raise StoreError(f"cannot open store {self.location}: {self._message(exc)}") from None
+        except StoreError:
+            conn.close()
+            raise
+        self._conn = conn
+        return conn
+
+    def _check_version(self, conn: psycopg.Connection[Any]) -> None:
+        row = conn.execute("SELECT value FROM docbatch_meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO docbatch_meta (key, value) VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),)
+            )
+        elif int(row[0]) != SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.location} has schema version {row[0]}, this docbatch reads version "
+                f"{SCHEMA_VERSION}"
+            )
+
+    def _message(self, exc: BaseException) -> str:
+        """One line of ``exc``'s message, never showing the password."""
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        password = urlsplit(self._url).password
+        return text.replace(password, "***") if password else text
+
+    def _store_error(self, action: str, exc: psycopg.Error) -> StoreError:
+        if exc.sqlstate in BUSY_SQLSTATES:
+            return StoreBusyError(f"store {self.location} is locked: {self._message(exc)}")
+        if isinstance(exc, psycopg.OperationalError) or (exc.sqlstate or "").startswith("08"):
+            return StoreError(f"lost the connection to store {self.location}: {self._message(exc)}")
+        return StoreError(f"cannot {action} store {self.location}: {self._message(exc)}")
+
+    def _fetch(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._connection().execute(query, params).fetchall()
+        except psycopg.Error as exc:
+            raise self._store_error("read", exc) from None
+
+    # protocol ------------------------------------------------------------------------------
+    def known_documents(self, source: str) -> pl.DataFrame:
+        rows = self._fetch(f"SELECT {', '.join(KNOWN_DOCUMENTS)} FROM documents WHERE source = %s", (source,))
+        return pl.DataFrame(rows, schema=KNOWN_DOCUMENTS, orient="row")
+
+    def write_slice(
+        self, source: str, documents: pl.DataFrame, passages: pl.DataFrame, touched: pl.DataFrame
+    ) -> None:
+        documents = _without_nul(documents.unique("doc_id", keep="last", maintain_order=True), "title")
+        passages = _without_nul(passages, "heading_path", "text")
+        doc_ids = documents["doc_id"].to_list()
+        titles = dict(zip(doc_ids, documents["title"], strict=True))
+        try:
+            conn = self._connection()
+            with conn.transaction(), conn.cursor() as cur:
+                _lock_source(cur, source)
+                if doc_ids:
+                    _delete(cur, source, doc_ids)
+                    with cur.copy(_COPY_DOCUMENTS) as copy:
+                        for row in documents.iter_rows():
+                            copy.write_row((source, *row))
+                if passages.height:
+                    with cur.copy(_COPY_PASSAGES) as copy:
+                        for doc_id, seq, pid, heading, start, end, text in passages.iter_rows():
+                            title = titles.get(doc_id)
+                            copy.write_row((source, doc_id, seq, pid, title, heading, start, end, text))
+                if touched.height:
+                    cur.execute(
+                        _TOUCH,
+                        (
+                            touched["doc_id"].to_list(),
+                            touched["size"].to_list(),
+                            touched["mtime_ns"].to_list(),
+                            source,
+                        ),
+                    )
+        except psycopg.Error as exc:
+            raise self._store_error("write to", exc) from None
+
+    def delete_documents(self, source: str, doc_ids: list[str]) -> int:
+        try:
+            conn = self._connection()
+            with conn.transaction(), conn.cursor() as cur:
+                _lock_source(cur, source)
+                removed = _delete(cur, source, list(doc_ids))
+        except psycopg.Error as exc:
+            raise self._store_error("write to", exc) from None
+        return int(removed)
+
+    def integrity(self, source: str) -> pl.DataFrame:
+        """Orphaned passages and passage counts that differ from what was written. The search
+        index cannot fall out of step: it is a generated column, kept by PostgreSQL."""
+        rows: list[tuple[str | None, str, str]] = []
+        for doc_id, n in self._fetch(_ORPHANS, (source,)):
+            rows.append((doc_id, "orphaned_passages", f"{n} passages without a document"))
+        for doc_id, expected, actual in self._fetch(_MISCOUNTED, (source,)):
+            rows.append((doc_id, "passage_count", f"{actual} passages stored, {expected} written"))
+        return pl.DataFrame(rows, schema=PROBLEMS, orient="row")
+
+    def repair_integrity(self, source: str) -> None:
+        """Remove the passages of ``source`` that have no document (one transaction)."""
+        try:
+            conn = self._connection()
+            with conn.transaction(), conn.cursor() as cur:
+                _lock_source(cur, source)
+                cur.execute(
+                    "DELETE FROM passages AS p WHERE p.source = %s AND NOT EXISTS (SELECT 1 FROM documents d "
+                    "WHERE d.source = p.source AND d.doc_id = p.doc_id)",
+                    (source,),
+                )
+        except psycopg.Error as exc:
+            raise self._store_error("repair", exc) from None
+
+    def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
+        """Ranked hits (``ts_rank_cd``), with ``[ ]`` around the matches in the snippet.
+
+        The query language is the one of every docbatch store (see ``to_fts5``): words
+        (all must match), ``"phrases"``, ``OR``, ``NOT`` and ``prefix*``; each word or
+        phrase is parsed by ``websearch_to_tsquery``, so any text is safe.
+        """
+        if limit < 1:
+            raise QueryError(f"limit={limit} is not allowed: expected a whole number >= 1")
+        statement = sql.SQL(_SEARCH).format(
+            tsquery=to_tsquery_sql(query),
+            source_filter=sql.SQL("AND p.source = %(source)s" if source else ""),
+        )
+        params = {"headline": _HEADLINE, "limit": limit, "source": source}
+        try:
+            rows = self._connection().execute(statement, params).fetchall()
+        except psycopg.Error as exc:
+            if isinstance(exc, psycopg.OperationalError) or (exc.sqlstate or "").startswith("08"):
+                raise self._store_error("read", exc) from None
+            raise QueryError(f"invalid search query {query!r}: {self._message(exc)}") from None
+        return pl.DataFrame(rows, schema=SEARCH_HITS, orient="row")
+
+    def passages(self, source: str, doc_id: str) -> pl.DataFrame:
+        rows = self._fetch(
+            'SELECT doc_id, seq, passage_id, heading_path, start, "end", text FROM passages '
+            "WHERE source = %s AND doc_id = %s ORDER BY seq",
+            (source, doc_id),
+        )
+        return pl.DataFrame(rows, schema=PASSAGES, orient="row")
+
+    def counts(self) -> dict[str, int]:
+        ((docs, passages),) = self._fetch(
+            "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM passages)"
+        )
+        return {"documents": int(docs), "passages": int(passages)}
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.location!r})"
+
+
+def to_tsquery_sql(query: str) -> sql.Composable:
+    """A SQL ``tsquery`` expression for a docbatch query (same language as ``to_fts5``).
+
+    Raises:
+        QueryError: the query is empty or malformed.
+    """
+    groups: list[list[sql.Composable]] = [[]]
+    negate = False
+    for match in _FTS5_TOKEN.finditer(to_fts5(query)):
+        text, star, operator = match.groups()
+        if operator is not None:
+            if negate or (operator == "OR" and not groups[-1]):
+                raise QueryError(f"invalid search query {query!r}: an operator needs words on both sides")
+            negate = operator == "NOT"
+            if operator == "OR":
+                groups.append([])
+            continue
+        term = _term(text.replace('""', '"'), prefix=bool(star))
+        groups[-1].append(sql.SQL("!!") + term if negate else term)
+        negate = False
+    if not all(groups):
+        raise QueryError(f"invalid search query {query!r}: an operator needs words on both sides")
+    ors = [sql.SQL("(") + sql.SQL(" && ").join(group) + sql.SQL(")") for group in groups]
+    return sql.SQL(" || ").join(ors)
+
+
+def _term(text: str, *, prefix: bool) -> sql.Composable:
+    text = text.translate(_SPLIT)
+    if prefix:
+        escaped = text.replace("\\", "\\\\").replace("'", "''")
+        return sql.SQL("to_tsquery('simple', {})").format(sql.Literal(f"'{escaped}':*"))
+    phrase = '"' + text.replace('"', " ") + '"'
+    return sql.SQL("websearch_to_tsquery('simple', {})").format(sql.Literal(phrase))
+
+
+def _lock_source(cur: psycopg.Cursor[Any], source: str) -> None:
+    """Writers of one source take turns (until the end of the transaction)."""
+    cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_CLASS, source))
+
+
+def _delete(cur: psycopg.Cursor[Any], source: str, doc_ids: list[str]) -> int:
+    """Remove documents and their passages; returns how many documents there were."""
+    cur.execute("DELETE FROM passages WHERE source = %s AND doc_id = ANY(%s)", (source, doc_ids))
+    cur.execute("DELETE FROM documents WHERE source = %s AND doc_id = ANY(%s)", (source, doc_ids))
+    return int(cur.rowcount)
+
+
+def _sql_type(dtype: pl.DataType) -> str:
+    """The PostgreSQL type of a polars column type."""
+    if isinstance(dtype, pl.Datetime):
+        return "timestamptz" if dtype.time_zone else "timestamp"
+    simple = {
+        pl.Int64: "bigint",
+        pl.Int32: "integer",
+        pl.Int16: "smallint",
+        pl.Float64: "double precision",
+        pl.Float32: "real",
+        pl.Boolean: "boolean",
+        pl.Date: "date",
+    }
+    return next((sql_type for base, sql_type in simple.items() if dtype == base), "text")
+
+
+def _column(name: str, dtype: pl.DataType) -> str:
+    return f"{name} {_sql_type(dtype)}" + (" NOT NULL" if name in _REQUIRED else "")
+
+
+def _documents_table() -> str:
+    """The documents table: the source, the ``DOCUMENTS`` frame's columns, and when."""
+    columns = ["source text NOT NULL", *(_column(n, t) for n, t in DOCUMENTS.items())]
+    columns += ["ingested_at timestamptz NOT NULL DEFAULT now()", "PRIMARY KEY (source, doc_id)"]
+    return "CREATE TABLE IF NOT EXISTS documents (\n    " + ",\n    ".join(columns) + "\n);"
+
+
+def _add_missing_columns(conn: psycopg.Connection[Any]) -> None:
+    """Columns added to ``DOCUMENTS`` since the table was made are added (empty, so the
+    planner re-parses those documents)."""
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = 'documents' AND table_schema = current_schema()"
+    ).fetchall()
+    present = {name for (name,) in rows}
+    for name, dtype in DOCUMENTS.items():
+        if name not in present:
+            conn.execute(
+                sql.SQL("ALTER TABLE documents ADD COLUMN {} {}").format(
+                    sql.Identifier(name), sql.SQL(_sql_type(dtype))
+                )
+            )
+
+
+def _without_nul(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """PostgreSQL text cannot hold NUL characters: they become U+FFFD."""
+    return frame.with_columns(pl.col(*columns).str.replace_all("\x00", "\ufffd", literal=True))

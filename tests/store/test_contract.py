@@ -1,0 +1,269 @@
+"""The store contract: the same tests for every backend (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from docbatch import BatchConfig, BatchIngestService
+from docbatch.errors import QueryError, StoreBusyError, StoreError
+from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS, TOUCHED
+from docbatch.sample import SAMPLE_MAX_FILE_SIZE, SAMPLE_PATTERN
+from docbatch.store import DocumentStore
+
+from .conftest import Backend
+
+NO_TOUCH = pl.DataFrame(schema=TOUCHED)
+DOC_DEFAULTS = {
+    "format": "markdown",
+    "size": 10,
+    "mtime_ns": 1,
+    "n_chars": 5,
+    "n_passages": 1,
+    "fingerprint": "fp",
+}
+
+
+def _docs(*rows: tuple[str, str, str]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {**DOC_DEFAULTS, "doc_id": doc_id, "title": title, "content_hash": digest}
+            for doc_id, title, digest in rows
+        ],
+        schema=DOCUMENTS,
+    )
+
+
+def _passages(doc_id: str, *texts: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(doc_id, i, f"{doc_id}-{i}", "Head", 0, len(t), t) for i, t in enumerate(texts)],
+        schema=PASSAGES,
+        orient="row",
+    )
+
+
+def test_store_satisfies_the_protocol(store: DocumentStore, backend: Backend) -> None:
+    assert isinstance(store, DocumentStore)
+    assert store.location == backend.location
+    assert store.counts() == {"documents": 0, "passages": 0}
+    assert store.known_documents("s").schema == pl.Schema(KNOWN_DOCUMENTS)
+    assert store.passages("s", "nothing.md").schema == pl.Schema(PASSAGES)
+
+
+def test_write_and_search(store: DocumentStore) -> None:
+    store.write_slice(
+        "src",
+        _docs(("a.md", "Alpha", "h1"), ("b.md", "Beta", "h2")),
+        pl.concat(
+            [
+                _passages("a.md", "install the widget", "configure things"),
+                _passages("b.md", "widget removal guide"),
+            ]
+        ),
+        NO_TOUCH,
+    )
+    hits = store.search("widget")
+    assert hits.schema == pl.Schema(SEARCH_HITS)
+    assert set(hits["doc_id"]) == {"a.md", "b.md"}
+    assert hits["score"].is_sorted(descending=True)
+    assert "[widget]" in hits.filter(pl.col("doc_id") == "a.md")["snippet"][0]
+    assert store.search("install widget")["doc_id"].to_list() == ["a.md"]
+    assert store.counts() == {"documents": 2, "passages": 3}
+
+
+def test_search_finds_titles_and_headings_and_respects_the_limit(store: DocumentStore) -> None:
+    docs = _docs(*((f"{i}.md", "Zebra handbook", f"h{i}") for i in range(5)))
+    passages = pl.concat([_passages(f"{i}.md", f"text number {i}") for i in range(5)])
+    store.write_slice("s", docs, passages.with_columns(heading_path=pl.lit("Setup > Ports")), NO_TOUCH)
+    assert store.search("zebra").height == 5
+    assert store.search("ports", limit=2).height == 2
+    with pytest.raises(QueryError, match="limit"):
+        store.search("zebra", limit=0)
+
+
+def test_operators(store: DocumentStore) -> None:
+    store.write_slice(
+        "s",
+        _docs(("a.md", "A", "h"), ("b.md", "B", "h"), ("c.md", "C", "h")),
+        pl.concat(
+            [
+                _passages("a.md", "widget install"),
+                _passages("b.md", "widget removal"),
+                _passages("c.md", "gadget"),
+            ]
+        ),
+        NO_TOUCH,
+    )
+    assert set(store.search("install OR gadget")["doc_id"]) == {"a.md", "c.md"}
+    assert store.search("widget NOT removal")["doc_id"].to_list() == ["a.md"]
+    assert store.search("widget AND removal")["doc_id"].to_list() == ["b.md"]
+
+
+def test_rewriting_a_document_replaces_all_its_passages(store: DocumentStore) -> None:
+    store.write_slice("s", _docs(("a.md", "A", "h1")), _passages("a.md", "one", "two", "three"), NO_TOUCH)
+    store.write_slice("s", _docs(("a.md", "A", "h2")), _passages("a.md", "uno"), NO_TOUCH)
+    assert store.passages("s", "a.md")["text"].to_list() == ["uno"]
+    assert store.search("three").height == 0
+    assert store.known_documents("s")["content_hash"].to_list() == ["h2"]
+    assert store.counts() == {"documents": 1, "passages": 1}
+
+
+def test_sources_are_separate(store: DocumentStore) -> None:
+    store.write_slice("one", _docs(("a.md", "A", "h")), _passages("a.md", "shared word"), NO_TOUCH)
+    store.write_slice("two", _docs(("a.md", "A", "h")), _passages("a.md", "shared word"), NO_TOUCH)
+    assert store.search("shared").height == 2
+    assert store.search("shared", source="two")["source"].to_list() == ["two"]
+    assert store.known_documents("one").height == 1
+    store.write_slice("two", _docs(("a.md", "A", "h2")), _passages("a.md", "changed"), NO_TOUCH)
+    assert store.passages("one", "a.md")["text"].to_list() == ["shared word"]
+
+
+def test_touched_updates_size_and_mtime_only(store: DocumentStore) -> None:
+    store.write_slice("s", _docs(("a.md", "A", "h")), _passages("a.md", "text"), NO_TOUCH)
+    touched = pl.DataFrame({"doc_id": ["a.md"], "size": [10], "mtime_ns": [99]}, schema=TOUCHED)
+    store.write_slice("s", _docs(), _passages("x"), touched)
+    known = store.known_documents("s").row(0, named=True)
+    assert (known["doc_id"], known["size"], known["mtime_ns"], known["content_hash"]) == ("a.md", 10, 99, "h")
+    assert store.passages("s", "a.md")["text"].to_list() == ["text"]
+
+
+def test_deleting_documents_removes_their_passages(store: DocumentStore) -> None:
+    store.write_slice(
+        "s",
+        _docs(("a.md", "A", "h"), ("b.md", "B", "h")),
+        pl.concat([_passages("a.md", "alpha one", "alpha two"), _passages("b.md", "beta")]),
+        NO_TOUCH,
+    )
+    store.write_slice("t", _docs(("a.md", "A", "h")), _passages("a.md", "alpha elsewhere"), NO_TOUCH)
+    assert store.delete_documents("s", ["a.md", "missing.md"]) == 1
+    assert store.known_documents("s")["doc_id"].to_list() == ["b.md"]
+    assert store.search("alpha")["source"].to_list() == ["t"]
+    assert store.counts() == {"documents": 2, "passages": 2}
+    assert store.delete_documents("s", []) == 0
+
+
+def test_integrity_finds_and_repairs_orphaned_passages(store: DocumentStore) -> None:
+    store.write_slice("s", _docs(("a.md", "A", "h")), _passages("a.md", "kept"), NO_TOUCH)
+    store.write_slice("s", _docs(("b.md", "B", "h")), _passages("b.md", "one", "two"), NO_TOUCH)
+    store.write_slice("s", _docs(), _passages("lost.md", "orphan one", "orphan two"), NO_TOUCH)
+    problems = store.integrity("s")
+    assert problems.schema == pl.Schema(PROBLEMS)
+    assert sorted(problems.select("doc_id", "kind").rows()) == [
+        ("b.md", "passage_count"),
+        ("lost.md", "orphaned_passages"),
+    ]
+    assert store.integrity("other").height == 0
+    store.repair_integrity("s")
+    assert store.integrity("s")["kind"].to_list() == ["passage_count"]
+    assert store.search("orphan").height == 0
+    assert store.counts() == {"documents": 2, "passages": 3}
+
+
+def test_a_failed_write_leaves_nothing_behind(store: DocumentStore) -> None:
+    bad = _passages("a.md", "one").with_columns(seq=pl.lit(None, dtype=pl.Int32))
+    with pytest.raises(StoreError):
+        store.write_slice("s", _docs(("a.md", "A", "h")), bad, NO_TOUCH)
+    assert store.counts() == {"documents": 0, "passages": 0}
+
+
+def test_a_failed_write_keeps_the_previous_version(store: DocumentStore) -> None:
+    store.write_slice("s", _docs(("a.md", "A", "h1")), _passages("a.md", "old text"), NO_TOUCH)
+    bad = _passages("a.md", "new", "newer").with_columns(seq=pl.lit(0, dtype=pl.Int32))
+    with pytest.raises(StoreError):
+        store.write_slice("s", _docs(("a.md", "A", "h2"), ("b.md", "B", "h")), bad, NO_TOUCH)
+    assert store.passages("s", "a.md")["text"].to_list() == ["old text"]
+    assert store.known_documents("s")["content_hash"].to_list() == ["h1"]
+    store.write_slice("s", _docs(("b.md", "B", "h")), _passages("b.md", "fine"), NO_TOUCH)
+    assert store.counts() == {"documents": 2, "passages": 2}
+
+
+def test_locked_store_is_a_transient_busy_error(backend: Backend) -> None:
+    store = backend.open(busy_timeout_s=0.05)
+    try:
+        with backend.hold_write_lock():
+            with pytest.raises(StoreBusyError, match="locked"):
+                store.write_slice("s", _docs(("a.md", "A", "h")), _passages("a.md", "x"), NO_TOUCH)
+        store.write_slice("s", _docs(("a.md", "A", "h")), _passages("a.md", "x"), NO_TOUCH)
+        assert store.counts()["documents"] == 1
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "query", ["c++", "foo-bar", "what's new?", "path:docs", "NEAR(a b)", "it's*", "a\\b"]
+)
+def test_user_text_never_breaks_the_match_syntax(store: DocumentStore, query: str) -> None:
+    store.write_slice(
+        "s",
+        _docs(("a.md", "A", "h")),
+        _passages("a.md", "c++ and foo-bar: what's new? path:docs"),
+        NO_TOUCH,
+    )
+    assert isinstance(store.search(query), pl.DataFrame)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ('"unbalanced', "unbalanced double quote"),
+        ("", "empty search query"),
+        ("   ", "empty search query"),
+        ("OR", "no words"),
+        ("widget OR", "operator needs words"),
+    ],
+)
+def test_malformed_queries_give_clear_errors(store: DocumentStore, query: str, message: str) -> None:
+    with pytest.raises(QueryError, match=message):
+        store.search(query)
+
+
+def test_phrase_and_prefix_search(store: DocumentStore) -> None:
+    store.write_slice(
+        "s",
+        _docs(("a.md", "A", "h"), ("b.md", "B", "h")),
+        pl.concat([_passages("a.md", "quick start guide"), _passages("b.md", "start quick")]),
+        NO_TOUCH,
+    )
+    assert store.search('"quick start"')["doc_id"].to_list() == ["a.md"]
+    assert set(store.search("gui*")["doc_id"]) == {"a.md"}
+
+
+def test_readers_see_committed_slices_only(backend: Backend) -> None:
+    writer = backend.open()
+    writer.write_slice("s", _docs(("a.md", "A", "h")), _passages("a.md", "first"), NO_TOUCH)
+    seen: list[int] = []
+
+    def read() -> None:
+        reader = backend.open()
+        seen.append(reader.counts()["documents"])
+        reader.close()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    writer.close()
+    assert seen == [1]
+
+
+def test_a_store_reopens_with_its_contents(backend: Backend) -> None:
+    first = backend.open()
+    first.write_slice("s", _docs(("a.md", "A", "h")), _passages("a.md", "kept"), NO_TOUCH)
+    first.close()
+    again = backend.open()
+    assert again.passages("s", "a.md")["text"].to_list() == ["kept"]
+    again.close()
+
+
+def test_ingesting_the_sample_tree_twice(store: DocumentStore, sample_tree: Path, tmp_path: Path) -> None:
+    config = BatchConfig(max_file_size=SAMPLE_MAX_FILE_SIZE, chunk_processing_size=7)
+    with BatchIngestService(store, config=config, state_dir=tmp_path / "state") as service:
+        first = service.ingest_batch(sample_tree, pattern=SAMPLE_PATTERN, executor="serial")
+        counts = service.backend.counts()
+        again = service.ingest_batch(sample_tree, pattern=SAMPLE_PATTERN, executor="serial")
+        assert first.succeeded == counts["documents"] > 20
+        assert again.succeeded == 0 and again.skipped == first.succeeded
+        assert service.backend.counts() == counts
+        assert service.search("quokka")["doc_id"][0] == "guides/troubleshooting.md"
