@@ -15,8 +15,50 @@ class IngestFailures(Exception):
     """Raised by ``IngestResult.raise_on_failures()`` when some files failed."""
 
 
+class OutcomeCounts:
+    """Counts over an ``outcomes`` frame, shared by live results and runs read from disk."""
+
+    outcomes: pl.DataFrame
+
+    def _count(self, status: str) -> int:
+        return int((self.outcomes["status"] == status).sum())
+
+    @property
+    def total_files(self) -> int:
+        """Files of the run (documents deleted because their file is gone are not counted)."""
+        return self.outcomes.height - self.deleted
+
+    @property
+    def succeeded(self) -> int:
+        return self._count("succeeded")
+
+    @property
+    def failed(self) -> int:
+        return self._count("failed")
+
+    @property
+    def skipped(self) -> int:
+        return self._count("skipped")
+
+    @property
+    def pending(self) -> int:
+        """Files left for the next call (over ``max_batch_size`` or after an interruption)."""
+        return self._count("pending")
+
+    @property
+    def deleted(self) -> int:
+        """Stored documents removed because their file is gone (``sync_deletions``)."""
+        return self._count("deleted")
+
+    def error_summary(self) -> dict[str, int]:
+        """Failed files counted by error category."""
+        failed = self.outcomes.filter(pl.col("status") == "failed")
+        counts = failed.group_by("error_category").len().sort("error_category")
+        return dict(zip(counts["error_category"], counts["len"], strict=True))
+
+
 @dataclass
-class IngestResult:
+class IngestResult(OutcomeCounts):
     """What one ``ingest_batch`` call did.
 
     ``outcomes`` has one row per file of the run (``docbatch.frames.OUTCOMES``);
@@ -38,36 +80,6 @@ class IngestResult:
     checkpoint_problems: list[dict[str, Any]] = field(default_factory=list)
     plan_counts: dict[str, int] = field(default_factory=dict)
 
-    def _count(self, status: str) -> int:
-        return int((self.outcomes["status"] == status).sum())
-
-    @property
-    def total_files(self) -> int:
-        """Files of the run (documents deleted because their file is gone are not counted)."""
-        return self.outcomes.height - self.deleted
-
-    @property
-    def deleted(self) -> int:
-        """Stored documents removed because their file is gone (``sync_deletions``)."""
-        return self._count("deleted")
-
-    @property
-    def succeeded(self) -> int:
-        return self._count("succeeded")
-
-    @property
-    def failed(self) -> int:
-        return self._count("failed")
-
-    @property
-    def skipped(self) -> int:
-        return self._count("skipped")
-
-    @property
-    def pending(self) -> int:
-        """Files left for the next call (over ``max_batch_size`` or after an interruption)."""
-        return self._count("pending")
-
     @property
     def complete(self) -> bool:
         return self.pending == 0 and not self.interrupted
@@ -86,12 +98,6 @@ class IngestResult:
     def errors(self) -> list[dict[str, Any]]:
         """One dict per failed file: type, category, path, doc_id, message, attempts."""
         return error_records(self.outcomes)
-
-    def error_summary(self) -> dict[str, int]:
-        """Failed files counted by error category."""
-        failed = self.outcomes.filter(pl.col("status") == "failed")
-        counts = failed.group_by("error_category").len().sort("error_category")
-        return dict(zip(counts["error_category"], counts["len"], strict=True))
 
     def raise_on_failures(self) -> None:
         """Raise ``IngestFailures`` naming the failed files, if any."""

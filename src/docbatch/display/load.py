@@ -23,13 +23,14 @@ import polars as pl
 
 from docbatch import reports
 from docbatch.frames import OUTCOMES, TIMELINE, conform
+from docbatch.result import OutcomeCounts
 
 if TYPE_CHECKING:
     from docbatch.display.plots import Plots
 
 
 @dataclass
-class LoadedRun:
+class LoadedRun(OutcomeCounts):
     """A run read from its report folder: the same frames as ``IngestResult``.
 
     ``performance`` and ``errors`` are the two JSON reports as dicts (empty when a
@@ -48,29 +49,6 @@ class LoadedRun:
         if self.performance.get("run_id"):
             return str(self.performance["run_id"])
         return str(self.outcomes["run_id"][0]) if self.outcomes.height else ""
-
-    def _count(self, status: str) -> int:
-        return int((self.outcomes["status"] == status).sum())
-
-    @property
-    def total_files(self) -> int:
-        return self.outcomes.height
-
-    @property
-    def succeeded(self) -> int:
-        return self._count("succeeded")
-
-    @property
-    def failed(self) -> int:
-        return self._count("failed")
-
-    @property
-    def skipped(self) -> int:
-        return self._count("skipped")
-
-    @property
-    def pending(self) -> int:
-        return self._count("pending")
 
     @property
     def elapsed_s(self) -> float:
@@ -95,12 +73,6 @@ class LoadedRun:
         """One dict per error, as in ``IngestResult.errors`` (from the errors report when read)."""
         listed = self.errors_report.get("errors")
         return list(listed) if isinstance(listed, list) else reports.error_records(self.outcomes)
-
-    def error_summary(self) -> dict[str, int]:
-        """Failed files counted by error category."""
-        failed = self.outcomes.filter(pl.col("status") == "failed")
-        counts = failed.group_by("error_category").len().sort("error_category")
-        return dict(zip(counts["error_category"], counts["len"], strict=True))
 
     @property
     def plot(self) -> Plots:
