@@ -103,3 +103,22 @@ def test_workers_are_recycled_after_worker_max_files(tmp_path: Path, monkeypatch
     slices = result.timeline.height
     assert slices >= 5 and len(list(pids.iterdir())) >= slices  # a fresh worker for every slice
     assert result.outcomes.filter(status="succeeded").height == result.total_files - 9
+
+
+def balloons(text: str):  # noqa: ANN201
+    if "quokka" in text:
+        hog = [bytearray(1024 * 1024) for _ in range(3000)]  # 3 GB, slowly enough to be seen
+        time.sleep(60)
+        del hog
+    return MARKDOWN(text)
+
+
+@pytest.mark.slow
+def test_a_worker_that_blows_up_memory_is_killed(tmp_path: Path) -> None:
+    root = _tree(tmp_path, 2)
+    service, result, elapsed = _run(tmp_path, root, balloons, "process", worker_memory_mb=600)
+    blown = result.outcomes.filter(error_category="worker_memory")
+    assert sorted(blown["doc_id"]) == [f"copy{i}/guides/troubleshooting.md" for i in range(2)]
+    assert "over worker_memory_mb=600" in blown["error_message"][0]
+    assert result.outcomes.filter(status="succeeded").height == result.total_files - 2 - 2 * 3
+    assert elapsed < 60

@@ -228,3 +228,27 @@ def test_declared_fallback_encoding_is_used_and_reported_per_file(tmp_path: Path
     assert row["status"] == "succeeded" and row["reason"] == "decoded as latin-1"
     strict = _service(tmp_path / "strict").ingest_batch(sample_tree, pattern="broken/*.md")
     assert strict.outcomes.filter(doc_id="broken/latin1.md")["error_category"][0] == "validation"
+
+
+def test_a_failed_reparse_keeps_the_old_version_searchable(tmp_path: Path, sample_tree: Path) -> None:
+    from docbatch.errors import ParseError
+    from docbatch.formats import get_parser
+
+    markdown = get_parser("markdown")
+
+    def picky(text: str):  # noqa: ANN202
+        if "UNPARSEABLE" in text:
+            raise ParseError("this parser cannot read the new version")
+        return markdown(text)
+
+    service = BatchIngestService(tmp_path / "s.db", ingest_service={"markdown": picky})
+    service.ingest_batch(sample_tree, pattern="*.md")
+    before = service.backend.passages("sample_docs", "guides/troubleshooting.md")
+    target = sample_tree / "guides" / "troubleshooting.md"
+    target.write_text(target.read_text() + "\nUNPARSEABLE pangolin\n")
+    result = service.ingest_batch(sample_tree, pattern="*.md")
+    row = result.outcomes.filter(doc_id="guides/troubleshooting.md").row(0, named=True)
+    assert row["status"] == "failed" and row["error_category"] == "processing"
+    assert service.backend.passages("sample_docs", "guides/troubleshooting.md").equals(before)
+    assert service.search("quokka")["doc_id"].to_list() == ["guides/troubleshooting.md"]
+    assert service.search("pangolin").height == 0

@@ -45,6 +45,9 @@ class BatchConfig:
     file_timeout_s: float = 0.0
     """Give up on a file whose parsing takes longer than this (0: no limit); a worker stuck
     past it is killed and replaced (BATCH_FILE_TIMEOUT_S)."""
+    worker_memory_mb: int = 0
+    """Kill a worker process whose memory grows past this while on one file; the file
+    becomes a ``worker_memory`` row (0: no limit)."""
     worker_max_files: int = 0
     """Replace each worker process after about this many files, to bound leaks (0: never)."""
     rst_engine: str = "fast"
@@ -105,6 +108,7 @@ _RULES: dict[str, tuple[type, float]] = {
     "max_delete_share": (float, 0.0),
     "file_timeout_s": (float, 0.0),
     "worker_max_files": (int, 0),
+    "worker_memory_mb": (int, 0),
     "chunk_processing_size": (int, 1),
     "max_passage_chars": (int, 50),
 }

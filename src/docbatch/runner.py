@@ -95,7 +95,9 @@ class Runner:
         self.slice_no = 0
         self.outcomes: list[pl.DataFrame] = []
         self.timeline: list[dict[str, Any]] = []
-        self.supervisor = Supervisor(ctx.executor, ctx.executor_factory, ctx.options)
+        self.supervisor = Supervisor(
+            ctx.executor, ctx.executor_factory, ctx.options, worker_memory_mb=cfg.worker_memory_mb
+        )
 
     def run(self, todo: pl.DataFrame) -> RunOutput:
         # objects alive before the run are not the run's garbage: freezing them keeps the

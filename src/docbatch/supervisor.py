@@ -30,7 +30,7 @@ from docbatch.worker import WORKER_OUTCOMES, ParseOptions, SliceResult, process_
 log = logging.getLogger("docbatch")
 
 WATCH_INTERVAL_S = 0.25
-_ERROR_TYPES = {"timeout": "FileTimeout", "worker_crash": "WorkerCrash"}
+_ERROR_TYPES = {"timeout": "FileTimeout", "worker_crash": "WorkerCrash", "worker_memory": "WorkerCrash"}
 
 
 class Supervisor:
@@ -48,8 +48,11 @@ class Supervisor:
         executor: Executor | None,
         factory: Callable[[], Executor] | None,
         options: ParseOptions,
+        *,
+        worker_memory_mb: float = 0.0,
     ) -> None:
         self.executor = executor
+        self.worker_memory_mb = worker_memory_mb
         self.factory = factory
         self.options = options
         self._killed: set[int] = set()
@@ -95,28 +98,37 @@ class Supervisor:
     # waiting and watching -------------------------------------------------------------------
     def _wait(self, future: Future[SliceResult]) -> SliceResult:
         timeout = self.options.file_timeout_s
-        if timeout <= 0 or self.options.heartbeat_dir is None:
+        memory_mb = self.worker_memory_mb
+        if (timeout <= 0 and memory_mb <= 0) or self.options.heartbeat_dir is None:
             return future.result()
-        limit = timeout * 1.5 + 1.0  # the in-worker alarm gets the first chance
         while True:
             try:
                 return future.result(timeout=WATCH_INTERVAL_S)
             except FutureTimeout:
-                for pid, (elapsed, doc_id) in read_beats(self.options.heartbeat_dir).items():
-                    stuck = doc_id != IDLE and elapsed > limit and doc_id not in self.culprits
-                    if stuck and alive(pid):
-                        log.warning(
-                            "%s has been parsing for %.0f s (file_timeout_s=%g): killing its worker",
-                            doc_id,
-                            elapsed,
-                            timeout,
-                        )
-                        self.culprits[doc_id] = (
-                            "timeout",
-                            f"parsing took longer than file_timeout_s={timeout:g}; worker killed",
-                        )
-                        self._killed.add(pid)
-                        _kill(pid)
+                self._watch(timeout, memory_mb)
+
+    def _watch(self, timeout: float, memory_mb: float) -> None:
+        """Kill the workers stuck on one file past the time limit (the in-worker alarm gets
+        the first chance), or grown past the memory limit, and blame their file."""
+        assert self.options.heartbeat_dir is not None
+        limit = timeout * 1.5 + 1.0
+        for pid, (elapsed, doc_id) in read_beats(self.options.heartbeat_dir).items():
+            if doc_id == IDLE or doc_id in self.culprits or not alive(pid):
+                continue
+            if timeout > 0 and elapsed > limit:
+                why = ("timeout", f"parsing took longer than file_timeout_s={timeout:g}; worker killed")
+            elif memory_mb > 0 and (rss := _rss_mb(pid)) > memory_mb:
+                why = (
+                    "worker_memory",
+                    f"the worker grew to {rss:.0f} MB on this file, over "
+                    f"worker_memory_mb={memory_mb:g}; worker killed",
+                )
+            else:
+                continue
+            log.warning("%s: %s", doc_id, why[1])
+            self.culprits[doc_id] = why
+            self._killed.add(pid)
+            _kill(pid)
 
     def _recover(self, exc: BaseException) -> bool:
         """The pool broke: name the files the dead workers were on, and start a new pool.
@@ -199,6 +211,15 @@ def _exit_codes(executor: Executor | None) -> dict[int, int | None]:
     for process in processes.values():
         process.join(timeout=5)
     return {pid: process.exitcode for pid, process in processes.items()}
+
+
+def _rss_mb(pid: int) -> float:
+    import psutil
+
+    try:
+        return float(psutil.Process(pid).memory_info().rss) / (1024 * 1024)
+    except psutil.Error:
+        return 0.0
 
 
 def _kill(pid: int) -> None:
