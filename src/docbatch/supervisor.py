@@ -177,9 +177,11 @@ class Supervisor:
 
     def _with_culprit_rows(self, piece: pl.DataFrame, result: SliceResult | None) -> SliceResult:
         blamed = piece.filter(pl.col("doc_id").is_in(list(self.culprits))) if self.culprits else piece.clear()
+        if blamed.height == 0 and result is not None:
+            return result
         empty = process_slice(piece.clear(), self.options)
         if blamed.height == 0:
-            return result if result is not None else empty
+            return empty
         now = datetime.now(UTC)
         rows = blamed.select("doc_id", "path", "format", "size", "mtime_ns").with_columns(
             status=pl.lit("failed"),
