@@ -15,7 +15,7 @@ LAYERS = {
     "decoding": 1, "inventory": 1, "formats": 1, "chunking": 1, "store": 1, "checkpoint": 1,
     "lock": 1, "retry": 1, "metrics": 1, "reports": 1, "sample": 1, "fingerprint": 1, "git": 1,
     "planning": 2, "worker": 2, "outcomes": 2, "result": 2, "progress": 2,
-    "verify": 3, "runner": 3, "execution": 3, "supervisor": 2.5, "isolation": 1,
+    "verify": 3, "runner": 3, "execution": 3, "preparation": 3, "supervisor": 2.5, "isolation": 1,
     "service": 4,
     "display": 5, "cli": 5,
     "__main__": 6, "__init__": 6,

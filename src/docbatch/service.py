@@ -17,10 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,19 +26,20 @@ from typing import Any
 import polars as pl
 
 from docbatch import planning, reports
-from docbatch.checkpoint import Checkpoint, LoadedCheckpoint, load_legacy_progress
+from docbatch.checkpoint import Checkpoint, load_legacy_progress
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
 from docbatch.errors import ConfigError, MassDeleteError
 from docbatch.execution import ExecutorSpec, open_executor, process_pool, slices_in_flight, stop_on_sigint
 from docbatch.fingerprint import fingerprints
 from docbatch.formats.base import Parser
-from docbatch.frames import OUTCOMES, TIMELINE, conform
+from docbatch.frames import TIMELINE, conform
 from docbatch.git import GitRepo
-from docbatch.inventory import DEFAULT_PATTERN, parse_patterns, scan, scan_listed
+from docbatch.inventory import DEFAULT_PATTERN, parse_patterns, scan
 from docbatch.lock import writer_lock
 from docbatch.metrics import BatchProgress, peak_rss_mb, processing_metrics
-from docbatch.outcomes import carried_over, deleted_rows, pending_rows, planned_rows
+from docbatch.outcomes import deleted_rows, pending_rows
+from docbatch.preparation import PreparedRun, check_source, default_source, prepare
 from docbatch.progress import resolve as resolve_progress
 from docbatch.result import IngestResult
 from docbatch.retry import RetryPolicy
@@ -50,42 +49,6 @@ from docbatch.verify import find_problems
 from docbatch.worker import ParseOptions
 
 log = logging.getLogger("docbatch")
-
-
-@dataclass
-class _PreparedRun:
-    """A planned call of ``ingest_batch``: what to process, and what is already decided."""
-
-    root: Path
-    run_id: str
-    source: str
-    job: dict[str, Any]
-    checkpoint: Checkpoint
-    resumed: bool
-    next_part: int
-    problems: list[dict[str, Any]]
-    planned: pl.DataFrame
-    force: bool
-    repo: GitRepo | None
-    stored_in_scope: int
-    """Stored documents of this source within the root and pattern scope."""
-    carried: pl.DataFrame
-    """Outcome rows of this run's earlier calls, for files unchanged since."""
-    decided: pl.DataFrame
-    """Outcome rows decided by planning alone (unchanged and invalid files)."""
-    todo: pl.DataFrame
-    waiting: pl.DataFrame
-    """Files over ``max_batch_size``, left for the next call."""
-    started_at: datetime
-
-    def manifest(self, state: str) -> dict[str, Any]:
-        return {
-            **self.job,
-            "run_id": self.run_id,
-            "state": state,
-            "force": self.force,
-            "started_at": self.started_at.isoformat(timespec="seconds"),
-        }
 
 
 class BatchIngestService:
@@ -189,7 +152,22 @@ class BatchIngestService:
                     previous.get("pid"),
                     previous.get("host"),
                 )
-            run = self._prepare(Path(directory), pattern, recursive, force, resume, source, since)
+            root = Path(directory)
+            run = prepare(
+                self.backend,
+                self.config,
+                self.state_dir,
+                root,
+                pattern,
+                recursive,
+                force,
+                resume,
+                source,
+                fingerprints=self._fingerprints(),
+                repo=self._repo(root),
+                since=since,
+                respect_gitignore=self.respect_gitignore,
+            )
             if progress_file is not None:
                 run.problems.extend(self._legacy_problems(progress_file))
             if sync_deletions:
@@ -205,92 +183,7 @@ class BatchIngestService:
             return self.git_service  # type: ignore[return-value]
         return GitRepo.discover(root)
 
-    def _inventory(
-        self, root: Path, patterns: tuple[str, ...], recursive: bool, repo: GitRepo | None, since: str | None
-    ) -> tuple[pl.DataFrame, set[str] | None]:
-        """The files to consider, and — with ``since`` — the doc ids git reports as changed
-        (planning then looks at those only, instead of the whole tree)."""
-        max_size = self.config.max_file_size
-        if since is None:
-            inventory = scan(root, patterns, recursive=recursive, max_file_size=max_size)
-            listed = None
-        else:
-            if repo is None:
-                raise ConfigError(f"since={since!r} needs {root} to be inside a git work tree")
-            changes = repo.changes_since(since)
-            listed = set(changes["doc_id"])
-            changed = changes.filter(pl.col("change") != "deleted")["doc_id"].to_list()
-            inventory = scan_listed(root, changed, patterns, recursive=recursive, max_file_size=max_size)
-        if repo is not None and self.respect_gitignore and inventory.height:
-            ignored = repo.ignored(inventory["doc_id"].to_list())
-            if ignored:
-                inventory = inventory.filter(~pl.col("doc_id").is_in(list(ignored)))
-        return inventory, listed
-
-    def _prepare(
-        self,
-        root: Path,
-        pattern: str,
-        recursive: bool,
-        force: bool,
-        resume: bool,
-        source: str | None,
-        since: str | None = None,
-    ) -> _PreparedRun:
-        cfg = self.config
-        patterns = parse_patterns(pattern)
-        source = _check_source(source if source is not None else _default_source(root))
-        repo = self._repo(root)
-        inventory, listed = self._inventory(root, patterns, recursive, repo, since)
-        checkpoint = Checkpoint(self.state_dir)
-        checkpoint.prepare()
-        job = {
-            "root": os.path.realpath(root),
-            "patterns": list(patterns),
-            "recursive": recursive,
-            "source": source,
-        }
-        run_id, loaded, forced = self._open_run(checkpoint, job, resume)
-        resumed = forced is not None
-        force = force or bool(forced)  # a forced run stays forced for the files it has left
-        known = self.backend.known_documents(source)
-        stored_in_scope = known.height
-        if listed is not None:  # with since=REV only the files git lists are looked at
-            known = known.filter(pl.col("doc_id").is_in(list(listed)))
-        planned = planning.plan(
-            inventory,
-            known,
-            force=force,
-            patterns=patterns,
-            recursive=recursive,
-            fingerprints=self._fingerprints(),
-        )
-        if listed is None:
-            stored_in_scope = int(planned["status"].is_in(["deleted", "changed", "unchanged"]).sum())
-        carried = carried_over(loaded.outcomes, inventory)
-        done = pl.col("doc_id").is_in(carried["doc_id"].implode())
-        todo = planned.filter(pl.col("status").is_in(["new", "changed"]) & ~done)
-        return _PreparedRun(
-            root=root,
-            run_id=run_id,
-            source=source,
-            job=job,
-            checkpoint=checkpoint,
-            resumed=resumed,
-            next_part=loaded.next_part,
-            problems=list(loaded.problems),
-            planned=planned,
-            force=force,
-            repo=repo,
-            stored_in_scope=stored_in_scope,
-            carried=carried,
-            decided=planned_rows(planned.filter(~done), run_id, source),
-            todo=todo.head(cfg.max_batch_size),
-            waiting=todo.slice(cfg.max_batch_size),
-            started_at=datetime.now(UTC),
-        )
-
-    def _sync_deletions(self, run: _PreparedRun, allow_mass_delete: bool) -> None:
+    def _sync_deletions(self, run: PreparedRun, allow_mass_delete: bool) -> None:
         """Remove the documents of files gone from disk (within scope), or refuse to."""
         gone = run.planned.filter(pl.col("status") == "deleted")
         if gone.height == 0:
@@ -315,7 +208,7 @@ class BatchIngestService:
 
     def _execute(
         self,
-        run: _PreparedRun,
+        run: PreparedRun,
         executor: ExecutorSpec,
         workers: int | None,
         sinks: list[Any],
@@ -390,7 +283,7 @@ class BatchIngestService:
         return output
 
     def _finish(
-        self, run: _PreparedRun, output: RunOutput, report_path: Path, elapsed_s: float
+        self, run: PreparedRun, output: RunOutput, report_path: Path, elapsed_s: float
     ) -> IngestResult:
         unprocessed = run.todo.join(output.outcomes.select("doc_id"), on="doc_id", how="anti")
         pending = pending_rows(
@@ -443,21 +336,7 @@ class BatchIngestService:
             prints[fmt] = f"{prints.get(fmt, '')}+{module}.{name}"
         return prints
 
-    def _open_run(
-        self, checkpoint: Checkpoint, job: dict[str, Any], resume: bool
-    ) -> tuple[str, LoadedCheckpoint, bool | None]:
-        """The run to continue (its id, checkpoint and whether it was forced), or a new one
-        (a fresh id, nothing loaded, None)."""
-        manifest = checkpoint.read_run()
-        same_job = manifest is not None and all(manifest.get(k) == v for k, v in job.items())
-        if resume and same_job and manifest is not None and manifest.get("state") == "running":
-            run_id = str(manifest["run_id"])
-            return run_id, checkpoint.load(run_id), bool(manifest.get("force"))
-        checkpoint.clear_parts()
-        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        return run_id, LoadedCheckpoint(pl.DataFrame(schema=OUTCOMES)), None
-
-    def _timeline(self, run: _PreparedRun, new: pl.DataFrame) -> pl.DataFrame:
+    def _timeline(self, run: PreparedRun, new: pl.DataFrame) -> pl.DataFrame:
         """This call's timeline, after the earlier calls' rows when the run was resumed."""
         if not run.resumed:
             return new
@@ -468,7 +347,7 @@ class BatchIngestService:
         return pl.concat([old.filter(pl.col("run_id") == run.run_id), new])
 
     def _performance(
-        self, run: _PreparedRun, state: str, outcomes: pl.DataFrame | None = None
+        self, run: PreparedRun, state: str, outcomes: pl.DataFrame | None = None
     ) -> dict[str, Any]:
         return {
             "run_id": run.run_id,
@@ -518,7 +397,7 @@ class BatchIngestService:
         """
         root = Path(directory)
         patterns = parse_patterns(pattern)
-        source = _check_source(source if source is not None else _default_source(root))
+        source = check_source(source if source is not None else default_source(root))
         inventory = scan(root, patterns, recursive=recursive, max_file_size=self.config.max_file_size)
         planned = planning.plan(
             inventory,
@@ -555,8 +434,8 @@ class BatchIngestService:
             pattern if pattern is not None else manifest.get("patterns", DEFAULT_PATTERN)
         )
         recursive = recursive if recursive is not None else bool(manifest.get("recursive", True))
-        source = _check_source(
-            source or (manifest.get("source") if directory is None else None) or _default_source(root)
+        source = check_source(
+            source or (manifest.get("source") if directory is None else None) or default_source(root)
         )
         inventory = scan(root, patterns, recursive=recursive, max_file_size=self.config.max_file_size)
         ledger = self._ledger(source)
@@ -635,16 +514,6 @@ def _state_dir_for(store: DocumentStore) -> Path:
     if isinstance(store, SQLiteStore):
         return store.path.with_suffix(".state")
     return Path("docbatch.state")
-
-
-def _default_source(root: Path) -> str:
-    return Path(os.path.realpath(root)).name or "root"
-
-
-def _check_source(source: str) -> str:
-    if not source or not source.strip() or "\n" in source:
-        raise ConfigError.invalid("source", source, "a non-empty name on one line")
-    return source
 
 
 def _tasks_per_worker(max_files: int, slice_size: int) -> int | None:

@@ -1,0 +1,196 @@
+"""Preparing one ``ingest_batch`` call: inventory, plan, and the run it continues.
+
+The result, a ``PreparedRun``, says what to process now, what is already decided
+(unchanged and invalid files, and the outcomes of earlier calls of the same run) and
+what waits for the next call.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from docbatch import planning
+from docbatch.checkpoint import Checkpoint, LoadedCheckpoint
+from docbatch.config import BatchConfig
+from docbatch.errors import ConfigError
+from docbatch.frames import OUTCOMES
+from docbatch.git import GitRepo
+from docbatch.inventory import parse_patterns, scan, scan_listed
+from docbatch.outcomes import carried_over, planned_rows
+from docbatch.store.base import DocumentStore
+
+
+@dataclass
+class PreparedRun:
+    """A planned call of ``ingest_batch``: what to process, and what is already decided."""
+
+    root: Path
+    run_id: str
+    source: str
+    job: dict[str, Any]
+    checkpoint: Checkpoint
+    resumed: bool
+    next_part: int
+    problems: list[dict[str, Any]]
+    planned: pl.DataFrame
+    force: bool
+    repo: GitRepo | None
+    stored_in_scope: int
+    """Stored documents of this source within the root and pattern scope."""
+    carried: pl.DataFrame
+    """Outcome rows of this run's earlier calls, for files unchanged since."""
+    decided: pl.DataFrame
+    """Outcome rows decided by planning alone (unchanged and invalid files)."""
+    todo: pl.DataFrame
+    waiting: pl.DataFrame
+    """Files over ``max_batch_size``, left for the next call."""
+    started_at: datetime
+
+    def manifest(self, state: str) -> dict[str, Any]:
+        return {
+            **self.job,
+            "run_id": self.run_id,
+            "state": state,
+            "force": self.force,
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+        }
+
+
+def take_inventory(
+    root: Path,
+    patterns: tuple[str, ...],
+    recursive: bool,
+    *,
+    max_file_size: int,
+    repo: GitRepo | None,
+    since: str | None,
+    respect_gitignore: bool = True,
+) -> tuple[pl.DataFrame, set[str] | None]:
+    """The files to consider, and — with ``since`` — the doc ids git reports as changed
+    (planning then looks at those only, instead of the whole tree)."""
+    max_size = max_file_size
+    if since is None:
+        inventory = scan(root, patterns, recursive=recursive, max_file_size=max_size)
+        listed = None
+    else:
+        if repo is None:
+            raise ConfigError(f"since={since!r} needs {root} to be inside a git work tree")
+        changes = repo.changes_since(since)
+        listed = set(changes["doc_id"])
+        changed = changes.filter(pl.col("change") != "deleted")["doc_id"].to_list()
+        inventory = scan_listed(root, changed, patterns, recursive=recursive, max_file_size=max_size)
+    if repo is not None and respect_gitignore and inventory.height:
+        ignored = repo.ignored(inventory["doc_id"].to_list())
+        if ignored:
+            inventory = inventory.filter(~pl.col("doc_id").is_in(list(ignored)))
+    return inventory, listed
+
+
+def prepare(
+    store: DocumentStore,
+    config: BatchConfig,
+    state_dir: Path,
+    root: Path,
+    pattern: str,
+    recursive: bool,
+    force: bool,
+    resume: bool,
+    source: str | None,
+    *,
+    fingerprints: dict[str, str],
+    repo: GitRepo | None = None,
+    since: str | None = None,
+    respect_gitignore: bool = True,
+) -> PreparedRun:
+    """Inventory, plan and checkpoint read back: what one ``ingest_batch`` call will do."""
+    cfg = config
+    patterns = parse_patterns(pattern)
+    source = check_source(source if source is not None else default_source(root))
+    inventory, listed = take_inventory(
+        root,
+        patterns,
+        recursive,
+        max_file_size=cfg.max_file_size,
+        repo=repo,
+        since=since,
+        respect_gitignore=respect_gitignore,
+    )
+    checkpoint = Checkpoint(state_dir)
+    checkpoint.prepare()
+    job = {
+        "root": os.path.realpath(root),
+        "patterns": list(patterns),
+        "recursive": recursive,
+        "source": source,
+    }
+    run_id, loaded, forced = open_run(checkpoint, job, resume)
+    resumed = forced is not None
+    force = force or bool(forced)  # a forced run stays forced for the files it has left
+    known = store.known_documents(source)
+    stored_in_scope = known.height
+    if listed is not None:  # with since=REV only the files git lists are looked at
+        known = known.filter(pl.col("doc_id").is_in(list(listed)))
+    planned = planning.plan(
+        inventory,
+        known,
+        force=force,
+        patterns=patterns,
+        recursive=recursive,
+        fingerprints=fingerprints,
+    )
+    if listed is None:
+        stored_in_scope = int(planned["status"].is_in(["deleted", "changed", "unchanged"]).sum())
+    carried = carried_over(loaded.outcomes, inventory)
+    done = pl.col("doc_id").is_in(carried["doc_id"].implode())
+    todo = planned.filter(pl.col("status").is_in(["new", "changed"]) & ~done)
+    return PreparedRun(
+        root=root,
+        run_id=run_id,
+        source=source,
+        job=job,
+        checkpoint=checkpoint,
+        resumed=resumed,
+        next_part=loaded.next_part,
+        problems=list(loaded.problems),
+        planned=planned,
+        force=force,
+        repo=repo,
+        stored_in_scope=stored_in_scope,
+        carried=carried,
+        decided=planned_rows(planned.filter(~done), run_id, source),
+        todo=todo.head(cfg.max_batch_size),
+        waiting=todo.slice(cfg.max_batch_size),
+        started_at=datetime.now(UTC),
+    )
+
+
+def open_run(
+    checkpoint: Checkpoint, job: dict[str, Any], resume: bool
+) -> tuple[str, LoadedCheckpoint, bool | None]:
+    """The run to continue (its id, checkpoint and whether it was forced), or a new one
+    (a fresh id, nothing loaded, None)."""
+    manifest = checkpoint.read_run()
+    same_job = manifest is not None and all(manifest.get(k) == v for k, v in job.items())
+    if resume and same_job and manifest is not None and manifest.get("state") == "running":
+        run_id = str(manifest["run_id"])
+        return run_id, checkpoint.load(run_id), bool(manifest.get("force"))
+    checkpoint.clear_parts()
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    return run_id, LoadedCheckpoint(pl.DataFrame(schema=OUTCOMES)), None
+
+
+def default_source(root: Path) -> str:
+    return Path(os.path.realpath(root)).name or "root"
+
+
+def check_source(source: str) -> str:
+    if not source or not source.strip() or "\n" in source:
+        raise ConfigError.invalid("source", source, "a non-empty name on one line")
+    return source
