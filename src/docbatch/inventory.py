@@ -8,6 +8,7 @@ name) come back with ``status="invalid"`` and a reason instead of an exception.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import stat as stat_module
@@ -135,7 +136,7 @@ def scan_listed(
         except FileNotFoundError:
             continue
         except OSError as exc:
-            _add(rows, rel, path, fmt, "invalid", f"cannot stat file: {exc.strerror or exc}")
+            _add(rows, rel, path, fmt, "invalid", _stat_problem(exc, os.path.islink(path)))
             continue
         if stat_module.S_ISREG(st.st_mode):
             reason = _invalid_reason(fmt, st.st_size, rules.max_file_size)
@@ -178,12 +179,21 @@ def _visit(
     try:
         st = os.stat(entry.path) if is_link else entry.stat()
     except OSError as exc:
-        _add(rows, rel, entry.path, fmt, "invalid", f"cannot stat file: {exc.strerror or exc}")
+        _add(rows, rel, entry.path, fmt, "invalid", _stat_problem(exc, is_link))
         return
     if not stat_module.S_ISREG(st.st_mode):
         return
     reason = _invalid_reason(fmt, st.st_size, rules.max_file_size)
     _add(rows, rel, entry.path, fmt, "invalid" if reason else "", reason, st.st_size, st.st_mtime_ns)
+
+
+def _stat_problem(exc: OSError, is_link: bool) -> str:
+    """Why a listed file cannot be looked at, naming broken symlinks as such."""
+    if exc.errno == errno.ELOOP:
+        return "symlink loop: too many levels of symbolic links"
+    if is_link and exc.errno == errno.ENOENT:
+        return "dangling symlink: its target does not exist"
+    return f"cannot stat file: {exc.strerror or exc}"
 
 
 def _invalid_reason(fmt: str | None, size: int, max_file_size: int) -> str | None:

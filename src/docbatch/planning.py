@@ -100,7 +100,13 @@ def _deleted(
     gone = known.join(inventory.select("doc_id"), on="doc_id", how="anti")
     if not gone.height:
         return pl.DataFrame(schema=PLAN)
-    scoped = [doc_id for doc_id in gone["doc_id"] if in_scope(doc_id, patterns, recursive)]
+    # a folder that could not be listed (a "dir/" row) hides its files: they are not gone
+    unseen = [d for d in inventory.filter(pl.col("doc_id").str.ends_with("/"))["doc_id"]]
+    scoped = [
+        doc_id
+        for doc_id in gone["doc_id"]
+        if in_scope(doc_id, patterns, recursive) and not any(doc_id.startswith(d) for d in unseen)
+    ]
     gone = gone.filter(pl.col("doc_id").is_in(scoped))
     return gone.select(
         pl.col("doc_id"),

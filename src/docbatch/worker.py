@@ -7,7 +7,9 @@ driver, in a local process pool or on a distributed executor.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -118,6 +120,7 @@ def _process_file(
         "retryable": False,
     }
     try:
+        _check_inside_root(row["path"], row["doc_id"])
         data = _read(row["path"], options.max_file_size)
         content_hash = hashlib.sha256(data).hexdigest()
         result["size"] = len(data)
@@ -169,6 +172,24 @@ def _process_file(
     result["finished_at"] = datetime.now(UTC)
     for name in WORKER_OUTCOMES:
         out[name].append(result.get(name))
+
+
+def _check_inside_root(path: str, doc_id: str) -> None:
+    """Refuse a file that now resolves outside its root: the inventory checked symlinks,
+    but a file can be replaced by one (or a folder by a symlinked one) before it is read.
+    The root is ``path`` minus ``doc_id``; rows not built that way are not checked."""
+    suffix = os.sep + doc_id.replace("/", os.sep)
+    if not path.endswith(suffix):
+        return
+    root = _real_root(path[: -len(suffix)])
+    real = os.path.realpath(path)
+    if not (real == root or real.startswith(root.rstrip(os.sep) + os.sep)):
+        raise ValidationError("symlink points outside the root (the file changed after the inventory)")
+
+
+@functools.lru_cache(maxsize=64)
+def _real_root(root: str) -> str:
+    return os.path.realpath(root)
 
 
 def _read(path: str, max_file_size: int) -> bytes:

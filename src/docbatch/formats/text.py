@@ -16,7 +16,7 @@ TITLE_MAX_CHARS = 200
 
 _HEADING_RE = re.compile(
     r"^(?:(?P<over>=|-)(?P=over){2,}[ \t]*\n)?"
-    r"(?![ \t]*[=-]{3,}[ \t]*$)(?P<text>[^\n]*\S[^\n]*)\n"
+    r"(?![ \t]*[=-]{3,}[ \t]*$)(?=[^\n]*\S)(?P<text>[^\n]*)\n"  # linear: no split to backtrack over
     r"(?P<under>=|-)(?P=under){2,}[ \t]*$",
     re.M,
 )
