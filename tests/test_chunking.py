@@ -81,3 +81,20 @@ def test_passages_cover_all_words_without_overlap(items: list, max_chars: int) -
         assert len(p.text) <= max_chars
         assert p.text == p.text.strip()
         previous_end = p.end
+
+
+def test_check_sections_names_what_breaks_the_contract() -> None:
+    import pytest
+
+    from docbatch.formats.base import ParsedDocument, Section, check_sections
+
+    good = _doc((1, "A"), "alpha", (2, "B"), "beta")
+    check_sections(good)
+    bad_heading = ParsedDocument("A", good.text, (Section(("Zed",), 0, len(good.text)),))
+    with pytest.raises(ValueError, match="does not open with its heading 'Zed'"):
+        check_sections(bad_heading)
+    overlapping = ParsedDocument("A", good.text, (good.sections[0], Section(("A",), 0, 3)))
+    with pytest.raises(ValueError, match="out of order"):
+        check_sections(overlapping, complete=False)
+    with pytest.raises(ValueError, match="start to its end"):
+        check_sections(ParsedDocument("A", good.text, good.sections[:1]))

@@ -8,6 +8,7 @@ import pytest
 
 from docbatch.errors import ParseError
 from docbatch.formats import ParsedDocument, get_parser
+from docbatch.formats.base import check_sections
 from docbatch.formats.markdown import front_matter_title, html_to_text, parse
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "dev"
@@ -33,18 +34,7 @@ Call the tool.
 
 def assert_sections_consistent(doc: ParsedDocument) -> None:
     """Sections cover the text in order, without overlap, each opening with its heading."""
-    if not doc.text:
-        assert doc.sections == ()
-        return
-    assert doc.sections[0].start == 0
-    assert doc.sections[-1].end == len(doc.text)
-    previous_end = 0
-    for section in doc.sections:
-        assert section.start < section.end
-        assert doc.text[previous_end : section.start].strip() == ""
-        previous_end = section.end
-        if section.heading_path:
-            assert doc.text[section.start : section.end].startswith(section.heading_path[-1])
+    check_sections(doc)
 
 
 def test_registry_returns_this_parser() -> None:

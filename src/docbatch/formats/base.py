@@ -38,6 +38,35 @@ class ParsedDocument:
     warnings: tuple[str, ...] = field(default=())
 
 
+def check_sections(doc: ParsedDocument, *, complete: bool = True) -> None:
+    """Check the ``ParsedDocument`` contract: sections in order, without overlap, within the
+    text, each opening with its own heading, with only white space between them; with
+    ``complete``, they also cover the text from its start to its end.
+
+    Raises:
+        ValueError: naming the first section that breaks the contract.
+    """
+    if complete and not doc.text:
+        if doc.sections:
+            raise ValueError("sections given for an empty text")
+        return
+    if complete and (not doc.sections or doc.sections[0].start != 0 or doc.sections[-1].end != len(doc.text)):
+        raise ValueError("sections do not cover the text from its start to its end")
+    previous_end = 0
+    for n, section in enumerate(doc.sections):
+        if not previous_end <= section.start < section.end <= len(doc.text):
+            raise ValueError(
+                f"section {n} ({section.start}-{section.end}) is out of order or out of the text"
+            )
+        if doc.text[previous_end : section.start].strip():
+            raise ValueError(f"text before section {n} belongs to no section")
+        if section.heading_path and not doc.text[section.start : section.end].startswith(
+            section.heading_path[-1]
+        ):
+            raise ValueError(f"section {n} does not open with its heading {section.heading_path[-1]!r}")
+        previous_end = section.end
+
+
 class Parser(Protocol):
     """A format parser: decoded text in, ``ParsedDocument`` out.
 
