@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from docbatch.errors import ConfigError
@@ -52,8 +52,6 @@ class BatchConfig:
     """Replace each worker process after about this many files, to bound leaks (0: never)."""
     rst_engine: str = "fast"
     """reStructuredText parser: "fast" (docbatch's own reader) or "docutils" (exact, ~10x slower)."""
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
-    """Free-form settings for extensions; not validated."""
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -84,7 +82,7 @@ class BatchConfig:
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (for reports)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        return dataclasses.asdict(self)
 
 
 ENVIRONMENT_VARIABLES: dict[str, str] = {

@@ -15,8 +15,10 @@
         ├── ValidationError (ValueError)  empty, too large, binary, not decodable (terminal)
         ├── ParseError (ValueError)       the parser rejected the file (terminal)
         ├── FileTimeout (TimeoutError)    parsing took longer than file_timeout_s (terminal)
-        ├── WorkerCrash                   the worker died on this file (terminal)
-        └── TransientFileError (OSError)  an I/O hiccup worth retrying
+        └── WorkerCrash                   the worker died on this file (terminal)
+
+An ``OSError`` while reading a file is retried when its errno says the condition may
+pass (EIO, EAGAIN, ETIMEDOUT, ...; see ``is_transient``).
 
 ``TransientError`` and ``TerminalError`` are marker bases: the retry policy reads them.
 """
@@ -102,12 +104,6 @@ class WorkerCrash(FileError, TerminalError):
     """The worker process died (crash, out of memory, killed) while on this file."""
 
     category = "worker_crash"
-
-
-class TransientFileError(FileError, TransientError, OSError):
-    """An I/O error reading the file that may go away on its own."""
-
-    category = "processing"
 
 
 TRANSIENT_ERRNOS = frozenset(

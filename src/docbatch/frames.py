@@ -149,14 +149,3 @@ def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
             for name, dtype in schema.items()
         ]
     )
-
-
-def check(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> None:
-    """Raise ``ValueError`` naming the differences when ``df`` does not match ``schema``."""
-    expected = list(schema.items())
-    actual = list(df.schema.items())
-    if expected != actual:
-        missing = [n for n in schema if n not in df.columns]
-        extra = [n for n in df.columns if n not in schema]
-        wrong = [n for n, t in actual if n in schema and schema[n] != t]
-        raise ValueError(f"frame schema mismatch: missing={missing} extra={extra} wrong_type={wrong}")

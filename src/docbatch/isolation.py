@@ -22,7 +22,7 @@ IDLE = ""
 
 
 @contextmanager
-def time_limit(seconds: float, doc_id: str) -> Iterator[None]:
+def time_limit(seconds: float) -> Iterator[None]:
     """Raise ``FileTimeout`` in this thread when the block runs longer than ``seconds``.
 
     Works in the main thread of a process (signals); elsewhere, or with ``seconds <= 0``,

@@ -134,7 +134,7 @@ def _process_file(
             parser = options.parsers.get(row["format"]) or get_parser(
                 row["format"], rst_engine=options.rst_engine
             )
-            with time_limit(options.file_timeout_s, row["doc_id"]):
+            with time_limit(options.file_timeout_s):
                 parsed = parser(text)
             pieces = chunk(row["doc_id"], parsed, options.max_passage_chars)
             for p in pieces:
