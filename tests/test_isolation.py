@@ -122,3 +122,22 @@ def test_a_worker_that_blows_up_memory_is_killed(tmp_path: Path) -> None:
     assert "over worker_memory_mb=600" in blown["error_message"][0]
     assert result.outcomes.filter(status="succeeded").height == result.total_files - 2 - 2 * 3
     assert elapsed < 60
+
+
+def test_heartbeats_name_the_current_file_whatever_its_name(tmp_path: Path) -> None:
+    from docbatch.isolation import IDLE, Heartbeat, read_beats
+
+    with Heartbeat(str(tmp_path)) as heartbeat:
+        heartbeat.beat("a-rather-long/folder/name/first file.md")
+        heartbeat.beat("line\nbreak.md")  # shorter than the record before: no leftovers read
+        ((age, doc_id),) = read_beats(tmp_path).values()
+        assert doc_id == "line\nbreak.md" and 0 <= age < 60
+    assert read_beats(tmp_path) == {os.getpid(): (pytest.approx(0, abs=60), IDLE)}
+
+
+def test_a_heartbeat_folder_that_is_gone_loses_the_beats_not_the_slice(tmp_path: Path) -> None:
+    from docbatch.isolation import Heartbeat
+
+    with Heartbeat(str(tmp_path / "gone")) as heartbeat:
+        heartbeat.beat("a.md")
+    assert not (tmp_path / "gone").exists()

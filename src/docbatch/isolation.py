@@ -44,11 +44,44 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def beat(heartbeat_dir: str, doc_id: str) -> None:
-    """Record that this process started on ``doc_id`` now (``IDLE`` when it is between files)."""
-    path = os.path.join(heartbeat_dir, str(os.getpid()))
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(f"{time.time_ns()}\t{doc_id}")
+class Heartbeat:
+    """This process's heartbeat file, kept open for one slice: a beat is one ``pwrite``.
+
+    A record is ``"<time_ns>\t<doc id>\0"`` written at offset 0 (a doc id never holds
+    NUL; bytes left over from a longer record sit after it). Heartbeats are advisory: a
+    folder that cannot be written loses the beats, never the slice.
+    """
+
+    def __init__(self, heartbeat_dir: str) -> None:
+        try:
+            self._fd: int | None = os.open(
+                os.path.join(heartbeat_dir, str(os.getpid())), os.O_WRONLY | os.O_CREAT, 0o644
+            )
+        except OSError:
+            self._fd = None
+
+    def beat(self, doc_id: str) -> None:
+        """Record that this process started on ``doc_id`` now (``IDLE``: between files)."""
+        if self._fd is None:
+            return
+        record = f"{time.time_ns()}\t{doc_id}\0".encode("utf-8", "surrogateescape")
+        try:
+            os.pwrite(self._fd, record, 0)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        """Record ``IDLE`` and close the file."""
+        self.beat(IDLE)
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> Heartbeat:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def read_beats(heartbeat_dir: str | Path) -> dict[int, tuple[float, str]]:
@@ -61,7 +94,8 @@ def read_beats(heartbeat_dir: str | Path) -> dict[int, tuple[float, str]]:
         return beats
     for name in names:
         try:
-            stamp, doc_id = Path(heartbeat_dir, name).read_text(encoding="utf-8").split("\t", 1)
+            record = Path(heartbeat_dir, name).read_bytes().split(b"\0", 1)[0]
+            stamp, doc_id = record.decode("utf-8", "surrogateescape").split("\t", 1)
             beats[int(name)] = ((now - int(stamp)) / 1e9, doc_id)
         except (OSError, ValueError):
             continue

@@ -24,7 +24,7 @@ from docbatch.errors import FileError, ValidationError, is_transient
 from docbatch.formats import get_parser
 from docbatch.formats.base import Parser
 from docbatch.frames import DOCUMENTS, OUTCOMES, PASSAGES, TOUCHED
-from docbatch.isolation import IDLE, beat, time_limit
+from docbatch.isolation import Heartbeat, time_limit
 
 WORKER_OUTCOMES: dict[str, pl.DataType] = {
     name: dtype for name, dtype in OUTCOMES.items() if name not in ("run_id", "source", "slice")
@@ -85,12 +85,15 @@ def process_slice(plan: pl.DataFrame, options: ParseOptions) -> SliceResult:
     docs: dict[str, list[Any]] = {name: [] for name in DOCUMENTS}
     passages: dict[str, list[Any]] = {name: [] for name in PASSAGES}
     touched: dict[str, list[Any]] = {name: [] for name in TOUCHED}
-    for row in plan.iter_rows(named=True):
-        if options.heartbeat_dir is not None:
-            beat(options.heartbeat_dir, row["doc_id"])
-        _process_file(row, options, out, docs, passages, touched)
-    if options.heartbeat_dir is not None:
-        beat(options.heartbeat_dir, IDLE)
+    heartbeat = Heartbeat(options.heartbeat_dir) if options.heartbeat_dir is not None else None
+    try:
+        for row in plan.iter_rows(named=True):
+            if heartbeat is not None:
+                heartbeat.beat(row["doc_id"])
+            _process_file(row, options, out, docs, passages, touched)
+    finally:
+        if heartbeat is not None:
+            heartbeat.close()
     return SliceResult(
         pl.DataFrame(out, schema=WORKER_OUTCOMES),
         pl.DataFrame(docs, schema=DOCUMENTS),
