@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -81,113 +82,140 @@ def process_slice(plan: pl.DataFrame, options: ParseOptions) -> SliceResult:
     its new mtime is returned in ``documents`` with no passages, so the store
     can record it without rewriting anything.
     """
-    out: dict[str, list[Any]] = {name: [] for name in WORKER_OUTCOMES}
-    docs: dict[str, list[Any]] = {name: [] for name in DOCUMENTS}
-    passages: dict[str, list[Any]] = {name: [] for name in PASSAGES}
-    touched: dict[str, list[Any]] = {name: [] for name in TOUCHED}
+    work = _SliceWork(options)
     heartbeat = Heartbeat(options.heartbeat_dir) if options.heartbeat_dir is not None else None
     try:
         for row in plan.iter_rows(named=True):
             if heartbeat is not None:
                 heartbeat.beat(row["doc_id"])
-            _process_file(row, options, out, docs, passages, touched)
+            work.process(row)
     finally:
         if heartbeat is not None:
             heartbeat.close()
-    return SliceResult(
-        pl.DataFrame(out, schema=WORKER_OUTCOMES),
-        pl.DataFrame(docs, schema=DOCUMENTS),
-        pl.DataFrame(passages, schema=PASSAGES),
-        pl.DataFrame(touched, schema=TOUCHED),
-    )
+    return work.result()
 
 
-def _process_file(
-    row: dict[str, Any],
-    options: ParseOptions,
-    out: dict[str, list[Any]],
-    docs: dict[str, list[Any]],
-    passages: dict[str, list[Any]],
-    touched: dict[str, list[Any]],
-) -> None:
-    started = datetime.now(UTC)
-    clock = time.perf_counter()
-    result: dict[str, Any] = {
-        "doc_id": row["doc_id"],
-        "path": row["path"],
-        "format": row["format"],
-        "size": row["size"],
-        "mtime_ns": row["mtime_ns"],
-        "attempts": 1,
-        "started_at": started,
-        "retryable": False,
-    }
-    try:
-        _check_inside_root(row["path"], row["doc_id"])
-        data = _read(row["path"], options.max_file_size)
-        content_hash = hashlib.sha256(data).hexdigest()
-        result["size"] = len(data)
-        result["content_hash"] = content_hash
-        if content_hash == row.get("known_hash"):
-            result.update(status="skipped", reason="content unchanged (only mtime changed)")
-            for name, value in zip(TOUCHED, (row["doc_id"], len(data), row["mtime_ns"]), strict=True):
-                touched[name].append(value)
-        else:
-            text, encoding = decode(data, options.fallback_encoding)
-            parser = options.parsers.get(row["format"]) or get_parser(
-                row["format"], rst_engine=options.rst_engine
+class _SliceWork:
+    """The columns of one slice's frames, filled file by file."""
+
+    def __init__(self, options: ParseOptions) -> None:
+        self.options = options
+        self.out: dict[str, list[Any]] = {name: [] for name in WORKER_OUTCOMES}
+        self.docs: dict[str, list[Any]] = {name: [] for name in DOCUMENTS}
+        self.passages: dict[str, list[Any]] = {name: [] for name in PASSAGES}
+        self.touched: dict[str, list[Any]] = {name: [] for name in TOUCHED}
+        self.real_folders: dict[str, str] = {}
+        """Folder -> its real path, for this slice (a file's own lstat is never remembered)."""
+
+    def result(self) -> SliceResult:
+        return SliceResult(
+            pl.DataFrame(self.out, schema=WORKER_OUTCOMES),
+            pl.DataFrame(self.docs, schema=DOCUMENTS),
+            pl.DataFrame(self.passages, schema=PASSAGES),
+            pl.DataFrame(self.touched, schema=TOUCHED),
+        )
+
+    def process(self, row: dict[str, Any]) -> None:
+        options = self.options
+        started = datetime.now(UTC)
+        clock = time.perf_counter()
+        result: dict[str, Any] = {
+            "doc_id": row["doc_id"],
+            "path": row["path"],
+            "format": row["format"],
+            "size": row["size"],
+            "mtime_ns": row["mtime_ns"],
+            "attempts": 1,
+            "started_at": started,
+            "retryable": False,
+        }
+        try:
+            self._check_inside_root(row["path"], row["doc_id"])
+            data = _read(row["path"], options.max_file_size)
+            content_hash = hashlib.sha256(data).hexdigest()
+            result["size"] = len(data)
+            result["content_hash"] = content_hash
+            if content_hash == row.get("known_hash"):
+                result.update(status="skipped", reason="content unchanged (only mtime changed)")
+                _append(self.touched, (row["doc_id"], len(data), row["mtime_ns"]))
+            else:
+                result.update(self._parse(row, data, content_hash))
+        except MemoryError:
+            raise
+        except Exception as exc:  # one bad file never stops the slice
+            result.update(_failure(exc))
+        result["duration_s"] = time.perf_counter() - clock
+        result["finished_at"] = datetime.now(UTC)
+        _append(self.out, [result.get(name) for name in WORKER_OUTCOMES])
+
+    def _parse(self, row: dict[str, Any], data: bytes, content_hash: str) -> dict[str, Any]:
+        """Decode, parse and chunk one file; its document and passages join the slice's."""
+        options = self.options
+        text, encoding = decode(data, options.fallback_encoding)
+        parser = options.parsers.get(row["format"]) or get_parser(
+            row["format"], rst_engine=options.rst_engine
+        )
+        with time_limit(options.file_timeout_s):
+            parsed = parser(text)
+        pieces = chunk(row["doc_id"], parsed, options.max_passage_chars)
+        for p in pieces:
+            _append(
+                self.passages, (row["doc_id"], p.seq, p.passage_id, p.heading_path, p.start, p.end, p.text)
             )
-            with time_limit(options.file_timeout_s):
-                parsed = parser(text)
-            pieces = chunk(row["doc_id"], parsed, options.max_passage_chars)
-            for p in pieces:
-                for name, value in zip(
-                    PASSAGES,
-                    (row["doc_id"], p.seq, p.passage_id, p.heading_path, p.start, p.end, p.text),
-                    strict=True,
-                ):
-                    passages[name].append(value)
-            _append_document(
-                docs,
-                row,
+        _append(
+            self.docs,
+            (
+                row["doc_id"],
                 parsed.title,
-                content_hash,
+                row["format"],
                 len(data),
+                row["mtime_ns"],
+                content_hash,
                 len(parsed.text),
                 len(pieces),
                 options.fingerprints.get(row["format"], ""),
-            )
-            reason = None if encoding == "utf-8" else f"decoded as {encoding}"
-            if parsed.warnings:
-                reason = "; ".join(filter(None, [reason, *parsed.warnings]))[:500]
-            result.update(
-                status="succeeded",
-                reason=reason,
-                title=parsed.title,
-                n_chunks=len(pieces),
-                n_chars=len(parsed.text),
-            )
-    except MemoryError:
-        raise
-    except Exception as exc:  # one bad file never stops the slice
-        result.update(_failure(exc))
-    result["duration_s"] = time.perf_counter() - clock
-    result["finished_at"] = datetime.now(UTC)
-    for name in WORKER_OUTCOMES:
-        out[name].append(result.get(name))
+                None,  # git provenance is added by the driver, which knows the repository
+                None,
+                None,
+            ),
+        )
+        reason = None if encoding == "utf-8" else f"decoded as {encoding}"
+        if parsed.warnings:
+            reason = "; ".join(filter(None, [reason, *parsed.warnings]))[:500]
+        return {
+            "status": "succeeded",
+            "reason": reason,
+            "title": parsed.title,
+            "n_chunks": len(pieces),
+            "n_chars": len(parsed.text),
+        }
+
+    def _check_inside_root(self, path: str, doc_id: str) -> None:
+        """Refuse a file that now resolves outside its root: the inventory checked symlinks,
+        but a file can be replaced by one (or a folder by a symlinked one) before it is read.
+        The root is ``path`` minus ``doc_id``; rows not built that way are not checked."""
+        suffix = os.sep + doc_id.replace("/", os.sep)
+        if not path.endswith(suffix):
+            return
+        root = _real_root(path[: -len(suffix)])
+        real = self._real_path(path)
+        if not (real == root or real.startswith(root.rstrip(os.sep) + os.sep)):
+            raise ValidationError("symlink points outside the root (the file changed after the inventory)")
+
+    def _real_path(self, path: str) -> str:
+        """``os.path.realpath(path)``, with the real path of its folder remembered."""
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            return os.path.realpath(path)
+        folder, name = os.path.split(path)
+        real = self.real_folders.get(folder)
+        if real is None:
+            real = self.real_folders[folder] = os.path.realpath(folder)
+        return os.path.join(real, name)
 
 
-def _check_inside_root(path: str, doc_id: str) -> None:
-    """Refuse a file that now resolves outside its root: the inventory checked symlinks,
-    but a file can be replaced by one (or a folder by a symlinked one) before it is read.
-    The root is ``path`` minus ``doc_id``; rows not built that way are not checked."""
-    suffix = os.sep + doc_id.replace("/", os.sep)
-    if not path.endswith(suffix):
-        return
-    root = _real_root(path[: -len(suffix)])
-    real = os.path.realpath(path)
-    if not (real == root or real.startswith(root.rstrip(os.sep) + os.sep)):
-        raise ValidationError("symlink points outside the root (the file changed after the inventory)")
+def _append(columns: dict[str, list[Any]], values: Any) -> None:
+    for column, value in zip(columns.values(), values, strict=True):
+        column.append(value)
 
 
 @functools.lru_cache(maxsize=64)
@@ -197,7 +225,12 @@ def _real_root(root: str) -> str:
 
 def _read(path: str, max_file_size: int) -> bytes:
     with open(path, "rb") as f:
-        data = f.read(max_file_size + 1)
+        size = os.fstat(f.fileno()).st_size
+        # read(n) allocates n bytes up front: ask for what the file holds (and one more,
+        # to see it grew), not for the size limit
+        data = f.read(min(size, max_file_size) + 1)
+        if len(data) > size:  # it grew (or, like /proc files, has no size): read on
+            data += f.read(max_file_size + 1 - len(data))
     if not data:
         raise ValidationError("empty file")
     if len(data) > max_file_size:
@@ -215,31 +248,3 @@ def _failure(exc: Exception) -> dict[str, Any]:
         "error_message": message[:1000],
         "retryable": is_transient(exc),
     }
-
-
-def _append_document(
-    docs: dict[str, list[Any]],
-    row: dict[str, Any],
-    title: str | None,
-    content_hash: str,
-    size: int,
-    n_chars: int,
-    n_passages: int,
-    fingerprint: str | None,
-) -> None:
-    values = (
-        row["doc_id"],
-        title,
-        row["format"],
-        size,
-        row["mtime_ns"],
-        content_hash,
-        n_chars,
-        n_passages,
-        fingerprint,
-        None,  # git provenance is added by the driver, which knows the repository
-        None,
-        None,
-    )
-    for name, value in zip(DOCUMENTS, values, strict=True):
-        docs[name].append(value)
