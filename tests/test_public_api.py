@@ -82,3 +82,13 @@ def test_python_dash_m_runs_the_cli() -> None:
         [sys.executable, "-m", "docbatch", "--help"], capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0 and "search" in out.stdout
+
+
+def test_a_worker_imports_the_parsers_but_not_the_service_store_or_display() -> None:
+    code = (
+        "import sys, docbatch.worker; "
+        "print(sorted(m for m in sys.modules if m.startswith('docbatch.') and "
+        "m.split('.')[1] in ('service', 'store', 'display', 'runner', 'cli')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"

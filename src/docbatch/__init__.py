@@ -1,24 +1,45 @@
-"""docbatch: batch-ingest documentation trees into a searchable store, resumably."""
+"""docbatch: batch-ingest documentation trees into a searchable store, resumably.
+
+The names below are imported on first use, so a worker process that needs only the
+parsers does not import the service, the store or the display.
+"""
 
 from __future__ import annotations
 
+import importlib as _importlib
+import typing as _typing
+
+# both are also the names of submodules: bound now, so the package attribute is the
+# object (the global settings, the decorator) and never the module
 from docbatch.config import BatchConfig, config
-from docbatch.display.load import LoadedRun, load_run
-from docbatch.errors import (
-    ConfigError,
-    DocbatchError,
-    FileError,
-    QueryError,
-    RootError,
-    StoreError,
-)
-from docbatch.metrics import BatchProgress
-from docbatch.result import IngestResult
 from docbatch.retry import RetryPolicy, retry
-from docbatch.service import BatchIngestService
-from docbatch.store import DocumentStore, SQLiteStore, open_store
+
+if _typing.TYPE_CHECKING:
+    from docbatch.display.load import LoadedRun, load_run
+    from docbatch.errors import ConfigError, DocbatchError, FileError, QueryError, RootError, StoreError
+    from docbatch.metrics import BatchProgress
+    from docbatch.result import IngestResult
+    from docbatch.service import BatchIngestService
+    from docbatch.store import DocumentStore, SQLiteStore, open_store
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "BatchIngestService": "docbatch.service",
+    "BatchProgress": "docbatch.metrics",
+    "ConfigError": "docbatch.errors",
+    "DocbatchError": "docbatch.errors",
+    "DocumentStore": "docbatch.store",
+    "FileError": "docbatch.errors",
+    "IngestResult": "docbatch.result",
+    "LoadedRun": "docbatch.display.load",
+    "QueryError": "docbatch.errors",
+    "RootError": "docbatch.errors",
+    "SQLiteStore": "docbatch.store",
+    "StoreError": "docbatch.errors",
+    "load_run": "docbatch.display.load",
+    "open_store": "docbatch.store",
+}
 
 __all__ = [
     "BatchConfig",
@@ -41,3 +62,16 @@ __all__ = [
     "open_store",
     "retry",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'docbatch' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
