@@ -90,5 +90,7 @@ def test_a_worker_imports_the_parsers_but_not_the_service_store_or_display() -> 
         "print(sorted(m for m in sys.modules if m.startswith('docbatch.') and "
         "m.split('.')[1] in ('service', 'store', 'display', 'runner', 'cli')))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     assert out.stdout.strip() == "[]"
