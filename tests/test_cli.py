@@ -133,6 +133,9 @@ def test_cli_continues_until_nothing_is_pending(
     assert summary["pending"] == 0
     md_rst = [p for p in GOOD if p.endswith((".md", ".rst"))]
     assert summary["succeeded"] == len(md_rst)
+    assert main(["ingest-docs-batch", str(SAMPLE), "--pattern", "*.md,*.rst", "--force"]) == 0
+    batches = -(-summary["total_files"] // 5)  # bad files included: they are read to be rejected
+    assert f"  {batches} batches of up to 5 files, " in capsys.readouterr().out
 
 
 def test_sample_command_writes_the_tree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

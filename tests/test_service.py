@@ -154,6 +154,38 @@ def test_max_batch_size_leaves_the_rest_pending_and_the_next_call_continues(
     assert result.timeline["run_id"].unique().to_list() == [first.run_id]
 
 
+def title_is_the_worker_pid(text: str):  # noqa: ANN201
+    from dataclasses import replace
+
+    from docbatch.formats import get_parser
+
+    return replace(get_parser("markdown")(text), title=str(os.getpid()))
+
+
+def test_calls_that_leave_files_pending_keep_their_workers_for_the_next_call(tmp_path: Path) -> None:
+    import psutil
+
+    root = tmp_path / "docs"
+    root.mkdir()
+    for i in range(24):
+        (root / f"{i:02}.md").write_text(f"# Page {i}\n\nText {i}.\n")
+    config = BatchConfig(max_batch_size=8, chunk_processing_size=2)
+    service = BatchIngestService(
+        tmp_path / "s.db", ingest_service={"markdown": title_is_the_worker_pid}, config=config
+    )
+    calls = []
+    while not calls or calls[-1].pending:
+        calls.append(service.ingest_batch(root, executor="process", workers=2))
+        kept = {c.pid for c in psutil.Process().children() if "resource_tracker" not in " ".join(c.cmdline())}
+        assert bool(kept) == bool(calls[-1].pending)  # stopped once nothing is left
+    assert len(calls) == 3
+    pids = [set(c.outcomes.filter(pl.col("slice").is_not_null())["title"]) - {None} for c in calls]
+    new_per_call = [p - set().union(*pids[:n]) for n, p in enumerate(pids)]
+    assert new_per_call[0] and not new_per_call[1] and not new_per_call[2]
+    assert calls[-1].succeeded == 24
+    assert [c.handled_files for c in calls] == [8, 8, 8]  # files/s is per call
+
+
 def test_custom_parser_replaces_a_builtin(tmp_path: Path, sample_tree: Path) -> None:
     from docbatch.formats.base import DocumentBuilder
 

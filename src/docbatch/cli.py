@@ -16,7 +16,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import polars as pl
 
@@ -25,6 +25,9 @@ from docbatch.display import MissingExtraError
 from docbatch.errors import ConfigError, DocbatchError, QueryError, RootError, StoreError
 from docbatch.execution import EXECUTOR_CHOICES, check_dask_url
 from docbatch.inventory import DEFAULT_PATTERN
+
+if TYPE_CHECKING:
+    from docbatch.result import IngestResult
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE, EXIT_STORE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -201,7 +204,7 @@ def _ingest(args: argparse.Namespace) -> int:
     if args.rst_engine is not None:
         cfg.rst_engine = args.rst_engine
     with BatchIngestService(args.db, config=cfg, state_dir=args.state_dir) as service:
-        results = []
+        results: list[IngestResult] = []
         while True:
             result = service.ingest_batch(
                 args.directory,
@@ -228,6 +231,9 @@ def _ingest(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), default=str))
     else:
         print(result.summary())
+        if len(results) > 1:
+            elapsed = sum(r.elapsed_s for r in results)
+            print(f"  {len(results)} batches of up to {cfg.max_batch_size} files, {elapsed:.2f} s in all")
     if result.interrupted:
         print("docbatch: stopped; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED

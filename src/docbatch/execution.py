@@ -43,9 +43,11 @@ def open_executor(
     *,
     work_files: int = 0,
     max_tasks_per_child: int | None = None,
+    keeper: PoolKeeper | None = None,
 ) -> Iterator[Executor | None]:
     """The executor for ``spec``: None for "serial", a spawn-context process pool for
-    "process" (shut down on exit), or the caller's own ``Executor`` (left running).
+    "process" (shut down on exit; with a ``keeper``, its pool, left running unless the
+    block raises), or the caller's own ``Executor`` (left running).
     "auto" (or None) is "process" when there are ``AUTO_PROCESS_MIN_FILES`` or more files
     to parse and more than one CPU, else "serial".
 
@@ -65,6 +67,12 @@ def open_executor(
         spec = "process" if work_files >= AUTO_PROCESS_MIN_FILES and cpus > 1 else "serial"
     if spec == "serial":
         yield None
+    elif spec == "process" and keeper is not None:
+        try:
+            yield keeper.pool(workers, max_tasks_per_child)
+        except BaseException:
+            keeper.close()
+            raise
     elif spec == "process":
         pool = process_pool(workers, max_tasks_per_child)
         try:
@@ -106,6 +114,44 @@ def process_pool(workers: int | None = None, max_tasks_per_child: int | None = N
         initargs=(os.getpid(),),
         max_tasks_per_child=max_tasks_per_child,
     )
+
+
+class PoolKeeper:
+    """One local process pool kept from one call to the next, so that a command which
+    works through several batches (``max_batch_size``) starts its workers once.
+
+    ``replace`` is the factory a supervisor calls when a worker died (it shuts down the
+    broken pool itself); ``close`` stops the workers.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._key: tuple[int, int | None] = (0, None)
+
+    def pool(self, workers: int | None = None, max_tasks_per_child: int | None = None) -> ProcessPoolExecutor:
+        """The kept pool, or a new one when there is none, it broke or its settings differ."""
+        key = (workers or os.cpu_count() or 1, max_tasks_per_child)
+        if self._pool is not None and (key != self._key or getattr(self._pool, "_broken", False)):
+            self.close()
+        if self._pool is None:
+            self._key = key
+            self._pool = process_pool(*key)
+        return self._pool
+
+    def replace(self) -> ProcessPoolExecutor:
+        """A new pool with the same settings, kept from now on."""
+        self._pool = process_pool(*self._key)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the workers (cancelling slices not started); the next ``pool`` starts new ones."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def running(self) -> bool:
+        return self._pool is not None
 
 
 def slices_in_flight(pool: Executor | None) -> int:

@@ -79,6 +79,8 @@ class IngestResult(OutcomeCounts):
     reports: dict[str, str] = field(default_factory=dict)
     checkpoint_problems: list[dict[str, Any]] = field(default_factory=list)
     plan_counts: dict[str, int] = field(default_factory=dict)
+    handled_files: int | None = None
+    """Files this call processed, skipped or rejected (None: every file not pending)."""
 
     @property
     def complete(self) -> bool:
@@ -87,7 +89,7 @@ class IngestResult(OutcomeCounts):
     @property
     def files_per_second(self) -> float:
         """Files handled by this call (processed, skipped or rejected) per second."""
-        handled = self.total_files - self.pending
+        handled = self.handled_files if self.handled_files is not None else self.total_files - self.pending
         return handled / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     @property

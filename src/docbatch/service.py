@@ -30,7 +30,7 @@ from docbatch.checkpoint import Checkpoint, load_legacy_progress
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
 from docbatch.errors import ConfigError, MassDeleteError
-from docbatch.execution import ExecutorSpec, open_executor, process_pool, slices_in_flight, stop_on_sigint
+from docbatch.execution import ExecutorSpec, PoolKeeper, open_executor, slices_in_flight, stop_on_sigint
 from docbatch.fingerprint import fingerprints
 from docbatch.formats.base import Parser
 from docbatch.frames import TIMELINE, conform
@@ -88,6 +88,8 @@ class BatchIngestService:
         self.sleep = sleep
         self.progress = BatchProgress()
         """The live counters of the current (or last) run; the same object across runs."""
+        self._pools = PoolKeeper()
+        """Worker processes kept while files are left for a next call (``max_batch_size``)."""
 
     # ingest --------------------------------------------------------------------------------
     def ingest_batch(
@@ -241,11 +243,13 @@ class BatchIngestService:
         recycle = _tasks_per_worker(cfg.worker_max_files, cfg.chunk_processing_size)
         heartbeats = self._heartbeat_dir()
         with (
-            open_executor(executor, workers, work_files=run.todo.height, max_tasks_per_child=recycle) as pool,
+            open_executor(
+                executor, workers, work_files=run.todo.height, max_tasks_per_child=recycle, keeper=self._pools
+            ) as pool,
             stop_on_sigint() as stop,
         ):
             ours = isinstance(pool, ProcessPoolExecutor) and (executor in (None, "auto", "process"))
-            factory = (lambda: process_pool(workers, recycle)) if ours else None
+            factory = self._pools.replace if ours else None
             ctx = RunContext(
                 store=self.backend,
                 source=run.source,
@@ -276,6 +280,8 @@ class BatchIngestService:
                 on_checkpoint=refresh,
             )
             output = Runner(ctx).run(run.todo)
+        if output.interrupted or run.waiting.height == 0:
+            self._pools.close()  # no next batch to start them for
         live.finish()
         live.update_metrics()
         for sink in sinks:
@@ -306,6 +312,7 @@ class BatchIngestService:
             interrupted=output.interrupted,
             checkpoint_problems=run.problems,
             plan_counts=dict(run.planned.group_by("status").len().sort("status").iter_rows()),
+            handled_files=run.decided.height + output.outcomes.height,
         )
         paths = reports.write_reports(
             report_path,
@@ -501,6 +508,8 @@ class BatchIngestService:
         return backup
 
     def close(self) -> None:
+        """Stop worker processes kept for a next batch, and close the store."""
+        self._pools.close()
         self.backend.close()
 
     def __enter__(self) -> BatchIngestService:
