@@ -43,6 +43,11 @@ def fingerprints(*, max_passage_chars: int, rst_engine: str = "fast") -> dict[st
     >>> sorted(a) == ["html", "markdown", "rst", "text"] and a["html"] != b["html"]
     True
     """
+    return dict(_fingerprints(max_passage_chars, rst_engine))
+
+
+@cache
+def _fingerprints(max_passage_chars: int, rst_engine: str) -> tuple[tuple[str, str], ...]:
     result = {}
     for fmt in FORMAT_LIBRARIES:
         library = _library(fmt, rst_engine)
@@ -55,4 +60,4 @@ def fingerprints(*, max_passage_chars: int, rst_engine: str = "fast") -> dict[st
         }
         digest = hashlib.blake2b(json.dumps(recipe, sort_keys=True).encode(), digest_size=8)
         result[fmt] = digest.hexdigest()
-    return result
+    return tuple(result.items())

@@ -11,8 +11,8 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
+import re
 import stat as stat_module
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -45,13 +45,24 @@ def parse_patterns(pattern: str | list[str] | tuple[str, ...]) -> tuple[str, ...
     return patterns
 
 
-@dataclass(frozen=True)
 class _Rules:
-    patterns: tuple[str, ...]
-    max_file_size: int
+    """Which files an inventory keeps: a glob without "/" matches the file name, one with
+    "/" the path from the root (each kind compiled into one expression)."""
+
+    def __init__(self, patterns: tuple[str, ...], max_file_size: int) -> None:
+        self.max_file_size = max_file_size
+        self._by_name = _compile([p for p in patterns if "/" not in p])
+        self._by_path = _compile([p for p in patterns if "/" in p])
 
     def matches(self, name: str, rel: str) -> bool:
-        return any(fnmatch.fnmatchcase(rel if "/" in p else name, p) for p in self.patterns)
+        return bool(
+            (self._by_name is not None and self._by_name.match(name))
+            or (self._by_path is not None and self._by_path.match(rel))
+        )
+
+
+def _compile(globs: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(fnmatch.translate(g) for g in globs)) if globs else None
 
 
 def scan(

@@ -18,10 +18,17 @@ MB = 1024 * 1024
 
 
 def current_rss_mb() -> float:
-    """Resident memory of this process in MB (psutil, imported on first use)."""
-    import psutil
+    """Resident memory of this process in MB (from /proc where there is one, else psutil)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE_SIZE / MB
+    except (OSError, IndexError, ValueError):
+        import psutil
 
-    return float(psutil.Process().memory_info().rss) / MB
+        return float(psutil.Process().memory_info().rss) / MB
+
+
+_PAGE_SIZE = resource.getpagesize()
 
 
 def peak_rss_mb() -> float:

@@ -4,7 +4,9 @@ For each slice: the worker function parses it (in this process or on an
 executor), transient failures among its rows are retried with backoff, then
 the slice is committed to the store in one transaction, its outcome rows are
 written as one checkpoint part, and one timeline row is recorded. While the
-driver commits slice k, an executor is already parsing the next slices.
+driver commits slice k, an executor is already parsing the next slices; slices
+that are back by the time the driver gets to them are committed together (one
+transaction, one part, one timeline row).
 
 Progress is saved at least every ``progress_save_interval`` files as they finish:
 in this process files finish one by one, so slices are cut no larger than that;
@@ -35,6 +37,11 @@ from docbatch.supervisor import Supervisor
 from docbatch.worker import WORKER_OUTCOMES, ParseOptions, SliceResult, process_slice
 
 log = logging.getLogger("docbatch")
+
+MAX_SLICES_PER_COMMIT = 8
+"""Slices whose results are already back when the driver gets to commit are committed
+together, in one transaction and one checkpoint part: when the driver is the bottleneck,
+its fixed cost per commit is spread over more files."""
 
 
 class ProgressSink(Protocol):
@@ -122,11 +129,15 @@ class Runner:
             if not queue:
                 interrupted = self._stopped()
                 break
-            size_used, piece, future = queue.popleft()
-            result = self._compute(piece, future)
-            result = self._retry_transient(piece, result)
+            ready = [queue.popleft()]
+            while queue and len(ready) < MAX_SLICES_PER_COMMIT and _finished(queue[0][2]):
+                ready.append(queue.popleft())
+            results = []
+            for _, piece, future in ready:
+                results.append(self._retry_transient(piece, self._compute(piece, future)))
+            result = results[0] if len(results) == 1 else SliceResult.concat(results)
             self._commit(result)
-            self._record_slice(piece, result, size_used)
+            self._record_slice(sum(p.height for _, p, _ in ready), ready[0][0])
             gc.collect()
             if self._stopped():
                 for _, _, pending in queue:
@@ -245,7 +256,7 @@ class Runner:
             ctx.on_checkpoint()
         self.outcomes.append(outcomes)
 
-    def _record_slice(self, piece: pl.DataFrame, result: SliceResult, size_used: int) -> None:
+    def _record_slice(self, files: int, size_used: int) -> None:
         ctx = self.ctx
         progress = ctx.progress
         progress.update_metrics()
@@ -263,7 +274,7 @@ class Runner:
             "run_id": ctx.run_id,
             "slice": self.slice_no,
             "elapsed_s": metrics["elapsed_s"],
-            "slice_files": piece.height,
+            "slice_files": files,
             "slice_size": size_used,
             "processed": metrics["processed"],
             "succeeded": metrics["succeeded"],
@@ -281,6 +292,10 @@ class Runner:
         self.slice_no += 1
         for sink in ctx.sinks:
             sink.update(progress, row)
+
+
+def _finished(future: Future[SliceResult] | None) -> bool:
+    return future is not None and future.done()
 
 
 def _log_store_retry(exc: BaseException, attempt: int) -> None:
