@@ -45,11 +45,14 @@ def compute_ratios(r: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     one_x_fps = _div(files, full)
     scaled_fps = _div(med(r, "docbatch.scaled", "result.total_files"), med(r, "docbatch.scaled", "wall_s"))
     ratios = {
-        "ingest throughput / parse-only bound (N cores, incl. pool start)": _ratio(
-            _div(bound_n, full), ">= 0.7"
+        # like with like: the bound is timed inside a running interpreter, pool start
+        # included; docbatch's own elapsed is too (the interpreter and imports before
+        # the call are in the full-ingest and peer ratios)
+        "ingest throughput / parse-only bound (N cores, pool start included in both)": _ratio(
+            _div(bound_n, inner), ">= 0.7"
         ),
-        "ingest throughput / parse-only bound (docbatch's own elapsed, no pool start)": _ratio(
-            _div(parse_n, inner)
+        "ingest throughput / parse-only bound (wall time of the whole command)": _ratio(
+            _div(bound_n, full)
         ),
         "full ingest / parse-only 1 core": _ratio(_div(full, med(r, "bounds.parse_1core", "result.op_s"))),
         "full ingest / read all": _ratio(_div(full, med(r, "bounds.read_all", "result.op_s"))),

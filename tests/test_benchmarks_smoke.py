@@ -61,7 +61,7 @@ def test_suite_runs_on_a_tiny_corpus(tmp_path: Path) -> None:
 
     ratios = results["ratios"]
     for name in (
-        "ingest throughput / parse-only bound (N cores, incl. pool start)",
+        "ingest throughput / parse-only bound (N cores, pool start included in both)",
         "unchanged re-run / stat walk",
         "5%-touched incremental / only those files, fresh store",
         "driver peak RSS scaled / 1x",
