@@ -7,6 +7,7 @@ reports). Column names are snake_case and carry their unit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import polars as pl
@@ -141,11 +142,26 @@ def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """``df`` with exactly the schema's columns, in order and cast; missing ones are null."""
-    return df.select(
-        [
-            (pl.col(name) if name in df.columns else pl.lit(None)).cast(dtype).alias(name)
-            for name, dtype in schema.items()
-        ]
-    )
+def conform(
+    df: pl.DataFrame, schema: dict[str, pl.DataType], fill: Mapping[str, object] | None = None
+) -> pl.DataFrame:
+    """``df`` with exactly the schema's columns, in order and cast; a missing column is
+    ``fill[name]`` on every row, or null.
+
+    Built from the columns themselves, not a query: this runs for every slice.
+
+    >>> conform(pl.DataFrame({"b": [1, 2]}), {"a": pl.Utf8(), "b": pl.Int32()}, {"a": "x"}).rows()
+    [('x', 1), ('x', 2)]
+    """
+    present = df.schema
+    columns = []
+    for name, dtype in schema.items():
+        if name in present:
+            column = df.get_column(name)
+            if column.dtype != dtype:
+                column = column.cast(dtype)
+        else:
+            value = fill.get(name) if fill is not None else None
+            column = pl.Series(name, [value] * df.height, dtype=dtype)
+        columns.append(column)
+    return pl.DataFrame(columns)

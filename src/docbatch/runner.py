@@ -192,9 +192,9 @@ class Runner:
         policy = self.ctx.retry
         attempt = 1
         while True:
-            failed = result.outcomes.filter(pl.col("retryable"))
-            if failed.height == 0:
+            if not result.outcomes["retryable"].any():
                 return result
+            failed = result.outcomes.filter(pl.col("retryable"))
             ids = set(failed["doc_id"])
             if attempt >= policy.max_attempts:
                 outcomes = result.outcomes.with_columns(
@@ -222,12 +222,9 @@ class Runner:
     # committing ----------------------------------------------------------------------------
     def _commit(self, result: SliceResult) -> None:
         ctx = self.ctx
-        outcomes = result.outcomes.drop("retryable").with_columns(
-            run_id=pl.lit(ctx.run_id),
-            source=pl.lit(ctx.source),
-            slice=pl.lit(self.slice_no, dtype=pl.Int32),
+        outcomes = conform(
+            result.outcomes, OUTCOMES, {"run_id": ctx.run_id, "source": ctx.source, "slice": self.slice_no}
         )
-        outcomes = conform(outcomes, OUTCOMES)
         documents = result.documents
         if ctx.provenance is not None and documents.height:
             documents = documents.drop(GIT_COLUMNS).join(ctx.provenance, on="doc_id", how="left")

@@ -131,12 +131,7 @@ class SQLiteStore:
                 )
                 con.executemany(
                     "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        (source, *row, now)
-                        for row in documents.with_columns(
-                            pl.col("git_date").dt.to_string("%Y-%m-%dT%H:%M:%S%z")
-                        ).iter_rows()
-                    ),
+                    ((source, *row[:-1], _git_date(row[-1]), now) for row in documents.iter_rows()),
                 )
                 # rows inserted now get ids above the current maximum; index them in one
                 # statement (much cheaper than a per-row trigger)
@@ -252,6 +247,10 @@ class SQLiteStore:
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.location!r})"
+
+
+def _git_date(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S%z") if value is not None else None
 
 
 @contextmanager
