@@ -96,12 +96,28 @@ def open_executor(
             dask.shutdown(wait=False)
             client.close()
     else:
-        raise ConfigError.invalid(
-            "executor",
-            spec,
-            f"one of {', '.join(EXECUTOR_CHOICES)}, dask://HOST:PORT, a concurrent.futures.Executor "
-            "or a Dask distributed.Client",
-        )
+        check_executor(spec)
+
+
+def check_executor(spec: object) -> None:
+    """Raise ``ConfigError`` unless ``spec`` is something ``open_executor`` accepts.
+
+    >>> check_executor("threads")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    docbatch.errors.ConfigError: executor='threads' is not allowed: expected one of auto, ...
+    """
+    if spec is None or spec in EXECUTOR_CHOICES or isinstance(spec, Executor) or _is_dask(spec):
+        return
+    if isinstance(spec, str) and spec.startswith("dask://"):
+        check_dask_url(spec)
+        return
+    raise ConfigError.invalid(
+        "executor",
+        spec,
+        f"one of {', '.join(EXECUTOR_CHOICES)}, dask://HOST:PORT, a concurrent.futures.Executor "
+        "or a Dask distributed.Client",
+    )
 
 
 def process_pool(workers: int | None = None, max_tasks_per_child: int | None = None) -> ProcessPoolExecutor:

@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from docbatch.frames import OUTCOMES, TIMELINE
 from docbatch.reports import error_records
 
 
@@ -169,3 +170,18 @@ class IngestResult(OutcomeCounts):
         from docbatch.display.summary import summary_html
 
         return summary_html(self)
+
+
+@dataclass
+class RunOutput:
+    """What the slices of one call produced: their outcome and timeline rows."""
+
+    outcomes: pl.DataFrame
+    timeline: pl.DataFrame
+    interrupted: bool
+    next_part: int
+
+    @staticmethod
+    def nothing(next_part: int, interrupted: bool = False) -> RunOutput:
+        """No slice ran."""
+        return RunOutput(pl.DataFrame(schema=OUTCOMES), pl.DataFrame(schema=TIMELINE), interrupted, next_part)

@@ -31,6 +31,7 @@ from docbatch.checkpoint import Checkpoint
 from docbatch.config import BatchConfig
 from docbatch.frames import DOCUMENTS, GIT_COLUMNS, OUTCOMES, TIMELINE, conform
 from docbatch.metrics import BatchProgress, SliceSizer, processing_metrics
+from docbatch.result import RunOutput
 from docbatch.retry import RetryPolicy
 from docbatch.store.base import DocumentStore
 from docbatch.supervisor import Supervisor
@@ -81,14 +82,6 @@ class RunContext:
     """git_commit/git_author/git_date by doc_id, merged into the stored documents."""
     on_checkpoint: Callable[[], None] | None = None
     """Called after each checkpoint part (e.g. to refresh the performance report)."""
-
-
-@dataclass
-class RunOutput:
-    outcomes: pl.DataFrame
-    timeline: pl.DataFrame
-    interrupted: bool
-    next_part: int
 
 
 class Runner:
@@ -146,11 +139,10 @@ class Runner:
                 interrupted = offset < todo.height or bool(queue)
                 queue.clear()
                 break
-        outcomes = pl.concat(self.outcomes) if self.outcomes else pl.DataFrame(schema=OUTCOMES)
-        timeline = (
-            pl.DataFrame(self.timeline, schema=TIMELINE) if self.timeline else pl.DataFrame(schema=TIMELINE)
-        )
-        return RunOutput(outcomes, timeline, interrupted, self.part)
+        if not self.outcomes:
+            return RunOutput.nothing(self.part, interrupted)
+        timeline = pl.DataFrame(self.timeline, schema=TIMELINE)
+        return RunOutput(pl.concat(self.outcomes), timeline, interrupted, self.part)
 
     def _slice_size(self) -> int:
         if self.ctx.executor is None:

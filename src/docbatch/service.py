@@ -30,7 +30,14 @@ from docbatch.checkpoint import Checkpoint, load_legacy_progress
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
 from docbatch.errors import ConfigError, MassDeleteError
-from docbatch.execution import ExecutorSpec, PoolKeeper, open_executor, slices_in_flight, stop_on_sigint
+from docbatch.execution import (
+    ExecutorSpec,
+    PoolKeeper,
+    check_executor,
+    open_executor,
+    slices_in_flight,
+    stop_on_sigint,
+)
 from docbatch.fingerprint import fingerprints
 from docbatch.formats.base import Parser
 from docbatch.frames import TIMELINE, conform
@@ -41,12 +48,10 @@ from docbatch.metrics import BatchProgress, peak_rss_mb, processing_metrics
 from docbatch.outcomes import deleted_rows, pending_rows
 from docbatch.preparation import PreparedRun, check_source, default_source, prepare
 from docbatch.progress import resolve as resolve_progress
-from docbatch.result import IngestResult
+from docbatch.result import IngestResult, RunOutput
 from docbatch.retry import RetryPolicy
-from docbatch.runner import RunContext, Runner, RunOutput
 from docbatch.store import DocumentStore, SQLiteStore, open_store
 from docbatch.verify import find_problems
-from docbatch.worker import ParseOptions
 
 log = logging.getLogger("docbatch")
 
@@ -145,6 +150,7 @@ class BatchIngestService:
             StoreError: the store cannot be read or written.
         """
         clock0 = time.perf_counter()
+        check_executor(executor)
         sinks = resolve_progress(progress, memory_threshold_mb=self.config.memory_threshold_mb)
         with writer_lock(self.state_dir, self.backend.location) as previous:
             if previous is not None:
@@ -217,7 +223,6 @@ class BatchIngestService:
         fallback_encoding: str | None,
         report_path: Path,
     ) -> RunOutput:
-        cfg = self.config
         live = self.progress
         live.reset(
             run.planned.filter(pl.col("status") != "deleted").height,
@@ -240,6 +245,34 @@ class BatchIngestService:
             sink.start(live)
             if callable(getattr(sink, "outcomes", None)):
                 sink.outcomes(live, decided)
+        if run.todo.height:
+            output = self._run_slices(run, executor, workers, sinks, fallback_encoding, refresh)
+        else:
+            output = RunOutput.nothing(run.next_part)
+        if output.interrupted or run.waiting.height == 0:
+            self._pools.close()  # no next batch to start them for
+        live.finish()
+        live.update_metrics()
+        for sink in sinks:
+            sink.stop(live)
+        return output
+
+    def _run_slices(
+        self,
+        run: PreparedRun,
+        executor: ExecutorSpec,
+        workers: int | None,
+        sinks: list[Any],
+        fallback_encoding: str | None,
+        refresh: Callable[[], None],
+    ) -> RunOutput:
+        """Parse and commit ``run.todo`` slice by slice (the runner and parsers are imported
+        only when there is something to parse)."""
+        from docbatch.runner import RunContext, Runner
+        from docbatch.worker import ParseOptions
+
+        cfg = self.config
+        live = self.progress
         recycle = _tasks_per_worker(cfg.worker_max_files, cfg.chunk_processing_size)
         heartbeats = self._heartbeat_dir()
         with (
@@ -279,14 +312,7 @@ class BatchIngestService:
                 stop=stop,
                 on_checkpoint=refresh,
             )
-            output = Runner(ctx).run(run.todo)
-        if output.interrupted or run.waiting.height == 0:
-            self._pools.close()  # no next batch to start them for
-        live.finish()
-        live.update_metrics()
-        for sink in sinks:
-            sink.stop(live)
-        return output
+            return Runner(ctx).run(run.todo)
 
     def _finish(
         self, run: PreparedRun, output: RunOutput, report_path: Path, elapsed_s: float
