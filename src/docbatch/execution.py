@@ -122,14 +122,27 @@ def check_executor(spec: object) -> None:
 
 def process_pool(workers: int | None = None, max_tasks_per_child: int | None = None) -> ProcessPoolExecutor:
     """A spawn-context pool of ``workers`` processes (default: one per CPU); each worker is
-    replaced after ``max_tasks_per_child`` slices when given, to bound leaks."""
-    return ProcessPoolExecutor(
-        workers or os.cpu_count() or 1,
+    replaced after ``max_tasks_per_child`` slices when given, to bound leaks.
+
+    The processes start now, not at the first slice: each imports the worker code while
+    the caller gets the run ready (starting one takes about a quarter of a second).
+    """
+    count = workers or os.cpu_count() or 1
+    pool = ProcessPoolExecutor(
+        count,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
         initargs=(os.getpid(),),
         max_tasks_per_child=max_tasks_per_child,
     )
+    if max_tasks_per_child is None:  # else the warm-up would count as one of its tasks
+        for _ in range(count):  # a spawn pool starts one process per task it has no idle worker for
+            pool.submit(_warm_up)
+    return pool
+
+
+def _warm_up() -> None:
+    importlib.import_module("docbatch.worker")
 
 
 class PoolKeeper:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -223,32 +225,49 @@ class BatchIngestService:
         fallback_encoding: str | None,
         report_path: Path,
     ) -> RunOutput:
-        live = self.progress
-        live.reset(
-            run.planned.filter(pl.col("status") != "deleted").height,
-            bytes_total=int(run.todo["size"].sum() or 0),
-            pending=run.waiting.height,
-        )
-        counts = pl.concat([run.carried.select("status"), run.decided.select("status")])["status"]
-        live.add(
-            succeeded=int((counts == "succeeded").sum()),
-            failed=int((counts == "failed").sum()),
-            skipped=int((counts == "skipped").sum()),
-        )
-        live.update_metrics()
-        run.checkpoint.write_run(run.manifest("running"))
-        refresh = _throttled(
-            lambda: reports.write_performance(report_path, self._performance(run, "running"))
-        )
-        decided = pl.concat([run.carried, run.decided])
-        for sink in sinks:
-            sink.start(live)
-            if callable(getattr(sink, "outcomes", None)):
-                sink.outcomes(live, decided)
-        if run.todo.height:
-            output = self._run_slices(run, executor, workers, sinks, fallback_encoding, refresh)
-        else:
-            output = RunOutput.nothing(run.next_part)
+        cfg = self.config
+        recycle = _tasks_per_worker(cfg.worker_max_files, cfg.chunk_processing_size)
+        with ExitStack() as stack:
+            pool: Executor | None = None
+            if run.todo.height:
+                # first, so that worker processes start while the rest is set up
+                pool = stack.enter_context(
+                    open_executor(
+                        executor,
+                        workers,
+                        work_files=run.todo.height,
+                        max_tasks_per_child=recycle,
+                        keeper=self._pools,
+                    )
+                )
+            live = self.progress
+            live.reset(
+                run.planned.filter(pl.col("status") != "deleted").height,
+                bytes_total=int(run.todo["size"].sum() or 0),
+                pending=run.waiting.height,
+            )
+            counts = pl.concat([run.carried.select("status"), run.decided.select("status")])["status"]
+            live.add(
+                succeeded=int((counts == "succeeded").sum()),
+                failed=int((counts == "failed").sum()),
+                skipped=int((counts == "skipped").sum()),
+            )
+            live.update_metrics()
+            run.checkpoint.write_run(run.manifest("running"))
+            refresh = _throttled(
+                lambda: reports.write_performance(report_path, self._performance(run, "running"))
+            )
+            decided = pl.concat([run.carried, run.decided])
+            for sink in sinks:
+                sink.start(live)
+                if callable(getattr(sink, "outcomes", None)):
+                    sink.outcomes(live, decided)
+            if run.todo.height:
+                ours = isinstance(pool, ProcessPoolExecutor) and (executor in (None, "auto", "process"))
+                stop = stack.enter_context(stop_on_sigint())
+                output = self._run_slices(run, pool, ours, stop, sinks, fallback_encoding, refresh)
+            else:
+                output = RunOutput.nothing(run.next_part)
         if output.interrupted or run.waiting.height == 0:
             self._pools.close()  # no next batch to start them for
         live.finish()
@@ -260,59 +279,48 @@ class BatchIngestService:
     def _run_slices(
         self,
         run: PreparedRun,
-        executor: ExecutorSpec,
-        workers: int | None,
+        pool: Executor | None,
+        ours: bool,
+        stop: threading.Event,
         sinks: list[Any],
         fallback_encoding: str | None,
         refresh: Callable[[], None],
     ) -> RunOutput:
-        """Parse and commit ``run.todo`` slice by slice (the runner and parsers are imported
-        only when there is something to parse)."""
+        """Parse and commit ``run.todo`` slice by slice on ``pool`` (``ours``: the service's
+        own process pool, which it may replace and whose workers it watches). The runner
+        and the parsers are imported only when there is something to parse."""
         from docbatch.runner import RunContext, Runner
         from docbatch.worker import ParseOptions
 
         cfg = self.config
-        live = self.progress
-        recycle = _tasks_per_worker(cfg.worker_max_files, cfg.chunk_processing_size)
-        heartbeats = self._heartbeat_dir()
-        with (
-            open_executor(
-                executor, workers, work_files=run.todo.height, max_tasks_per_child=recycle, keeper=self._pools
-            ) as pool,
-            stop_on_sigint() as stop,
-        ):
-            ours = isinstance(pool, ProcessPoolExecutor) and (executor in (None, "auto", "process"))
-            factory = self._pools.replace if ours else None
-            ctx = RunContext(
-                store=self.backend,
-                source=run.source,
-                run_id=run.run_id,
-                config=cfg,
-                options=ParseOptions(
-                    max_file_size=cfg.max_file_size,
-                    max_passage_chars=cfg.max_passage_chars,
-                    fallback_encoding=fallback_encoding,
-                    parsers=self.parsers,
-                    rst_engine=cfg.rst_engine,
-                    fingerprints=self._fingerprints(),
-                    file_timeout_s=cfg.file_timeout_s,
-                    heartbeat_dir=heartbeats if ours else None,
-                ),
-                executor_factory=factory,
-                checkpoint=run.checkpoint,
-                progress=live,
-                retry=RetryPolicy(cfg.max_retry_attempts, cfg.retry_backoff_factor, self.sleep),
-                sinks=sinks,
-                executor=pool,
-                in_flight=slices_in_flight(pool),
-                first_part=run.next_part,
-                provenance=run.repo.provenance(run.todo["doc_id"].to_list())
-                if run.repo is not None and run.todo.height
-                else None,
-                stop=stop,
-                on_checkpoint=refresh,
-            )
-            return Runner(ctx).run(run.todo)
+        ctx = RunContext(
+            store=self.backend,
+            source=run.source,
+            run_id=run.run_id,
+            config=cfg,
+            options=ParseOptions(
+                max_file_size=cfg.max_file_size,
+                max_passage_chars=cfg.max_passage_chars,
+                fallback_encoding=fallback_encoding,
+                parsers=self.parsers,
+                rst_engine=cfg.rst_engine,
+                fingerprints=self._fingerprints(),
+                file_timeout_s=cfg.file_timeout_s,
+                heartbeat_dir=self._heartbeat_dir() if ours else None,
+            ),
+            executor_factory=self._pools.replace if ours else None,
+            checkpoint=run.checkpoint,
+            progress=self.progress,
+            retry=RetryPolicy(cfg.max_retry_attempts, cfg.retry_backoff_factor, self.sleep),
+            sinks=sinks,
+            executor=pool,
+            in_flight=slices_in_flight(pool),
+            first_part=run.next_part,
+            provenance=run.repo.provenance(run.todo["doc_id"].to_list()) if run.repo is not None else None,
+            stop=stop,
+            on_checkpoint=refresh,
+        )
+        return Runner(ctx).run(run.todo)
 
     def _finish(
         self, run: PreparedRun, output: RunOutput, report_path: Path, elapsed_s: float
