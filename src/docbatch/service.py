@@ -325,11 +325,17 @@ class BatchIngestService:
     def _finish(
         self, run: PreparedRun, output: RunOutput, report_path: Path, elapsed_s: float
     ) -> IngestResult:
-        unprocessed = run.todo.join(output.outcomes.select("doc_id"), on="doc_id", how="anti")
+        if output.outcomes.height == run.todo.height:  # every file of the call has its row
+            unprocessed = run.todo.clear()
+        else:
+            unprocessed = run.todo.join(output.outcomes.select("doc_id"), on="doc_id", how="anti")
         pending = pending_rows(
             pl.concat([unprocessed, run.waiting]), run.run_id, run.source, output.interrupted
         )
-        outcomes = pl.concat([run.carried, run.decided, output.outcomes, pending]).sort("doc_id")
+        parts = [frame for frame in (run.carried, run.decided, output.outcomes, pending) if frame.height]
+        outcomes = pl.concat(parts) if parts else pending
+        if not outcomes["doc_id"].is_sorted():  # in plan order already when one part holds them all
+            outcomes = outcomes.sort("doc_id")
         state = "complete" if pending.height == 0 else "running"
         run.checkpoint.write_run(run.manifest(state))
         result = IngestResult(
