@@ -29,6 +29,7 @@ def test_first_run_ingests_every_good_file_and_reports_every_bad_one(
     service = _service(tmp_path)
     result = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
     assert result.outcomes.schema == pl.Schema(OUTCOMES)
+    assert result.outcomes["doc_id"].to_list() == sorted(result.outcomes["doc_id"])
     assert result.timeline.schema == pl.Schema(TIMELINE)
     assert result.total_files == len(GOOD) + len(BAD_FILES)
     assert sorted(result.outcomes.filter(status="succeeded")["doc_id"]) == GOOD
@@ -146,6 +147,8 @@ def test_max_batch_size_leaves_the_rest_pending_and_the_next_call_continues(
     while result.pending:
         result = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
         assert result.run_id == first.run_id
+        ids = result.outcomes["doc_id"].to_list()
+        assert ids == sorted(ids)  # earlier calls', this call's and pending rows, interleaved
         calls += 1
     assert calls == 1 + -(-(todo - 7) // 7)
     assert sorted(result.outcomes.filter(status="succeeded")["doc_id"]) == GOOD
