@@ -29,6 +29,7 @@ import polars as pl
 
 from docbatch import planning, reports
 from docbatch.checkpoint import Checkpoint, load_legacy_progress
+from docbatch.closing import close_call, performance
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
 from docbatch.errors import ConfigError, MassDeleteError
@@ -42,12 +43,11 @@ from docbatch.execution import (
 )
 from docbatch.fingerprint import fingerprints
 from docbatch.formats.base import Parser
-from docbatch.frames import TIMELINE, conform
 from docbatch.git import GitRepo
 from docbatch.inventory import DEFAULT_PATTERN, parse_patterns, scan
 from docbatch.lock import writer_lock
-from docbatch.metrics import BatchProgress, peak_rss_mb, processing_metrics
-from docbatch.outcomes import deleted_rows, pending_rows
+from docbatch.metrics import BatchProgress, processing_metrics
+from docbatch.outcomes import deleted_rows
 from docbatch.preparation import PreparedRun, check_source, default_source, prepare
 from docbatch.progress import resolve as resolve_progress
 from docbatch.result import IngestResult, RunOutput
@@ -184,7 +184,16 @@ class BatchIngestService:
                 self._sync_deletions(run, allow_mass_delete)
             report_path = Path(report_dir) if report_dir is not None else self.state_dir
             output = self._execute(run, executor, workers, sinks, fallback_encoding, report_path)
-            return self._finish(run, output, report_path, time.perf_counter() - clock0)
+            return close_call(
+                run,
+                output,
+                progress=self.progress,
+                config=self.config,
+                store_location=self.backend.location,
+                state_dir=self.state_dir,
+                report_path=report_path,
+                elapsed_s=time.perf_counter() - clock0,
+            )
 
     def _repo(self, root: Path) -> GitRepo | None:
         if self.git_service is False:
@@ -255,7 +264,9 @@ class BatchIngestService:
             live.update_metrics()
             run.checkpoint.write_run(run.manifest("running"))
             refresh = _throttled(
-                lambda: reports.write_performance(report_path, self._performance(run, "running"))
+                lambda: reports.write_performance(
+                    report_path, performance(run, "running", self.progress, self.config)
+                )
             )
             decided = pl.concat([run.carried, run.decided])
             for sink in sinks:
@@ -322,48 +333,6 @@ class BatchIngestService:
         )
         return Runner(ctx).run(run.todo)
 
-    def _finish(
-        self, run: PreparedRun, output: RunOutput, report_path: Path, elapsed_s: float
-    ) -> IngestResult:
-        if output.outcomes.height == run.todo.height:  # every file of the call has its row
-            unprocessed = run.todo.clear()
-        else:
-            unprocessed = run.todo.join(output.outcomes.select("doc_id"), on="doc_id", how="anti")
-        pending = pending_rows(
-            pl.concat([unprocessed, run.waiting]), run.run_id, run.source, output.interrupted
-        )
-        parts = [frame for frame in (run.carried, run.decided, output.outcomes, pending) if frame.height]
-        outcomes = pl.concat(parts) if parts else pending
-        if not outcomes["doc_id"].is_sorted():  # in plan order already when one part holds them all
-            outcomes = outcomes.sort("doc_id")
-        state = "complete" if pending.height == 0 else "running"
-        run.checkpoint.write_run(run.manifest(state))
-        result = IngestResult(
-            run_id=run.run_id,
-            source=run.source,
-            root=str(run.root),
-            store=self.backend.location,
-            state_dir=str(self.state_dir),
-            outcomes=outcomes,
-            timeline=self._timeline(run, output.timeline),
-            elapsed_s=elapsed_s,
-            peak_memory_mb=max(peak_rss_mb(), self.progress.peak_memory_mb),
-            bytes_processed=self.progress.bytes_done,
-            interrupted=output.interrupted,
-            checkpoint_problems=run.problems,
-            plan_counts=dict(run.planned.group_by("status").len().sort("status").iter_rows()),
-            handled_files=run.decided.height + output.outcomes.height,
-        )
-        paths = reports.write_reports(
-            report_path,
-            performance=self._performance(run, state, outcomes),
-            outcomes=outcomes,
-            timeline=result.timeline,
-            problems=run.problems,
-        )
-        result.reports = {name: str(path) for name, path in paths.items()}
-        return result
-
     def _heartbeat_dir(self) -> str:
         """A fresh folder where worker processes record the file they are on."""
         folder = self.state_dir / "heartbeats"
@@ -382,32 +351,6 @@ class BatchIngestService:
             name = getattr(parser, "__qualname__", type(parser).__name__)
             prints[fmt] = f"{prints.get(fmt, '')}+{module}.{name}"
         return prints
-
-    def _timeline(self, run: PreparedRun, new: pl.DataFrame) -> pl.DataFrame:
-        """This call's timeline, after the earlier calls' rows when the run was resumed."""
-        if not run.resumed:
-            return new
-        try:
-            old = conform(pl.read_parquet(self.state_dir / reports.TIMELINE_PARQUET), TIMELINE)
-        except (OSError, pl.exceptions.PolarsError):
-            return new
-        return pl.concat([old.filter(pl.col("run_id") == run.run_id), new])
-
-    def _performance(
-        self, run: PreparedRun, state: str, outcomes: pl.DataFrame | None = None
-    ) -> dict[str, Any]:
-        return {
-            "run_id": run.run_id,
-            "source": run.source,
-            "root": str(run.root),
-            "state": state,
-            "started_at": run.started_at.isoformat(timespec="seconds"),
-            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            **processing_metrics(self.progress),
-            "final_memory_mb": self.progress.memory_usage_mb,
-            "per_format": reports.per_format(outcomes) if outcomes is not None else None,
-            "configuration": self.config.as_dict(),
-        }
 
     def _legacy_problems(self, progress_file: str | os.PathLike[str]) -> list[dict[str, Any]]:
         """Read a legacy progress file for the report; the store decides what is done."""

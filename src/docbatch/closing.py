@@ -1,0 +1,109 @@
+"""The end of an ``ingest_batch`` call: the outcome row of every file, the reports, the result."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from docbatch import reports
+from docbatch.config import BatchConfig
+from docbatch.frames import TIMELINE, conform
+from docbatch.metrics import BatchProgress, peak_rss_mb, processing_metrics
+from docbatch.outcomes import pending_rows
+from docbatch.preparation import PreparedRun
+from docbatch.result import IngestResult, RunOutput
+
+
+def close_call(
+    run: PreparedRun,
+    output: RunOutput,
+    *,
+    progress: BatchProgress,
+    config: BatchConfig,
+    store_location: str,
+    state_dir: Path,
+    report_path: Path,
+    elapsed_s: float,
+) -> IngestResult:
+    """Mark the run complete (or still running, with files pending), write its reports and
+    return the result of the call."""
+    outcomes = run_outcomes(run, output)
+    pending = int((outcomes["status"] == "pending").sum())
+    state = "complete" if pending == 0 else "running"
+    run.checkpoint.write_run(run.manifest(state))
+    result = IngestResult(
+        run_id=run.run_id,
+        source=run.source,
+        root=str(run.root),
+        store=store_location,
+        state_dir=str(state_dir),
+        outcomes=outcomes,
+        timeline=run_timeline(run, output.timeline, state_dir),
+        elapsed_s=elapsed_s,
+        peak_memory_mb=max(peak_rss_mb(), progress.peak_memory_mb),
+        bytes_processed=progress.bytes_done,
+        interrupted=output.interrupted,
+        checkpoint_problems=run.problems,
+        plan_counts=dict(run.planned.group_by("status").len().sort("status").iter_rows()),
+        handled_files=run.decided.height + output.outcomes.height,
+    )
+    paths = reports.write_reports(
+        report_path,
+        performance=performance(run, state, progress, config, outcomes),
+        outcomes=outcomes,
+        timeline=result.timeline,
+        problems=run.problems,
+    )
+    result.reports = {name: str(path) for name, path in paths.items()}
+    return result
+
+
+def run_outcomes(run: PreparedRun, output: RunOutput) -> pl.DataFrame:
+    """One row per file of the run, by doc_id: earlier calls', this call's, and ``pending``
+    rows for the files left over (``max_batch_size``, or an interruption)."""
+    if output.outcomes.height == run.todo.height:  # every file of the call has its row
+        unprocessed = run.todo.clear()
+    else:
+        unprocessed = run.todo.join(output.outcomes.select("doc_id"), on="doc_id", how="anti")
+    pending = pending_rows(pl.concat([unprocessed, run.waiting]), run.run_id, run.source, output.interrupted)
+    parts = [frame for frame in (run.carried, run.decided, output.outcomes, pending) if frame.height]
+    outcomes = pl.concat(parts) if parts else pending
+    if not outcomes["doc_id"].is_sorted():  # in plan order already when one part holds them all
+        outcomes = outcomes.sort("doc_id")
+    return outcomes
+
+
+def run_timeline(run: PreparedRun, new: pl.DataFrame, state_dir: Path) -> pl.DataFrame:
+    """This call's timeline, after the earlier calls' rows when the run was resumed."""
+    if not run.resumed:
+        return new
+    try:
+        old = conform(pl.read_parquet(state_dir / reports.TIMELINE_PARQUET), TIMELINE)
+    except (OSError, pl.exceptions.PolarsError):
+        return new
+    return pl.concat([old.filter(pl.col("run_id") == run.run_id), new])
+
+
+def performance(
+    run: PreparedRun,
+    state: str,
+    progress: BatchProgress,
+    config: BatchConfig,
+    outcomes: pl.DataFrame | None = None,
+) -> dict[str, Any]:
+    """The ``batch_ingest_performance.json`` document (``per_format`` once outcomes are known)."""
+    return {
+        "run_id": run.run_id,
+        "source": run.source,
+        "root": str(run.root),
+        "state": state,
+        "started_at": run.started_at.isoformat(timespec="seconds"),
+        "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **processing_metrics(progress),
+        "final_memory_mb": progress.memory_usage_mb,
+        "per_format": reports.per_format(outcomes) if outcomes is not None else None,
+        "configuration": config.as_dict(),
+    }
