@@ -95,3 +95,9 @@ def test_a_worker_imports_the_parsers_but_not_the_service_store_or_display() -> 
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_version_is_the_installed_distributions() -> None:
+    from importlib import metadata
+
+    assert docbatch.__version__ == metadata.version("docbatch")  # fingerprints record it

@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import polars as pl
 
 from docbatch.config import BatchConfig
-from docbatch.display import MissingExtraError
-from docbatch.errors import ConfigError, DocbatchError, QueryError, RootError, StoreError
+from docbatch.errors import ConfigError, DocbatchError, MissingExtraError, QueryError, RootError, StoreError
 from docbatch.execution import EXECUTOR_CHOICES, check_dask_url
 from docbatch.inventory import DEFAULT_PATTERN
 

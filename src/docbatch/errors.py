@@ -21,6 +21,8 @@ An ``OSError`` while reading a file is retried when its errno says the condition
 pass (EIO, EAGAIN, ETIMEDOUT, ...; see ``is_transient``).
 
 ``TransientError`` and ``TerminalError`` are marker bases: the retry policy reads them.
+``MissingExtraError`` (an ``ImportError``) names the extra to install for an optional
+feature (the notebook dashboard and plots).
 """
 
 from __future__ import annotations
@@ -121,3 +123,7 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, OSError):
         return exc.errno in TRANSIENT_ERRNOS
     return False
+
+
+class MissingExtraError(ImportError):
+    """An optional library of the ``notebook`` extra is not installed."""

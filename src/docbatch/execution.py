@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import importlib
 import logging
-import multiprocessing
 import os
 import re
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import CancelledError, Executor, Future, InvalidStateError, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Executor, Future, InvalidStateError
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from docbatch.errors import ConfigError
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from distributed import Client as DaskClient
 
 ExecutorSpec: TypeAlias = "str | Executor | DaskClient | None"
@@ -127,6 +128,9 @@ def process_pool(workers: int | None = None, max_tasks_per_child: int | None = N
     The processes start now, not at the first slice: each imports the worker code while
     the caller gets the run ready (starting one takes about a quarter of a second).
     """
+    import multiprocessing  # with ProcessPoolExecutor, only when a pool is made
+    from concurrent.futures import ProcessPoolExecutor
+
     count = workers or os.cpu_count() or 1
     pool = ProcessPoolExecutor(
         count,
@@ -181,6 +185,11 @@ class PoolKeeper:
     @property
     def running(self) -> bool:
         return self._pool is not None
+
+    @property
+    def pool_now(self) -> ProcessPoolExecutor | None:
+        """The kept pool, if there is one (without starting one)."""
+        return self._pool
 
 
 def slices_in_flight(pool: Executor | None) -> int:

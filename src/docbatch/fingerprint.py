@@ -12,6 +12,8 @@ import json
 from functools import cache
 from importlib import metadata
 
+from docbatch import __version__
+
 # the library that parses each format; its version is part of the format's fingerprint
 FORMAT_LIBRARIES: dict[str, str | None] = {
     "markdown": "pyromark",
@@ -52,7 +54,7 @@ def _fingerprints(max_passage_chars: int, rst_engine: str) -> tuple[tuple[str, s
     for fmt in FORMAT_LIBRARIES:
         library = _library(fmt, rst_engine)
         recipe = {
-            "docbatch": _version("docbatch"),
+            "docbatch": __version__,
             "format": fmt,
             "engine": rst_engine if fmt == "rst" else None,
             "library": f"{library}=={_version(library)}" if library else None,

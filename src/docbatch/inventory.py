@@ -227,8 +227,13 @@ def _add(
     size: int | None = None,
     mtime_ns: int | None = None,
 ) -> None:
-    for column, value in zip(INVENTORY, (doc_id, path, fmt, size, mtime_ns, status, reason), strict=True):
-        rows[column].append(value)
+    rows["doc_id"].append(doc_id)
+    rows["path"].append(path)
+    rows["format"].append(fmt)
+    rows["size"].append(size)
+    rows["mtime_ns"].append(mtime_ns)
+    rows["status"].append(status)
+    rows["reason"].append(reason)
 
 
 def _inside(path: str, root: str) -> bool:

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -274,7 +274,7 @@ class BatchIngestService:
                 if callable(getattr(sink, "outcomes", None)):
                     sink.outcomes(live, decided)
             if run.todo.height:
-                ours = isinstance(pool, ProcessPoolExecutor) and (executor in (None, "auto", "process"))
+                ours = pool is not None and pool is self._pools.pool_now  # not a caller's executor
                 stop = stack.enter_context(stop_on_sigint())
                 output = self._run_slices(run, pool, ours, stop, sinks, fallback_encoding, refresh)
             else:

@@ -17,15 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from docbatch.display.load import LoadedRun, load_run
 from docbatch.display.summary import summary_html
+from docbatch.errors import MissingExtraError
 
 if TYPE_CHECKING:
     from docbatch.display.widgets import Dashboard
 
 INSTALL_HINT = "pip install 'docbatch[notebook]'"
-
-
-class MissingExtraError(ImportError):
-    """An optional library of the ``notebook`` extra is not installed."""
 
 
 def require(module: str, feature: str) -> ModuleType:
