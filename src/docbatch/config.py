@@ -37,7 +37,8 @@ class BatchConfig:
     retry_backoff_factor: float = 2.0
     """Multiplier of the exponential backoff between attempts, in seconds."""
     chunk_processing_size: int = 100
-    """Files per slice: the unit of work, of store transactions and of progress (BATCH_CHUNK_SIZE)."""
+    """Files per slice: the unit of work and of progress; slices back together are committed
+    together (BATCH_CHUNK_SIZE)."""
     max_passage_chars: int = 1500
     """Passages longer than this many characters are split further."""
     max_delete_share: float = 0.2

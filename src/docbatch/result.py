@@ -63,7 +63,7 @@ class IngestResult(OutcomeCounts):
     """What one ``ingest_batch`` call did.
 
     ``outcomes`` has one row per file of the run (``docbatch.frames.OUTCOMES``);
-    ``timeline`` one row per slice (``docbatch.frames.TIMELINE``).
+    ``timeline`` one row per store commit (``docbatch.frames.TIMELINE``).
     """
 
     run_id: str
