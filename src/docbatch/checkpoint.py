@@ -14,6 +14,7 @@ files that are really in the store.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import warnings
@@ -139,7 +140,7 @@ def _first_line(exc: BaseException) -> str:
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
-def load_legacy_progress(path: str | Path) -> tuple[set[str], str | None]:
+def load_legacy_progress(path: str | os.PathLike[str]) -> tuple[set[str], str | None]:
     """Completed paths from a legacy JSON progress file (a JSON list of paths).
 
     A file cut off mid-write still yields every complete string before the cut.

@@ -239,8 +239,9 @@ class Runner:
             nbytes=int(outcomes["size"].fill_null(0).sum()),
         )
         for sink in ctx.sinks:
-            if callable(getattr(sink, "outcomes", None)):
-                sink.outcomes(ctx.progress, outcomes)
+            on_outcomes = getattr(sink, "outcomes", None)  # sinks that show files (the dashboard)
+            if callable(on_outcomes):
+                on_outcomes(ctx.progress, outcomes)
         if ctx.on_checkpoint is not None:
             ctx.on_checkpoint()
         self.outcomes.append(outcomes)

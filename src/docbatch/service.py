@@ -464,7 +464,7 @@ class BatchIngestService:
                 "processed": progress.total_files - progress.pending,
                 "files_per_second": progress.files_per_second,
                 "bytes_per_second": progress.bytes_per_second,
-                "memory_usage_mb": float(progress.timeline["rss_mb"].max() or 0.0)
+                "memory_usage_mb": float(progress.timeline["rss_mb"].max() or 0.0)  # type: ignore[arg-type]
                 if progress.timeline.height
                 else 0.0,
                 "peak_memory_mb": progress.peak_memory_mb,
