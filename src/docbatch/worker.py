@@ -158,10 +158,14 @@ class _SliceWork:
         with time_limit(options.file_timeout_s):
             parsed = parser(text)
         pieces = chunk(row["doc_id"], parsed, options.max_passage_chars)
-        for p in pieces:
-            _append(
-                self.passages, (row["doc_id"], p.seq, p.passage_id, p.heading_path, p.start, p.end, p.text)
-            )
+        columns = self.passages
+        columns["doc_id"].extend([row["doc_id"]] * len(pieces))
+        columns["seq"].extend([p.seq for p in pieces])
+        columns["passage_id"].extend([p.passage_id for p in pieces])
+        columns["heading_path"].extend([p.heading_path for p in pieces])
+        columns["start"].extend([p.start for p in pieces])
+        columns["end"].extend([p.end for p in pieces])
+        columns["text"].extend([p.text for p in pieces])
         _append(
             self.docs,
             (
