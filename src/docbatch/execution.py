@@ -183,10 +183,6 @@ class PoolKeeper:
             pool.shutdown(wait=True, cancel_futures=True)
 
     @property
-    def running(self) -> bool:
-        return self._pool is not None
-
-    @property
     def pool_now(self) -> ProcessPoolExecutor | None:
         """The kept pool, if there is one (without starting one)."""
         return self._pool
