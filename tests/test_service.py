@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import polars as pl
@@ -187,6 +188,29 @@ def test_calls_that_leave_files_pending_keep_their_workers_for_the_next_call(tmp
     assert new_per_call[0] and not new_per_call[1] and not new_per_call[2]
     assert calls[-1].succeeded == 24
     assert [c.handled_files for c in calls] == [8, 8, 8]  # files/s is per call
+
+
+class _DoneAtOnce(Executor):
+    """Runs each slice as it is submitted: every queued slice is back when the driver looks."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN002, ANN003, ANN201
+        future: Future[object] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_slices_back_together_are_committed_together(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path, chunk_processing_size=2)
+    result = service.ingest_batch(sample_tree, pattern=ALL_FORMATS, executor=_DoneAtOnce())
+    processed = result.outcomes.filter(pl.col("slice").is_not_null())
+    slices = -(-processed.height // 2)
+    commits = result.timeline.height
+    assert 1 < commits < slices  # several slices per transaction
+    assert result.timeline["slice_files"].sum() == processed.height
+    parts = list((tmp_path / "store.state" / "outcomes").glob("part-*.parquet"))
+    assert len(parts) == commits  # one checkpoint part per commit
+    assert sorted(processed["slice"].unique()) == list(range(commits))
+    assert sorted(result.outcomes.filter(status="succeeded")["doc_id"]) == GOOD
 
 
 def test_custom_parser_replaces_a_builtin(tmp_path: Path, sample_tree: Path) -> None:
