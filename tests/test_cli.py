@@ -138,6 +138,20 @@ def test_cli_continues_until_nothing_is_pending(
     assert f"  {batches} batches of up to 5 files, " in capsys.readouterr().out
 
 
+def test_without_a_batch_size_set_the_cli_takes_the_whole_tree_in_one_call(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("BATCH_MAX_BATCH_SIZE", raising=False)
+    monkeypatch.setenv("BATCH_CHUNK_SIZE", "2")  # many slices, one call
+    assert main(["ingest-docs-batch", str(SAMPLE), "--pattern", "*.md,*.rst", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    performance = json.loads(Path("docbatch.state/batch_ingest_performance.json").read_text())
+    assert summary["pending"] == 0 and performance["configuration"]["max_batch_size"] == 0
+    assert main(["ingest-docs-batch", str(SAMPLE), "--pattern", "*.md,*.rst", "--force"]) == 0
+    captured = capsys.readouterr()
+    assert "batches of up to" not in captured.out and "pending; continuing" not in captured.err
+
+
 def test_sample_command_writes_the_tree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sample", str(tmp_path / "docs")]) == 0
     assert (tmp_path / "docs" / "README.md").exists()

@@ -65,6 +65,12 @@ def test_assignment_is_validated() -> None:
         BatchConfig(max_retry_attempts=True)  # a bool is not a count
 
 
+def test_a_batch_size_of_zero_means_no_limit() -> None:
+    assert BatchConfig.from_environment({"BATCH_MAX_BATCH_SIZE": "0"}).max_batch_size == 0
+    with pytest.raises(ConfigError, match="max_batch_size=-1"):
+        BatchConfig(max_batch_size=-1)
+
+
 def test_replace_makes_a_validated_variant() -> None:
     c = dataclasses.replace(BatchConfig(), max_file_size=10)
     assert c.max_file_size == 10

@@ -16,7 +16,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import polars as pl
 
@@ -24,9 +24,6 @@ from docbatch.config import BatchConfig
 from docbatch.errors import ConfigError, DocbatchError, MissingExtraError, QueryError, RootError, StoreError
 from docbatch.execution import EXECUTOR_CHOICES, check_dask_url
 from docbatch.inventory import DEFAULT_PATTERN
-
-if TYPE_CHECKING:
-    from docbatch.result import IngestResult
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE, EXIT_STORE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -196,21 +193,25 @@ def _ingest(args: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     cfg = BatchConfig.from_environment()
+    if "BATCH_MAX_BATCH_SIZE" not in os.environ:
+        # one call for the whole tree: each call walks the tree and rewrites the reports,
+        # so calls of 1000 files would make a large tree's run quadratic
+        cfg.max_batch_size = 0
     if args.max_file_size is not None:
         cfg.max_file_size = args.max_file_size
     if args.chunk_size is not None:
         cfg.chunk_processing_size = args.chunk_size
     if args.rst_engine is not None:
         cfg.rst_engine = args.rst_engine
+    calls, elapsed = 0, 0.0
     with BatchIngestService(args.db, config=cfg, state_dir=args.state_dir) as service:
-        results: list[IngestResult] = []
         while True:
             result = service.ingest_batch(
                 args.directory,
                 args.pattern,
                 args.recursive,
                 args.force,
-                args.resume or bool(results),
+                args.resume or calls > 0,
                 source=args.source,
                 executor=args.executor,
                 workers=args.workers,
@@ -218,10 +219,10 @@ def _ingest(args: argparse.Namespace) -> int:
                 fallback_encoding=args.fallback_encoding,
                 report_dir=args.report_dir,
                 sync_deletions=args.delete_missing,
-                since=args.since if not results else None,
+                since=args.since if calls == 0 else None,
                 allow_mass_delete=args.allow_mass_delete,
             )
-            results.append(result)
+            calls, elapsed = calls + 1, elapsed + result.elapsed_s
             if result.interrupted or result.pending == 0:
                 break
             if not args.json:
@@ -230,14 +231,12 @@ def _ingest(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), default=str))
     else:
         print(result.summary())
-        if len(results) > 1:
-            elapsed = sum(r.elapsed_s for r in results)
-            print(f"  {len(results)} batches of up to {cfg.max_batch_size} files, {elapsed:.2f} s in all")
+        if calls > 1:
+            print(f"  {calls} batches of up to {cfg.max_batch_size} files, {elapsed:.2f} s in all")
     if result.interrupted:
         print("docbatch: stopped; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
-    failed = any(r.failed for r in results[-1:])
-    return EXIT_FAILED_FILES if args.fail_on_error and failed else EXIT_OK
+    return EXIT_FAILED_FILES if args.fail_on_error and result.failed else EXIT_OK
 
 
 def _plan(args: argparse.Namespace) -> int:

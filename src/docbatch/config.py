@@ -27,7 +27,7 @@ class BatchConfig:
     """Files larger than this many bytes are rejected as ``validation`` errors (BATCH_MAX_FILE_SIZE)."""
     max_batch_size: int = 1000
     """At most this many files are processed by one ``ingest_batch`` call; the rest stay pending
-    for the next call (BATCH_MAX_BATCH_SIZE)."""
+    for the next call; 0: no limit (BATCH_MAX_BATCH_SIZE)."""
     progress_save_interval: int = 10
     """A checkpoint part is written at least every this many finished files (BATCH_PROGRESS_INTERVAL)."""
     memory_threshold_mb: int = 1024
@@ -99,7 +99,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
 # field -> (type, minimum); every rule reads "a <type> >= minimum"
 _RULES: dict[str, tuple[type, float]] = {
     "max_file_size": (int, 1),
-    "max_batch_size": (int, 1),
+    "max_batch_size": (int, 0),
     "progress_save_interval": (int, 1),
     "memory_threshold_mb": (int, 1),
     "max_retry_attempts": (int, 1),

@@ -50,7 +50,7 @@ class PreparedRun:
     """Outcome rows decided by planning alone (unchanged and invalid files)."""
     todo: pl.DataFrame
     waiting: pl.DataFrame
-    """Files over ``max_batch_size``, left for the next call."""
+    """Files over ``max_batch_size`` (when it is not 0), left for the next call."""
     started_at: datetime
 
     def manifest(self, state: str) -> dict[str, Any]:
@@ -165,8 +165,8 @@ def prepare(
         stored_in_scope=stored_in_scope,
         carried=carried,
         decided=planned_rows(planned.filter(~done), run_id, source),
-        todo=todo.head(cfg.max_batch_size),
-        waiting=todo.slice(cfg.max_batch_size),
+        todo=todo.head(cfg.max_batch_size or todo.height),
+        waiting=todo.slice(cfg.max_batch_size or todo.height),
         started_at=datetime.now(UTC),
     )
 
