@@ -100,12 +100,12 @@ PASSAGES: dict[str, pl.DataType] = {
     "text": pl.Utf8(),
 }
 
-TIMELINE: dict[str, pl.DataType] = {
+TIMELINE: dict[str, pl.DataType] = {  # one row per store commit: a slice, or slices back together
     "run_id": pl.Utf8(),
-    "slice": pl.Int32(),
+    "slice": pl.Int32(),  # the commit's number in the run (outcome rows carry it too)
     "elapsed_s": pl.Float64(),
-    "slice_files": pl.Int32(),
-    "slice_size": pl.Int32(),  # the slice size in force when the slice was cut
+    "slice_files": pl.Int32(),  # files in the commit
+    "slice_size": pl.Int32(),  # the slice size in force when its (first) slice was cut
     "processed": pl.Int64(),  # cumulative over the run
     "succeeded": pl.Int64(),
     "failed": pl.Int64(),

@@ -1,7 +1,7 @@
 """Progress counters, memory sampling, rates and ETA.
 
 ``BatchProgress`` is the live state of a run (the seed's object); the runner
-updates it after every slice and any thread may read it. Time and memory come
+updates it after every store commit and any thread may read it. Time and memory come
 from injectable callables so tests can use a fake clock.
 """
 

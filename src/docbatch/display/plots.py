@@ -30,13 +30,13 @@ PLOTS = ("throughput", "memory", "errors", "durations", "slice_sizes")
 
 
 def throughput(run: Any, *, ax: Any = None) -> Any:
-    """Files per second per slice, and the running average, over elapsed time."""
+    """Files per second per commit, and the running average, over elapsed time."""
     run = _as_run(run)
     fig, ax = _axes(ax)
     t = _timeline(run)
     if t.height == 0:
         return _empty(fig, ax, "no slices in this run")
-    ax.plot(t["t"], t["slice_rate"], "o-", color="#1565c0", ms=3, lw=1.2, label="per slice")
+    ax.plot(t["t"], t["slice_rate"], "o-", color="#1565c0", ms=3, lw=1.2, label="per commit")
     ax.plot(t["t"], t["files_per_second"], "--", color=GREY, lw=1.2, label="running average")
     _mark_resumes(ax, t)
     ax.set(title="Throughput", xlabel="elapsed (s)", ylabel="files/s")
@@ -111,14 +111,15 @@ def durations(run: Any, *, ax: Any = None) -> Any:
 
 
 def slice_sizes(run: Any, *, ax: Any = None) -> Any:
-    """Files per slice and the slice size in force, over the slices (shows adaptive shrink)."""
+    """Files per commit and the slice size in force, over the commits (shows adaptive shrink;
+    a commit holds one slice, or several whose results came back together)."""
     run = _as_run(run)
     fig, ax = _axes(ax)
     t = _timeline(run)
     if t.height == 0:
         return _empty(fig, ax, "no slices in this run")
     n = list(range(t.height))
-    ax.bar(n, t["slice_files"], color="#90caf9", label="files in slice")
+    ax.bar(n, t["slice_files"], color="#90caf9", label="files in commit")
     ax.step(n, t["slice_size"], where="mid", color="#0d47a1", lw=1.5, label="slice size in force")
     warned = [i for i, w in zip(n, t["memory_warning"], strict=True) if w]
     if warned:
@@ -130,7 +131,7 @@ def slice_sizes(run: Any, *, ax: Any = None) -> Any:
             ms=7,
             label="memory warning",
         )
-    ax.set(title="Slice size", xlabel="slice", ylabel="files")
+    ax.set(title="Slice size", xlabel="commit", ylabel="files")
     ax.set_ylim(0, max(_max(t["slice_size"]), _max(t["slice_files"])) * 1.25 or 1)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.yaxis.get_major_locator().set_params(integer=True)
@@ -146,7 +147,7 @@ def compare(runs: Mapping[str, Any], *, ax: Any = None) -> Any:
         if t.height:
             mean = float(t["slice_files"].sum()) / max(_max(t["t"]), 1e-9)
             ax.plot(t["t"], t["slice_rate"], "o-", ms=3, lw=1.2, label=f"{label} ({mean:,.0f} files/s)")
-    ax.set(title="Throughput by run", xlabel="elapsed (s)", ylabel="files/s per slice")
+    ax.set(title="Throughput by run", xlabel="elapsed (s)", ylabel="files/s per commit")
     ax.set_ylim(bottom=0)
     ax.legend(loc="best", fontsize="small")
     return fig

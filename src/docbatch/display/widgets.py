@@ -1,6 +1,6 @@
 """A live ipywidgets dashboard that implements the progress sink.
 
-The runner calls ``start``, ``update`` (once per slice, with that slice's
+The runner calls ``start``, ``update`` (once per store commit, with that commit's
 timeline row) and ``stop``; a runner that also reports committed outcome rows
 calls ``outcomes``, which feeds the error table. Nothing polls: every change
 on screen comes from one of these events. ipywidgets is imported when a
