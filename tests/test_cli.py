@@ -141,7 +141,7 @@ def test_cli_continues_until_nothing_is_pending(
 def test_without_a_batch_size_set_the_cli_takes_the_whole_tree_in_one_call(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("BATCH_MAX_BATCH_SIZE", raising=False)
+    monkeypatch.setenv("BATCH_MAX_BATCH_SIZE", " ")  # empty reads as unset, as for every variable
     monkeypatch.setenv("BATCH_CHUNK_SIZE", "2")  # many slices, one call
     assert main(["ingest-docs-batch", str(SAMPLE), "--pattern", "*.md,*.rst", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)

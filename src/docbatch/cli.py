@@ -193,7 +193,7 @@ def _ingest(args: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     cfg = BatchConfig.from_environment()
-    if "BATCH_MAX_BATCH_SIZE" not in os.environ:
+    if not os.environ.get("BATCH_MAX_BATCH_SIZE", "").strip():  # unset or empty: the default
         # one call for the whole tree: each call walks the tree and rewrites the reports,
         # so calls of 1000 files would make a large tree's run quadratic
         cfg.max_batch_size = 0

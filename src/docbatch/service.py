@@ -122,8 +122,8 @@ class BatchIngestService:
 
         Unchanged files are skipped (unless ``force``); with ``resume`` an unfinished
         run of the same tree continues where it stopped. At most
-        ``config.max_batch_size`` files are processed; the rest stay pending for the
-        next call. One bad file never stops the run: it becomes a failed outcome row.
+        ``config.max_batch_size`` files are processed (0: no limit); the rest stay pending
+        for the next call. One bad file never stops the run: it becomes a failed outcome row.
 
         Args:
             source: the name of this tree in the store (default: the folder's name).
