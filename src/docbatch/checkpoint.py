@@ -160,3 +160,24 @@ def load_legacy_progress(path: str | os.PathLike[str]) -> tuple[set[str], str | 
     if not isinstance(data, list):
         return set(), "progress file is not a JSON list of paths"
     return {str(p) for p in data if isinstance(p, str)}, None
+
+
+def legacy_problems(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The checkpoint problem a legacy progress file makes for the error report (none when
+    it reads whole); a damaged file is backed up first."""
+    problem: dict[str, Any] = {"type": "LegacyProgress", "category": "checkpoint", "path": str(path)}
+    try:
+        paths, damage = load_legacy_progress(path)
+    except OSError as exc:
+        return [{**problem, "message": f"cannot read progress file: {exc}"}]
+    if damage is None:
+        return []
+    backup = back_up(path)
+    return [{**problem, "message": f"{damage}; backed up to {backup}", "recovered": len(paths)}]
+
+
+def back_up(path: str | os.PathLike[str]) -> Path:
+    """A dated copy of a damaged file, next to it."""
+    backup = Path(f"{path}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}.bak")
+    backup.write_bytes(Path(path).read_bytes())
+    return backup

@@ -21,14 +21,13 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from docbatch import planning, reports
-from docbatch.checkpoint import Checkpoint, load_legacy_progress
+from docbatch.checkpoint import Checkpoint, back_up, legacy_problems, load_legacy_progress
 from docbatch.closing import close_call, performance
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
@@ -179,7 +178,7 @@ class BatchIngestService:
                 respect_gitignore=self.respect_gitignore,
             )
             if progress_file is not None:
-                run.problems.extend(self._legacy_problems(progress_file))
+                run.problems.extend(legacy_problems(progress_file))
             if sync_deletions:
                 self._sync_deletions(run, allow_mass_delete)
             report_path = Path(report_dir) if report_dir is not None else self.state_dir
@@ -352,22 +351,6 @@ class BatchIngestService:
             prints[fmt] = f"{prints.get(fmt, '')}+{module}.{name}"
         return prints
 
-    def _legacy_problems(self, progress_file: str | os.PathLike[str]) -> list[dict[str, Any]]:
-        """Read a legacy progress file for the report; the store decides what is done."""
-        problem: dict[str, Any] = {
-            "type": "LegacyProgress",
-            "category": "checkpoint",
-            "path": str(progress_file),
-        }
-        try:
-            paths, damage = load_legacy_progress(progress_file)
-        except OSError as exc:
-            return [{**problem, "message": f"cannot read progress file: {exc}"}]
-        if damage is None:
-            return []
-        backup = self._back_up(progress_file)
-        return [{**problem, "message": f"{damage}; backed up to {backup}", "recovered": len(paths)}]
-
     # planning ------------------------------------------------------------------------------
     def plan(
         self,
@@ -481,14 +464,8 @@ class BatchIngestService:
         and whatever can be read from it is recovered."""
         paths, problem = load_legacy_progress(progress_file)
         if problem is not None:
-            self._back_up(progress_file)
+            back_up(progress_file)
         return paths
-
-    @staticmethod
-    def _back_up(path: str | os.PathLike[str]) -> Path:
-        backup = Path(f"{path}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}.bak")
-        backup.write_bytes(Path(path).read_bytes())
-        return backup
 
     def close(self) -> None:
         """Stop worker processes kept for a next batch, and close the store."""
