@@ -213,6 +213,42 @@ def test_slices_back_together_are_committed_together(tmp_path: Path, sample_tree
     assert sorted(result.outcomes.filter(status="succeeded")["doc_id"]) == GOOD
 
 
+class _RunsWhenAsked(Executor):
+    """Two "workers" that run a slice only when the driver asks for its result, and note
+    how many slices were waiting whenever one is submitted."""
+
+    _max_workers = 2
+
+    def __init__(self) -> None:
+        self.waiting: list[Future[object]] = []
+        self.most_waiting = 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN002, ANN003, ANN201
+        executor = self
+
+        class _Lazy(Future):  # type: ignore[type-arg]
+            def result(self, timeout=None):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+                if not self.done():
+                    executor.waiting.remove(self)
+                    self.set_result(fn(*args, **kwargs))
+                return super().result(timeout)
+
+        future = _Lazy()
+        self.waiting.append(future)
+        self.most_waiting = max(self.most_waiting, len(self.waiting))
+        return future
+
+
+def test_workers_are_kept_busy_with_slices_queued_beyond_one_each(tmp_path: Path, sample_tree: Path) -> None:
+    # the driver submits only between commits: one queued slice per worker leaves workers
+    # idle while it commits
+    executor = _RunsWhenAsked()
+    service = _service(tmp_path, chunk_processing_size=1)
+    result = service.ingest_batch(sample_tree, pattern=ALL_FORMATS, executor=executor)
+    assert executor.most_waiting > 2 * executor._max_workers + 1
+    assert sorted(result.outcomes.filter(status="succeeded")["doc_id"]) == GOOD
+
+
 def test_custom_parser_replaces_a_builtin(tmp_path: Path, sample_tree: Path) -> None:
     from docbatch.formats.base import DocumentBuilder
 
