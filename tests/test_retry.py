@@ -99,6 +99,22 @@ def test_policy_retries_only_transient_errors(no_sleep: list[float]) -> None:
     assert no_sleep == [1.0, 2.0]
 
 
+def test_policy_gives_up_after_max_attempts_and_reports_each_retry(no_sleep: list[float]) -> None:
+    policy = RetryPolicy(max_attempts=3, backoff_factor=2.0, sleep=no_sleep.append)
+    calls: list[int] = []
+    retries: list[tuple[str, int]] = []
+
+    def always_busy() -> None:
+        calls.append(1)
+        raise StoreBusyError(f"locked {len(calls)}")
+
+    with pytest.raises(StoreBusyError, match="locked 3"):
+        policy.call(always_busy, on_retry=lambda exc, attempt: retries.append((str(exc), attempt)))
+    assert len(calls) == 3
+    assert retries == [("locked 1", 1), ("locked 2", 2)]
+    assert no_sleep == [1.0, 2.0]
+
+
 class FlakyParser:
     """Fails with EIO the first ``failures`` times it sees each document."""
 
