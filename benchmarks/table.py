@@ -51,9 +51,7 @@ def compute_ratios(r: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "ingest throughput / parse-only bound (N cores, pool start included in both)": _ratio(
             _div(bound_n, inner), ">= 0.7"
         ),
-        "ingest throughput / parse-only bound (wall time of the whole command)": _ratio(
-            _div(bound_n, full)
-        ),
+        "ingest throughput / parse-only bound (wall time of the whole command)": _ratio(_div(bound_n, full)),
         "full ingest / parse-only 1 core": _ratio(_div(full, med(r, "bounds.parse_1core", "result.op_s"))),
         "full ingest / read all": _ratio(_div(full, med(r, "bounds.read_all", "result.op_s"))),
         "full ingest / LangChain index() first run": _ratio(
