@@ -11,6 +11,7 @@ import pytest
 from docbatch.errors import ConfigError, StoreError
 from docbatch.store import SQLiteStore, open_store
 from docbatch.store.query import to_fts5
+from docbatch.store.sqlite import FTS_AUTOMERGE
 
 
 @pytest.fixture
@@ -37,3 +38,12 @@ def test_unopenable_store_is_a_store_error(tmp_path: Path) -> None:
     (tmp_path / "garbage.db").write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="cannot open store"):
         SQLiteStore(tmp_path / "garbage.db")
+
+
+def test_a_new_store_merges_index_segments_sixteen_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    SQLiteStore(path).close()
+    reopened = SQLiteStore(path)  # set once, when the store is created; kept in the index
+    (value,) = reopened._con.execute("SELECT v FROM passages_fts_config WHERE k = 'automerge'").fetchone()
+    assert value == FTS_AUTOMERGE == 16
+    reopened.close()

