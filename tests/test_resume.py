@@ -67,6 +67,56 @@ def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(tmp_path: Path, 
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_the_calls_of_one_run_walk_the_tree_once(
+    tmp_path: Path, sample_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import docbatch.preparation
+
+    walks: list[Path] = []
+    real_scan = docbatch.preparation.scan
+
+    def counted_scan(root, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN002, ANN003, ANN202
+        walks.append(Path(root))
+        return real_scan(root, *args, **kwargs)
+
+    monkeypatch.setattr(docbatch.preparation, "scan", counted_scan)
+    service = _service(tmp_path, max_batch_size=10)
+    results = [service.ingest_batch(sample_tree, pattern=ALL)]
+    late = sample_tree / "added-during-the-run.md"
+    late.write_text("# Late\n\nWritten while the run was under way.\n")
+    while results[-1].pending:
+        results.append(service.ingest_batch(sample_tree, pattern=ALL))
+    assert len(results) > 2 and len(walks) == 1
+    assert {r.run_id for r in results} == {results[0].run_id}
+    final = results[-1].outcomes
+    assert final["doc_id"].is_unique().all() and final.filter(status="pending").height == 0
+    assert late.name not in set(final["doc_id"])  # found by the next run, not this one
+
+    following = service.ingest_batch(sample_tree, pattern=ALL)
+    assert len(walks) == 2 and following.run_id != results[0].run_id
+    assert following.outcomes.filter(pl.col("doc_id") == late.name)["status"].to_list() == ["succeeded"]
+
+
+def test_a_new_service_or_other_settings_walk_the_tree_again(
+    tmp_path: Path, sample_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import docbatch.preparation
+
+    walks: list[Path] = []
+    real_scan = docbatch.preparation.scan
+    monkeypatch.setattr(
+        docbatch.preparation, "scan", lambda root, *a, **k: walks.append(root) or real_scan(root, *a, **k)
+    )
+    first = _service(tmp_path, max_batch_size=10).ingest_batch(sample_tree, pattern=ALL)
+    second = _service(tmp_path, max_batch_size=10).ingest_batch(sample_tree, pattern=ALL)  # another service
+    assert second.run_id == first.run_id and len(walks) == 2
+    service = _service(tmp_path, max_batch_size=10)
+    service.ingest_batch(sample_tree, pattern=ALL)
+    service.config.max_file_size = SAMPLE_MAX_FILE_SIZE + 1  # another setting: another inventory
+    service.ingest_batch(sample_tree, pattern=ALL)
+    assert len(walks) == 4
+
+
 def test_resume_false_starts_a_new_run(tmp_path: Path, sample_tree: Path) -> None:
     service = _service(tmp_path, max_batch_size=5)
     first = service.ingest_batch(sample_tree, pattern=ALL)

@@ -63,6 +63,36 @@ class PreparedRun:
         }
 
 
+class RunInventory:
+    """The inventory a run was planned from, kept between the calls of that run.
+
+    A run larger than ``max_batch_size`` takes several calls. Walking the tree again for
+    each one made the calls quadratic in the tree's size (37k files in calls of 1,000
+    took 35 s, against 11 s in one call), so a call that continues the run its service
+    started reuses that run's inventory. Files added meanwhile are found by the next run;
+    a file changed meanwhile is read as it is now.
+    """
+
+    def __init__(self) -> None:
+        self._kept: tuple[str, tuple[Any, ...], pl.DataFrame] | None = None
+
+    def holds(self, key: tuple[Any, ...]) -> bool:
+        """Whether an inventory taken with settings ``key`` is kept."""
+        return self._kept is not None and self._kept[1] == key
+
+    def get(self, run_id: str, key: tuple[Any, ...]) -> pl.DataFrame | None:
+        """The kept inventory of run ``run_id`` taken with settings ``key``, if any."""
+        if self._kept is None or self._kept[:2] != (run_id, key):
+            return None
+        return self._kept[2]
+
+    def keep(self, run_id: str, key: tuple[Any, ...], inventory: pl.DataFrame) -> None:
+        self._kept = (run_id, key, inventory)
+
+    def drop(self) -> None:
+        self._kept = None
+
+
 def take_inventory(
     root: Path,
     patterns: tuple[str, ...],
@@ -108,28 +138,40 @@ def prepare(
     repo: GitRepo | None = None,
     since: str | None = None,
     respect_gitignore: bool = True,
+    kept: RunInventory | None = None,
 ) -> PreparedRun:
-    """Inventory, plan and checkpoint read back: what one ``ingest_batch`` call will do."""
+    """Inventory, plan and checkpoint read back: what one ``ingest_batch`` call will do.
+
+    With ``kept``, a call that continues the run whose inventory it holds reuses it, and
+    a call that leaves files for a next one keeps its inventory there.
+    """
     cfg = config
     patterns = parse_patterns(pattern)
     source = check_source(source if source is not None else default_source(root))
-    inventory, listed = take_inventory(
-        root,
-        patterns,
-        recursive,
-        max_file_size=cfg.max_file_size,
-        repo=repo,
-        since=since,
-        respect_gitignore=respect_gitignore,
-    )
-    checkpoint = Checkpoint(state_dir)
-    checkpoint.prepare()
     job = {
         "root": os.path.realpath(root),
         "patterns": list(patterns),
         "recursive": recursive,
         "source": source,
     }
+    checkpoint = Checkpoint(state_dir)
+    key = (*job.values(), cfg.max_file_size, respect_gitignore, repo is not None)
+    inventory = None
+    if kept is not None and since is None and kept.holds(key):
+        continued = continued_run(checkpoint, job, resume)
+        inventory = kept.get(str(continued["run_id"]), key) if continued is not None else None
+    listed = None
+    if inventory is None:
+        inventory, listed = take_inventory(
+            root,
+            patterns,
+            recursive,
+            max_file_size=cfg.max_file_size,
+            repo=repo,
+            since=since,
+            respect_gitignore=respect_gitignore,
+        )
+    checkpoint.prepare()
     run_id, loaded, forced = open_run(checkpoint, job, resume)
     resumed = forced is not None
     force = force or bool(forced)  # a forced run stays forced for the files it has left
@@ -150,6 +192,11 @@ def prepare(
     carried = carried_over(loaded.outcomes, inventory)
     done = pl.col("doc_id").is_in(carried["doc_id"].implode())
     todo = planned.filter(pl.col("status").is_in(["new", "changed"]) & ~done)
+    if kept is not None:
+        if since is None and cfg.max_batch_size and todo.height > cfg.max_batch_size:
+            kept.keep(run_id, key, inventory)
+        else:
+            kept.drop()
     return PreparedRun(
         root=root,
         run_id=run_id,
@@ -171,14 +218,21 @@ def prepare(
     )
 
 
+def continued_run(checkpoint: Checkpoint, job: dict[str, Any], resume: bool) -> dict[str, Any] | None:
+    """The manifest of the run that ``open_run`` would continue, if any."""
+    manifest = checkpoint.read_run()
+    if not resume or manifest is None or manifest.get("state") != "running":
+        return None
+    return manifest if all(manifest.get(k) == v for k, v in job.items()) else None
+
+
 def open_run(
     checkpoint: Checkpoint, job: dict[str, Any], resume: bool
 ) -> tuple[str, LoadedCheckpoint, bool | None]:
     """The run to continue (its id, checkpoint and whether it was forced), or a new one
     (a fresh id, nothing loaded, None)."""
-    manifest = checkpoint.read_run()
-    same_job = manifest is not None and all(manifest.get(k) == v for k, v in job.items())
-    if resume and same_job and manifest is not None and manifest.get("state") == "running":
+    manifest = continued_run(checkpoint, job, resume)
+    if manifest is not None:
         run_id = str(manifest["run_id"])
         return run_id, checkpoint.load(run_id), bool(manifest.get("force"))
     checkpoint.clear_parts()

@@ -47,7 +47,7 @@ from docbatch.inventory import DEFAULT_PATTERN, parse_patterns, scan
 from docbatch.lock import writer_lock
 from docbatch.metrics import BatchProgress, processing_metrics
 from docbatch.outcomes import deleted_rows
-from docbatch.preparation import PreparedRun, check_source, default_source, prepare
+from docbatch.preparation import PreparedRun, RunInventory, check_source, default_source, prepare
 from docbatch.progress import resolve as resolve_progress
 from docbatch.result import IngestResult, RunOutput
 from docbatch.retry import RetryPolicy
@@ -95,6 +95,7 @@ class BatchIngestService:
         self.progress = BatchProgress()
         """The live counters of the current (or last) run; the same object across runs."""
         self._pools = PoolKeeper()
+        self._run_inventory = RunInventory()
         """Worker processes kept while files are left for a next call (``max_batch_size``)."""
 
     # ingest --------------------------------------------------------------------------------
@@ -176,6 +177,7 @@ class BatchIngestService:
                 repo=self._repo(root),
                 since=since,
                 respect_gitignore=self.respect_gitignore,
+                kept=self._run_inventory,
             )
             if progress_file is not None:
                 run.problems.extend(legacy_problems(progress_file))
@@ -470,6 +472,7 @@ class BatchIngestService:
     def close(self) -> None:
         """Stop worker processes kept for a next batch, and close the store."""
         self._pools.close()
+        self._run_inventory.drop()
         self.backend.close()
 
     def __enter__(self) -> BatchIngestService:
