@@ -122,7 +122,13 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     if _WATCHERS and event in ("open", "os.scandir", "os.listdir") and args:
         target = args[0]
         if isinstance(target, str | bytes):
-            _WATCHERS[-1].append(os.path.realpath(os.fsdecode(target)))
+            path = os.fsdecode(target)
+            flags = args[2] if event == "open" and len(args) > 2 and isinstance(args[2], int) else 0
+            if flags & os.O_NOFOLLOW:  # a symlink itself is never followed: only its folder is
+                folder, name = os.path.split(path)
+                _WATCHERS[-1].append(os.path.join(os.path.realpath(folder), name))
+            else:
+                _WATCHERS[-1].append(os.path.realpath(path))
 
 
 @contextmanager

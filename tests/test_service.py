@@ -86,8 +86,10 @@ def test_second_run_skips_unchanged_files_without_reading_them(
     import docbatch.worker as worker
 
     opened: list[str] = []
-    real_read = worker._read
-    monkeypatch.setattr(worker, "_read", lambda p, m: opened.append(p) or real_read(p, m))
+    real_open = worker._SliceWork._open_inside_root
+    monkeypatch.setattr(
+        worker._SliceWork, "_open_inside_root", lambda self, p, d: opened.append(p) or real_open(self, p, d)
+    )
     again = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
     assert again.skipped == len(GOOD) and again.succeeded == 0
     assert all(Path(p).relative_to(sample_tree).as_posix() in BAD_FILES for p in opened)

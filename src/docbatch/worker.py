@@ -7,10 +7,10 @@ driver, in a local process pool or on a distributed executor.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import os
-import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +26,8 @@ from docbatch.formats import get_parser
 from docbatch.formats.base import Parser
 from docbatch.frames import DOCUMENTS, OUTCOMES, PASSAGES, TOUCHED
 from docbatch.isolation import Heartbeat, time_limit
+
+_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 
 WORKER_OUTCOMES: dict[str, pl.DataType] = {
     name: dtype for name, dtype in OUTCOMES.items() if name not in ("run_id", "source", "slice")
@@ -130,8 +132,7 @@ class _SliceWork:
             "retryable": False,
         }
         try:
-            self._check_inside_root(row["path"], row["doc_id"])
-            data = _read(row["path"], options.max_file_size)
+            data = _read(self._open_inside_root(row["path"], row["doc_id"]), options.max_file_size)
             content_hash = hashlib.sha256(data).hexdigest()
             result["size"] = len(data)
             result["content_hash"] = content_hash
@@ -194,27 +195,35 @@ class _SliceWork:
             "n_chars": len(parsed.text),
         }
 
-    def _check_inside_root(self, path: str, doc_id: str) -> None:
-        """Refuse a file that now resolves outside its root: the inventory checked symlinks,
-        but a file can be replaced by one (or a folder by a symlinked one) before it is read.
-        The root is ``path`` minus ``doc_id``; rows not built that way are not checked."""
+    def _open_inside_root(self, path: str, doc_id: str) -> int:
+        """Open ``path`` for reading, refusing a file that now resolves outside its root: the
+        inventory checked symlinks, but a file can be replaced by one (or a folder by a
+        symlinked one) before it is read. The root is ``path`` minus ``doc_id``; rows not
+        built that way are not checked.
+
+        The file is opened without following a symlink, so the common case (a plain file)
+        costs no extra system call; a symlink is resolved and checked, then followed.
+        """
         suffix = os.sep + doc_id.replace("/", os.sep)
         if not path.endswith(suffix):
-            return
+            return os.open(path, _READ)
         root = _real_root(path[: -len(suffix)])
-        real = self._real_path(path)
-        if not (real == root or real.startswith(root.rstrip(os.sep) + os.sep)):
-            raise ValidationError("symlink points outside the root (the file changed after the inventory)")
-
-    def _real_path(self, path: str) -> str:
-        """``os.path.realpath(path)``, with the real path of its folder remembered."""
-        if stat.S_ISLNK(os.lstat(path).st_mode):
-            return os.path.realpath(path)
+        inside = root.rstrip(os.sep) + os.sep
         folder, name = os.path.split(path)
-        real = self.real_folders.get(folder)
-        if real is None:
-            real = self.real_folders[folder] = os.path.realpath(folder)
-        return os.path.join(real, name)
+        real_folder = self.real_folders.get(folder)
+        if real_folder is None:
+            real_folder = self.real_folders[folder] = os.path.realpath(folder)
+        if not os.path.join(real_folder, name).startswith(inside):
+            raise ValidationError("symlink points outside the root (the file changed after the inventory)")
+        try:
+            return os.open(path, _READ | os.O_NOFOLLOW)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP or not os.path.islink(path):
+                raise
+        real = os.path.realpath(path)
+        if not (real == root or real.startswith(inside)):
+            raise ValidationError("symlink points outside the root (the file changed after the inventory)")
+        return os.open(path, _READ)
 
 
 def _append(columns: dict[str, list[Any]], values: Any) -> None:
@@ -227,14 +236,20 @@ def _real_root(root: str) -> str:
     return os.path.realpath(root)
 
 
-def _read(path: str, max_file_size: int) -> bytes:
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
+def _read(fd: int, max_file_size: int) -> bytes:
+    """The bytes of the open file ``fd`` (closed here), up to ``max_file_size`` and one more."""
+    try:
+        size = os.fstat(fd).st_size
         # read(n) allocates n bytes up front: ask for what the file holds (and one more,
         # to see it grew), not for the size limit
-        data = f.read(min(size, max_file_size) + 1)
-        if len(data) > size:  # it grew (or, like /proc files, has no size): read on
-            data += f.read(max_file_size + 1 - len(data))
+        data = os.read(fd, min(size, max_file_size) + 1)
+        while size < len(data) <= max_file_size:  # it grew (or, like /proc files, has no size)
+            more = os.read(fd, max_file_size + 1 - len(data))
+            if not more:
+                break
+            data += more
+    finally:
+        os.close(fd)
     if not data:
         raise ValidationError("empty file")
     if len(data) > max_file_size:
