@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from docbatch import BatchConfig, BatchIngestService
-from docbatch.checkpoint import Checkpoint, CheckpointWarning, load_legacy_progress
+from docbatch.checkpoint import COMPACT_AFTER_PARTS, Checkpoint, CheckpointWarning, load_legacy_progress
 from docbatch.frames import OUTCOMES
 from docbatch.sample import BAD_FILES, SAMPLE_MAX_FILE_SIZE
 from docbatch.sample import SAMPLE_PATTERN as ALL
@@ -115,6 +115,54 @@ def test_a_new_service_or_other_settings_walk_the_tree_again(
     service.config.max_file_size = SAMPLE_MAX_FILE_SIZE + 1  # another setting: another inventory
     service.ingest_batch(sample_tree, pattern=ALL)
     assert len(walks) == 4
+
+
+def _outcome_rows(run_id: str, doc_ids: list[str], status: str) -> pl.DataFrame:
+    n = len(doc_ids)
+    return pl.DataFrame(
+        {
+            "run_id": [run_id] * n,
+            "doc_id": doc_ids,
+            "status": [status] * n,
+            "size": [1] * n,
+            "mtime_ns": [1] * n,
+        }
+    )
+
+
+def test_many_parts_are_merged_into_one_and_nothing_changes(tmp_path: Path) -> None:
+    checkpoint = Checkpoint(tmp_path / "state")
+    checkpoint.prepare()
+    count = COMPACT_AFTER_PARTS + 4
+    for n in range(count):
+        checkpoint.write_part("run-a", n, _outcome_rows("run-a", [f"doc{n}.md", "again.md"], "failed"))
+    checkpoint.write_part("run-a", count, _outcome_rows("run-a", ["again.md"], "succeeded"))
+    checkpoint.write_part("run-b", 0, _outcome_rows("run-b", ["other.md"], "succeeded"))
+    parts = checkpoint.parts_dir
+    first = checkpoint.load("run-a")
+    assert sorted(p.name for p in parts.iterdir()) == [
+        f"part-run-a-{count + 1:06d}.parquet",
+        "part-run-b-000000.parquet",  # another run's parts are left alone
+    ]
+    assert first.next_part == count + 2 and first.problems == []
+    statuses = dict(first.outcomes.select("doc_id", "status").iter_rows())
+    assert statuses == {**{f"doc{n}.md": "failed" for n in range(count)}, "again.md": "succeeded"}
+    second = checkpoint.load("run-a")  # one part: read as it is
+    assert second.outcomes.equals(first.outcomes) and second.next_part == count + 2
+
+
+def test_a_merge_cut_short_leaves_the_same_rows(tmp_path: Path) -> None:
+    checkpoint = Checkpoint(tmp_path / "state")
+    checkpoint.prepare()
+    for n in range(COMPACT_AFTER_PARTS + 1):
+        checkpoint.write_part("run-a", n, _outcome_rows("run-a", [f"doc{n}.md", "again.md"], "failed"))
+    merged = checkpoint.load("run-a")
+    # as if killed after the merged part was written and before the old ones were removed
+    for n in range(COMPACT_AFTER_PARTS + 1):
+        checkpoint.write_part("run-a", n, _outcome_rows("run-a", [f"doc{n}.md", "again.md"], "failed"))
+    again = checkpoint.load("run-a")
+    assert again.outcomes.sort("doc_id").equals(merged.outcomes.sort("doc_id"))
+    assert len(list(checkpoint.parts_dir.iterdir())) == 1
 
 
 def test_resume_false_starts_a_new_run(tmp_path: Path, sample_tree: Path) -> None:

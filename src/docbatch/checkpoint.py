@@ -28,6 +28,8 @@ import polars as pl
 from docbatch.atomic import sweep_temp_files, write_json, write_parquet
 from docbatch.frames import OUTCOMES, conform
 
+COMPACT_AFTER_PARTS = 16
+"""A run's parts are merged into one when a call finds more than this many."""
 _PART = re.compile(r"^part-(?P<run>[0-9A-Za-z_-]+)-(?P<n>\d+)\.parquet$")
 
 
@@ -84,8 +86,13 @@ class Checkpoint:
 
     def load(self, run_id: str) -> LoadedCheckpoint:
         """Every readable part of ``run_id``; unreadable ones are moved to ``corrupt/``,
-        reported as problems, and warned about. Their files will simply be planned again."""
+        reported as problems, and warned about. Their files will simply be planned again.
+
+        More than ``COMPACT_AFTER_PARTS`` parts are then merged into one, so that a run
+        continued over many calls does not read a growing number of files in each.
+        """
         frames: list[pl.DataFrame] = []
+        read: list[Path] = []
         problems: list[dict[str, Any]] = []
         highest = -1
         for path in sorted(self.parts_dir.glob("part-*.parquet")):
@@ -100,10 +107,22 @@ class Checkpoint:
                 problems.append(self._move_aside(path, _first_line(exc)))
                 continue
             frames.append(conform(frame, OUTCOMES))
+            read.append(path)
         outcomes = pl.concat(frames) if frames else pl.DataFrame(schema=OUTCOMES)
         # a file may appear in several parts (retried in a later call): keep the latest row
         outcomes = outcomes.unique("doc_id", keep="last", maintain_order=True)
+        if len(read) > COMPACT_AFTER_PARTS:
+            highest += 1
+            self._compact(run_id, highest, outcomes, read)
         return LoadedCheckpoint(outcomes, problems, highest + 1)
+
+    def _compact(self, run_id: str, number: int, outcomes: pl.DataFrame, parts: list[Path]) -> None:
+        """Replace ``parts`` by one part ``number`` holding their latest rows. The merged part
+        is in place before any old one goes, and rows repeated after a crash in between
+        are the same rows (the latest, in the highest part, are the ones kept)."""
+        self.write_part(run_id, number, outcomes)
+        for path in parts:
+            path.unlink(missing_ok=True)
 
     def clear_parts(self) -> None:
         """Remove every part (a new run starts)."""
