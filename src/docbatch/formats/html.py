@@ -87,6 +87,12 @@ def _emit(builder: DocumentBuilder, marked: str) -> None:
     level = 1
     for i in range(1, len(parts), 2):
         mark, chunk = parts[i], parts[i + 1]
+        if mark == _BLOCK and not heading and not pre:  # by far the most common mark
+            text = buf[0] if len(buf) == 1 else "".join(buf)
+            if text and not text.isspace():  # (white space alone makes no block)
+                builder.block(_flat(text))
+            buf = [chunk]
+            continue
         if mark == _HEAD_OPEN:
             digit, chunk = chunk[:1], chunk[1:]
             if not pre:
