@@ -21,14 +21,21 @@ from benchmarks.corpus import choose_touched, copy_subset, copy_tree, scaled_cop
 from benchmarks.measure import python_task, repeat, run_measured
 
 BIG_BATCH = str(10**9)
+IN_CALLS = 1000
 TOUCH_FRACTION = 0.05
 TOUCH_SEED = 20240505
 
 
 def ingest(
-    root: Path, db: Path, pattern: str, workers: int | None, executor: str = "process"
+    root: Path,
+    db: Path,
+    pattern: str,
+    workers: int | None,
+    executor: str = "process",
+    batch: str = BIG_BATCH,
 ) -> dict[str, Any]:
-    """One measured ``docbatch ingest-docs-batch`` (process executor unless told otherwise)."""
+    """One measured ``docbatch ingest-docs-batch`` (process executor unless told otherwise),
+    in calls of ``batch`` files (``BATCH_MAX_BATCH_SIZE``; default: one call)."""
     argv = [
         sys.executable,
         "-m",
@@ -46,7 +53,7 @@ def ingest(
     ]
     if workers:
         argv += ["--workers", str(workers)]
-    env = dict(os.environ, BATCH_MAX_BATCH_SIZE=BIG_BATCH)
+    env = dict(os.environ, BATCH_MAX_BATCH_SIZE=batch)
     run = run_measured(argv, env=env)
     summary = json.loads(run["stdout"].strip().splitlines()[-1])
     run["result"] = {
@@ -182,6 +189,14 @@ class DocbatchBench:
 
         out = repeat(one, self.repeats)
         out["times"] = times
+        # once more in calls of IN_CALLS files, as the seed's default max_batch_size has it:
+        # each call must cost what its files cost, not what the whole tree does
+        store_dir = self._fresh("scaled-store-in-calls")
+        out["in_calls"] = ingest(
+            tree, store_dir / "store.db", self.pattern, self.workers, self.executor, str(IN_CALLS)
+        )
+        out["in_calls"]["files_per_call"] = IN_CALLS
+        shutil.rmtree(store_dir, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
         return out
 

@@ -53,6 +53,7 @@ def test_suite_runs_on_a_tiny_corpus(tmp_path: Path) -> None:
     assert db["full"]["median"]["result.succeeded"] == 60
     assert db["unchanged"]["median"]["result.skipped"] == 60
     assert db["scaled"]["median"]["result.total_files"] == 120
+    assert db["scaled"]["in_calls"]["result"]["total_files"] == 120
     assert db["incremental"]["touched_files"] == 3
     assert db["incremental"]["touched_rerun"]["median"]["result.plan.changed"] == 3
     assert db["incremental"]["only_touched_fresh"]["median"]["result.succeeded"] == 3
@@ -66,6 +67,7 @@ def test_suite_runs_on_a_tiny_corpus(tmp_path: Path) -> None:
         "5%-touched incremental / only those files, fresh store",
         "driver peak RSS scaled / 1x",
         "files/s scaled / 1x",
+        "scaled, in calls of 1,000 files / in one call (wall)",
     ):
         assert ratios[name]["value"] > 0, name
     assert "rst_quality" in results
