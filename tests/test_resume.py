@@ -165,6 +165,23 @@ def test_a_merge_cut_short_leaves_the_same_rows(tmp_path: Path) -> None:
     assert len(list(checkpoint.parts_dir.iterdir())) == 1
 
 
+def test_a_run_of_many_calls_keeps_few_parts_and_every_outcome(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path, max_batch_size=4, chunk_processing_size=1, progress_save_interval=1)
+    results = [service.ingest_batch(sample_tree, pattern=ALL, executor="serial")]
+    most_parts = len(_parts(tmp_path))
+    while results[-1].pending:
+        results.append(service.ingest_batch(sample_tree, pattern=ALL, executor="serial"))
+        most_parts = max(most_parts, len(_parts(tmp_path)))
+    processed = results[-1].outcomes.filter(pl.col("status").is_in(["succeeded", "failed"])).height
+    # one part per file, but a call that finds more than COMPACT_AFTER_PARTS merges them
+    assert len(results) > 5 and processed > 24 and most_parts <= 20
+    final = results[-1].outcomes
+    assert final["doc_id"].is_unique().all() and final.filter(status="pending").height == 0
+    one_call = _service(tmp_path / "one").ingest_batch(sample_tree, pattern=ALL)
+    columns = ["doc_id", "status", "content_hash", "n_chunks"]
+    assert final.select(columns).sort("doc_id").equals(one_call.outcomes.select(columns).sort("doc_id"))
+
+
 def test_resume_false_starts_a_new_run(tmp_path: Path, sample_tree: Path) -> None:
     service = _service(tmp_path, max_batch_size=5)
     first = service.ingest_batch(sample_tree, pattern=ALL)
