@@ -192,7 +192,8 @@ class PoolKeeper:
 SLICES_PER_WORKER = 4
 """Slices kept submitted per local worker. The driver submits new slices only between
 commits, and a commit (of several slices back together) takes as long as a worker needs
-for a few slices: with one slice each, workers sat idle for a third of a full ingest."""
+for a few slices: with one slice each, the workers sat idle for over a third of the time
+files were being parsed."""
 
 
 def slices_in_flight(pool: Executor | None) -> int:

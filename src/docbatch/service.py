@@ -95,8 +95,9 @@ class BatchIngestService:
         self.progress = BatchProgress()
         """The live counters of the current (or last) run; the same object across runs."""
         self._pools = PoolKeeper()
-        self._run_inventory = RunInventory()
         """Worker processes kept while files are left for a next call (``max_batch_size``)."""
+        self._run_inventory = RunInventory()
+        """The inventory of a run left unfinished for a next call, which reuses it."""
 
     # ingest --------------------------------------------------------------------------------
     def ingest_batch(
