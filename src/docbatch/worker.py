@@ -240,10 +240,13 @@ def _read(fd: int, max_file_size: int) -> bytes:
     """The bytes of the open file ``fd`` (closed here), up to ``max_file_size`` and one more."""
     try:
         size = os.fstat(fd).st_size
+        expected = min(size, max_file_size)
         # read(n) allocates n bytes up front: ask for what the file holds (and one more,
         # to see it grew), not for the size limit
-        data = os.read(fd, min(size, max_file_size) + 1)
-        while size < len(data) <= max_file_size:  # it grew (or, like /proc files, has no size)
+        data = os.read(fd, expected + 1)
+        # read on after a short read (one read returns at most 2 GiB), or when the file grew
+        # (or, like /proc files, has no size), up to one byte over the limit
+        while len(data) <= max_file_size and (len(data) < expected or len(data) > size):
             more = os.read(fd, max_file_size + 1 - len(data))
             if not more:
                 break
