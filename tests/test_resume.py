@@ -97,6 +97,37 @@ def test_the_calls_of_one_run_walk_the_tree_once(
     assert following.outcomes.filter(pl.col("doc_id") == late.name)["status"].to_list() == ["succeeded"]
 
 
+def test_files_changed_during_a_run_of_many_calls_are_read_anew_and_the_run_ends(
+    tmp_path: Path, sample_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import docbatch.preparation
+
+    walks: list[Path] = []
+    real_scan = docbatch.preparation.scan
+    monkeypatch.setattr(
+        docbatch.preparation, "scan", lambda root, *a, **k: walks.append(root) or real_scan(root, *a, **k)
+    )
+    service = _service(tmp_path, max_batch_size=3)
+    results = [service.ingest_batch(sample_tree, pattern=ALL)]
+    done = set(results[0].outcomes.filter(pl.col("status").is_in(["succeeded", "failed"]))["doc_id"])
+    waiting = results[0].outcomes.filter(status="pending")["doc_id"].to_list()
+    # every file still waiting grows after the inventory: their rows can only count as done
+    # once an inventory has seen their new size
+    for doc_id in waiting:
+        with open(sample_tree / doc_id, "a", encoding="utf-8") as f:
+            f.write("\n\nAppended while the run was under way.\n")
+    while results[-1].pending and len(results) < 40:
+        results.append(service.ingest_batch(sample_tree, pattern=ALL))
+    final = results[-1].outcomes
+    assert results[-1].pending == 0 and len(results) < 40
+    assert {r.run_id for r in results} == {results[0].run_id} and len(walks) > 1
+    assert final["doc_id"].is_unique().all()
+    grown = final.filter(pl.col("doc_id").is_in(waiting) & (pl.col("status") == "succeeded"))
+    for doc_id, size in grown.select("doc_id", "size").iter_rows():
+        assert size == (sample_tree / doc_id).stat().st_size
+    assert done.isdisjoint(waiting) and grown.height > 0
+
+
 def test_a_new_service_or_other_settings_walk_the_tree_again(
     tmp_path: Path, sample_tree: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -186,6 +186,7 @@ class BatchIngestService:
                 self._sync_deletions(run, allow_mass_delete)
             report_path = Path(report_dir) if report_dir is not None else self.state_dir
             output = self._execute(run, executor, workers, sinks, fallback_encoding, report_path)
+            self._run_inventory.forget_if_changed(output.outcomes)
             return close_call(
                 run,
                 output,
