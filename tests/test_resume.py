@@ -182,6 +182,25 @@ def test_many_parts_are_merged_into_one_and_nothing_changes(tmp_path: Path) -> N
     assert second.outcomes.equals(first.outcomes) and second.next_part == count + 2
 
 
+def test_parts_that_cannot_be_merged_stay_as_they_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    checkpoint = Checkpoint(tmp_path / "state")
+    checkpoint.prepare()
+    for n in range(COMPACT_AFTER_PARTS + 1):
+        checkpoint.write_part("run-a", n, _outcome_rows("run-a", [f"doc{n}.md"], "succeeded"))
+    before = sorted(p.name for p in checkpoint.parts_dir.iterdir())
+
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(checkpoint, "write_part", disk_full)
+    loaded = checkpoint.load("run-a")
+    assert loaded.outcomes.height == COMPACT_AFTER_PARTS + 1 and loaded.problems == []
+    assert sorted(p.name for p in checkpoint.parts_dir.iterdir()) == before
+    assert "could not merge" in caplog.text and "No space left" in caplog.text
+
+
 def test_a_merge_cut_short_leaves_the_same_rows(tmp_path: Path) -> None:
     checkpoint = Checkpoint(tmp_path / "state")
     checkpoint.prepare()

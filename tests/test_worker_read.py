@@ -69,3 +69,26 @@ def test_a_plain_file_is_read_in_one_call(tmp_path: Path, monkeypatch: pytest.Mo
     fake = _ShortReads(limit=1 << 20)
     monkeypatch.setattr(worker, "os", fake)
     assert _read(path, 1000) == b"# Title\n\ntext\n" and fake.reads == 1
+
+
+@pytest.mark.parametrize("nofollow", [True, False], ids=["O_NOFOLLOW", "without O_NOFOLLOW"])
+def test_symlinks_are_followed_only_inside_the_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nofollow: bool
+) -> None:
+    if not nofollow:
+        monkeypatch.setattr(worker, "_NOFOLLOW", 0)
+    root, outside = tmp_path / "docs", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (root / "plain.md").write_bytes(b"plain")
+    (outside / "secret.md").write_bytes(b"secret")
+    (root / "inside.md").symlink_to("plain.md")
+    (root / "escape.md").symlink_to(outside / "secret.md")
+    work = worker._SliceWork(worker.ParseOptions())
+
+    def read(doc_id: str) -> bytes:
+        return worker._read(work._open_inside_root(str(root / doc_id), doc_id), 1000)
+
+    assert read("plain.md") == b"plain" and read("inside.md") == b"plain"
+    with pytest.raises(ValidationError, match="symlink points outside the root"):
+        read("escape.md")

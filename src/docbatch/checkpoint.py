@@ -14,6 +14,7 @@ files that are really in the store.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -27,6 +28,8 @@ import polars as pl
 
 from docbatch.atomic import sweep_temp_files, write_json, write_parquet
 from docbatch.frames import OUTCOMES, conform
+
+log = logging.getLogger("docbatch")
 
 COMPACT_AFTER_PARTS = 16
 """A run's parts are merged into one when a call finds more than this many."""
@@ -119,8 +122,13 @@ class Checkpoint:
     def _compact(self, run_id: str, number: int, outcomes: pl.DataFrame, parts: list[Path]) -> None:
         """Replace ``parts`` by one part ``number`` holding their latest rows. The merged part
         is in place before any old one goes, and rows repeated after a crash in between
-        are the same rows (the latest, in the highest part, are the ones kept)."""
-        self.write_part(run_id, number, outcomes)
+        are the same rows (the latest, in the highest part, are the ones kept). Merging is
+        only an economy: when the merged part cannot be written, the parts stay as they are."""
+        try:
+            self.write_part(run_id, number, outcomes)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            log.warning("could not merge %d checkpoint parts (%s); keeping them", len(parts), exc)
+            return
         for path in parts:
             path.unlink(missing_ok=True)
 

@@ -28,6 +28,7 @@ from docbatch.frames import DOCUMENTS, OUTCOMES, PASSAGES, TOUCHED
 from docbatch.isolation import Heartbeat, time_limit
 
 _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 WORKER_OUTCOMES: dict[str, pl.DataType] = {
     name: dtype for name, dtype in OUTCOMES.items() if name not in ("run_id", "source", "slice")
@@ -215,11 +216,14 @@ class _SliceWork:
             real_folder = self.real_folders[folder] = os.path.realpath(folder)
         if not os.path.join(real_folder, name).startswith(inside):
             raise ValidationError("symlink points outside the root (the file changed after the inventory)")
-        try:
-            return os.open(path, _READ | os.O_NOFOLLOW)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP or not os.path.islink(path):
-                raise
+        if _NOFOLLOW:
+            try:
+                return os.open(path, _READ | _NOFOLLOW)
+            except OSError as exc:
+                if exc.errno != errno.ELOOP or not os.path.islink(path):
+                    raise
+        elif not os.path.islink(path):  # no O_NOFOLLOW here: look first
+            return os.open(path, _READ)
         real = os.path.realpath(path)
         if not (real == root or real.startswith(inside)):
             raise ValidationError("symlink points outside the root (the file changed after the inventory)")
