@@ -128,6 +128,19 @@ def test_files_changed_during_a_run_of_many_calls_are_read_anew_and_the_run_ends
     assert done.isdisjoint(waiting) and grown.height > 0
 
 
+def test_a_file_removed_during_a_run_of_many_calls_leaves_the_run(tmp_path: Path, sample_tree: Path) -> None:
+    service = _service(tmp_path, max_batch_size=5)
+    results = [service.ingest_batch(sample_tree, pattern=ALL)]
+    waiting = results[0].outcomes.filter(status="pending")["doc_id"].to_list()
+    gone = waiting[0]
+    (sample_tree / gone).unlink()
+    while results[-1].pending and len(results) < 40:
+        results.append(service.ingest_batch(sample_tree, pattern=ALL))
+    assert results[-1].pending == 0 and len(results) < 40
+    assert gone not in set(results[-1].outcomes["doc_id"])  # as if it had never been there
+    assert set(waiting[1:]) <= set(results[-1].outcomes.filter(status="succeeded")["doc_id"]) | set(BAD_FILES)
+
+
 def test_a_new_service_or_other_settings_walk_the_tree_again(
     tmp_path: Path, sample_tree: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

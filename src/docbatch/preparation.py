@@ -70,9 +70,10 @@ class RunInventory:
     each one made the calls quadratic in the tree's size (37k files in calls of 1,000
     took 35 s, against 11 s in one call), so a call that continues the run its service
     started reuses that run's inventory. Files added meanwhile are found by the next run;
-    a file changed meanwhile is read as it is now, and the next call walks the tree again
-    (``forget_if_changed``): the outcome rows of a file whose size no longer matches the
-    inventory would never count as done, and the run would never end.
+    a file changed or removed meanwhile is read as it is now (or found missing), and the
+    next call walks the tree again (``forget_if_changed``): the outcome rows of a file
+    whose size no longer matches the inventory would never count as done, and the run
+    would never end.
     """
 
     def __init__(self) -> None:
@@ -95,8 +96,12 @@ class RunInventory:
         self._kept = None
 
     def forget_if_changed(self, outcomes: pl.DataFrame) -> None:
-        """Drop the kept inventory when a file of ``outcomes`` was read at another size."""
+        """Drop the kept inventory when a file of ``outcomes`` was gone, or read at another
+        size (the next call's walk leaves a file that is gone out of the run)."""
         if self._kept is None or outcomes.height == 0:
+            return
+        if (outcomes["error_type"] == "FileNotFoundError").any():
+            self.drop()
             return
         read = outcomes.select("doc_id", "size").drop_nulls()
         listed = self._kept[2].select("doc_id", pl.col("size").alias("listed_size"))
