@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from docbatch import BatchConfig, BatchIngestService
+from docbatch import BatchConfig, BatchIngestService, IngestResult
 from docbatch.checkpoint import COMPACT_AFTER_PARTS, Checkpoint, CheckpointWarning, load_legacy_progress
 from docbatch.frames import OUTCOMES
 from docbatch.sample import BAD_FILES, SAMPLE_MAX_FILE_SIZE
@@ -67,25 +67,39 @@ def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(tmp_path: Path, 
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_the_calls_of_one_run_walk_the_tree_once(
-    tmp_path: Path, sample_tree: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def walks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The roots the inventory walks from now on, one entry per walk."""
     import docbatch.preparation
 
-    walks: list[Path] = []
+    seen: list[Path] = []
     real_scan = docbatch.preparation.scan
 
     def counted_scan(root, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN002, ANN003, ANN202
-        walks.append(Path(root))
+        seen.append(Path(root))
         return real_scan(root, *args, **kwargs)
 
     monkeypatch.setattr(docbatch.preparation, "scan", counted_scan)
+    return seen
+
+
+def _calls_until_done(service: BatchIngestService, tree: Path, first: IngestResult) -> list[IngestResult]:
+    """``first`` and the calls that continue its run until nothing is pending (at most 40)."""
+    results = [first]
+    while results[-1].pending and len(results) < 40:
+        results.append(service.ingest_batch(tree, pattern=ALL))
+    assert results[-1].pending == 0, "the run did not end in 40 calls"
+    return results
+
+
+def test_the_calls_of_one_run_walk_the_tree_once(
+    tmp_path: Path, sample_tree: Path, walks: list[Path]
+) -> None:
     service = _service(tmp_path, max_batch_size=10)
-    results = [service.ingest_batch(sample_tree, pattern=ALL)]
+    first = service.ingest_batch(sample_tree, pattern=ALL)
     late = sample_tree / "added-during-the-run.md"
     late.write_text("# Late\n\nWritten while the run was under way.\n")
-    while results[-1].pending:
-        results.append(service.ingest_batch(sample_tree, pattern=ALL))
+    results = _calls_until_done(service, sample_tree, first)
     assert len(results) > 2 and len(walks) == 1
     assert {r.run_id for r in results} == {results[0].run_id}
     final = results[-1].outcomes
@@ -98,28 +112,19 @@ def test_the_calls_of_one_run_walk_the_tree_once(
 
 
 def test_files_changed_during_a_run_of_many_calls_are_read_anew_and_the_run_ends(
-    tmp_path: Path, sample_tree: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sample_tree: Path, walks: list[Path]
 ) -> None:
-    import docbatch.preparation
-
-    walks: list[Path] = []
-    real_scan = docbatch.preparation.scan
-    monkeypatch.setattr(
-        docbatch.preparation, "scan", lambda root, *a, **k: walks.append(root) or real_scan(root, *a, **k)
-    )
     service = _service(tmp_path, max_batch_size=3)
-    results = [service.ingest_batch(sample_tree, pattern=ALL)]
-    done = set(results[0].outcomes.filter(pl.col("status").is_in(["succeeded", "failed"]))["doc_id"])
-    waiting = results[0].outcomes.filter(status="pending")["doc_id"].to_list()
+    first = service.ingest_batch(sample_tree, pattern=ALL)
+    done = set(first.outcomes.filter(pl.col("status").is_in(["succeeded", "failed"]))["doc_id"])
+    waiting = first.outcomes.filter(status="pending")["doc_id"].to_list()
     # every file still waiting grows after the inventory: their rows can only count as done
     # once an inventory has seen their new size
     for doc_id in waiting:
         with open(sample_tree / doc_id, "a", encoding="utf-8") as f:
             f.write("\n\nAppended while the run was under way.\n")
-    while results[-1].pending and len(results) < 40:
-        results.append(service.ingest_batch(sample_tree, pattern=ALL))
+    results = _calls_until_done(service, sample_tree, first)
     final = results[-1].outcomes
-    assert results[-1].pending == 0 and len(results) < 40
     assert {r.run_id for r in results} == {results[0].run_id} and len(walks) > 1
     assert final["doc_id"].is_unique().all()
     grown = final.filter(pl.col("doc_id").is_in(waiting) & (pl.col("status") == "succeeded"))
@@ -130,27 +135,18 @@ def test_files_changed_during_a_run_of_many_calls_are_read_anew_and_the_run_ends
 
 def test_a_file_removed_during_a_run_of_many_calls_leaves_the_run(tmp_path: Path, sample_tree: Path) -> None:
     service = _service(tmp_path, max_batch_size=5)
-    results = [service.ingest_batch(sample_tree, pattern=ALL)]
-    waiting = results[0].outcomes.filter(status="pending")["doc_id"].to_list()
+    first = service.ingest_batch(sample_tree, pattern=ALL)
+    waiting = first.outcomes.filter(status="pending")["doc_id"].to_list()
     gone = waiting[0]
     (sample_tree / gone).unlink()
-    while results[-1].pending and len(results) < 40:
-        results.append(service.ingest_batch(sample_tree, pattern=ALL))
-    assert results[-1].pending == 0 and len(results) < 40
+    results = _calls_until_done(service, sample_tree, first)
     assert gone not in set(results[-1].outcomes["doc_id"])  # as if it had never been there
     assert set(waiting[1:]) <= set(results[-1].outcomes.filter(status="succeeded")["doc_id"]) | set(BAD_FILES)
 
 
 def test_a_new_service_or_other_settings_walk_the_tree_again(
-    tmp_path: Path, sample_tree: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sample_tree: Path, walks: list[Path]
 ) -> None:
-    import docbatch.preparation
-
-    walks: list[Path] = []
-    real_scan = docbatch.preparation.scan
-    monkeypatch.setattr(
-        docbatch.preparation, "scan", lambda root, *a, **k: walks.append(root) or real_scan(root, *a, **k)
-    )
     first = _service(tmp_path, max_batch_size=10).ingest_batch(sample_tree, pattern=ALL)
     second = _service(tmp_path, max_batch_size=10).ingest_batch(sample_tree, pattern=ALL)  # another service
     assert second.run_id == first.run_id and len(walks) == 2

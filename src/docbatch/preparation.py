@@ -79,10 +79,6 @@ class RunInventory:
     def __init__(self) -> None:
         self._kept: tuple[str, tuple[Any, ...], pl.DataFrame] | None = None
 
-    def holds(self, key: tuple[Any, ...]) -> bool:
-        """Whether an inventory taken with settings ``key`` is kept."""
-        return self._kept is not None and self._kept[1] == key
-
     def get(self, run_id: str, key: tuple[Any, ...]) -> pl.DataFrame | None:
         """The kept inventory of run ``run_id`` taken with settings ``key``, if any."""
         if self._kept is None or self._kept[:2] != (run_id, key):
@@ -172,10 +168,10 @@ def prepare(
     }
     checkpoint = Checkpoint(state_dir)
     key = (*job.values(), cfg.max_file_size, respect_gitignore, repo is not None)
+    continued = continued_run(checkpoint, job, resume)
     inventory = None
-    if kept is not None and since is None and kept.holds(key):
-        continued = continued_run(checkpoint, job, resume)
-        inventory = kept.get(str(continued["run_id"]), key) if continued is not None else None
+    if kept is not None and since is None and continued is not None:
+        inventory = kept.get(str(continued["run_id"]), key)
     listed = None
     if inventory is None:
         inventory, listed = take_inventory(
@@ -188,7 +184,7 @@ def prepare(
             respect_gitignore=respect_gitignore,
         )
     checkpoint.prepare()
-    run_id, loaded, forced = open_run(checkpoint, job, resume)
+    run_id, loaded, forced = open_run(checkpoint, continued)
     resumed = forced is not None
     force = force or bool(forced)  # a forced run stays forced for the files it has left
     known = store.known_documents(source)
@@ -235,7 +231,7 @@ def prepare(
 
 
 def continued_run(checkpoint: Checkpoint, job: dict[str, Any], resume: bool) -> dict[str, Any] | None:
-    """The manifest of the run that ``open_run`` would continue, if any."""
+    """The manifest of the unfinished run of this job, if there is one and ``resume``."""
     manifest = checkpoint.read_run()
     if not resume or manifest is None or manifest.get("state") != "running":
         return None
@@ -243,11 +239,10 @@ def continued_run(checkpoint: Checkpoint, job: dict[str, Any], resume: bool) -> 
 
 
 def open_run(
-    checkpoint: Checkpoint, job: dict[str, Any], resume: bool
+    checkpoint: Checkpoint, manifest: dict[str, Any] | None
 ) -> tuple[str, LoadedCheckpoint, bool | None]:
-    """The run to continue (its id, checkpoint and whether it was forced), or a new one
-    (a fresh id, nothing loaded, None)."""
-    manifest = continued_run(checkpoint, job, resume)
+    """The run of ``manifest`` (see ``continued_run``) to continue: its id, checkpoint and
+    whether it was forced; or, without one, a new run (a fresh id, nothing loaded, None)."""
     if manifest is not None:
         run_id = str(manifest["run_id"])
         return run_id, checkpoint.load(run_id), bool(manifest.get("force"))
