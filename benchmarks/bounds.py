@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -16,6 +17,10 @@ from typing import Any
 from benchmarks.corpus import list_files, pattern_regex
 
 CHUNK_FILES = 50
+
+
+WORKER_START = "import docbatch.execution, docbatch.worker"
+"""What a process-pool worker imports before its first slice (its start-up cost)."""
 
 
 def stat_walk(root: str, pattern: str) -> dict[str, Any]:
@@ -197,6 +202,7 @@ def measure_bounds(root: str, pattern: str, repeats: int, workers: int) -> dict[
         return repeat(lambda _: run_measured(python_task(f"bounds:{name}", args)), repeats)
 
     return {
+        "worker_start": repeat(lambda _: run_measured([sys.executable, "-c", WORKER_START]), repeats),
         "stat_walk": task("stat_walk"),
         "read_all": task("read_all"),
         "sha256_all": task("sha256_all"),

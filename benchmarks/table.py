@@ -115,6 +115,7 @@ def compute_ratios(r: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     ratios["CPU s per file (driver + workers) scaled / 1x, less sensitive to load"] = _ratio(
         _div(*cpu_per_file)
     )
+    ratios.update(_cpu_floor(r, full))
     gate = r.get("rst_quality") or {}
     if gate.get("available"):
         ratios["RST fast reader: same headings (share of files)"] = _ratio(
@@ -122,6 +123,26 @@ def compute_ratios(r: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         )
         ratios["RST fast reader: passage token F1 (mean)"] = _ratio(gate.get("token_f1"), ">= 0.95")
     return ratios
+
+
+def _cpu_floor(r: Mapping[str, Any], full: float | None) -> dict[str, dict[str, Any]]:
+    """How close the full ingest's work allows it to come: its CPU-s over the CPUs is the
+    wall time of a perfect schedule of the same work; the workers' start-up is part of it."""
+    meta = r.get("meta") or {}
+    cpus = meta.get("cpus") or 1
+    workers = meta.get("workers") or cpus
+    full_cpu = med(r, "docbatch.full", "cpu_s")
+    floor = _div(full_cpu, cpus)
+    start = med(r, "bounds.worker_start", "cpu_s")
+    return {
+        "full ingest CPU floor (CPU-s of driver + workers / CPUs) / LangChain index() first run": _ratio(
+            _div(floor, med(r, "peers.langchain.first_ingest", "wall_s"))
+        ),
+        "full ingest wall / its CPU floor": _ratio(_div(full, floor)),
+        "workers' start-up (importing the worker code) / full ingest CPU-s": _ratio(
+            _div(start * workers if start is not None else None, full_cpu)
+        ),
+    }
 
 
 def _sum(*values: float | None) -> float | None:

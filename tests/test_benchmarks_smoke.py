@@ -42,6 +42,7 @@ def test_suite_runs_on_a_tiny_corpus(tmp_path: Path) -> None:
     for name in ("stat_walk", "read_all", "sha256_all", "parse_1core", "parse_ncores"):
         assert bounds[name]["median"]["result.op_s"] > 0, name
         assert bounds[name]["median"]["wall_s"] > 0, name
+    assert bounds["worker_start"]["median"]["cpu_s"] > 0
     per_format = bounds["parse_1core"]["runs"][0]["result"]["per_format"]
     assert {"markdown", "rst", "html", "text"} <= set(per_format)
 
@@ -68,6 +69,8 @@ def test_suite_runs_on_a_tiny_corpus(tmp_path: Path) -> None:
         "driver peak RSS scaled / 1x",
         "files/s scaled / 1x",
         "scaled, in calls of 1,000 files / in one call (wall)",
+        "full ingest wall / its CPU floor",
+        "workers' start-up (importing the worker code) / full ingest CPU-s",
     ):
         assert ratios[name]["value"] > 0, name
     assert "rst_quality" in results
