@@ -157,6 +157,89 @@ def test_a_new_service_or_other_settings_walk_the_tree_again(
     assert len(walks) == 4
 
 
+@pytest.fixture
+def store_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The sources whose stored documents are read back from now on, one entry per read."""
+    from docbatch.store.sqlite import SQLiteStore
+
+    seen: list[str] = []
+    real = SQLiteStore.known_documents
+
+    def counted(self: SQLiteStore, source: str) -> pl.DataFrame:
+        seen.append(source)
+        return real(self, source)
+
+    monkeypatch.setattr(SQLiteStore, "known_documents", counted)
+    return seen
+
+
+def _statuses(result: IngestResult) -> dict[str, str]:
+    return dict(result.outcomes.select("doc_id", "status").iter_rows())
+
+
+def test_the_calls_of_one_run_read_the_stored_documents_once(
+    tmp_path: Path, sample_tree: Path, store_reads: list[str]
+) -> None:
+    service = _service(tmp_path / "calls", max_batch_size=4)
+    results = _calls_until_done(service, sample_tree, service.ingest_batch(sample_tree, pattern=ALL))
+    assert len(results) > 2 and len(store_reads) == 1
+    one = _service(tmp_path / "one")
+    in_one_call = one.ingest_batch(sample_tree, pattern=ALL)
+    assert _statuses(results[-1]) == _statuses(in_one_call)
+    assert service.backend.counts() == one.backend.counts()
+
+
+def test_a_write_from_elsewhere_between_calls_makes_the_next_call_read_the_store_again(
+    tmp_path: Path, sample_tree: Path, store_reads: list[str]
+) -> None:
+    service = _service(tmp_path, max_batch_size=4)
+    first = service.ingest_batch(sample_tree, pattern=ALL)
+    waiting = set(first.outcomes.filter(status="pending")["doc_id"])
+    elsewhere = BatchIngestService(
+        tmp_path / "s.db",
+        config=BatchConfig(max_file_size=SAMPLE_MAX_FILE_SIZE),
+        state_dir=tmp_path / "other",
+    )
+    elsewhere.ingest_batch(sample_tree, pattern=ALL)  # stores every file, waiting ones included
+    elsewhere.close()
+    reads = len(store_reads)
+    second = service.ingest_batch(sample_tree, pattern=ALL)
+    assert len(store_reads) == reads + 1 and second.run_id == first.run_id and second.complete
+    # planned against the store as it is now: what the other run stored is up to date
+    stored_elsewhere = second.outcomes.filter(
+        pl.col("doc_id").is_in(list(waiting)) & (pl.col("status") != "failed")
+    )
+    assert stored_elsewhere.height > 0 and set(stored_elsewhere["status"]) == {"skipped"}
+
+
+def test_documents_removed_by_one_call_are_not_removed_again_by_the_next(
+    tmp_path: Path, sample_tree: Path, store_reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from docbatch.store.sqlite import SQLiteStore
+
+    service = _service(tmp_path, max_batch_size=4)
+    _calls_until_done(service, sample_tree, service.ingest_batch(sample_tree, pattern=ALL))
+    gone = "guides/troubleshooting.md"
+    (sample_tree / gone).unlink()
+    removals: list[list[str]] = []
+    real = SQLiteStore.delete_documents
+
+    def counted(self: SQLiteStore, source: str, doc_ids: list[str]) -> int:
+        removals.append(list(doc_ids))
+        return real(self, source, doc_ids)
+
+    monkeypatch.setattr(SQLiteStore, "delete_documents", counted)
+    store_reads.clear()
+    results = [service.ingest_batch(sample_tree, pattern=ALL, force=True, sync_deletions=True)]
+    while results[-1].pending and len(results) < 40:
+        results.append(service.ingest_batch(sample_tree, pattern=ALL, force=True, sync_deletions=True))
+    assert len(results) > 2 and results[-1].complete
+    assert removals == [[gone]]
+    assert len(store_reads) == 2  # planned once, and once more after the removal
+    assert results[0].outcomes.filter(status="deleted")["doc_id"].to_list() == [gone]
+    assert gone not in set(results[-1].outcomes["doc_id"])
+
+
 def _outcome_rows(run_id: str, doc_ids: list[str], status: str) -> pl.DataFrame:
     n = len(doc_ids)
     return pl.DataFrame(

@@ -47,3 +47,35 @@ def test_a_new_store_merges_index_segments_sixteen_at_a_time(tmp_path: Path) -> 
     (value,) = reopened._con.execute("SELECT v FROM passages_fts_config WHERE k = 'automerge'").fetchone()
     assert value == FTS_AUTOMERGE == 16
     reopened.close()
+
+
+def test_the_change_mark_moves_with_every_commit_by_anyone(tmp_path: Path) -> None:
+    import polars as pl
+
+    from docbatch.frames import DOCUMENTS, PASSAGES, TOUCHED
+
+    def one_document(store: SQLiteStore, doc_id: str) -> None:
+        doc = {"doc_id": doc_id, "format": "text", "size": 1, "mtime_ns": 1, "content_hash": "h"}
+        doc |= {"n_chars": 1, "n_passages": 0, "fingerprint": "fp"}
+        store.write_slice(
+            "s",
+            pl.DataFrame([doc], schema=DOCUMENTS),
+            pl.DataFrame(schema=PASSAGES),
+            pl.DataFrame(schema=TOUCHED),
+        )
+
+    ours, theirs = SQLiteStore(tmp_path / "s.db"), SQLiteStore(tmp_path / "s.db")
+    mark = ours.change_mark()
+    ours.known_documents("s")
+    ours.search("anything")
+    assert ours.change_mark() == mark  # reading changes nothing
+    one_document(ours, "a.txt")
+    assert ours.change_mark() != mark  # a commit of its own
+    mark = ours.change_mark()
+    one_document(theirs, "b.txt")
+    assert ours.change_mark() != mark  # a commit through another connection
+    mark = ours.change_mark()
+    assert theirs.delete_documents("s", ["a.txt"]) == 1
+    assert ours.change_mark() != mark
+    ours.close()
+    theirs.close()

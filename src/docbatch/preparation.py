@@ -64,7 +64,7 @@ class PreparedRun:
 
 
 class RunInventory:
-    """The inventory a run was planned from, kept between the calls of that run.
+    """The inventory a run was planned from, and its plan, kept between the calls of that run.
 
     A run larger than ``max_batch_size`` takes several calls. Walking the tree again for
     each one made the calls quadratic in the tree's size (37k files in calls of 1,000
@@ -74,10 +74,18 @@ class RunInventory:
     next call walks the tree again (``forget_if_changed``): the outcome rows of a file
     whose size no longer matches the inventory would never count as done, and the run
     would never end.
+
+    Reading every stored document of the source back for each call was quadratic too
+    (70 ms per call at 37k documents). The plan is kept with the store's ``change_mark``
+    as it was when the call ended, and a continuing call reuses it only when the store
+    gives the same mark: nothing was committed to it since, by this run or anyone else.
+    Files the run has done since the plan are its checkpoint's, not the plan's.
     """
 
     def __init__(self) -> None:
         self._kept: tuple[str, tuple[Any, ...], pl.DataFrame] | None = None
+        self._plan: tuple[tuple[Any, ...], pl.DataFrame, int] | None = None
+        self._mark: object = None
 
     def get(self, run_id: str, key: tuple[Any, ...]) -> pl.DataFrame | None:
         """The kept inventory of run ``run_id`` taken with settings ``key``, if any."""
@@ -85,11 +93,35 @@ class RunInventory:
             return None
         return self._kept[2]
 
-    def keep(self, run_id: str, key: tuple[Any, ...], inventory: pl.DataFrame) -> None:
+    def plan(self, key: tuple[Any, ...], mark: object) -> tuple[pl.DataFrame, int] | None:
+        """The kept plan (and its count of stored documents in scope) made with planning
+        settings ``key``, if the store's change mark is still ``mark``."""
+        if self._plan is None or mark is None or self._plan[0] != key or mark != self._mark:
+            return None
+        return self._plan[1], self._plan[2]
+
+    def keep(
+        self,
+        run_id: str,
+        key: tuple[Any, ...],
+        inventory: pl.DataFrame,
+        plan: tuple[tuple[Any, ...], pl.DataFrame, int] | None = None,
+    ) -> None:
         self._kept = (run_id, key, inventory)
+        self._plan = plan
+        self._mark = None
+
+    def settle(self, mark: object) -> None:
+        """Record the store's change mark once the call has written all it writes."""
+        self._mark = mark
+
+    def forget_plan(self) -> None:
+        """Plan the next call against the store again (this call removed documents)."""
+        self._plan = None
 
     def drop(self) -> None:
         self._kept = None
+        self._plan = None
 
     def forget_if_changed(self, outcomes: pl.DataFrame) -> None:
         """Drop the kept inventory when a file of ``outcomes`` was gone, or read at another
@@ -103,6 +135,12 @@ class RunInventory:
         listed = self._kept[2].select("doc_id", pl.col("size").alias("listed_size"))
         if read.join(listed, on="doc_id").filter(pl.col("size") != pl.col("listed_size")).height:
             self.drop()
+
+
+def change_mark(store: DocumentStore) -> object:
+    """The store's ``change_mark()`` when it has one (a store that cannot tell gives None)."""
+    mark = getattr(store, "change_mark", None)
+    return mark() if callable(mark) else None
 
 
 def take_inventory(
@@ -172,6 +210,7 @@ def prepare(
     inventory = None
     if kept is not None and since is None and continued is not None:
         inventory = kept.get(str(continued["run_id"]), key)
+    inventory_kept = inventory is not None
     listed = None
     if inventory is None:
         inventory, listed = take_inventory(
@@ -187,26 +226,20 @@ def prepare(
     run_id, loaded, forced = open_run(checkpoint, continued)
     resumed = forced is not None
     force = force or bool(forced)  # a forced run stays forced for the files it has left
-    known = store.known_documents(source)
-    stored_in_scope = known.height
-    if listed is not None:  # with since=REV only the files git lists are looked at
-        known = known.filter(pl.col("doc_id").is_in(list(listed)))
-    planned = planning.plan(
-        inventory,
-        known,
-        force=force,
-        patterns=patterns,
-        recursive=recursive,
-        fingerprints=fingerprints,
-    )
-    if listed is None:
-        stored_in_scope = int(planned["status"].is_in(["deleted", "changed", "unchanged"]).sum())
+    plan_key = (force, tuple(sorted(fingerprints.items())))
+    reused = kept.plan(plan_key, change_mark(store)) if kept is not None and inventory_kept else None
+    if reused is not None:
+        planned, stored_in_scope = reused
+    else:
+        planned, stored_in_scope = _plan(
+            store, source, inventory, listed, force, patterns, recursive, fingerprints
+        )
     carried = carried_over(loaded.outcomes, inventory)
     done = pl.col("doc_id").is_in(carried["doc_id"].implode())
     todo = planned.filter(pl.col("status").is_in(["new", "changed"]) & ~done)
     if kept is not None:
         if since is None and cfg.max_batch_size and todo.height > cfg.max_batch_size:
-            kept.keep(run_id, key, inventory)
+            kept.keep(run_id, key, inventory, (plan_key, planned, stored_in_scope))
         else:
             kept.drop()
     return PreparedRun(
@@ -228,6 +261,34 @@ def prepare(
         waiting=todo.slice(cfg.max_batch_size or todo.height),
         started_at=datetime.now(UTC),
     )
+
+
+def _plan(
+    store: DocumentStore,
+    source: str,
+    inventory: pl.DataFrame,
+    listed: set[str] | None,
+    force: bool,
+    patterns: tuple[str, ...],
+    recursive: bool,
+    fingerprints: dict[str, str],
+) -> tuple[pl.DataFrame, int]:
+    """The plan of ``inventory`` against the store, and the count of stored documents in scope."""
+    known = store.known_documents(source)
+    stored_in_scope = known.height
+    if listed is not None:  # with since=REV only the files git lists are looked at
+        known = known.filter(pl.col("doc_id").is_in(list(listed)))
+    planned = planning.plan(
+        inventory,
+        known,
+        force=force,
+        patterns=patterns,
+        recursive=recursive,
+        fingerprints=fingerprints,
+    )
+    if listed is None:
+        stored_in_scope = int(planned["status"].is_in(["deleted", "changed", "unchanged"]).sum())
+    return planned, stored_in_scope
 
 
 def continued_run(checkpoint: Checkpoint, job: dict[str, Any], resume: bool) -> dict[str, Any] | None:

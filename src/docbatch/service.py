@@ -47,7 +47,14 @@ from docbatch.inventory import DEFAULT_PATTERN, parse_patterns, scan
 from docbatch.lock import writer_lock
 from docbatch.metrics import BatchProgress, processing_metrics
 from docbatch.outcomes import deleted_rows
-from docbatch.preparation import PreparedRun, RunInventory, check_source, default_source, prepare
+from docbatch.preparation import (
+    PreparedRun,
+    RunInventory,
+    change_mark,
+    check_source,
+    default_source,
+    prepare,
+)
 from docbatch.progress import resolve as resolve_progress
 from docbatch.result import IngestResult, RunOutput
 from docbatch.retry import RetryPolicy
@@ -187,6 +194,7 @@ class BatchIngestService:
             report_path = Path(report_dir) if report_dir is not None else self.state_dir
             output = self._execute(run, executor, workers, sinks, fallback_encoding, report_path)
             self._run_inventory.forget_if_changed(output.outcomes)
+            self._run_inventory.settle(change_mark(self.backend))
             return close_call(
                 run,
                 output,
@@ -222,6 +230,7 @@ class BatchIngestService:
         ids = gone["doc_id"].to_list()
         retry = RetryPolicy(self.config.max_retry_attempts, self.config.retry_backoff_factor, self.sleep)
         retry.call(self.backend.delete_documents, run.source, ids)
+        self._run_inventory.forget_plan()  # its "deleted" rows are done now
         rows = deleted_rows(gone, run.run_id, run.source)
         run.checkpoint.write_part(run.run_id, run.next_part, rows)
         run.next_part += 1

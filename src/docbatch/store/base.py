@@ -16,6 +16,11 @@ class DocumentStore(Protocol):
     * ``write_slice`` is one transaction: all of it lands or none of it does;
     * writing a document replaces all its previous passages (no duplicates, no stale tail);
     * ``known_documents`` reflects every committed ``write_slice``.
+
+    A store may also have ``change_mark()``: a value that differs from one it returned
+    earlier whenever anything was committed to the store in between, by any writer. A run
+    in several calls then plans its next call without reading every stored document back
+    while the mark stays the same. A store without it (or returning None) is read each time.
     """
 
     location: str

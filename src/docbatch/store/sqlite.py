@@ -123,6 +123,16 @@ class SQLiteStore:
         ).fetchall()
         return pl.DataFrame(rows, schema=KNOWN_DOCUMENTS, orient="row")
 
+    def change_mark(self) -> tuple[int, int]:
+        """A value that differs from an earlier one when anything was committed to the store
+        in between: by another connection (SQLite's ``data_version``) or through this one
+        (rows changed so far)."""
+        try:
+            (others,) = self._con.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error as exc:
+            raise _store_error(self.location, exc) from None
+        return int(others), self._con.total_changes
+
     def write_slice(
         self, source: str, documents: pl.DataFrame, passages: pl.DataFrame, touched: pl.DataFrame
     ) -> None:
