@@ -69,12 +69,16 @@ def deleted_rows(deleted: pl.DataFrame, run_id: str, source: str) -> pl.DataFram
 
 
 def carried_over(checkpointed: pl.DataFrame, inventory: pl.DataFrame) -> pl.DataFrame:
-    """Checkpointed rows of the run being resumed whose file has not changed since."""
+    """Checkpointed rows of the run being resumed whose file has not changed since, and its
+    rows of documents removed because their file was gone (while it still is)."""
     if checkpointed.height == 0:
         return conform(checkpointed, OUTCOMES)
-    same = checkpointed.join(
-        inventory.select("doc_id", pl.col("size").alias("_size"), pl.col("mtime_ns").alias("_mtime")),
-        on="doc_id",
-        how="inner",
-    ).filter((pl.col("mtime_ns") == pl.col("_mtime")) & (pl.col("size") == pl.col("_size")))
-    return conform(same, OUTCOMES)
+    listed = inventory.select("doc_id", pl.col("size").alias("_size"), pl.col("mtime_ns").alias("_mtime"))
+    deleted = pl.col("status") == "deleted"
+    same = (
+        checkpointed.filter(~deleted)
+        .join(listed, on="doc_id", how="inner")
+        .filter((pl.col("mtime_ns") == pl.col("_mtime")) & (pl.col("size") == pl.col("_size")))
+    )
+    still_gone = checkpointed.filter(deleted).join(listed, on="doc_id", how="anti")
+    return conform(pl.concat([conform(same, OUTCOMES), conform(still_gone, OUTCOMES)]), OUTCOMES)
