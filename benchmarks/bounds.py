@@ -116,13 +116,17 @@ def _rst_with_docutils(items: list[tuple[str, bytes]]) -> list[float] | None:
     return stat
 
 
-def _warm(delay_s: float) -> int:
+def _warm(delay_s: float) -> tuple[int, float]:
+    """Import every parser; returns this worker's pid and when it was ready (``time.time``).
+    The pause after that keeps the worker from taking a second warm-up task, so that every
+    worker gets one; it is not part of the start-up."""
     from docbatch.formats import get_parser, supported_formats
 
     for fmt in supported_formats():
         get_parser(fmt)
+    ready = time.time()
     time.sleep(delay_s)
-    return os.getpid()
+    return os.getpid(), ready
 
 
 def parse_serial(root: str, pattern: str) -> dict[str, Any]:
@@ -162,10 +166,11 @@ def parse_parallel(root: str, pattern: str, workers: int) -> dict[str, Any]:
     by_format: dict[str, list[tuple[str, bytes]]] = defaultdict(list)
     for item in items:
         by_format[item[0]].append(item)
-    started = time.perf_counter()
+    started = time.time()
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pids = set(pool.map(_warm, [0.2] * workers))
-        pool_start = time.perf_counter() - started
+        warmed = list(pool.map(_warm, [0.2] * workers))
+        pids = {pid for pid, _ in warmed}
+        pool_start = max(ready for _, ready in warmed) - started  # until the last worker is ready
         per_format = {}
         for fmt, group in sorted(by_format.items()):
             t0 = time.perf_counter()
