@@ -105,8 +105,10 @@ class RunInventory:
         run_id: str,
         key: tuple[Any, ...],
         inventory: pl.DataFrame,
-        plan: tuple[tuple[Any, ...], pl.DataFrame, int] | None = None,
+        plan: tuple[tuple[Any, ...], pl.DataFrame, int],
     ) -> None:
+        """Keep run ``run_id``'s inventory and its plan (planning settings, plan, count of
+        stored documents in scope) for the next call; ``settle`` then dates the plan."""
         self._kept = (run_id, key, inventory)
         self._plan = plan
         self._mark = None
@@ -192,8 +194,9 @@ def prepare(
 ) -> PreparedRun:
     """Inventory, plan and checkpoint read back: what one ``ingest_batch`` call will do.
 
-    With ``kept``, a call that continues the run whose inventory it holds reuses it, and
-    a call that leaves files for a next one keeps its inventory there.
+    With ``kept``, a call that continues the run whose inventory it holds reuses it (and
+    its plan, while the store is unchanged), and a call that leaves files for a next one
+    keeps its inventory and plan there.
     """
     cfg = config
     patterns = parse_patterns(pattern)
