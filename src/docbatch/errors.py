@@ -10,7 +10,8 @@
     │   ├── StoreError                    the store cannot be opened or written
     │   │   ├── StoreBusyError            the store is locked by another writer (transient)
     │   │   └── StoreLockedError          another docbatch run is writing this store
-    │   └── QueryError (ValueError)       a search query the store cannot understand
+    │   ├── QueryError (ValueError)       a search query the store cannot understand
+    │   └── WorkerStartError              worker processes cannot start (every file would fail)
     └── FileError                         one file's problem; becomes an outcome row, never stops a run
         ├── ValidationError (ValueError)  empty, too large, binary, not decodable (terminal)
         ├── ParseError (ValueError)       the parser rejected the file (terminal)
@@ -56,6 +57,10 @@ class MassDeleteError(ConfigError):
 
 class RunError(DocbatchError):
     """A problem that stops the whole run (never one file's fault)."""
+
+
+class WorkerStartError(RunError):
+    """Worker processes die as they start, so every file would fail the same way."""
 
 
 class RootError(RunError, OSError):

@@ -16,7 +16,7 @@ from concurrent.futures import CancelledError, Executor, Future, InvalidStateErr
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from docbatch.errors import ConfigError
+from docbatch.errors import ConfigError, WorkerStartError
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -51,7 +51,9 @@ def open_executor(
     "process" (shut down on exit; with a ``keeper``, its pool, left running unless the
     block raises), or the caller's own ``Executor`` (left running).
     "auto" (or None) is "process" when there are ``AUTO_PROCESS_MIN_FILES`` or more files
-    to parse and more than one CPU, else "serial".
+    to parse and more than one CPU, else "serial"; when this platform cannot make worker
+    processes at all, "auto" parses in this process (with a warning saying why) and
+    "process" raises ``WorkerStartError``.
 
     A Dask ``distributed.Client`` (or its ``get_executor()``) runs slices on its cluster
     (left running); "dask://HOST:PORT" connects a client to that scheduler for the run.
@@ -64,6 +66,7 @@ def open_executor(
         ConfigError: an unknown spec, Dask asked for but not installed, or a scheduler
             that cannot be reached.
     """
+    fallback = spec is None or spec == "auto"
     if spec is None or spec == "auto":
         cpus = workers or os.cpu_count() or 1
         spec = "process" if work_files >= AUTO_PROCESS_MIN_FILES and cpus > 1 else "serial"
@@ -71,7 +74,12 @@ def open_executor(
         yield None
     elif spec == "process" and keeper is not None:
         try:
-            yield keeper.pool(workers, max_tasks_per_child)
+            made = _made_or_none(lambda: keeper.pool(workers, max_tasks_per_child), fallback)
+        except BaseException:
+            keeper.close()
+            raise
+        try:
+            yield made
         except BaseException:
             keeper.close()
             raise
@@ -99,6 +107,19 @@ def open_executor(
             client.close()
     else:
         check_executor(spec)
+
+
+def _made_or_none(make: Callable[[], ProcessPoolExecutor], fallback: bool) -> ProcessPoolExecutor | None:
+    """``make()``; when the platform refuses to make processes (no semaphores, no ``fork``
+    allowed, ...) None — parse in this process — if ``fallback``, else ``WorkerStartError``."""
+    try:
+        return make()
+    except (OSError, ImportError, NotImplementedError) as exc:
+        why = f"worker processes cannot be started here ({type(exc).__name__}: {exc})"
+        if not fallback:
+            raise WorkerStartError(f"{why}; use executor='serial' (--executor serial)") from exc
+        log.warning("%s; parsing in this process instead", why)
+        return None
 
 
 def check_executor(spec: object) -> None:
@@ -129,25 +150,61 @@ def process_pool(workers: int | None = None, max_tasks_per_child: int | None = N
     The processes start now, not at the first slice: each imports the worker code while
     the caller gets the run ready (starting one takes about a quarter of a second).
     """
-    import multiprocessing  # with ProcessPoolExecutor, only when a pool is made
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor  # only when a pool is made
+
+    from docbatch.spawning import worker_context
 
     count = workers or os.cpu_count() or 1
     pool = ProcessPoolExecutor(
         count,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=worker_context(),
         initializer=_init_worker,
         initargs=(os.getpid(),),
         max_tasks_per_child=max_tasks_per_child,
     )
+    warm_ups = []
     if max_tasks_per_child is None:  # else the warm-up would count as one of its tasks
         for _ in range(count):  # a spawn pool starts one process per task it has no idle worker for
-            pool.submit(_warm_up)
+            warm_ups.append(pool.submit(_warm_up))
+    pool.docbatch_warm_ups = warm_ups  # type: ignore[attr-defined]
     return pool
 
 
 def _warm_up() -> None:
     importlib.import_module("docbatch.worker")
+
+
+def has_started(pool: Executor | None) -> bool:
+    """Whether a worker of ``pool`` (made by ``process_pool``) has finished a warm-up task."""
+    warm_ups = getattr(pool, "docbatch_warm_ups", None) or []
+    return any(f.done() and not f.cancelled() and f.exception() is None for f in warm_ups)
+
+
+POOL_START_TIMEOUT_S = 120.0
+"""How long a new pool's first worker may take to start before the pool counts as unable to."""
+
+
+def start_problem(pool: Executor, timeout_s: float = POOL_START_TIMEOUT_S) -> str | None:
+    """None when a worker of ``pool`` runs a task within ``timeout_s``; else why it does not."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        pool.submit(_warm_up).result(timeout=timeout_s)
+    except BrokenProcessPool:
+        codes = set()
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.join(timeout=2)
+            if process.exitcode is not None and process.exitcode != -signal.SIGTERM:  # not the pool's stop
+                codes.add(process.exitcode)
+        return "worker processes exit as soon as they start" + (
+            f" (exit status {', '.join(map(str, sorted(codes)))})" if codes else ""
+        )
+    except FutureTimeout:
+        return f"no worker process was ready after {timeout_s:g} s"
+    except Exception as exc:  # e.g. an import error inside the worker
+        return f"a worker process fails to start: {type(exc).__name__}: {exc}"
+    return None
 
 
 class PoolKeeper:

@@ -75,6 +75,8 @@ class RunContext:
     executor: Executor | None = None
     executor_factory: Callable[[], Executor] | None = None
     """Makes a replacement when a worker dies (None: a broken executor stops the run)."""
+    fallback: bool = False
+    """Parse in this process when worker processes cannot start (else stop the run)."""
     in_flight: int = 2
     first_part: int = 0
     stop: StopFlag | None = None
@@ -96,7 +98,11 @@ class Runner:
         self.outcomes: list[pl.DataFrame] = []
         self.timeline: list[dict[str, Any]] = []
         self.supervisor = Supervisor(
-            ctx.executor, ctx.executor_factory, ctx.options, worker_memory_mb=cfg.worker_memory_mb
+            ctx.executor,
+            ctx.executor_factory,
+            ctx.options,
+            worker_memory_mb=cfg.worker_memory_mb,
+            fallback=ctx.fallback,
         )
 
     def run(self, todo: pl.DataFrame) -> RunOutput:

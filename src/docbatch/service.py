@@ -58,6 +58,7 @@ from docbatch.preparation import (
 from docbatch.progress import resolve as resolve_progress
 from docbatch.result import IngestResult, RunOutput
 from docbatch.retry import RetryPolicy
+from docbatch.spawning import main_module_parsers
 from docbatch.store import DocumentStore, SQLiteStore, open_store
 from docbatch.verify import find_problems
 
@@ -248,6 +249,7 @@ class BatchIngestService:
     ) -> RunOutput:
         cfg = self.config
         recycle = _tasks_per_worker(cfg.worker_max_files, cfg.chunk_processing_size)
+        executor = self._runnable(executor)
         with ExitStack() as stack:
             pool: Executor | None = None
             if run.todo.height:
@@ -261,6 +263,7 @@ class BatchIngestService:
                         keeper=self._pools,
                     )
                 )
+                log.info("parsing %d files %s", run.todo.height, _where(pool))
             live = self.progress
             live.reset(
                 run.planned.filter(pl.col("status") != "deleted").height,
@@ -288,7 +291,8 @@ class BatchIngestService:
             if run.todo.height:
                 ours = pool is not None and pool is self._pools.pool_now  # not a caller's executor
                 stop = stack.enter_context(stop_on_sigint())
-                output = self._run_slices(run, pool, ours, stop, sinks, fallback_encoding, refresh)
+                fallback = executor is None or executor == "auto"
+                output = self._run_slices(run, pool, ours, fallback, stop, sinks, fallback_encoding, refresh)
             else:
                 output = RunOutput.nothing(run.next_part)
         if output.interrupted or run.waiting.height == 0:
@@ -304,13 +308,15 @@ class BatchIngestService:
         run: PreparedRun,
         pool: Executor | None,
         ours: bool,
+        fallback: bool,
         stop: threading.Event,
         sinks: list[Any],
         fallback_encoding: str | None,
         refresh: Callable[[], None],
     ) -> RunOutput:
         """Parse and commit ``run.todo`` slice by slice on ``pool`` (``ours``: the service's
-        own process pool, which it may replace and whose workers it watches). The runner
+        own process pool, which it may replace and whose workers it watches; ``fallback``:
+        parse in this process if its workers cannot start). The runner
         and the parsers are imported only when there is something to parse."""
         from docbatch.runner import RunContext, Runner
         from docbatch.worker import ParseOptions
@@ -332,6 +338,7 @@ class BatchIngestService:
                 heartbeat_dir=self._heartbeat_dir() if ours else None,
             ),
             executor_factory=self._pools.replace if ours else None,
+            fallback=fallback,
             checkpoint=run.checkpoint,
             progress=self.progress,
             retry=RetryPolicy(cfg.max_retry_attempts, cfg.retry_backoff_factor, self.sleep),
@@ -344,6 +351,19 @@ class BatchIngestService:
             on_checkpoint=refresh,
         )
         return Runner(ctx).run(run.todo)
+
+    def _runnable(self, executor: ExecutorSpec) -> ExecutorSpec:
+        """``executor``, or "serial" when a custom parser is defined in ``__main__``: a worker
+        process cannot import the caller's main module (docbatch's workers never run it)."""
+        in_main = main_module_parsers(self.parsers)
+        if not in_main or executor not in (None, "auto", "process"):
+            return executor
+        log.warning(
+            "the %s parser is defined in __main__, which worker processes do not import; "
+            "parsing in this process (define it in a module to use worker processes)",
+            ", ".join(in_main),
+        )
+        return "serial"
 
     def _heartbeat_dir(self) -> str:
         """A fresh folder where worker processes record the file they are on."""
@@ -497,6 +517,13 @@ def _state_dir_for(store: DocumentStore) -> Path:
     if isinstance(store, SQLiteStore):
         return store.path.with_suffix(".state")
     return Path("docbatch.state")
+
+
+def _where(pool: Executor | None) -> str:
+    if pool is None:
+        return "in this process"
+    workers = getattr(pool, "_max_workers", None)
+    return f"on {workers} worker processes" if workers else f"on {type(pool).__name__}"
 
 
 def _tasks_per_worker(max_files: int, slice_size: int) -> int | None:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
-from docbatch.errors import RunError
+from docbatch.errors import RunError, WorkerStartError
+from docbatch.execution import start_problem
 from docbatch.frames import conform
 from docbatch.isolation import IDLE, alive, read_beats
 from docbatch.worker import WORKER_OUTCOMES, ParseOptions, SliceResult, process_slice
@@ -36,11 +37,17 @@ _ERROR_TYPES = {"timeout": "FileTimeout", "worker_crash": "WorkerCrash", "worker
 class Supervisor:
     """Submits slices to an executor and gets their results back, surviving dead workers.
 
+    A break that no file explains, where a fresh pool's workers cannot run even a warm-up
+    task (they die as they start: a broken environment, no memory for a new process), is
+    not blamed on files: the run parses in this process instead (``fallback``) or stops
+    with ``WorkerStartError``, its checkpoint intact for the next run.
+
     Args:
         executor: where slices run; None runs them in this process.
         factory: makes a fresh executor when the current one breaks; None means a broken
             executor stops the run (a caller's own executor is not ours to replace).
         options: the worker options; ``heartbeat_dir`` enables the watchdog.
+        fallback: see above.
     """
 
     def __init__(
@@ -50,8 +57,12 @@ class Supervisor:
         options: ParseOptions,
         *,
         worker_memory_mb: float = 0.0,
+        fallback: bool = False,
     ) -> None:
         self.executor = executor
+        self.fallback = fallback
+        """When worker processes cannot start at all: parse in this process (with one
+        warning) instead of stopping the run with ``WorkerStartError``."""
         self.worker_memory_mb = worker_memory_mb
         self.factory = factory
         self.options = options
@@ -156,11 +167,28 @@ class Supervisor:
         self.generation += 1
         if old is not None:
             old.shutdown(wait=False, cancel_futures=True)
+        problem = None if explained else start_problem(self.executor)
+        if problem is not None:
+            self._cannot_start(problem)
+            return True
         log.warning(
             "a worker process died; replaced the pool (files blamed so far: %s)",
             ", ".join(sorted(self.culprits)) or "none",
         )
         return explained
+
+    def _cannot_start(self, problem: str) -> None:
+        """Worker processes die as they start: parse here from now on, or stop the run."""
+        broken, self.executor, self.factory = self.executor, None, None
+        if broken is not None:
+            broken.shutdown(wait=False, cancel_futures=True)
+        if not self.fallback:
+            raise WorkerStartError(
+                f"worker processes cannot start: {problem}. No file was blamed and nothing is "
+                "lost: fix the cause and run the same command again to resume, or parse in "
+                "this process with executor='serial' (--executor serial)"
+            )
+        log.warning("worker processes cannot start (%s); parsing in this process instead", problem)
 
     def _blame_all(self, piece: pl.DataFrame) -> None:
         for doc_id in piece["doc_id"]:

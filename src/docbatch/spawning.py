@@ -1,0 +1,95 @@
+"""Starting worker processes that never run the caller's ``__main__``.
+
+A standard spawn pool makes each new process import the parent's main module first
+(``__mp_main__``), so that objects defined there can be unpickled. A user's script
+without ``if __name__ == "__main__":`` then runs again in every worker — and starts
+its own ingest there — while a script on stdin or ``python -c`` cannot be imported at
+all: every worker died and every file was recorded as a crash.
+
+docbatch's workers need nothing from the caller's main module: the functions they run,
+their arguments and the parsers are docbatch's (a custom parser defined in ``__main__``
+is parsed in the driver instead, see ``main_module_parsers``). ``WorkerContext`` is a
+spawn context whose processes skip that step: a script without the guard, a script on
+stdin, ``python -c``, an IPython or Jupyter kernel all get the same worker processes.
+"""
+
+# the standard library's stubs leave out the private names the launch uses
+# mypy: disable-error-code="attr-defined,arg-type"
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import sys
+from collections.abc import Mapping
+from multiprocessing import context, popen_spawn_posix, spawn, util
+from typing import Any
+
+_MAIN_KEYS = ("init_main_from_name", "init_main_from_path")
+
+
+class _Popen(popen_spawn_posix.Popen):
+    """``multiprocessing.popen_spawn_posix.Popen`` whose preparation data leaves out the
+    parent's main module. The launch is the standard library's, with that one change."""
+
+    def _launch(self, process_obj: Any) -> None:
+        from multiprocessing import resource_tracker
+
+        tracker_fd = resource_tracker.getfd()
+        self._fds.append(tracker_fd)
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        for key in _MAIN_KEYS:
+            prep_data.pop(key, None)
+        fp = io.BytesIO()
+        context.set_spawning_popen(self)
+        try:
+            context.reduction.dump(prep_data, fp)
+            context.reduction.dump(process_obj, fp)
+        finally:
+            context.set_spawning_popen(None)
+
+        parent_r = child_w = child_r = parent_w = None
+        try:
+            parent_r, child_w = os.pipe()
+            child_r, parent_w = os.pipe()
+            cmd = spawn.get_command_line(tracker_fd=tracker_fd, pipe_handle=child_r)
+            self._fds.extend([child_r, child_w])
+            self.pid = util.spawnv_passfds(spawn.get_executable(), cmd, self._fds)
+            self.sentinel = parent_r
+            with open(parent_w, "wb", closefd=False) as f:
+                f.write(fp.getbuffer())
+        finally:
+            self.finalizer = util.Finalize(
+                self, util.close_fds, [fd for fd in (parent_r, parent_w) if fd is not None]
+            )
+            for fd in (child_r, child_w):
+                if fd is not None:
+                    os.close(fd)
+
+
+class _Process(context.SpawnProcess):
+    _start_method = "spawn"
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> _Popen:  # noqa: N802 (the standard library's name)
+        return _Popen(process_obj)
+
+
+class WorkerContext(context.SpawnContext):
+    """A spawn context whose processes do not import the parent's main module."""
+
+    Process = _Process  # type: ignore[assignment]
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """``WorkerContext`` where the platform spawns with ``popen_spawn_posix`` (every POSIX
+    system), else the standard spawn context (which imports the main module)."""
+    if sys.platform == "win32":
+        return multiprocessing.get_context("spawn")
+    return WorkerContext()
+
+
+def main_module_parsers(parsers: Mapping[str, Any]) -> list[str]:
+    """The formats whose custom parser lives in ``__main__`` (a worker cannot import it)."""
+    return sorted(fmt for fmt, parser in parsers.items() if getattr(parser, "__module__", None) == "__main__")
