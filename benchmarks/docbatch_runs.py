@@ -22,6 +22,18 @@ from benchmarks.measure import python_task, repeat, run_measured
 
 BIG_BATCH = str(10**9)
 IN_CALLS = 1000
+IN_CALLS_SCRIPT = """
+import json, sys
+from docbatch import BatchIngestService
+root, pattern, db, executor, workers, limit = sys.argv[1:]
+with BatchIngestService(db) as service:
+    result = None
+    while result is None or (result.pending and not result.interrupted):
+        result = service.ingest_batch(
+            root, pattern, executor=executor, workers=int(workers) or None, limit=int(limit)
+        )
+print(json.dumps(result.as_dict(), default=str))
+"""
 TOUCH_FRACTION = 0.05
 TOUCH_SEED = 20240505
 
@@ -33,9 +45,12 @@ def ingest(
     workers: int | None,
     executor: str = "process",
     batch: str = BIG_BATCH,
+    calls_of: int | None = None,
 ) -> dict[str, Any]:
     """One measured ``docbatch ingest-docs-batch`` (process executor unless told otherwise),
-    in calls of ``batch`` files (``BATCH_MAX_BATCH_SIZE``; default: one call)."""
+    in batches of ``batch`` files (``BATCH_MAX_BATCH_SIZE``; default: one batch); with
+    ``calls_of``, a Python process that calls ``ingest_batch(limit=calls_of)`` until nothing
+    is pending instead (one service, as a script working through a tree would)."""
     argv = [
         sys.executable,
         "-m",
@@ -53,6 +68,9 @@ def ingest(
     ]
     if workers:
         argv += ["--workers", str(workers)]
+    if calls_of is not None:
+        script_args = [str(root), pattern, str(db), executor, str(workers or 0), str(calls_of)]
+        argv = [sys.executable, "-c", IN_CALLS_SCRIPT, *script_args]
     env = dict(os.environ, BATCH_MAX_BATCH_SIZE=batch)
     run = run_measured(argv, env=env)
     summary = json.loads(run["stdout"].strip().splitlines()[-1])
@@ -189,11 +207,11 @@ class DocbatchBench:
 
         out = repeat(one, self.repeats)
         out["times"] = times
-        # once more in calls of IN_CALLS files, as the seed's default max_batch_size has it:
-        # each call must cost what its files cost, not what the whole tree does
+        # once more in calls of IN_CALLS files (``limit``): each call must cost what its
+        # files cost, not what the whole tree does
         store_dir = self._fresh("scaled-store-in-calls")
         out["in_calls"] = ingest(
-            tree, store_dir / "store.db", self.pattern, self.workers, self.executor, str(IN_CALLS)
+            tree, store_dir / "store.db", self.pattern, self.workers, self.executor, calls_of=IN_CALLS
         )
         out["in_calls"]["files_per_call"] = IN_CALLS
         shutil.rmtree(store_dir, ignore_errors=True)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from docbatch.cli import main
@@ -124,32 +125,37 @@ def test_search_without_a_store_says_what_to_do(capsys: pytest.CaptureFixture[st
     assert "ingest a directory first" in capsys.readouterr().err
 
 
-def test_cli_continues_until_nothing_is_pending(
+def test_a_batch_size_groups_one_command_into_batches(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("BATCH_MAX_BATCH_SIZE", "5")
+    monkeypatch.setenv("BATCH_CHUNK_SIZE", "2")
     assert main(["ingest-docs-batch", str(SAMPLE), "--pattern", "*.md,*.rst", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["pending"] == 0
     md_rst = [p for p in GOOD if p.endswith((".md", ".rst"))]
-    assert summary["succeeded"] == len(md_rst)
-    assert main(["ingest-docs-batch", str(SAMPLE), "--pattern", "*.md,*.rst", "--force"]) == 0
-    batches = -(-summary["total_files"] // 5)  # bad files included: they are read to be rejected
-    assert f"  {batches} batches of up to 5 files, " in capsys.readouterr().out
+    assert summary["pending"] == 0 and summary["succeeded"] == len(md_rst)
+    timeline = pl.read_parquet("docbatch.state/timeline.parquet")
+    parsed = int(timeline["slice_files"].sum())
+    assert timeline["batch"].n_unique() == -(-parsed // 5)
+    assert timeline.group_by("batch").agg(pl.col("slice_files").sum())["slice_files"].max() == 5
 
 
-def test_without_a_batch_size_set_the_cli_takes_the_whole_tree_in_one_call(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_limit_leaves_files_pending_says_so_and_the_same_command_continues(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("BATCH_MAX_BATCH_SIZE", " ")  # empty reads as unset, as for every variable
-    monkeypatch.setenv("BATCH_CHUNK_SIZE", "2")  # many slices, one call
-    assert main(["ingest-docs-batch", str(SAMPLE), "--pattern", "*.md,*.rst", "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
-    performance = json.loads(Path("docbatch.state/batch_ingest_performance.json").read_text())
-    assert summary["pending"] == 0 and performance["configuration"]["max_batch_size"] == 0
-    assert main(["ingest-docs-batch", str(SAMPLE), "--pattern", "*.md,*.rst", "--force"]) == 0
-    captured = capsys.readouterr()
-    assert "batches of up to" not in captured.out and "pending; continuing" not in captured.err
+    command = ["ingest-docs-batch", str(SAMPLE), "--pattern", "*.md,*.rst", "--limit", "4", "--json"]
+    runs = []
+    while not runs or runs[-1]["pending"]:
+        assert main(command) == 0
+        captured = capsys.readouterr()
+        runs.append(json.loads(captured.out))
+        if runs[-1]["pending"]:
+            assert f"{runs[-1]['pending']} files pending (--limit 4)" in captured.err
+            assert "run the same command again to continue" in captured.err
+        assert len(runs) < 20
+    assert len(runs) > 2 and len({r["run_id"] for r in runs}) == 1
+    md_rst = [p for p in GOOD if p.endswith((".md", ".rst"))]
+    assert runs[-1]["succeeded"] == len(md_rst)
 
 
 def test_sample_command_writes_the_tree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

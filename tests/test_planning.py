@@ -91,10 +91,10 @@ def test_force_plans_everything_as_changed(tmp_path: Path, sample_tree: Path) ->
 
 def test_a_forced_run_stays_forced_when_it_continues(tmp_path: Path, sample_tree: Path) -> None:
     _service(tmp_path).ingest_batch(sample_tree, SAMPLE_PATTERN)
-    service = _service(tmp_path, max_batch_size=10)
-    result = service.ingest_batch(sample_tree, SAMPLE_PATTERN, force=True)
+    service = _service(tmp_path)
+    result = service.ingest_batch(sample_tree, SAMPLE_PATTERN, force=True, limit=10)
     while result.pending:
-        result = service.ingest_batch(sample_tree, SAMPLE_PATTERN)
+        result = service.ingest_batch(sample_tree, SAMPLE_PATTERN, limit=10)
     assert result.skipped == 0  # every file re-ingested, though only the first call said force
 
 

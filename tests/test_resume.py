@@ -83,11 +83,14 @@ def walks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     return seen
 
 
-def _calls_until_done(service: BatchIngestService, tree: Path, first: IngestResult) -> list[IngestResult]:
-    """``first`` and the calls that continue its run until nothing is pending (at most 40)."""
+def _calls_until_done(
+    service: BatchIngestService, tree: Path, first: IngestResult, limit: int
+) -> list[IngestResult]:
+    """``first`` and the calls of at most ``limit`` files that continue its run until nothing
+    is pending (at most 40)."""
     results = [first]
     while results[-1].pending and len(results) < 40:
-        results.append(service.ingest_batch(tree, pattern=ALL))
+        results.append(service.ingest_batch(tree, pattern=ALL, limit=limit))
     assert results[-1].pending == 0, "the run did not end in 40 calls"
     return results
 
@@ -95,18 +98,18 @@ def _calls_until_done(service: BatchIngestService, tree: Path, first: IngestResu
 def test_the_calls_of_one_run_walk_the_tree_once(
     tmp_path: Path, sample_tree: Path, walks: list[Path]
 ) -> None:
-    service = _service(tmp_path, max_batch_size=10)
-    first = service.ingest_batch(sample_tree, pattern=ALL)
+    service = _service(tmp_path)
+    first = service.ingest_batch(sample_tree, pattern=ALL, limit=10)
     late = sample_tree / "added-during-the-run.md"
     late.write_text("# Late\n\nWritten while the run was under way.\n")
-    results = _calls_until_done(service, sample_tree, first)
+    results = _calls_until_done(service, sample_tree, first, 10)
     assert len(results) > 2 and len(walks) == 1
     assert {r.run_id for r in results} == {results[0].run_id}
     final = results[-1].outcomes
     assert final["doc_id"].is_unique().all() and final.filter(status="pending").height == 0
     assert late.name not in set(final["doc_id"])  # found by the next run, not this one
 
-    following = service.ingest_batch(sample_tree, pattern=ALL)
+    following = service.ingest_batch(sample_tree, pattern=ALL, limit=10)
     assert len(walks) == 2 and following.run_id != results[0].run_id
     assert following.outcomes.filter(pl.col("doc_id") == late.name)["status"].to_list() == ["succeeded"]
 
@@ -114,8 +117,8 @@ def test_the_calls_of_one_run_walk_the_tree_once(
 def test_files_changed_during_a_run_of_many_calls_are_read_anew_and_the_run_ends(
     tmp_path: Path, sample_tree: Path, walks: list[Path]
 ) -> None:
-    service = _service(tmp_path, max_batch_size=3)
-    first = service.ingest_batch(sample_tree, pattern=ALL)
+    service = _service(tmp_path)
+    first = service.ingest_batch(sample_tree, pattern=ALL, limit=3)
     done = set(first.outcomes.filter(pl.col("status").is_in(["succeeded", "failed"]))["doc_id"])
     waiting = first.outcomes.filter(status="pending")["doc_id"].to_list()
     # every file still waiting grows after the inventory: their rows can only count as done
@@ -123,7 +126,7 @@ def test_files_changed_during_a_run_of_many_calls_are_read_anew_and_the_run_ends
     for doc_id in waiting:
         with open(sample_tree / doc_id, "a", encoding="utf-8") as f:
             f.write("\n\nAppended while the run was under way.\n")
-    results = _calls_until_done(service, sample_tree, first)
+    results = _calls_until_done(service, sample_tree, first, 3)
     final = results[-1].outcomes
     assert {r.run_id for r in results} == {results[0].run_id} and len(walks) > 1
     assert final["doc_id"].is_unique().all()
@@ -134,12 +137,12 @@ def test_files_changed_during_a_run_of_many_calls_are_read_anew_and_the_run_ends
 
 
 def test_a_file_removed_during_a_run_of_many_calls_leaves_the_run(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path, max_batch_size=5)
-    first = service.ingest_batch(sample_tree, pattern=ALL)
+    service = _service(tmp_path)
+    first = service.ingest_batch(sample_tree, pattern=ALL, limit=5)
     waiting = first.outcomes.filter(status="pending")["doc_id"].to_list()
     gone = waiting[0]
     (sample_tree / gone).unlink()
-    results = _calls_until_done(service, sample_tree, first)
+    results = _calls_until_done(service, sample_tree, first, 5)
     assert gone not in set(results[-1].outcomes["doc_id"])  # as if it had never been there
     assert set(waiting[1:]) <= set(results[-1].outcomes.filter(status="succeeded")["doc_id"]) | set(BAD_FILES)
 
@@ -147,13 +150,13 @@ def test_a_file_removed_during_a_run_of_many_calls_leaves_the_run(tmp_path: Path
 def test_a_new_service_or_other_settings_walk_the_tree_again(
     tmp_path: Path, sample_tree: Path, walks: list[Path]
 ) -> None:
-    first = _service(tmp_path, max_batch_size=10).ingest_batch(sample_tree, pattern=ALL)
-    second = _service(tmp_path, max_batch_size=10).ingest_batch(sample_tree, pattern=ALL)  # another service
+    first = _service(tmp_path).ingest_batch(sample_tree, pattern=ALL, limit=10)
+    second = _service(tmp_path).ingest_batch(sample_tree, pattern=ALL, limit=10)  # another service
     assert second.run_id == first.run_id and len(walks) == 2
-    service = _service(tmp_path, max_batch_size=10)
-    service.ingest_batch(sample_tree, pattern=ALL)
+    service = _service(tmp_path)
+    service.ingest_batch(sample_tree, pattern=ALL, limit=10)
     service.config.max_file_size = SAMPLE_MAX_FILE_SIZE + 1  # another setting: another inventory
-    service.ingest_batch(sample_tree, pattern=ALL)
+    service.ingest_batch(sample_tree, pattern=ALL, limit=10)
     assert len(walks) == 4
 
 
@@ -180,8 +183,10 @@ def _statuses(result: IngestResult) -> dict[str, str]:
 def test_the_calls_of_one_run_read_the_stored_documents_once(
     tmp_path: Path, sample_tree: Path, store_reads: list[str]
 ) -> None:
-    service = _service(tmp_path / "calls", max_batch_size=4)
-    results = _calls_until_done(service, sample_tree, service.ingest_batch(sample_tree, pattern=ALL))
+    service = _service(tmp_path / "calls")
+    results = _calls_until_done(
+        service, sample_tree, service.ingest_batch(sample_tree, pattern=ALL, limit=4), 4
+    )
     assert len(results) > 2 and len(store_reads) == 1
     one = _service(tmp_path / "one")
     in_one_call = one.ingest_batch(sample_tree, pattern=ALL)
@@ -192,8 +197,8 @@ def test_the_calls_of_one_run_read_the_stored_documents_once(
 def test_a_write_from_elsewhere_between_calls_makes_the_next_call_read_the_store_again(
     tmp_path: Path, sample_tree: Path, store_reads: list[str]
 ) -> None:
-    service = _service(tmp_path, max_batch_size=4)
-    first = service.ingest_batch(sample_tree, pattern=ALL)
+    service = _service(tmp_path)
+    first = service.ingest_batch(sample_tree, pattern=ALL, limit=4)
     waiting = set(first.outcomes.filter(status="pending")["doc_id"])
     elsewhere = BatchIngestService(
         tmp_path / "s.db",
@@ -203,7 +208,7 @@ def test_a_write_from_elsewhere_between_calls_makes_the_next_call_read_the_store
     elsewhere.ingest_batch(sample_tree, pattern=ALL)  # stores every file, waiting ones included
     elsewhere.close()
     reads = len(store_reads)
-    second = service.ingest_batch(sample_tree, pattern=ALL)
+    second = service.ingest_batch(sample_tree, pattern=ALL, limit=4)
     assert len(store_reads) == reads + 1 and second.run_id == first.run_id and second.complete
     # planned against the store as it is now: what the other run stored is up to date
     stored_elsewhere = second.outcomes.filter(
@@ -217,8 +222,8 @@ def test_documents_removed_by_one_call_are_not_removed_again_by_the_next(
 ) -> None:
     from docbatch.store.sqlite import SQLiteStore
 
-    service = _service(tmp_path, max_batch_size=4)
-    _calls_until_done(service, sample_tree, service.ingest_batch(sample_tree, pattern=ALL))
+    service = _service(tmp_path)
+    _calls_until_done(service, sample_tree, service.ingest_batch(sample_tree, pattern=ALL, limit=4), 4)
     gone = "guides/troubleshooting.md"
     (sample_tree / gone).unlink()
     removals: list[list[str]] = []
@@ -230,9 +235,11 @@ def test_documents_removed_by_one_call_are_not_removed_again_by_the_next(
 
     monkeypatch.setattr(SQLiteStore, "delete_documents", counted)
     store_reads.clear()
-    results = [service.ingest_batch(sample_tree, pattern=ALL, force=True, sync_deletions=True)]
+    results = [service.ingest_batch(sample_tree, pattern=ALL, limit=4, force=True, sync_deletions=True)]
     while results[-1].pending and len(results) < 40:
-        results.append(service.ingest_batch(sample_tree, pattern=ALL, force=True, sync_deletions=True))
+        results.append(
+            service.ingest_batch(sample_tree, pattern=ALL, limit=4, force=True, sync_deletions=True)
+        )
     assert len(results) > 2 and results[-1].complete
     assert removals == [[gone]]
     assert len(store_reads) == 2  # planned once, and once more after the removal
@@ -309,11 +316,11 @@ def test_a_merge_cut_short_leaves_the_same_rows(tmp_path: Path) -> None:
 
 
 def test_a_run_of_many_calls_keeps_few_parts_and_every_outcome(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path, max_batch_size=4, chunk_processing_size=1, progress_save_interval=1)
-    results = [service.ingest_batch(sample_tree, pattern=ALL, executor="serial")]
+    service = _service(tmp_path, chunk_processing_size=1, progress_save_interval=1)
+    results = [service.ingest_batch(sample_tree, pattern=ALL, limit=4, executor="serial")]
     most_parts = len(_parts(tmp_path))
     while results[-1].pending:
-        results.append(service.ingest_batch(sample_tree, pattern=ALL, executor="serial"))
+        results.append(service.ingest_batch(sample_tree, pattern=ALL, limit=4, executor="serial"))
         most_parts = max(most_parts, len(_parts(tmp_path)))
     processed = results[-1].outcomes.filter(pl.col("status").is_in(["succeeded", "failed"])).height
     # one part per file, but a call that finds more than COMPACT_AFTER_PARTS merges them
@@ -326,9 +333,9 @@ def test_a_run_of_many_calls_keeps_few_parts_and_every_outcome(tmp_path: Path, s
 
 
 def test_resume_false_starts_a_new_run(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path, max_batch_size=5)
-    first = service.ingest_batch(sample_tree, pattern=ALL)
-    fresh = service.ingest_batch(sample_tree, pattern=ALL, resume=False)
+    service = _service(tmp_path)
+    first = service.ingest_batch(sample_tree, pattern=ALL, limit=5)
+    fresh = service.ingest_batch(sample_tree, pattern=ALL, limit=5, resume=False)
     assert fresh.run_id != first.run_id
     assert fresh.skipped == first.succeeded  # unchanged files are still skipped
 
@@ -337,8 +344,8 @@ def test_resume_false_starts_a_new_run(tmp_path: Path, sample_tree: Path) -> Non
 def test_corrupt_part_is_moved_aside_reported_and_replanned(
     tmp_path: Path, sample_tree: Path, damage: str
 ) -> None:
-    service = _service(tmp_path, max_batch_size=12, chunk_processing_size=4, progress_save_interval=4)
-    first = service.ingest_batch(sample_tree, pattern=ALL)
+    service = _service(tmp_path, chunk_processing_size=4, progress_save_interval=4)
+    first = service.ingest_batch(sample_tree, pattern=ALL, limit=12)
     victim = _parts(tmp_path)[0]
     victim_ids = set(pl.read_parquet(victim)["doc_id"])
     data = victim.read_bytes()
@@ -352,7 +359,7 @@ def test_corrupt_part_is_moved_aside_reported_and_replanned(
         pl.DataFrame({"something": [1, 2]}).write_parquet(victim)
 
     with pytest.warns(CheckpointWarning, match=victim.name):
-        second = service.ingest_batch(sample_tree, pattern=ALL)
+        second = service.ingest_batch(sample_tree, pattern=ALL, limit=12)
     assert second.run_id == first.run_id
     assert not victim.exists()
     backups = list((tmp_path / "s.state" / "corrupt").iterdir())
@@ -366,17 +373,17 @@ def test_corrupt_part_is_moved_aside_reported_and_replanned(
     assert rows.height == len(victim_ids)
     assert set(rows["status"]) <= {"skipped", "failed", "succeeded"}
     while second.pending:
-        second = service.ingest_batch(sample_tree, pattern=ALL)
+        second = service.ingest_batch(sample_tree, pattern=ALL, limit=12)
     assert second.outcomes["doc_id"].is_unique().all()
     assert set(second.outcomes.filter(status="failed")["doc_id"]) == set(BAD_FILES)
 
 
 def test_unreadable_run_manifest_starts_a_new_run(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path, max_batch_size=5)
-    first = service.ingest_batch(sample_tree, pattern=ALL)
+    service = _service(tmp_path)
+    first = service.ingest_batch(sample_tree, pattern=ALL, limit=5)
     (tmp_path / "s.state" / "run.json").write_text('{"run_id": "x", "sta')
     with pytest.warns(CheckpointWarning, match="run manifest"):
-        second = service.ingest_batch(sample_tree, pattern=ALL)
+        second = service.ingest_batch(sample_tree, pattern=ALL, limit=5)
     assert second.run_id != first.run_id
     assert second.skipped >= first.succeeded
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from concurrent.futures import Executor, Future
 from pathlib import Path
 
@@ -135,20 +136,20 @@ def test_force_reingests_everything(tmp_path: Path, sample_tree: Path) -> None:
     assert service.backend.counts()["passages"] == passages
 
 
-def test_max_batch_size_leaves_the_rest_pending_and_the_next_call_continues(
+def test_a_limit_leaves_the_rest_pending_and_the_next_call_continues(
     tmp_path: Path, sample_tree: Path
 ) -> None:
-    service = _service(tmp_path, max_batch_size=7, chunk_processing_size=3)
-    first = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
+    service = _service(tmp_path, chunk_processing_size=3)
+    first = service.ingest_batch(sample_tree, pattern=ALL_FORMATS, limit=7)
     assert first.pending > 0 and not first.complete
     processed = first.succeeded + first.failed
     todo = len(GOOD) + len(BAD_FILES) - 2  # empty and too-large files are rejected at inventory
     assert processed - 2 == 7 and first.pending == todo - 7
-    assert (first.outcomes.filter(status="pending")["reason"].str.contains("max_batch_size")).all()
+    assert (first.outcomes.filter(status="pending")["reason"].str.contains("limit")).all()
     calls = 1
     result = first
     while result.pending:
-        result = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
+        result = service.ingest_batch(sample_tree, pattern=ALL_FORMATS, limit=7)
         assert result.run_id == first.run_id
         ids = result.outcomes["doc_id"].to_list()
         assert ids == sorted(ids)  # earlier calls', this call's and pending rows, interleaved
@@ -158,6 +159,56 @@ def test_max_batch_size_leaves_the_rest_pending_and_the_next_call_continues(
     assert result.outcomes["doc_id"].is_unique().all()
     assert service.backend.counts()["documents"] == len(GOOD)
     assert result.timeline["run_id"].unique().to_list() == [first.run_id]
+
+
+@pytest.mark.parametrize("limit", [0, -1, 2.5, True, "10"])
+def test_a_bad_limit_is_refused_before_anything_is_done(
+    tmp_path: Path, sample_tree: Path, limit: object
+) -> None:
+    service = _service(tmp_path)
+    with pytest.raises(ConfigError, match="limit=.* is not allowed: expected a whole number >= 1"):
+        service.ingest_batch(sample_tree, pattern=ALL_FORMATS, limit=limit)  # type: ignore[arg-type]
+    assert not (tmp_path / "store.state" / "outcomes").exists()
+
+
+def test_one_call_ingests_the_whole_tree_in_batches_of_max_batch_size(tmp_path: Path) -> None:
+    root = tmp_path / "docs"
+    root.mkdir()
+    for i in range(45):
+        (root / f"{i:02}.md").write_text(f"# Page {i}\n\nText {i}.\n")
+    service = _service(tmp_path, max_batch_size=10, chunk_processing_size=4)
+    result = service.ingest_batch(root, executor="serial")
+    assert (result.succeeded, result.pending, result.complete) == (45, 0, True)
+    assert service.progress.total_files == service.progress.processed == 45
+    timeline = result.timeline
+    assert timeline["batch"].unique().sort().to_list() == [0, 1, 2, 3, 4]
+    per_batch = timeline.group_by("batch").agg(pl.col("slice_files").sum()).sort("batch")
+    assert per_batch["slice_files"].to_list() == [10, 10, 10, 10, 5]  # no commit spans two batches
+
+
+def test_the_seed_monitoring_loop_ends_on_a_tree_larger_than_max_batch_size(tmp_path: Path) -> None:
+    root = tmp_path / "docs"
+    root.mkdir()
+    for i in range(60):
+        (root / f"{i:02}.md").write_text(f"# Page {i}\n\nText {i}.\n")
+    service = _service(tmp_path, max_batch_size=7, chunk_processing_size=5)
+    progress = service.progress
+    seen_totals: set[int] = set()
+
+    def monitor_progress() -> None:  # the seed's loop, polling faster
+        while progress.processed < progress.total_files:
+            seen_totals.add(progress.total_files)
+            service.get_processing_metrics(progress)
+            time.sleep(0.001)
+
+    monitor = threading.Thread(target=monitor_progress, daemon=True)
+    monitor.start()
+    service.ingest_batch(root, executor="serial")
+    monitor.join(timeout=10)
+    assert not monitor.is_alive(), "the monitoring loop did not end"
+    assert progress.processed == progress.total_files == 60
+    assert seen_totals <= {1, 60}  # 1 before the files are listed, then the run's total
+    assert service.backend.counts()["documents"] == 60
 
 
 def title_is_the_worker_pid(text: str):  # noqa: ANN201
@@ -175,13 +226,13 @@ def test_calls_that_leave_files_pending_keep_their_workers_for_the_next_call(tmp
     root.mkdir()
     for i in range(24):
         (root / f"{i:02}.md").write_text(f"# Page {i}\n\nText {i}.\n")
-    config = BatchConfig(max_batch_size=8, chunk_processing_size=2)
+    config = BatchConfig(chunk_processing_size=2)
     service = BatchIngestService(
         tmp_path / "s.db", ingest_service={"markdown": title_is_the_worker_pid}, config=config
     )
     calls = []
     while not calls or calls[-1].pending:
-        calls.append(service.ingest_batch(root, executor="process", workers=2))
+        calls.append(service.ingest_batch(root, executor="process", workers=2, limit=8))
         kept = {c.pid for c in psutil.Process().children() if "resource_tracker" not in " ".join(c.cmdline())}
         assert bool(kept) == bool(calls[-1].pending)  # stopped once nothing is left
     assert len(calls) == 3

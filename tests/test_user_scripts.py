@@ -41,7 +41,9 @@ def corpus(tmp_path: Path) -> Path:
     return root
 
 
-def _run(args: list[str], cwd: Path, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str], cwd: Path, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *args],
         cwd=cwd,
@@ -141,7 +143,9 @@ def test_workers_that_cannot_start_stop_a_process_run_with_one_error_and_it_resu
     # no file was blamed for it
     ledger = corpus.parent / "docs.state"
     parts = list((ledger / "outcomes").glob("*.parquet")) if (ledger / "outcomes").exists() else []
-    rows = pl.concat([pl.read_parquet(p) for p in parts]) if parts else pl.DataFrame(schema={"status": pl.Utf8})
+    rows = (
+        pl.concat([pl.read_parquet(p) for p in parts]) if parts else pl.DataFrame(schema={"status": pl.Utf8})
+    )
     assert (rows["status"] == "failed").sum() == 0
 
     fixed = _run([*cli, "--executor", "process", "--json"], corpus.parent)
@@ -155,13 +159,21 @@ def test_a_jupyter_kernel_gets_the_pool(corpus: Path) -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(SCRIPT.replace('format="%(levelname)s %(message)s"', "force=True"))]
-    client = nbclient.NotebookClient(notebook, timeout=300, resources={"metadata": {"path": str(corpus.parent)}})
+    notebook.cells = [
+        nbformat.v4.new_code_cell(SCRIPT.replace('format="%(levelname)s %(message)s"', "force=True"))
+    ]
+    client = nbclient.NotebookClient(
+        notebook, timeout=300, resources={"metadata": {"path": str(corpus.parent)}}
+    )
     client.execute()
     outputs = notebook.cells[0].outputs
     text = "".join(out.get("text", "") for out in outputs if out.get("output_type") == "stream")
     result_lines = [line for line in text.splitlines() if line.startswith("RESULT ")]
     assert len(result_lines) == 1, text[-3000:]
-    assert json.loads(result_lines[0].removeprefix("RESULT ")) == {"succeeded": FILES, "failed": 0, "errors": {}}
+    assert json.loads(result_lines[0].removeprefix("RESULT ")) == {
+        "succeeded": FILES,
+        "failed": 0,
+        "errors": {},
+    }
     if MULTI_CPU:
         assert POOL_USED in text

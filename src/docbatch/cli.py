@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="let --delete-missing remove more than max_delete_share of the source",
     )
     ingest.add_argument("--since", metavar="REV", help="plan from git's changes since REV, no tree walk")
+    ingest.add_argument(
+        "--limit",
+        type=_positive,
+        metavar="N",
+        help="process at most N files, leaving the rest pending for the next run of the same command",
+    )
     ingest.add_argument("--rst-engine", choices=["fast", "docutils"], help="reStructuredText parser")
     ingest.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ingest.add_argument("--fail-on-error", action="store_true", help="exit 1 when any file failed")
@@ -193,46 +199,40 @@ def _ingest(args: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     cfg = BatchConfig.from_environment()
-    if not os.environ.get("BATCH_MAX_BATCH_SIZE", "").strip():  # unset or empty: the default
-        # one call for the whole tree: each call walks the tree and rewrites the reports,
-        # so calls of 1000 files would make a large tree's run quadratic
-        cfg.max_batch_size = 0
     if args.max_file_size is not None:
         cfg.max_file_size = args.max_file_size
     if args.chunk_size is not None:
         cfg.chunk_processing_size = args.chunk_size
     if args.rst_engine is not None:
         cfg.rst_engine = args.rst_engine
-    calls, elapsed = 0, 0.0
     with BatchIngestService(args.db, config=cfg, state_dir=args.state_dir) as service:
-        while True:
-            result = service.ingest_batch(
-                args.directory,
-                args.pattern,
-                args.recursive,
-                args.force,
-                args.resume or calls > 0,
-                source=args.source,
-                executor=args.executor,
-                workers=args.workers,
-                progress=None if args.quiet or args.json else "auto",
-                fallback_encoding=args.fallback_encoding,
-                report_dir=args.report_dir,
-                sync_deletions=args.delete_missing,
-                since=args.since if calls == 0 else None,
-                allow_mass_delete=args.allow_mass_delete,
-            )
-            calls, elapsed = calls + 1, elapsed + result.elapsed_s
-            if result.interrupted or result.pending == 0:
-                break
-            if not args.json:
-                print(f"{result.pending} files pending; continuing", file=sys.stderr)
+        result = service.ingest_batch(
+            args.directory,
+            args.pattern,
+            args.recursive,
+            args.force,
+            args.resume,
+            source=args.source,
+            executor=args.executor,
+            workers=args.workers,
+            progress=None if args.quiet or args.json else "auto",
+            fallback_encoding=args.fallback_encoding,
+            report_dir=args.report_dir,
+            sync_deletions=args.delete_missing,
+            since=args.since,
+            allow_mass_delete=args.allow_mass_delete,
+            limit=args.limit,
+        )
     if args.json:
         print(json.dumps(result.as_dict(), default=str))
     else:
         print(result.summary())
-        if calls > 1:
-            print(f"  {calls} batches of up to {cfg.max_batch_size} files, {elapsed:.2f} s in all")
+    if result.pending and not result.interrupted:
+        print(
+            f"docbatch: {result.pending} files pending (--limit {args.limit}); run the same command "
+            "again to continue",
+            file=sys.stderr,
+        )
     if result.interrupted:
         print("docbatch: stopped; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED

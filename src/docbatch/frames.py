@@ -103,6 +103,7 @@ PASSAGES: dict[str, pl.DataType] = {
 TIMELINE: dict[str, pl.DataType] = {  # one row per store commit: a slice, or slices back together
     "run_id": pl.Utf8(),
     "slice": pl.Int32(),  # the commit's number in the run (outcome rows carry it too)
+    "batch": pl.Int32(),  # the batch of the call (max_batch_size files each) the commit belongs to
     "elapsed_s": pl.Float64(),
     "slice_files": pl.Int32(),  # files in the commit
     "slice_size": pl.Int32(),  # the slice size in force when its (first) slice was cut

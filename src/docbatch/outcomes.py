@@ -36,7 +36,9 @@ def planned_rows(planned: pl.DataFrame, run_id: str, source: str) -> pl.DataFram
 def pending_rows(rows: pl.DataFrame, run_id: str, source: str, interrupted: bool) -> pl.DataFrame:
     """Outcome rows for files left for the next call."""
     reason = (
-        "run interrupted before this file" if interrupted else "over max_batch_size; run again to continue"
+        "run interrupted before this file"
+        if interrupted
+        else "over the call's limit; call again (or run the same command) to continue"
     )
     return conform(
         rows.with_columns(

@@ -50,7 +50,7 @@ class PreparedRun:
     """Outcome rows decided by planning alone (unchanged and invalid files)."""
     todo: pl.DataFrame
     waiting: pl.DataFrame
-    """Files over ``max_batch_size`` (when it is not 0), left for the next call."""
+    """Files over the call's ``limit`` (when there is one), left for the next call."""
     started_at: datetime
 
     def manifest(self, state: str) -> dict[str, Any]:
@@ -66,7 +66,7 @@ class PreparedRun:
 class RunInventory:
     """The inventory a run was planned from, and its plan, kept between the calls of that run.
 
-    A run larger than ``max_batch_size`` takes several calls. Walking the tree again for
+    A run that a ``limit`` cuts into several calls is planned once. Walking the tree again for
     each one made the calls quadratic in the tree's size (37k files in calls of 1,000
     took 35 s, against 11 s in one call), so a call that continues the run its service
     started reuses that run's inventory. Files added meanwhile are found by the next run;
@@ -191,12 +191,13 @@ def prepare(
     since: str | None = None,
     respect_gitignore: bool = True,
     kept: RunInventory | None = None,
+    limit: int | None = None,
 ) -> PreparedRun:
     """Inventory, plan and checkpoint read back: what one ``ingest_batch`` call will do.
 
     With ``kept``, a call that continues the run whose inventory it holds reuses it (and
     its plan, while the store is unchanged), and a call that leaves files for a next one
-    keeps its inventory and plan there.
+    (over ``limit`` files to process) keeps its inventory and plan there.
     """
     cfg = config
     patterns = parse_patterns(pattern)
@@ -241,7 +242,7 @@ def prepare(
     done = pl.col("doc_id").is_in(carried["doc_id"].implode())
     todo = planned.filter(pl.col("status").is_in(["new", "changed"]) & ~done)
     if kept is not None:
-        if since is None and cfg.max_batch_size and todo.height > cfg.max_batch_size:
+        if since is None and limit and todo.height > limit:
             kept.keep(run_id, key, inventory, (plan_key, planned, stored_in_scope))
         else:
             kept.drop()
@@ -260,8 +261,8 @@ def prepare(
         stored_in_scope=stored_in_scope,
         carried=carried,
         decided=planned_rows(planned.filter(~done), run_id, source),
-        todo=todo.head(cfg.max_batch_size or todo.height),
-        waiting=todo.slice(cfg.max_batch_size or todo.height),
+        todo=todo.head(limit or todo.height),
+        waiting=todo.slice(limit or todo.height),
         started_at=datetime.now(UTC),
     )
 

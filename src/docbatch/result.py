@@ -128,7 +128,10 @@ class IngestResult(OutcomeCounts):
         if self.interrupted:
             lines.append("  interrupted: run the same command again to resume")
         elif self.pending:
-            lines.append("  more files remain: run the same command again to continue")
+            lines.append(
+                f"  {self.pending} files pending (limit): call ingest_batch again, or run the "
+                "same command, to continue"
+            )
         if self.reports:
             lines.append(f"  reports in {Path(self.reports['performance']).parent}")
         return "\n".join(lines)

@@ -8,6 +8,11 @@ driver commits slice k, an executor is already parsing the next slices; slices
 that are back by the time the driver gets to them are committed together (one
 transaction, one part, one timeline row).
 
+A call's files are processed in batches of ``max_batch_size`` (0: one batch): a slice
+never spans two batches, slices of two batches are never committed together, and at the
+end of each batch the reports are refreshed (``on_batch``). Slices of the next batch are
+already being parsed meanwhile: a batch boundary does not drain the workers.
+
 Progress is saved at least every ``progress_save_interval`` files as they finish:
 in this process files finish one by one, so slices are cut no larger than that;
 a worker's files all finish together when its slice comes back, so there the
@@ -84,6 +89,8 @@ class RunContext:
     """git_commit/git_author/git_date by doc_id, merged into the stored documents."""
     on_checkpoint: Callable[[], None] | None = None
     """Called after each checkpoint part (e.g. to refresh the performance report)."""
+    on_batch: Callable[[int], None] | None = None
+    """Called with the batch's number when its last commit is done."""
 
 
 class Runner:
@@ -117,29 +124,40 @@ class Runner:
     def _run(self, todo: pl.DataFrame) -> RunOutput:
         ctx = self.ctx
         interrupted = False
-        queue: deque[tuple[int, pl.DataFrame, Future[SliceResult] | None]] = deque()
+        batch_size = ctx.config.max_batch_size or todo.height or 1
+        queue: deque[tuple[int, int, pl.DataFrame, Future[SliceResult] | None]] = deque()
         offset = 0
         while offset < todo.height or queue:
             while offset < todo.height and len(queue) < max(1, ctx.in_flight) and not self._stopped():
                 size = self._slice_size()
-                piece = todo.slice(offset, size)
+                batch = offset // batch_size
+                piece = todo.slice(offset, min(size, (batch + 1) * batch_size - offset))
                 offset += piece.height
-                queue.append((size, piece, self.supervisor.submit(piece)))
+                queue.append((batch, size, piece, self.supervisor.submit(piece)))
             if not queue:
                 interrupted = self._stopped()
                 break
             ready = [queue.popleft()]
-            while queue and len(ready) < MAX_SLICES_PER_COMMIT and _finished(queue[0][2]):
+            batch = ready[0][0]
+            while (
+                queue
+                and len(ready) < MAX_SLICES_PER_COMMIT
+                and queue[0][0] == batch
+                and _finished(queue[0][3])
+            ):
                 ready.append(queue.popleft())
             results = []
-            for _, piece, future in ready:
+            for _, _, piece, future in ready:
                 results.append(self._retry_transient(piece, self._compute(piece, future)))
             result = results[0] if len(results) == 1 else SliceResult.concat(results)
             self._commit(result)
-            self._record_slice(sum(p.height for _, p, _ in ready), ready[0][0])
+            self._record_slice(sum(p.height for _, _, p, _ in ready), ready[0][1], batch)
+            batch_done = queue[0][0] != batch if queue else offset >= todo.height or offset % batch_size == 0
+            if batch_done and ctx.on_batch is not None:
+                ctx.on_batch(batch)
             gc.collect()
             if self._stopped():
-                for _, _, pending in queue:
+                for _, _, _, pending in queue:
                     if pending is not None:
                         pending.cancel()
                 interrupted = offset < todo.height or bool(queue)
@@ -252,7 +270,7 @@ class Runner:
             ctx.on_checkpoint()
         self.outcomes.append(outcomes)
 
-    def _record_slice(self, files: int, size_used: int) -> None:
+    def _record_slice(self, files: int, size_used: int, batch: int) -> None:
         ctx = self.ctx
         progress = ctx.progress
         progress.update_metrics()
@@ -269,6 +287,7 @@ class Runner:
         row = {
             "run_id": ctx.run_id,
             "slice": self.slice_no,
+            "batch": batch,
             "elapsed_s": metrics["elapsed_s"],
             "slice_files": files,
             "slice_size": size_used,

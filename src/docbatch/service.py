@@ -103,7 +103,7 @@ class BatchIngestService:
         self.progress = BatchProgress()
         """The live counters of the current (or last) run; the same object across runs."""
         self._pools = PoolKeeper()
-        """Worker processes kept while files are left for a next call (``max_batch_size``)."""
+        """Worker processes kept while files are left for a next call (``limit``)."""
         self._run_inventory = RunInventory()
         """The inventory of a run left unfinished for a next call, which reuses it."""
 
@@ -126,13 +126,16 @@ class BatchIngestService:
         sync_deletions: bool = False,
         allow_mass_delete: bool = False,
         since: str | None = None,
+        limit: int | None = None,
     ) -> IngestResult:
         """Ingest the files of ``directory`` that match ``pattern`` (comma-separated globs).
 
-        Unchanged files are skipped (unless ``force``); with ``resume`` an unfinished
-        run of the same tree continues where it stopped. At most
-        ``config.max_batch_size`` files are processed (0: no limit); the rest stay pending
-        for the next call. One bad file never stops the run: it becomes a failed outcome row.
+        One call ingests the whole tree. Unchanged files are skipped (unless ``force``);
+        with ``resume`` an unfinished run of the same tree continues where it stopped. The
+        files are processed in batches of ``config.max_batch_size`` (0: one batch): at the
+        end of each the reports are refreshed, and the timeline's ``batch`` column says
+        which commits it made. One bad file never stops the run: it becomes a failed
+        outcome row.
 
         Args:
             source: the name of this tree in the store (default: the folder's name).
@@ -153,6 +156,9 @@ class BatchIngestService:
                 ``config.max_delete_share`` of the source's stored documents.
             since: a git revision: plan from ``git diff --name-status REV`` (the work tree's
                 changes since it, renames as delete + add) instead of walking the tree.
+            limit: process at most this many files in this call (None: all); the others
+                are ``pending`` rows (``result.pending``), and the next call (or the same
+                command) continues the run.
 
         Raises:
             RootError: ``directory`` is missing or unreadable.
@@ -162,6 +168,8 @@ class BatchIngestService:
         """
         clock0 = time.perf_counter()
         check_executor(executor)
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ConfigError.invalid("limit", limit, "a whole number >= 1, or None for no limit")
         sinks = resolve_progress(progress, memory_threshold_mb=self.config.memory_threshold_mb)
         with writer_lock(self.state_dir, self.backend.location) as previous:
             if previous is not None:
@@ -187,6 +195,7 @@ class BatchIngestService:
                 since=since,
                 respect_gitignore=self.respect_gitignore,
                 kept=self._run_inventory,
+                limit=limit,
             )
             if progress_file is not None:
                 run.problems.extend(legacy_problems(progress_file))
@@ -278,11 +287,17 @@ class BatchIngestService:
             )
             live.update_metrics()
             run.checkpoint.write_run(run.manifest("running"))
-            refresh = _throttled(
-                lambda: reports.write_performance(
-                    report_path, performance(run, "running", self.progress, self.config)
-                )
-            )
+
+            def write_performance() -> None:
+                state = performance(run, "running", self.progress, self.config)
+                reports.write_performance(report_path, state)
+
+            refresh = _throttled(write_performance)
+
+            def end_of_batch(batch: int) -> None:
+                write_performance()
+                log.info("batch %d done: %s", batch + 1, _counts(self.progress))
+
             decided = pl.concat([run.carried, run.decided])
             for sink in sinks:
                 sink.start(live)
@@ -292,7 +307,9 @@ class BatchIngestService:
                 ours = pool is not None and pool is self._pools.pool_now  # not a caller's executor
                 stop = stack.enter_context(stop_on_sigint())
                 fallback = executor is None or executor == "auto"
-                output = self._run_slices(run, pool, ours, fallback, stop, sinks, fallback_encoding, refresh)
+                output = self._run_slices(
+                    run, pool, ours, fallback, stop, sinks, fallback_encoding, refresh, end_of_batch
+                )
             else:
                 output = RunOutput.nothing(run.next_part)
         if output.interrupted or run.waiting.height == 0:
@@ -313,6 +330,7 @@ class BatchIngestService:
         sinks: list[Any],
         fallback_encoding: str | None,
         refresh: Callable[[], None],
+        end_of_batch: Callable[[int], None],
     ) -> RunOutput:
         """Parse and commit ``run.todo`` slice by slice on ``pool`` (``ours``: the service's
         own process pool, which it may replace and whose workers it watches; ``fallback``:
@@ -349,6 +367,7 @@ class BatchIngestService:
             provenance=run.repo.provenance(run.todo["doc_id"].to_list()) if run.repo is not None else None,
             stop=stop,
             on_checkpoint=refresh,
+            on_batch=end_of_batch,
         )
         return Runner(ctx).run(run.todo)
 
@@ -517,6 +536,13 @@ def _state_dir_for(store: DocumentStore) -> Path:
     if isinstance(store, SQLiteStore):
         return store.path.with_suffix(".state")
     return Path("docbatch.state")
+
+
+def _counts(progress: BatchProgress) -> str:
+    return (
+        f"{progress.processed}/{progress.total_files} files, {progress.succeeded} succeeded, "
+        f"{progress.failed} failed, {progress.skipped} skipped"
+    )
 
 
 def _where(pool: Executor | None) -> str:
