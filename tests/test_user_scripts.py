@@ -107,6 +107,15 @@ def test_a_parser_defined_in_the_script_is_run_in_the_driver_with_one_warning(co
     assert "parsing 240 files in this process" in proc.stderr
 
 
+@pytest.mark.slow
+def test_an_application_embedding_python_gets_the_pool(corpus: Path) -> None:
+    # in an application that embeds Python, sys.executable is the application itself
+    embedded = "import sys\nsys.executable = '/usr/bin/env'\n" + SCRIPT
+    proc = _run(["-"], corpus.parent, stdin=embedded)
+    _check_clean_run(proc)
+    assert "/usr/bin/env is not a Python interpreter; worker processes run" in proc.stderr
+
+
 def _workers_die_at_start(tmp_path: Path) -> str:
     """A ``sitecustomize`` that makes every worker process exit as it starts (as a broken
     environment would), leaving the driver alone."""

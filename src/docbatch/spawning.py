@@ -10,7 +10,8 @@ docbatch's workers need nothing from the caller's main module: the functions the
 their arguments and the parsers are docbatch's (a custom parser defined in ``__main__``
 is parsed in the driver instead, see ``main_module_parsers``). ``WorkerContext`` is a
 spawn context whose processes skip that step: a script without the guard, a script on
-stdin, ``python -c``, an IPython or Jupyter kernel all get the same worker processes.
+stdin, ``python -c``, an IPython or Jupyter kernel all get the same worker processes,
+and so does an application that embeds Python (``python_executable``).
 """
 
 # the standard library's stubs leave out the private names the launch uses
@@ -19,12 +20,15 @@ stdin, ``python -c``, an IPython or Jupyter kernel all get the same worker proce
 from __future__ import annotations
 
 import io
+import logging
 import multiprocessing
 import os
 import sys
 from collections.abc import Mapping
 from multiprocessing import context, popen_spawn_posix, spawn, util
 from typing import Any
+
+log = logging.getLogger("docbatch")
 
 _MAIN_KEYS = ("init_main_from_name", "init_main_from_path")
 
@@ -36,6 +40,7 @@ class _Popen(popen_spawn_posix.Popen):
     def _launch(self, process_obj: Any) -> None:
         from multiprocessing import resource_tracker
 
+        python_executable()  # first: the resource tracker starts with it too
         tracker_fd = resource_tracker.getfd()
         self._fds.append(tracker_fd)
         prep_data = spawn.get_preparation_data(process_obj._name)
@@ -68,6 +73,41 @@ class _Popen(popen_spawn_posix.Popen):
                     os.close(fd)
 
 
+def python_executable() -> str:
+    """The interpreter that worker processes run: multiprocessing's choice, unless that is
+    not a Python interpreter — in an application that embeds Python, ``sys.executable`` is
+    the application — and the installation's own ``python3`` exists: that one is then
+    multiprocessing's choice from now on (``multiprocessing.set_executable``), as an
+    embedding application is told to do. A frozen application starts itself (it handles
+    ``--multiprocessing-fork``)."""
+    chosen = os.fsdecode(spawn.get_executable())
+    if getattr(sys, "frozen", False) or _looks_like_python(chosen):
+        return chosen
+    found = _installed_python()
+    if found is None:
+        return chosen
+    log.info("%s is not a Python interpreter; worker processes run %s", chosen, found)
+    spawn.set_executable(found)
+    return found
+
+
+def _installed_python() -> str | None:
+    for prefix in (sys.exec_prefix, sys.base_exec_prefix):
+        for name in (
+            f"python{sys.version_info[0]}.{sys.version_info[1]}",
+            f"python{sys.version_info[0]}",
+            "python",
+        ):
+            candidate = os.path.join(prefix, "bin", name)
+            if os.access(candidate, os.X_OK):
+                return candidate
+    return None
+
+
+def _looks_like_python(executable: str) -> bool:
+    return os.path.basename(executable).lower().startswith(("python", "pypy"))
+
+
 class _Process(context.SpawnProcess):
     _start_method = "spawn"
 
@@ -84,9 +124,12 @@ class WorkerContext(context.SpawnContext):
 
 def worker_context() -> multiprocessing.context.BaseContext:
     """``WorkerContext`` where the platform spawns with ``popen_spawn_posix`` (every POSIX
-    system), else the standard spawn context (which imports the main module)."""
+    system), else the standard spawn context (which imports the main module). Call it
+    before making the pool: the pool's queues start multiprocessing's resource tracker,
+    which runs ``python_executable()`` too."""
     if sys.platform == "win32":
         return multiprocessing.get_context("spawn")
+    python_executable()
     return WorkerContext()
 
 
