@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -88,3 +91,40 @@ def test_verify_command_exit_codes(tmp_path: Path, sample_tree: Path, capsys) ->
     assert main(["verify", "--db", db, "--repair"]) == 0
     assert main(["verify", "--db", db]) == 0
     assert pl.read_parquet(tmp_path / "s.state" / "outcomes.parquet").height > 0
+
+
+def test_verify_after_a_run_with_report_dir_finds_a_deleted_document(
+    tmp_path: Path, sample_tree: Path
+) -> None:
+    """The ledger stays in the state folder when the reports go elsewhere: a document
+    removed from the store behind docbatch's back is still found missing."""
+    db, reports = tmp_path / "s.db", tmp_path / "reports"
+    args = ["--db", str(db), "--pattern", SAMPLE_PATTERN, "--quiet"]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "docbatch",
+            "ingest-docs-batch",
+            str(sample_tree),
+            *args,
+            "--report-dir",
+            str(reports),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BATCH_MAX_FILE_SIZE": str(SAMPLE_MAX_FILE_SIZE)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (reports / "outcomes.parquet").is_file()  # the reports are where they were asked for
+    con = sqlite3.connect(db)
+    with con:  # removed cleanly, passages too: only the ledger can tell
+        con.execute("DELETE FROM passages WHERE doc_id = 'guides/installation.md'")
+        con.execute("DELETE FROM documents WHERE doc_id = 'guides/installation.md'")
+    con.close()
+    proc = subprocess.run(
+        [sys.executable, "-m", "docbatch", "verify", "--db", str(db)], capture_output=True, text=True
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "missing" in proc.stdout and "guides/installation.md" in proc.stdout
+    assert (tmp_path / "s.state" / "outcomes.parquet").is_file()  # the ledger where verify reads it

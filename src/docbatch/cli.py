@@ -148,12 +148,24 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="summarise the last run from its reports")
     report.add_argument("--db", default="docbatch.db")
     report.add_argument("--state-dir", help="report folder (default: next to the store)")
+    report.add_argument(
+        "--run", metavar="ID", help="one of the runs kept (see docbatch runs; default: the last)"
+    )
     report.add_argument("--json", action="store_true")
     report.add_argument(
         "--plots",
         type=Path,
         metavar="DIR",
         help="write the plots as PNG files into DIR (needs docbatch[notebook])",
+    )
+
+    runs = sub.add_parser("runs", help="list the runs whose reports the state folder keeps, newest first")
+    runs.add_argument(
+        "--db", default="docbatch.db", help="store path or postgresql:// URL (default ./docbatch.db)"
+    )
+    runs.add_argument("--state-dir", help="state folder (default: next to the store)")
+    runs.add_argument(
+        "--json", action="store_true", help="print a JSON array of the runs' performance reports"
     )
 
     sample = sub.add_parser("sample", help="write the sample documentation tree")
@@ -175,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _search(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "runs":
+            return _runs(args)
         return _sample(args)
     except (ConfigError, RootError, QueryError, MissingExtraError) as exc:
         return _fail(EXIT_USAGE, exc)
@@ -302,6 +316,10 @@ def _report(args: argparse.Namespace) -> int:
     from docbatch import reports
 
     folder = Path(args.state_dir) if args.state_dir else _state_dir(args.db)
+    if args.run:
+        state, folder = folder, _run_folder(folder, args.run)
+        if not folder.is_dir():
+            raise ConfigError(f"no run {args.run} in {state}: docbatch runs lists the runs kept")
     path = folder / reports.PERFORMANCE_JSON
     try:
         performance: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -328,6 +346,40 @@ def _report(args: argparse.Namespace) -> int:
         print(f"  {category}: {count}")
     for error in errors["errors"][:10]:
         print(f"    {error['path']}: {error['message']}")
+    return EXIT_OK
+
+
+def _run_folder(state_dir: Path, run_id: str) -> Path:
+    from docbatch import reports
+
+    try:
+        return reports.run_folder(state_dir, run_id)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from docbatch import reports
+
+    folder = Path(args.state_dir) if args.state_dir else _state_dir(args.db)
+    runs = reports.list_runs(folder)
+    if args.json:
+        print(json.dumps(runs, default=str))
+        return EXIT_OK
+    if not runs:
+        print(f"no runs kept in {folder}")
+        return EXIT_OK
+    print(
+        f"{'run':<24} {'started':<25} {'seconds':>8} {'files':>6} {'ok':>6} {'failed':>6} "
+        f"{'skipped':>7} {'pending':>7} {'files/s':>8}  source"
+    )
+    for run in runs:
+        print(
+            f"{run['run_id']:<24} {run.get('started_at') or '?':<25} {run.get('elapsed_s') or 0:>8.1f} "
+            f"{run.get('total_files', '?'):>6} {run.get('succeeded', '?'):>6} {run.get('failed', '?'):>6} "
+            f"{run.get('skipped', '?'):>7} {run.get('pending', '?'):>7} "
+            f"{run.get('files_per_second') or 0:>8.1f}  {run.get('source', '?')}"
+        )
     return EXIT_OK
 
 

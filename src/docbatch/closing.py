@@ -28,8 +28,9 @@ def close_call(
     report_path: Path,
     elapsed_s: float,
 ) -> IngestResult:
-    """Mark the run complete (or still running, with files pending), write its reports and
-    return the result of the call."""
+    """Mark the run complete (or still running, with files pending), write its reports into
+    the state folder (and a copy into ``report_path`` when it is another folder), keep them
+    in ``runs/<run_id>/``, and return the result of the call."""
     outcomes = run_outcomes(run, output)
     pending = int((outcomes["status"] == "pending").sum())
     state = "complete" if pending == 0 else "running"
@@ -50,15 +51,28 @@ def close_call(
         plan_counts=dict(run.planned.group_by("status").len().sort("status").iter_rows()),
         handled_files=run.decided.height + output.outcomes.height,
     )
+    # the state folder always holds the latest reports (verify's ledger, a resumed run's
+    # timeline) and keeps each run's; a report folder gets a copy
     paths = reports.write_reports(
-        report_path,
+        state_dir,
         performance=performance(run, state, progress, config, outcomes),
         outcomes=outcomes,
         timeline=result.timeline,
         problems=run.problems,
     )
+    reports.keep_run(state_dir, run.run_id, keep=config.keep_runs)
+    if _elsewhere(report_path, state_dir):
+        paths = reports.copy_reports(paths, report_path)
     result.reports = {name: str(path) for name, path in paths.items()}
     return result
+
+
+def _elsewhere(folder: Path, state_dir: Path) -> bool:
+    """Whether ``folder`` is another folder than ``state_dir``."""
+    try:
+        return folder.resolve() != state_dir.resolve()
+    except OSError:
+        return folder != state_dir
 
 
 def run_outcomes(run: PreparedRun, output: RunOutput) -> pl.DataFrame:

@@ -53,6 +53,8 @@ class BatchConfig:
     """Replace each worker process after about this many files, to bound leaks (0: never)."""
     rst_engine: str = "fast"
     """reStructuredText parser: "fast" (docbatch's own reader) or "docutils" (exact, ~10x slower)."""
+    keep_runs: int = 20
+    """The state folder keeps the reports of this many latest runs in ``runs/<run_id>/``."""
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -110,6 +112,7 @@ _RULES: dict[str, tuple[type, float]] = {
     "worker_memory_mb": (int, 0),
     "chunk_processing_size": (int, 1),
     "max_passage_chars": (int, 50),
+    "keep_runs": (int, 1),
 }
 
 

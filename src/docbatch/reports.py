@@ -1,7 +1,20 @@
-"""Reports of a run: Parquet frames for analysis and the seed's JSON summaries."""
+"""Reports of a run: Parquet frames for analysis and the seed's JSON summaries.
+
+Layout in a state folder::
+
+    batch_ingest_performance.json, batch_ingest_errors.json,
+    outcomes.parquet, timeline.parquet     the latest run's reports
+    runs/<run_id>/                        the same four files of each of the last runs
+
+The files of ``runs/<run_id>/`` are hard links to (or, where links are not possible,
+copies of) the top-level files of that run's last call, so keeping them costs no writing.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,12 +22,22 @@ from typing import Any
 
 import polars as pl
 
-from docbatch.atomic import write_json, write_parquet
+from docbatch.atomic import temp_name, write_json, write_parquet
 
 PERFORMANCE_JSON = "batch_ingest_performance.json"
 ERRORS_JSON = "batch_ingest_errors.json"
 OUTCOMES_PARQUET = "outcomes.parquet"
 TIMELINE_PARQUET = "timeline.parquet"
+REPORT_FILES = {
+    "performance": PERFORMANCE_JSON,
+    "errors": ERRORS_JSON,
+    "outcomes": OUTCOMES_PARQUET,
+    "timeline": TIMELINE_PARQUET,
+}
+"""The reports of a run by name, as ``IngestResult.reports`` names them."""
+RUNS_DIR = "runs"
+KEEP_RUNS = 20
+"""How many runs' reports a state folder keeps by default (``BatchConfig.keep_runs``)."""
 
 
 def error_records(outcomes: pl.DataFrame) -> list[dict[str, Any]]:
@@ -78,12 +101,7 @@ def write_reports(
 ) -> dict[str, Path]:
     """Write all four reports atomically into ``report_dir``; returns their paths by name."""
     report_dir.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "performance": report_dir / PERFORMANCE_JSON,
-        "errors": report_dir / ERRORS_JSON,
-        "outcomes": report_dir / OUTCOMES_PARQUET,
-        "timeline": report_dir / TIMELINE_PARQUET,
-    }
+    paths = report_paths(report_dir)
     write_parquet(outcomes, paths["outcomes"])
     write_parquet(timeline, paths["timeline"])
     write_json(error_report(outcomes, problems), paths["errors"])
@@ -97,3 +115,98 @@ def write_performance(report_dir: Path, performance: dict[str, Any]) -> Path:
     path = report_dir / PERFORMANCE_JSON
     write_json(performance, path)
     return path
+
+
+def report_paths(folder: Path) -> dict[str, Path]:
+    """Where the four reports are in ``folder``, by name."""
+    return {name: folder / filename for name, filename in REPORT_FILES.items()}
+
+
+def copy_reports(paths: dict[str, Path], folder: Path, *, link: bool = False) -> dict[str, Path]:
+    """Put the reports at ``paths`` into ``folder``, each atomically (under a temporary name,
+    then renamed); ``link``: as hard links where the file system allows. Returns the new paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copied: dict[str, Path] = {}
+    for name, path in paths.items():
+        if not path.is_file():
+            continue
+        target = folder / path.name
+        tmp = temp_name(target)
+        tmp.unlink(missing_ok=True)
+        try:
+            if link:
+                try:
+                    os.link(path, tmp)
+                except OSError:
+                    shutil.copyfile(path, tmp)
+            else:
+                shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        copied[name] = target
+    return copied
+
+
+def run_folder(state_dir: Path, run_id: str) -> Path:
+    """The folder keeping the reports of run ``run_id``.
+
+    Raises:
+        ValueError: ``run_id`` is not a run id (a path, or empty).
+    """
+    if not run_id or Path(run_id).name != run_id or run_id.startswith("."):
+        raise ValueError(f"{run_id!r} is not a run id")
+    return state_dir / RUNS_DIR / run_id
+
+
+def keep_run(state_dir: Path, run_id: str, *, keep: int = KEEP_RUNS) -> Path:
+    """Keep the top-level reports of ``state_dir`` (run ``run_id``'s) in its run folder, and
+    remove the folders of older runs beyond the last ``keep``. Returns the run's folder."""
+    folder = run_folder(state_dir, run_id)
+    copy_reports(report_paths(state_dir), folder, link=True)
+    for old in [row["run_id"] for row in list_runs(state_dir)][max(1, keep) :]:
+        if old != run_id:
+            shutil.rmtree(state_dir / RUNS_DIR / old, ignore_errors=True)
+    return folder
+
+
+def list_runs(state_dir: Path) -> list[dict[str, Any]]:
+    """The runs kept in ``state_dir``, newest first: each run's performance report (``run_id``,
+    ``source``, ``state``, ``started_at``, ``elapsed_s``, counts, ``files_per_second``, ...)
+    and ``folder``. A run folder without a readable performance report is listed with its id only."""
+    runs_dir = state_dir / RUNS_DIR
+    if not runs_dir.is_dir():
+        return []
+    rows: list[tuple[tuple[str, int, str], dict[str, Any]]] = []
+    for folder in runs_dir.iterdir():
+        if not folder.is_dir() or folder.name.startswith("."):
+            continue
+        path = folder / PERFORMANCE_JSON
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            mtime = path.stat().st_mtime_ns
+        except (OSError, ValueError):
+            data, mtime = {}, 0
+        row = dict(data) if isinstance(data, dict) else {}
+        row["run_id"] = folder.name
+        row["folder"] = str(folder)
+        # started_at is to the second: runs started in the same second by when they last wrote
+        rows.append(((str(row.get("started_at") or ""), mtime, folder.name), row))
+    rows.sort(key=lambda item: item[0], reverse=True)
+    return [row for _, row in rows]
+
+
+def latest_outcomes(state_dir: Path, source: str) -> pl.DataFrame | None:
+    """The outcome rows of the latest kept run of ``source`` in ``state_dir`` (None if none)."""
+    candidates = [state_dir / OUTCOMES_PARQUET]
+    candidates += [
+        Path(row["folder"]) / OUTCOMES_PARQUET for row in list_runs(state_dir) if row.get("source") == source
+    ]
+    for path in candidates:
+        try:
+            outcomes = pl.read_parquet(path)
+        except (OSError, pl.exceptions.PolarsError):
+            continue
+        if "source" in outcomes.columns and outcomes.height and (outcomes["source"] == source).any():
+            return outcomes.filter(pl.col("source") == source)
+    return None

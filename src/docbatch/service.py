@@ -38,7 +38,7 @@ from docbatch.execution import (
     check_executor,
     open_executor,
     slices_in_flight,
-    stop_on_sigint,
+    stop_on_signals,
 )
 from docbatch.fingerprint import fingerprints
 from docbatch.formats.base import Parser
@@ -106,6 +106,8 @@ class BatchIngestService:
         """Worker processes kept while files are left for a next call (``limit``)."""
         self._run_inventory = RunInventory()
         """The inventory of a run left unfinished for a next call, which reuses it."""
+        self.stop_signal: int | None = None
+        """The signal (SIGINT, SIGTERM, SIGHUP) that stopped the last call early, if one did."""
 
     # ingest --------------------------------------------------------------------------------
     def ingest_batch(
@@ -146,7 +148,8 @@ class BatchIngestService:
                 ``start``/``update``/``stop``.
             fallback_encoding: decode files that are not UTF-8 with this codec (reported
                 per file) instead of rejecting them.
-            report_dir: where the reports go (default: the state folder).
+            report_dir: a folder that also gets a copy of the reports (they are always
+                written to the state folder, where ``verify`` and ``load_run`` read them).
             progress_file: a legacy JSON list of completed paths; it is read (recovering
                 what it can), and listed files the store does not hold are processed.
             sync_deletions: remove from the store the documents of this source whose file
@@ -290,7 +293,8 @@ class BatchIngestService:
 
             def write_performance() -> None:
                 state = performance(run, "running", self.progress, self.config)
-                reports.write_performance(report_path, state)
+                for folder in dict.fromkeys((self.state_dir, report_path)):  # state first, then a copy
+                    reports.write_performance(folder, state)
 
             refresh = _throttled(write_performance)
 
@@ -305,7 +309,8 @@ class BatchIngestService:
                     sink.outcomes(live, decided)
             if run.todo.height:
                 ours = pool is not None and pool is self._pools.pool_now  # not a caller's executor
-                stop = stack.enter_context(stop_on_sigint())
+                stop = stack.enter_context(stop_on_signals())
+                self.stop_signal = None
                 fallback = executor is None or executor == "auto"
                 output = self._run_slices(
                     run, pool, ours, fallback, stop, sinks, fallback_encoding, refresh, end_of_batch
@@ -478,11 +483,8 @@ class BatchIngestService:
         return problems
 
     def _ledger(self, source: str) -> pl.DataFrame | None:
-        try:
-            ledger = pl.read_parquet(self.state_dir / reports.OUTCOMES_PARQUET)
-        except (OSError, pl.exceptions.PolarsError):
-            return None
-        return ledger.filter(pl.col("source") == source)
+        """The outcome rows of the latest run of ``source`` kept in the state folder."""
+        return reports.latest_outcomes(self.state_dir, source)
 
     # queries -------------------------------------------------------------------------------
     def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:

@@ -9,6 +9,8 @@
 >>> run = load_run(os.path.join(tmp, "docs.state"))
 >>> run.run_id == result.run_id and run.succeeded == result.succeeded
 True
+>>> load_run(os.path.join(tmp, "docs.state"), result.run_id).run_id == result.run_id
+True
 """
 
 from __future__ import annotations
@@ -87,23 +89,32 @@ class LoadedRun(OutcomeCounts):
         return summary_html(self)
 
 
-def load_run(path: str | os.PathLike[str]) -> LoadedRun:
-    """Read the reports of the last run from a state (or report) folder.
+def load_run(path: str | os.PathLike[str], run_id: str | None = None) -> LoadedRun:
+    """Read the reports of a run from a state (or report) folder.
 
-    A store path (``docs.db``) is accepted too and means its ``docs.state`` folder.
+    ``run_id`` picks one of the runs the state folder keeps (``docbatch runs`` lists
+    them); None reads the latest run. A store path (``docs.db``) is accepted too and
+    means its ``docs.state`` folder.
 
     Raises:
-        FileNotFoundError: the folder has no ``outcomes.parquet``.
+        FileNotFoundError: the folder has no ``outcomes.parquet``, or keeps no run ``run_id``.
     """
     folder = Path(path)
     if folder.is_file() or (not folder.exists() and folder.suffix == ".db"):
         folder = folder.with_suffix(".state")
-    paths = {
-        "performance": folder / reports.PERFORMANCE_JSON,
-        "errors": folder / reports.ERRORS_JSON,
-        "outcomes": folder / reports.OUTCOMES_PARQUET,
-        "timeline": folder / reports.TIMELINE_PARQUET,
-    }
+    state_dir = folder
+    if run_id is not None:
+        try:
+            folder = reports.run_folder(folder, run_id)
+        except ValueError as exc:
+            raise FileNotFoundError(f"no run {run_id!r} in {state_dir}: {exc}") from None
+        if not folder.is_dir():
+            kept = [row["run_id"] for row in reports.list_runs(state_dir)]
+            raise FileNotFoundError(
+                f"no run {run_id} in {state_dir}"
+                + (f" (it keeps {', '.join(kept[:5])}{', ...' if len(kept) > 5 else ''})" if kept else "")
+            )
+    paths = reports.report_paths(folder)
     if not paths["outcomes"].is_file():
         raise FileNotFoundError(
             f"no {reports.OUTCOMES_PARQUET} in {folder}: give the state folder of a finished run"
@@ -115,7 +126,7 @@ def load_run(path: str | os.PathLike[str]) -> LoadedRun:
         else pl.DataFrame(schema=TIMELINE)
     )
     return LoadedRun(
-        state_dir=str(folder),
+        state_dir=str(state_dir),
         outcomes=outcomes,
         timeline=timeline,
         performance=_read_json(paths["performance"]),
