@@ -3,7 +3,8 @@
 Exit codes: 0 done (even when some files failed, unless ``--fail-on-error``),
 1 some files failed and ``--fail-on-error`` was given, 2 bad usage (directory,
 pattern, option or setting), 3 the store or state could not be used,
-130 interrupted (the checkpoint is kept: run the same command to resume).
+130 interrupted by Ctrl-C, 143 (129) stopped by SIGTERM (SIGHUP) after the current commit
+(the checkpoint and reports are kept: run the same command to resume).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -249,7 +251,8 @@ def _ingest(args: argparse.Namespace) -> int:
         )
     if result.interrupted:
         print("docbatch: stopped; run the same command again to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        signum = service.stop_signal
+        return 128 + signum if signum is not None and signum != signal.SIGINT else EXIT_INTERRUPTED
     return EXIT_FAILED_FILES if args.fail_on_error and result.failed else EXIT_OK
 
 

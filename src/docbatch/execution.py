@@ -392,6 +392,8 @@ def _init_worker(driver_pid: int) -> None:
     slice), and the worker exits on its own if the driver dies (e.g. killed with SIGKILL),
     instead of waiting forever on a queue that no one will write to."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP"):  # a closed terminal: the driver stops the run and the workers
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     def watch_parent() -> None:
         # the driver's pid comes from the driver itself: it may be dead before this runs
@@ -407,13 +409,29 @@ def _init_worker(driver_pid: int) -> None:
     atexit.register(os._exit, 0)
 
 
+class StopRequest(threading.Event):
+    """Set when the run is asked to stop after its current commit; ``signum`` says by which
+    signal (None: set by the caller)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signum: int | None = None
+
+
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""Ctrl-C, and what service managers (systemd, Docker, Kubernetes) and a closed terminal send."""
+
+
 @contextmanager
-def stop_on_sigint() -> Iterator[threading.Event]:
-    """The first Ctrl-C sets the returned event (stop after this slice); a second one interrupts.
+def stop_on_signals() -> Iterator[StopRequest]:
+    """The first Ctrl-C, SIGTERM or SIGHUP sets the returned event (stop after this commit,
+    stop the workers, write the reports); a second one interrupts at once.
 
     Outside the main thread signals cannot be handled; the event is then only set by the caller.
     """
-    stop = threading.Event()
+    stop = StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
@@ -421,10 +439,14 @@ def stop_on_sigint() -> Iterator[threading.Event]:
     def handler(signum: int, frame: object) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
+        stop.signum = signum
         stop.set()
+        if signum != signal.SIGINT:
+            log.warning("%s received: stopping after the current commit", signal.Signals(signum).name)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, before in previous.items():
+            signal.signal(signum, before)

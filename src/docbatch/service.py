@@ -262,6 +262,7 @@ class BatchIngestService:
         cfg = self.config
         recycle = _tasks_per_worker(cfg.worker_max_files, cfg.chunk_processing_size)
         executor = self._runnable(executor)
+        self.stop_signal = None
         with ExitStack() as stack:
             pool: Executor | None = None
             if run.todo.height:
@@ -310,11 +311,11 @@ class BatchIngestService:
             if run.todo.height:
                 ours = pool is not None and pool is self._pools.pool_now  # not a caller's executor
                 stop = stack.enter_context(stop_on_signals())
-                self.stop_signal = None
                 fallback = executor is None or executor == "auto"
                 output = self._run_slices(
                     run, pool, ours, fallback, stop, sinks, fallback_encoding, refresh, end_of_batch
                 )
+                self.stop_signal = stop.signum
             else:
                 output = RunOutput.nothing(run.next_part)
         if output.interrupted or run.waiting.height == 0:
