@@ -47,8 +47,8 @@ def test_each_run_keeps_its_reports_and_runs_lists_them(tmp_path: Path, sample_t
         assert {p.name for p in (runs / run_id).iterdir()} == REPORTS
     # the first run's reports were not overwritten by the second's
     assert pl.read_parquet(runs / first / OUTCOMES_PARQUET).equals(first_outcomes)
-    assert set(pl.read_parquet(runs / first / OUTCOMES_PARQUET)["format"]) == {"markdown"}
-    assert len(set(pl.read_parquet(runs / second / OUTCOMES_PARQUET)["format"])) > 1
+    assert set(pl.read_parquet(runs / first / OUTCOMES_PARQUET)["format"].drop_nulls()) == {"markdown"}
+    assert len(set(pl.read_parquet(runs / second / OUTCOMES_PARQUET)["format"].drop_nulls())) > 1
     # the top-level files are the latest run's
     for name in REPORTS:
         assert (state / name).read_bytes() == (runs / second / name).read_bytes()
@@ -61,7 +61,7 @@ def test_each_run_keeps_its_reports_and_runs_lists_them(tmp_path: Path, sample_t
     performance = json.loads((runs / second / PERFORMANCE_JSON).read_text())
     for key in ("started_at", "elapsed_s", "files_per_second", "succeeded", "failed", "skipped", "pending"):
         assert newest[key] == performance[key]
-    assert newest["total_files"] == 38 and rows[1]["total_files"] == 17
+    assert rows[1]["total_files"] == first_outcomes.height < newest["total_files"]
 
     text = _docbatch("runs", "--state-dir", str(state))
     assert text.returncode == 0, text.stderr

@@ -1,9 +1,13 @@
-"""One writer per store: an advisory lock held for the whole run.
+"""One writer at a time: advisory locks held for the whole run.
 
-The lock is an ``flock`` on a file in the state folder, so the operating system
-drops it when the holding process dies for any reason (SIGKILL included): a
-killed run never leaves a lock that blocks the next one. The file records who
-holds it, for the message a second writer gets.
+The state folder is always locked: an ``flock`` on a file in it, which the operating
+system drops when the holding process dies for any reason (SIGKILL included), so a
+killed run never leaves a lock that blocks the next one. The file records who holds
+it, for the message a second writer gets.
+
+A store other processes can reach by another state folder (PostgreSQL) is locked in the
+store as well (its ``writer_lock(source)``, see ``DocumentStore``): two runs of one
+source are refused whatever their state folders.
 """
 
 from __future__ import annotations
@@ -11,16 +15,29 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from docbatch.errors import StoreLockedError
+from docbatch.store.base import DocumentStore, holder_record, lock_refused
 
 LOCK_FILE = "writer.lock"
+
+
+@dataclass
+class HeldLock:
+    """A writer lock being held."""
+
+    previous: dict[str, Any] | None = None
+    """The record of a holder that died without releasing the lock (taken over), else None."""
+    _notes: list[Callable[..., None]] = field(default_factory=list)
+
+    def note(self, **fields: Any) -> None:
+        """Add ``fields`` (e.g. ``run_id``) to the holder record a refused writer reads."""
+        for note in self._notes:
+            note(**fields)
 
 
 def holder(state_dir: Path) -> dict[str, Any] | None:
@@ -33,15 +50,32 @@ def holder(state_dir: Path) -> dict[str, Any] | None:
 
 
 @contextmanager
-def writer_lock(state_dir: Path, store: str) -> Iterator[dict[str, Any] | None]:
-    """Hold the writer lock of ``state_dir`` for the duration of the block.
+def writer_lock(state_dir: Path, store: DocumentStore | str, source: str | None = None) -> Iterator[HeldLock]:
+    """Hold the writer lock of ``state_dir``, and the store's own lock of ``source`` when the
+    store has one, for the duration of the block.
 
-    Yields the previous holder's record when the lock was left by a run that died
+    Yields a ``HeldLock``: its ``previous`` is the record of a run that died holding a lock
     (taken over), else None.
 
     Raises:
-        StoreLockedError: another live process holds the lock; the message names it.
+        StoreLockedError: another live process holds a lock; the message names it.
     """
+    location = store if isinstance(store, str) else store.location
+    store_lock = getattr(store, "writer_lock", None) if source is not None else None
+    with ExitStack() as stack:
+        held = HeldLock()
+        if callable(store_lock):
+            in_store = stack.enter_context(store_lock(source))
+            held.previous = in_store.previous
+            held._notes.append(in_store.note)
+        state_previous, note = stack.enter_context(_file_lock(state_dir, location))
+        held.previous = held.previous or state_previous
+        held._notes.append(note)
+        yield held
+
+
+@contextmanager
+def _file_lock(state_dir: Path, location: str) -> Iterator[tuple[dict[str, Any] | None, Callable[..., None]]]:
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -49,22 +83,19 @@ def writer_lock(state_dir: Path, store: str) -> Iterator[dict[str, Any] | None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            who = holder(state_dir) or {}
-            raise StoreLockedError(
-                f"store {store} is being written by another run (pid {who.get('pid', '?')} on "
-                f"{who.get('host', '?')}, started {who.get('started_at', '?')}); wait for it to "
-                "finish or stop it"
-            ) from None
+            raise lock_refused(location, holder(state_dir)) from None
         previous = holder(state_dir)
-        record = {
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(record).encode(), 0)
+        record = holder_record()
+
+        def write(**fields: Any) -> None:
+            record.update(fields)
+            data = json.dumps(record).encode()
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, data, 0)
+
+        write()
         try:
-            yield previous
+            yield previous, write
         finally:
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)

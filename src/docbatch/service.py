@@ -174,7 +174,9 @@ class BatchIngestService:
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ConfigError.invalid("limit", limit, "a whole number >= 1, or None for no limit")
         sinks = resolve_progress(progress, memory_threshold_mb=self.config.memory_threshold_mb)
-        with writer_lock(self.state_dir, self.backend.location) as previous:
+        lock_source = check_source(source if source is not None else default_source(Path(directory)))
+        with writer_lock(self.state_dir, self.backend, lock_source) as lock:
+            previous = lock.previous
             if previous is not None:
                 log.warning(
                     "took over the writer lock left by a run that stopped without "
@@ -200,6 +202,7 @@ class BatchIngestService:
                 kept=self._run_inventory,
                 limit=limit,
             )
+            lock.note(run_id=run.run_id)
             if progress_file is not None:
                 run.problems.extend(legacy_problems(progress_file))
             if sync_deletions:
@@ -474,7 +477,7 @@ class BatchIngestService:
             self.backend, source, inventory, ledger, patterns=patterns, recursive=recursive
         )
         if repair and problems.height:
-            with writer_lock(self.state_dir, self.backend.location):
+            with writer_lock(self.state_dir, self.backend, source):
                 self.backend.repair_integrity(source)
                 redo = problems.filter(pl.col("kind").is_in(["extra", "stale", "passage_count"]))
                 ids = redo["doc_id"].drop_nulls().unique().to_list()

@@ -1,10 +1,16 @@
-"""The store protocol: what the runner needs from any searchable store."""
+"""The store protocol: what the runner needs from any searchable store, and the record a
+writer lock keeps of its holder."""
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import os
+import socket
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
+
+from docbatch.errors import StoreLockedError
 
 
 @runtime_checkable
@@ -21,6 +27,12 @@ class DocumentStore(Protocol):
     earlier whenever anything was committed to the store in between, by any writer. A run
     in several calls then plans its next call without reading every stored document back
     while the mark stays the same. A store without it (or returning None) is read each time.
+
+    A store that several machines or state folders can write may also have
+    ``writer_lock(source)``: a context manager holding a lock in the store itself, so that
+    one run at a time writes a source (see ``docbatch.lock``). It yields an object with
+    ``previous`` (the record of a holder that died without releasing it, else None) and
+    ``note(**fields)`` (add to the holder record); a second writer gets ``lock_refused``.
     """
 
     location: str
@@ -67,3 +79,23 @@ class DocumentStore(Protocol):
     def close(self) -> None:
         """Release the connection; the store stays on disk."""
         ...
+
+
+def holder_record() -> dict[str, Any]:
+    """Who is taking a writer lock: this process's pid, the host, when."""
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def lock_refused(store: str, who: dict[str, Any] | None) -> StoreLockedError:
+    """The error of a writer refused because ``who`` holds the lock of ``store``."""
+    who = who or {}
+    run = f", run {who['run_id']}" if who.get("run_id") else ""
+    return StoreLockedError(
+        f"store {store} is being written by another run (pid {who.get('pid', '?')} on "
+        f"{who.get('host', '?')}{run}, started {who.get('started_at', '?')}); wait for it to "
+        "finish or stop it"
+    )

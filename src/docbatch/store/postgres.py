@@ -2,21 +2,28 @@
 GIN index for search, and COPY for bulk writes (psycopg 3, extra ``docbatch[postgres]``).
 
 Several drivers may write to one database at once, each with its own source; writers
-of the same source take turns (a per-source advisory lock inside each transaction).
+of the same source take turns (a per-source advisory lock inside each transaction), and a
+run holds its source for its whole length (``writer_lock``: a session advisory lock).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from docbatch.errors import QueryError, StoreBusyError, StoreError
 from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
+from docbatch.store.base import holder_record, lock_refused
 from docbatch.store.query import to_fts5
 
 SCHEMA_VERSION = 1
@@ -24,6 +31,14 @@ BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
 """lock_not_available, deadlock_detected, serialization_failure: worth retrying."""
 _LOCK_CLASS = 0x0DB0
 """First key of docbatch's advisory locks (the second is the source's hash)."""
+_WRITERS = """
+CREATE TABLE IF NOT EXISTS docbatch_writers (
+    source text PRIMARY KEY,
+    holder jsonb NOT NULL,
+    backend_pid integer NOT NULL
+)
+"""
+"""Who holds the run lock of each source (a row left by a holder that died says who it was)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docbatch_meta (key text PRIMARY KEY, value text NOT NULL);
@@ -309,6 +324,51 @@ class PostgresStore:
         )
         return {"documents": int(docs), "passages": int(passages)}
 
+    @contextmanager
+    def writer_lock(self, source: str) -> Iterator[RunLock]:
+        """Hold ``source`` for one run: a session advisory lock keyed by the schema and the
+        source, on a connection of its own, so that a second run of the source is refused
+        whatever its state folder, and PostgreSQL frees the lock when the holder's session
+        ends however the holder died. The holder is recorded in ``docbatch_writers``.
+
+        Raises:
+            StoreLockedError: another run holds ``source``; the message names it.
+            StoreError: the server cannot be reached.
+        """
+        try:
+            conn = psycopg.connect(
+                self._url,
+                autocommit=True,
+                connect_timeout=self._connect_timeout_s,
+                application_name=f"docbatch writer {source}"[:63],
+            )
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot open store {self.location}: {self._message(exc)}") from None
+        try:
+            try:
+                (schema,) = conn.execute("SELECT current_schema()").fetchone() or ("",)
+                key = _run_lock_key(str(schema), source)
+                (got,) = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone() or (False,)
+                if not got:
+                    raise lock_refused(self.location, _writer(conn, source, holding=key))
+                with conn.transaction():  # one creator at a time, as for the schema
+                    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (_LOCK_CLASS,))
+                    conn.execute(_WRITERS)
+                held = RunLock(conn, source, previous=_writer(conn, source))
+                held.write(**holder_record())
+            except psycopg.Error as exc:
+                raise self._store_error("lock", exc) from None
+            try:
+                yield held
+            finally:
+                try:
+                    conn.execute("DELETE FROM docbatch_writers WHERE source = %s", (source,))
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                except psycopg.Error:
+                    pass  # closing the session releases the lock all the same
+        finally:
+            conn.close()
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -321,6 +381,62 @@ class PostgresStore:
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.location!r})"
+
+
+@dataclass
+class RunLock:
+    """The run lock of a source, held on its own connection (``PostgresStore.writer_lock``)."""
+
+    conn: psycopg.Connection[Any]
+    source: str
+    previous: dict[str, Any] | None = None
+    """The record left by a holder that died (taken over), else None."""
+    record: dict[str, Any] = field(default_factory=dict)
+
+    def note(self, **fields: Any) -> None:
+        """Add ``fields`` to the holder record a refused writer reads (if the server can
+        still be reached: the record is only for messages)."""
+        try:
+            self.write(**fields)
+        except psycopg.Error:
+            pass
+
+    def write(self, **fields: Any) -> None:
+        self.record.update(fields)
+        self.conn.execute(
+            "INSERT INTO docbatch_writers (source, holder, backend_pid) VALUES (%s, %s, pg_backend_pid()) "
+            "ON CONFLICT (source) DO UPDATE SET holder = EXCLUDED.holder, backend_pid = EXCLUDED.backend_pid",
+            (self.source, Jsonb(self.record)),
+        )
+
+
+def _run_lock_key(schema: str, source: str) -> int:
+    """A stable signed 64-bit key for the run lock of ``source`` in ``schema``."""
+    digest = hashlib.blake2b(f"docbatch\0{schema}\0{source}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+_HOLDER = """
+SELECT w.holder FROM docbatch_writers AS w WHERE w.source = %s AND (%s::bigint IS NULL OR w.backend_pid IN (
+    SELECT l.pid FROM pg_locks AS l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+      AND l.classid::bigint = %s::bigint AND l.objid::bigint = %s::bigint
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+))
+"""
+
+
+def _writer(
+    conn: psycopg.Connection[Any], source: str, *, holding: int | None = None
+) -> dict[str, Any] | None:
+    """The holder record of ``source``'s run lock (None when there is none); ``holding``: only
+    the record of the session that holds the lock of this key now."""
+    high, low = ((holding >> 32) & 0xFFFFFFFF, holding & 0xFFFFFFFF) if holding is not None else (0, 0)
+    try:
+        row = conn.execute(_HOLDER, (source, holding, high, low)).fetchone()
+    except psycopg.errors.UndefinedTable:
+        return None
+    return dict(row[0]) if row is not None and isinstance(row[0], dict) else None
 
 
 def to_tsquery_sql(query: str) -> sql.Composable:
