@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from docbatch.errors import QueryError, StoreBusyError, StoreError
 from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
 from docbatch.store.base import holder_record, lock_refused
-from docbatch.store.query import to_fts5
+from docbatch.store.query import check_limit, to_fts5
 
 SCHEMA_VERSION = 1
 BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
@@ -295,8 +295,7 @@ class PostgresStore:
         (all must match), ``"phrases"``, ``OR``, ``NOT`` and ``prefix*``; each word or
         phrase is parsed by ``websearch_to_tsquery``, so any text is safe.
         """
-        if limit < 1:
-            raise QueryError(f"limit={limit} is not allowed: expected a whole number >= 1")
+        limit = check_limit(limit)
         statement = sql.SQL(_SEARCH).format(
             tsquery=to_tsquery_sql(query),
             source_filter=sql.SQL("AND p.source = %(source)s" if source else ""),

@@ -12,7 +12,7 @@ import polars as pl
 
 from docbatch.errors import QueryError, StoreBusyError, StoreError
 from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
-from docbatch.store.query import to_fts5
+from docbatch.store.query import check_limit, to_fts5
 
 SCHEMA_VERSION = 3
 FTS_AUTOMERGE = 16
@@ -228,8 +228,7 @@ class SQLiteStore:
             raise _store_error(self.location, exc) from None
 
     def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
-        if limit < 1:
-            raise QueryError(f"limit={limit} is not allowed: expected a whole number >= 1")
+        limit = check_limit(limit)
         expression = to_fts5(query)
         sql = _SEARCH.format(source_filter="AND p.source = ?" if source else "")
         params: tuple[object, ...] = (expression, source, limit) if source else (expression, limit)
