@@ -24,14 +24,21 @@ def test_scan_lists_matching_files_sorted(sample_tree: Path) -> None:
     inv = scan(sample_tree, "*.md,*.rst,*.html,*.txt", max_file_size=SAMPLE_MAX_FILE_SIZE)
     assert inv.schema == pl.Schema(INVENTORY)
     expected = sorted(p for p in sample_files() if p not in HIDDEN_FILES)
-    assert inv["doc_id"].to_list() == expected
+    listed = inv.filter(pl.col("status") != "skipped")
+    assert listed["doc_id"].to_list() == expected
+    assert inv["doc_id"].to_list() == sorted([*expected, ".drafts/"])  # the hidden folder's row
     assert inv["path"].map_elements(os.path.isabs, return_dtype=pl.Boolean).all()
 
 
 def test_hidden_folders_are_skipped(sample_tree: Path) -> None:
     inv = scan(sample_tree, "*.md")
-    assert not any(d.startswith(".") or "/." in d for d in inv["doc_id"])
+    skipped = inv.filter(pl.col("status") == "skipped")
+    assert skipped.select("doc_id", "reason").rows() == [(".drafts/", "hidden")]
+    listed = inv.filter(pl.col("status") != "skipped")["doc_id"]
+    assert not any(d.startswith(".") or "/." in d for d in listed)
     assert HIDDEN_FILES and all(h not in inv["doc_id"].to_list() for h in HIDDEN_FILES)
+    with_hidden = scan(sample_tree, "*.md", include_hidden=True)
+    assert set(HIDDEN_FILES) <= set(with_hidden.filter(pl.col("status") == "")["doc_id"])
 
 
 def test_metadata_validation_gives_rows_not_exceptions(sample_tree: Path) -> None:
@@ -76,10 +83,12 @@ def test_symlinks_never_leave_the_root(tmp_path: Path) -> None:
     (root / "inside.md").symlink_to(root / "a.md")
     inv = scan(root, "*.md")
     rows = {r["doc_id"]: r for r in inv.iter_rows(named=True)}
-    assert set(rows) == {"a.md", "escape.md", "inside.md"}
+    assert set(rows) == {"a.md", "escape.md", "inside.md", "escape_dir/", "loop/"}
     assert rows["escape.md"]["status"] == "invalid"
     assert "outside the root" in rows["escape.md"]["reason"]
     assert rows["inside.md"]["status"] == ""
+    assert (rows["escape_dir/"]["status"], rows["escape_dir/"]["reason"]) == ("skipped", "outside root")
+    assert (rows["loop/"]["status"], rows["loop/"]["reason"]) == ("skipped", "symlink loop")
 
 
 def test_bad_root_and_patterns(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from docbatch import BatchConfig, BatchIngestService
+from docbatch import BatchConfig, BatchIngestService, IngestResult
 from docbatch.cli import main
 from docbatch.formats import get_parser
 from docbatch.sample import BAD_FILES, SAMPLE_MAX_FILE_SIZE, SAMPLE_PATTERN
@@ -17,6 +17,10 @@ from docbatch.sample import BAD_FILES, SAMPLE_MAX_FILE_SIZE, SAMPLE_PATTERN
 def _service(tmp_path: Path, **config: object) -> BatchIngestService:
     cfg = BatchConfig(max_file_size=SAMPLE_MAX_FILE_SIZE, **config)  # type: ignore[arg-type]
     return BatchIngestService(tmp_path / "s.db", config=cfg)
+
+
+def _skipped_reasons(result: IngestResult) -> list[str]:
+    return result.outcomes.filter(status="skipped")["reason"].to_list()
 
 
 def _store_bytes(tmp_path: Path) -> bytes:
@@ -30,7 +34,7 @@ def _store_bytes(tmp_path: Path) -> bytes:
 def test_plan_reports_every_status_without_touching_the_store(tmp_path: Path, sample_tree: Path) -> None:
     service = _service(tmp_path)
     first = service.plan(sample_tree, SAMPLE_PATTERN)
-    assert set(first["status"]) == {"new", "invalid"}
+    assert set(first["status"]) == {"new", "invalid", "skipped"}  # skipped: the hidden .drafts/
     assert service.backend.counts()["documents"] == 0
     service.ingest_batch(sample_tree, SAMPLE_PATTERN)
     (sample_tree / "guides" / "installation.md").write_text("# Install\n\nNew text.\n")
@@ -61,7 +65,8 @@ def test_changing_a_chunking_setting_replans_every_document(tmp_path: Path, samp
     assert (stored["status"] == "changed").all()
     assert (stored["reason"] == "stored with other parser or chunking settings").all()
     result = _service(tmp_path, max_passage_chars=400).ingest_batch(sample_tree, "*.md,*.rst")
-    assert result.skipped == 0 and result.succeeded == stored.height
+    assert _skipped_reasons(result) == ["hidden"]  # only the hidden .drafts/ folder
+    assert result.succeeded == stored.height
     assert (
         _service(tmp_path, max_passage_chars=400)
         .plan(sample_tree, "*.md,*.rst")
@@ -95,11 +100,14 @@ def test_a_forced_run_stays_forced_when_it_continues(tmp_path: Path, sample_tree
     result = service.ingest_batch(sample_tree, SAMPLE_PATTERN, force=True, limit=10)
     while result.pending:
         result = service.ingest_batch(sample_tree, SAMPLE_PATTERN, limit=10)
-    assert result.skipped == 0  # every file re-ingested, though only the first call said force
+    # every file re-ingested, though only the first call said force; skipped: the hidden .drafts/
+    assert _skipped_reasons(result) == ["hidden"]
 
 
 def test_plan_command(tmp_path: Path, sample_tree: Path, capsys) -> None:  # noqa: ANN001
     assert main(["plan", str(sample_tree), "--pattern", "*.md", "--db", str(tmp_path / "s.db")]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == "invalid 1, new 16"  # 17 visible .md files, one of them empty
+    # 17 visible .md files, one of them empty, and the hidden folder .drafts/
+    assert out.splitlines()[0] == "invalid 1, new 16, skipped 1"
     assert "new       README.md" in out
+    assert "skipped   .drafts/  (hidden)" in out

@@ -13,7 +13,6 @@ import argparse
 import json
 import logging
 import os
-import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -22,12 +21,23 @@ from typing import Any, NoReturn
 
 import polars as pl
 
-from docbatch.config import BatchConfig
+from docbatch import __version__
+from docbatch.config import SIZE_ALLOWED, BatchConfig, parse_size
 from docbatch.errors import ConfigError, DocbatchError, MissingExtraError, QueryError, RootError, StoreError
 from docbatch.execution import EXECUTOR_CHOICES, check_dask_url
 from docbatch.inventory import DEFAULT_PATTERN
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE, EXIT_STORE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+_DB_HELP = (
+    "the store: a SQLite file path or a postgresql://user:password@host/dbname URL (default ./docbatch.db)"
+)
+_STATE_HELP = (
+    "the state folder: checkpoints, writer lock and reports (default: next to a SQLite store, "
+    "STORE.state; ./docbatch.state for PostgreSQL)"
+)
+_SIZE_HELP = "bytes, or a number with KB, MB or GB (200KB, 10MB, 1.5MB); default BATCH_MAX_FILE_SIZE or 50MB"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,11 +46,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _size(text: str) -> int:
-    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?i?b?)?\s*", text, re.IGNORECASE)
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 200000, 200KB, 50MB)")
-    unit = (match[2] or "").lower().rstrip("b").rstrip("i")
-    return int(match[1]) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit]
+    try:
+        return parse_size(text, "--max-file-size")
+    except ConfigError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: expected {SIZE_ALLOWED}") from None
 
 
 def _positive(text: str) -> int:
@@ -65,18 +74,43 @@ def _executor(text: str) -> str:
     raise argparse.ArgumentTypeError(f"{text!r} is not allowed: expected {allowed} or dask://HOST:PORT")
 
 
+def _selection_options(parser: argparse.ArgumentParser, *, last_run: bool = False) -> None:
+    """``--include-hidden`` and ``--exclude`` (for verify, absent means the last run's)."""
+    parser.add_argument(
+        "--include-hidden",
+        action="store_true",
+        default=None if last_run else False,
+        help="take hidden files and folders (names starting with '.') too; by default each is "
+        "a skipped row with reason 'hidden'" + (" (default: as the last run)" if last_run else ""),
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        metavar="PATTERN",
+        help="leave out the files matching this gitignore-style glob, e.g. 'drafts/**' "
+        "(repeatable)" + (" (default: the last run's)" if last_run else ""),
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="docbatch", description="Batch-ingest documentation into a searchable store.")
+    parser.add_argument("--version", action="version", version=f"docbatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     ingest = sub.add_parser("ingest-docs-batch", aliases=["ingest"], help="ingest a directory of documents")
-    ingest.add_argument("directory", type=Path)
+    ingest.add_argument("directory", type=Path, help="the folder of documents to ingest")
     ingest.add_argument(
         "--pattern",
         default=DEFAULT_PATTERN,
-        help=f"comma-separated globs (default {DEFAULT_PATTERN})",
+        help=f"comma-separated gitignore-style globs: *.md at any depth, docs/*.rst only directly "
+        f"in docs/, ** any depth, !GLOB leaves out (default {DEFAULT_PATTERN})",
     )
-    ingest.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True)
+    ingest.add_argument(
+        "--recursive",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="walk subfolders (default on)",
+    )
     ingest.add_argument("--force", action="store_true", help="re-ingest unchanged files too")
     ingest.add_argument(
         "--resume",
@@ -84,11 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="continue an unfinished run of the same tree (default on)",
     )
-    ingest.add_argument("--db", default="docbatch.db", help="store path (default ./docbatch.db)")
-    ingest.add_argument("--state-dir", help="checkpoint folder (default: next to the store)")
-    ingest.add_argument("--report-dir", help="where reports go (default: the state folder)")
+    ingest.add_argument("--db", default="docbatch.db", help=_DB_HELP)
+    ingest.add_argument("--state-dir", help=_STATE_HELP)
+    ingest.add_argument("--report-dir", help="a folder that also gets a copy of the reports")
     ingest.add_argument("--source", help="name of this tree in the store (default: folder name)")
-    ingest.add_argument("--max-file-size", type=_size, help="reject larger files (bytes, KB, MB)")
+    ingest.add_argument(
+        "--max-file-size", type=_size, metavar="SIZE", help=f"reject larger files: {_SIZE_HELP}"
+    )
     ingest.add_argument("--chunk-size", type=_positive, help="files per slice")
     ingest.add_argument("--fallback-encoding", help="decode non-UTF-8 files with this codec")
     ingest.add_argument(
@@ -111,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="let --delete-missing remove more than max_delete_share of the source",
     )
     ingest.add_argument("--since", metavar="REV", help="plan from git's changes since REV, no tree walk")
+    _selection_options(ingest)
     ingest.add_argument(
         "--limit",
         type=_positive,
@@ -123,37 +160,65 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--quiet", action="store_true", help="no progress output")
 
     plan = sub.add_parser("plan", help="show what an ingest would do, without doing it")
-    plan.add_argument("directory", type=Path)
-    plan.add_argument("--pattern", default=DEFAULT_PATTERN)
-    plan.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True)
-    plan.add_argument("--force", action="store_true")
-    plan.add_argument("--db", default="docbatch.db")
-    plan.add_argument("--source")
-    plan.add_argument("--max-file-size", type=_size)
+    plan.add_argument("directory", type=Path, help="the folder an ingest would read")
+    plan.add_argument(
+        "--pattern", default=DEFAULT_PATTERN, help=f"as for ingest-docs-batch (default {DEFAULT_PATTERN})"
+    )
+    plan.add_argument(
+        "--recursive",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="walk subfolders (default on)",
+    )
+    plan.add_argument(
+        "--force", action="store_true", help="plan unchanged files as changed, as --force would"
+    )
+    plan.add_argument("--db", default="docbatch.db", help=_DB_HELP)
+    plan.add_argument("--state-dir", help=_STATE_HELP)
+    plan.add_argument("--source", help="name of this tree in the store (default: folder name)")
+    plan.add_argument(
+        "--max-file-size", type=_size, metavar="SIZE", help=f"plan larger files as invalid: {_SIZE_HELP}"
+    )
     plan.add_argument("--json", action="store_true", help="print a JSON array of the plan rows")
+    _selection_options(plan)
 
     verify = sub.add_parser("verify", help="compare the store with the disk and the last run")
-    verify.add_argument("directory", type=Path, nargs="?", help="default: the last run's root")
-    verify.add_argument("--pattern", help="default: the last run's pattern")
-    verify.add_argument("--db", default="docbatch.db")
-    verify.add_argument("--source")
+    verify.add_argument(
+        "directory", type=Path, nargs="?", help="the folder to compare (default: the last run's root)"
+    )
+    verify.add_argument("--pattern", help="comma-separated globs (default: the last run's pattern)")
+    verify.add_argument("--db", default="docbatch.db", help=_DB_HELP)
+    verify.add_argument("--state-dir", help=f"where the last run's ledger is: {_STATE_HELP}")
+    verify.add_argument("--source", help="the tree to check (default: the last run's, or the folder name)")
     verify.add_argument("--repair", action="store_true", help="mend the store and re-ingest what is needed")
-    verify.add_argument("--json", action="store_true")
+    verify.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: the problems and whether they were repaired",
+    )
+    _selection_options(verify, last_run=True)
 
     search = sub.add_parser("search", help="search the store")
-    search.add_argument("query")
-    search.add_argument("--db", default="docbatch.db")
-    search.add_argument("--limit", type=_positive, default=10)
-    search.add_argument("--source")
+    search.add_argument(
+        "query", help='words that must all match; "quoted phrases", OR, NOT and a trailing * are understood'
+    )
+    search.add_argument("--db", default="docbatch.db", help=_DB_HELP)
+    search.add_argument("--state-dir", help="accepted as by the other commands; search reads only the store")
+    search.add_argument(
+        "--limit", type=_positive, default=10, metavar="N", help="at most N hits (default 10)"
+    )
+    search.add_argument("--source", help="only the documents of this tree (default: every tree)")
     search.add_argument("--json", action="store_true", help="print a JSON array on stdout")
 
     report = sub.add_parser("report", help="summarise the last run from its reports")
-    report.add_argument("--db", default="docbatch.db")
-    report.add_argument("--state-dir", help="report folder (default: next to the store)")
+    report.add_argument("--db", default="docbatch.db", help=_DB_HELP)
+    report.add_argument("--state-dir", help=_STATE_HELP)
     report.add_argument(
         "--run", metavar="ID", help="one of the runs kept (see docbatch runs; default: the last)"
     )
-    report.add_argument("--json", action="store_true")
+    report.add_argument(
+        "--json", action="store_true", help="print the performance and error reports as one JSON object"
+    )
     report.add_argument(
         "--plots",
         type=Path,
@@ -162,17 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     runs = sub.add_parser("runs", help="list the runs whose reports the state folder keeps, newest first")
-    runs.add_argument(
-        "--db", default="docbatch.db", help="store path or postgresql:// URL (default ./docbatch.db)"
-    )
-    runs.add_argument("--state-dir", help="state folder (default: next to the store)")
+    runs.add_argument("--db", default="docbatch.db", help=_DB_HELP)
+    runs.add_argument("--state-dir", help=_STATE_HELP)
     runs.add_argument(
         "--json", action="store_true", help="print a JSON array of the runs' performance reports"
     )
 
     sample = sub.add_parser("sample", help="write the sample documentation tree")
-    sample.add_argument("destination", type=Path)
-    sample.add_argument("--overwrite", action="store_true")
+    sample.add_argument("destination", type=Path, help="the folder to write the tree into")
+    sample.add_argument("--overwrite", action="store_true", help="replace the files of an existing tree")
     return parser
 
 
@@ -238,6 +301,8 @@ def _ingest(args: argparse.Namespace) -> int:
             since=args.since,
             allow_mass_delete=args.allow_mass_delete,
             limit=args.limit,
+            include_hidden=args.include_hidden,
+            exclude=args.exclude,
         )
     if args.json:
         print(json.dumps(result.as_dict(), default=str))
@@ -264,7 +329,13 @@ def _plan(args: argparse.Namespace) -> int:
         cfg.max_file_size = args.max_file_size
     with BatchIngestService(args.db, config=cfg) as service:
         planned = service.plan(
-            args.directory, args.pattern, args.recursive, source=args.source, force=args.force
+            args.directory,
+            args.pattern,
+            args.recursive,
+            source=args.source,
+            force=args.force,
+            include_hidden=args.include_hidden,
+            exclude=args.exclude,
         )
     rows = planned.select("doc_id", "format", "size", "status", "reason")
     if args.json:
@@ -281,7 +352,14 @@ def _verify(args: argparse.Namespace) -> int:
     from docbatch.service import BatchIngestService
 
     with BatchIngestService(args.db, config=BatchConfig.from_environment()) as service:
-        problems = service.verify(args.directory, args.pattern, source=args.source, repair=args.repair)
+        problems = service.verify(
+            args.directory,
+            args.pattern,
+            source=args.source,
+            repair=args.repair,
+            include_hidden=args.include_hidden,
+            exclude=args.exclude,
+        )
     if args.json:
         print(json.dumps({"problems": problems.to_dicts(), "repaired": args.repair}))
     elif problems.height == 0:

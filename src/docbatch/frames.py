@@ -12,11 +12,11 @@ from typing import Literal
 
 import polars as pl
 
-PlanStatus = Literal["new", "changed", "unchanged", "deleted", "invalid"]
+PlanStatus = Literal["new", "changed", "unchanged", "deleted", "invalid", "skipped"]
 OutcomeStatus = Literal["succeeded", "failed", "skipped", "pending", "deleted"]
 ErrorCategory = Literal["validation", "processing", "exception_after_retries"]
 
-PLAN_STATUSES: tuple[str, ...] = ("new", "changed", "unchanged", "deleted", "invalid")
+PLAN_STATUSES: tuple[str, ...] = ("new", "changed", "unchanged", "deleted", "invalid", "skipped")
 OUTCOME_STATUSES: tuple[str, ...] = ("succeeded", "failed", "skipped", "pending", "deleted")
 ERROR_CATEGORIES: tuple[str, ...] = ("validation", "processing", "exception_after_retries")
 
@@ -26,7 +26,7 @@ INVENTORY: dict[str, pl.DataType] = {
     "format": pl.Utf8(),
     "size": pl.Int64(),
     "mtime_ns": pl.Int64(),
-    "status": pl.Utf8(),  # "" after inventory; a PlanStatus after planning; "invalid" at once
+    "status": pl.Utf8(),  # "" after inventory ("invalid"/"skipped" at once); a PlanStatus after planning
     "reason": pl.Utf8(),
 }
 

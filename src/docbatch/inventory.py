@@ -1,20 +1,41 @@
 """Walk a root folder and list the candidate files as an inventory frame.
 
-The walk uses ``os.scandir`` (one ``stat`` per file, no reads), skips hidden
-files and folders, and never leaves the root through a symlink. Files that can
-be judged from their metadata alone (empty, too large, unsupported, unreadable
-name) come back with ``status="invalid"`` and a reason instead of an exception.
+The walk uses ``os.scandir`` (one ``stat`` per file, no reads). Which files it takes is
+a ``Selection``: gitignore-style patterns (``pathspec``), exclusions, hidden paths and
+depth. Every path under the root that the patterns select gets a row with a status and
+a reason instead of an exception or silence:
+
+* files judged from their metadata alone (empty, too large, unsupported, unreadable
+  name) are ``status="invalid"``;
+* hidden files (a name starting with ``.``) are ``status="skipped"``, reason ``hidden``,
+  unless ``include_hidden``. A hidden folder is not walked: it gets one row of its own,
+  ``"<folder>/"``, reason ``hidden`` (when a pattern could select a file inside it).
+  ``.git`` is never walked and gets no row, even with ``include_hidden``: it is git's
+  own store, not part of the tree (git never lists it either), and a row for it would
+  add a skipped file to every run of a repository;
+* a folder symlink is never followed: it gets one row ``"<link>/"``, ``skipped``, with
+  reason ``symlink loop`` (it points at its own folder or one above), ``outside root``
+  (it leads out of the root), or ``not followed`` (it points elsewhere inside the root,
+  whose files are listed under their own path). A file symlink is followed when its
+  target is inside the root.
+
+A pattern that selects no file is logged as a warning naming it (and returned to the
+caller, see ``scan``).
 """
 
 from __future__ import annotations
 
 import errno
 import fnmatch
+import functools
+import logging
 import os
 import re
 import stat as stat_module
+from collections.abc import Iterable
 from pathlib import Path
 
+import pathspec
 import polars as pl
 
 from docbatch.errors import ConfigError, RootError
@@ -23,62 +44,233 @@ from docbatch.frames import INVENTORY
 
 DEFAULT_PATTERN = "*.md,*.rst,*.html"
 
+HIDDEN = "hidden"
+SYMLINK_LOOP = "symlink loop"
+OUTSIDE_ROOT = "outside root"
+NOT_FOLLOWED = "not followed"
+NEVER_WALKED = ".git"
+"""A folder never walked nor listed, even with ``include_hidden`` (see the module text)."""
 
-def parse_patterns(pattern: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+log = logging.getLogger("docbatch")
+
+
+def parse_patterns(pattern: str | Iterable[str]) -> tuple[str, ...]:
     """Split a comma-separated glob list into its patterns.
 
-    >>> parse_patterns("*.md, *.rst")
-    ('*.md', '*.rst')
+    >>> parse_patterns("*.md, *.rst, !drafts/**")
+    ('*.md', '*.rst', '!drafts/**')
 
     Raises:
-        ConfigError: no pattern given, or a pattern that is absolute or climbs out with ``..``.
+        ConfigError: no pattern given, only exclusions (``!...``), or a pattern that is
+            absolute or climbs out with ``..``.
     """
     items = pattern.split(",") if isinstance(pattern, str) else list(pattern)
     patterns = tuple(p.strip() for p in items if p.strip())
     if not patterns:
         raise ConfigError.invalid("pattern", pattern, "one or more globs such as '*.md,*.rst'")
     for p in patterns:
-        if p.startswith("/") or ".." in p.split("/"):
-            raise ConfigError.invalid(
-                "pattern", p, "a glob relative to the root (no leading '/' and no '..')"
-            )
+        _check_glob("pattern", p.removeprefix("!"))
+    if all(p.startswith("!") for p in patterns):
+        raise ConfigError.invalid(
+            "pattern", pattern, "at least one glob that is not an exclusion ('*.md,!drafts/**')"
+        )
     return patterns
 
 
-class _Rules:
-    """Which files an inventory keeps: a glob without "/" matches the file name, one with
-    "/" the path from the root (each kind compiled into one expression)."""
+def parse_excludes(exclude: str | Iterable[str] | None) -> tuple[str, ...]:
+    """The exclusion globs: a comma-separated string, or one glob per item; None for none.
 
-    def __init__(self, patterns: tuple[str, ...], max_file_size: int) -> None:
-        self.max_file_size = max_file_size
-        self._by_name = _compile([p for p in patterns if "/" not in p])
-        self._by_path = _compile([p for p in patterns if "/" in p])
+    >>> parse_excludes(["drafts/**", "*.tmp.md"])
+    ('drafts/**', '*.tmp.md')
 
-    def matches(self, name: str, rel: str) -> bool:
-        return bool(
-            (self._by_name is not None and self._by_name.match(name))
-            or (self._by_path is not None and self._by_path.match(rel))
+    Raises:
+        ConfigError: an exclusion that starts with ``!``, is absolute, or climbs out with ``..``.
+    """
+    if exclude is None:
+        return ()
+    items = exclude.split(",") if isinstance(exclude, str) else list(exclude)
+    globs = tuple(g.strip() for g in items if g.strip())
+    for g in globs:
+        if g.startswith("!"):
+            raise ConfigError.invalid("exclude", g, "a glob of files to leave out, without '!'")
+        _check_glob("exclude", g)
+    return globs
+
+
+def _check_glob(what: str, glob: str) -> None:
+    if glob.startswith("/") or ".." in glob.split("/"):
+        raise ConfigError.invalid(what, glob, "a glob relative to the root (no leading '/' and no '..')")
+
+
+class Selection:
+    """Which paths under a root a run takes.
+
+    ``patterns`` follow gitignore rules (compiled by ``pathspec``): ``*`` does not cross
+    ``/`` and ``**`` does; a glob without ``/`` (``*.md``) matches a name at any depth,
+    one with a ``/`` (``docs/*.rst``) the path from the root; a glob naming a folder
+    takes the files under it; ``!glob`` leaves out what it matches, and the last glob
+    that matches a path decides. ``exclude`` globs leave out what they match, whatever
+    the patterns say. Hidden paths (a part starting with ``.``) are taken only with
+    ``include_hidden``; with ``recursive=False``, only the root's own files.
+
+    >>> s = Selection(("docs/*.rst", "*.md", "!drafts/**"))
+    >>> [s.matches(p) for p in ("docs/a.rst", "docs/api/b.rst", "x/y/c.md", "drafts/d.md")]
+    [True, False, True, False]
+    """
+
+    def __init__(
+        self,
+        patterns: tuple[str, ...],
+        exclude: tuple[str, ...] = (),
+        *,
+        include_hidden: bool = False,
+        recursive: bool = True,
+    ) -> None:
+        self.patterns = patterns
+        self.exclude = exclude
+        self.include_hidden = include_hidden
+        self.recursive = recursive
+        lines = [*patterns, *(f"!{g}" for g in exclude)]
+        compiled = pathspec.GitIgnoreSpec.from_lines(lines).patterns
+        self._rules: list[tuple[str, bool, re.Pattern[str]]] = []
+        for line, compiled_line in zip(lines, compiled, strict=True):
+            regex = getattr(compiled_line, "regex", None)
+            if compiled_line.include is not None and regex is not None:  # not a "#comment"
+                self._rules.append((line, compiled_line.include, regex))
+        # consecutive globs of the same kind, as one expression each, last first: the
+        # first group (from the end) that matches a path decides (gitignore's last match)
+        groups: list[tuple[bool, list[re.Pattern[str]]]] = []
+        for _, include, regex in self._rules:
+            if groups and groups[-1][0] == include:
+                groups[-1][1].append(regex)
+            else:
+                groups.append((include, [regex]))
+        self._groups = [(include, _union(regexes)) for include, regexes in reversed(groups)]
+        self._has_exclusions = any(not include for include, _ in self._groups)
+
+    def matches(self, rel: str) -> bool:
+        """Whether the patterns and exclusions take ``rel`` (a posix path from the root)."""
+        for include, regex in self._groups:
+            if regex.match(rel) is not None:
+                return include
+        return False
+
+    def excluded(self, rel: str) -> bool:
+        """Whether ``rel``, which ``matches`` does not take, is matched by a pattern (and so
+        left out by an exclusion)."""
+        return self._has_exclusions and any(
+            include and regex.match(rel) is not None for include, regex in self._groups
         )
 
+    def selects(self, doc_id: str) -> bool:
+        """Whether a walk would list ``doc_id`` (a stored document's id) for ingesting:
+        within the depth, not hidden (unless ``include_hidden``), matched by the patterns."""
+        parts = doc_id.split("/")
+        if not self.recursive and len(parts) > 1:
+            return False
+        if NEVER_WALKED in parts[:-1]:
+            return False
+        if not self.include_hidden and any(p.startswith(".") for p in parts):
+            return False
+        return self.matches(doc_id)
 
-def _compile(globs: list[str]) -> re.Pattern[str] | None:
-    return re.compile("|".join(fnmatch.translate(g) for g in globs)) if globs else None
+    def could_hold(self, rel_dir: str) -> bool:
+        """Whether a pattern could select a file inside folder ``rel_dir`` (a cautious
+        answer: True unless every pattern is anchored somewhere else)."""
+        dir_parts = rel_dir.split("/")
+        for line, include, _ in self._rules:
+            if not include:
+                continue
+            glob = line.rstrip("/")
+            if "/" not in glob or glob.startswith("**"):
+                return True  # a name at any depth
+            parts = glob.split("/")
+            for i, dir_part in enumerate(dir_parts):
+                if i >= len(parts) or parts[i] == "**":
+                    return True  # the pattern took a folder above, or any depth below
+                if not fnmatch.fnmatchcase(dir_part, parts[i]):
+                    break
+            else:
+                return True
+        return False
+
+    def unmatched(self, listed: Iterable[str], excluded: Iterable[str], where: str) -> list[str]:
+        """Warnings for the patterns that select none of the ``listed`` paths and the
+        exclusions that leave out none of the ``excluded`` ones."""
+        listed = list(listed)
+        excluded = list(excluded)
+        notes = []
+        for line, include, regex in self._rules:
+            paths = listed if include else excluded
+            if any(regex.match(p) is not None for p in paths):
+                continue
+            if include:
+                note = f"pattern {line!r} matches no file under {where}"
+            elif line in self.patterns:
+                note = f"pattern {line!r} excludes no file under {where}"
+            else:
+                note = f"exclude pattern {line[1:]!r} excludes no file under {where}"
+            text = line.removeprefix("!")
+            if not self.include_hidden and any(p.startswith(".") and p != "." for p in text.split("/")):
+                note += " (hidden paths are skipped: include_hidden=True / --include-hidden takes them)"
+            elif not self.recursive and "/" in text.rstrip("/"):
+                note += " (recursive=False takes the root's own files only)"
+            notes.append(note)
+        return notes
+
+
+def _union(regexes: list[re.Pattern[str]]) -> re.Pattern[str]:
+    """One expression matching what any of ``regexes`` matches (their named groups, which
+    only mark a folder match, made plain so that the expressions can be joined)."""
+    if len(regexes) == 1:
+        return regexes[0]
+    plain = [re.sub(r"\(\?P<\w+>", "(?:", r.pattern) for r in regexes]
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in plain))
+    except re.error:  # pragma: no cover - pathspec's expressions always join
+        return _Any(regexes)  # type: ignore[return-value]
+
+
+class _Any:
+    def __init__(self, regexes: list[re.Pattern[str]]) -> None:
+        self.regexes = regexes
+
+    def match(self, text: str) -> object | None:
+        return next((m for r in self.regexes if (m := r.match(text)) is not None), None)
+
+
+@functools.lru_cache(maxsize=32)
+def selection(
+    patterns: tuple[str, ...],
+    exclude: tuple[str, ...] = (),
+    include_hidden: bool = False,
+    recursive: bool = True,
+) -> Selection:
+    """The (cached) ``Selection`` of these settings."""
+    return Selection(patterns, exclude, include_hidden=include_hidden, recursive=recursive)
 
 
 def scan(
     root: str | os.PathLike[str],
-    pattern: str | list[str] | tuple[str, ...] = DEFAULT_PATTERN,
+    pattern: str | Iterable[str] = DEFAULT_PATTERN,
     *,
     recursive: bool = True,
     max_file_size: int = 50 * 1024 * 1024,
+    exclude: str | Iterable[str] | None = None,
+    include_hidden: bool = False,
+    unmatched: list[str] | None = None,
 ) -> pl.DataFrame:
-    """The inventory frame of ``root``: one row per file matching ``pattern``, sorted by doc_id.
+    """The inventory frame of ``root``: one row per path the selection takes (see
+    ``Selection``; hidden paths and folder symlinks as ``skipped`` rows), sorted by doc_id.
+
+    A pattern that matches no file (or an exclusion that leaves none out) is logged as a
+    warning, which is also appended to ``unmatched`` when given.
 
     Raises:
         RootError: ``root`` does not exist, is not a folder, or cannot be listed.
         ConfigError: the pattern is not usable.
     """
-    rules = _Rules(parse_patterns(pattern), max_file_size)
+    rules = selection(parse_patterns(pattern), parse_excludes(exclude), include_hidden, recursive)
     root_path = Path(root)
     if not root_path.exists():
         raise RootError(f"directory not found: {root}")
@@ -90,121 +282,188 @@ def scan(
     except OSError as exc:
         raise RootError(f"cannot list directory {root}: {exc.strerror or exc}") from None
 
-    rows: dict[str, list[object]] = {name: [] for name in INVENTORY}
+    walk = _Walk(rules, max_file_size, real_root)
     stack: list[tuple[str, str]] = [(real_root, "")]
-    seen_dirs = {real_root}
     while stack:
         directory, rel_dir = stack.pop()
         try:
             entries = list(os.scandir(directory))
         except OSError as exc:
-            _add(rows, rel_dir + "/", directory, None, "invalid", f"cannot list directory: {exc}")
+            walk.add(rel_dir + "/", directory, None, "invalid", f"cannot list directory: {exc}")
             continue
         for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            rel = f"{rel_dir}/{name}" if rel_dir else name
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             if not _is_utf8(rel):
                 safe = os.fsencode(rel).decode("utf-8", "backslashreplace")
-                _add(rows, safe, "", None, "invalid", "file name is not valid UTF-8")
+                walk.add(safe, "", None, "invalid", "file name is not valid UTF-8")
                 continue
-            _visit(entry, rel, rules, recursive, real_root, seen_dirs, stack, rows)
-    frame = pl.DataFrame(rows, schema=INVENTORY)
+            walk.visit(entry, rel, directory, stack)
+    frame = pl.DataFrame(walk.rows, schema=INVENTORY)
+    notes = rules.unmatched(walk.rows["doc_id"], walk.excluded, str(root))  # type: ignore[arg-type]
+    for note in notes:
+        log.warning("%s", note)
+    if unmatched is not None:
+        unmatched.extend(notes)
     return frame.sort("doc_id")
 
 
 def scan_listed(
     root: str | os.PathLike[str],
     doc_ids: list[str],
-    pattern: str | list[str] | tuple[str, ...] = DEFAULT_PATTERN,
+    pattern: str | Iterable[str] = DEFAULT_PATTERN,
     *,
     recursive: bool = True,
     max_file_size: int = 50 * 1024 * 1024,
+    exclude: str | Iterable[str] | None = None,
+    include_hidden: bool = False,
 ) -> pl.DataFrame:
     """The inventory frame of only the listed files of ``root`` (e.g. those git says changed),
-    with the same scope, symlink and validation rules as ``scan``; nothing else is walked.
-    Listed files that no longer exist are left out."""
-    rules = _Rules(parse_patterns(pattern), max_file_size)
+    with the same selection, hidden, symlink and validation rules as ``scan``; nothing else
+    is walked. A listed hidden file (or one in a hidden folder) is a ``skipped`` row of its
+    own, as is one reached through a folder symlink. Listed files that no longer exist are
+    left out; a pattern matching none of the listed files is no warning here."""
+    rules = selection(parse_patterns(pattern), parse_excludes(exclude), include_hidden, recursive)
     real_root = os.path.realpath(root)
     if not os.path.isdir(real_root):
         raise RootError(f"not a directory: {root}")
-    rows: dict[str, list[object]] = {name: [] for name in INVENTORY}
+    walk = _Walk(rules, max_file_size, real_root)
     for rel in sorted(set(doc_ids)):
         parts = rel.split("/")
         name = parts[-1]
-        if any(p.startswith(".") for p in parts) or (not recursive and len(parts) > 1):
+        if NEVER_WALKED in parts[:-1] or (not recursive and len(parts) > 1):
             continue
-        if not rules.matches(name, rel):
+        if not rules.matches(rel):
             continue
         path = os.path.join(real_root, *parts)
         fmt = detect_format(name)
-        if not _inside(os.path.realpath(path), real_root):
-            _add(rows, rel, path, fmt, "invalid", "symlink points outside the root")
+        if not os.path.lexists(path):
             continue
+        link = _folder_link_on_the_way(real_root, parts)
+        if link is not None:
+            walk.add(rel, path, fmt, "skipped", link)
+            continue
+        if not include_hidden and any(p.startswith(".") for p in parts):
+            walk.add(rel, path, fmt, "skipped", HIDDEN)
+            continue
+        if os.path.islink(path) and os.path.isdir(path):
+            walk.add(
+                rel + "/", path, None, "skipped", _folder_link_reason(path, os.path.dirname(path), real_root)
+            )
+            continue
+        walk.file(rel, path, name, is_link=os.path.islink(path), entry=None)
+    return pl.DataFrame(walk.rows, schema=INVENTORY)
+
+
+class _Walk:
+    """The rows of one inventory, and the paths that exclusions left out."""
+
+    def __init__(self, rules: Selection, max_file_size: int, real_root: str) -> None:
+        self.rules = rules
+        self.max_file_size = max_file_size
+        self.real_root = real_root
+        self.rows: dict[str, list[object]] = {name: [] for name in INVENTORY}
+        self.excluded: list[str] = []
+
+    def visit(self, entry: os.DirEntry[str], rel: str, directory: str, stack: list[tuple[str, str]]) -> None:
+        """One entry of folder ``directory`` (a real path: folder symlinks are not followed)."""
+        rules = self.rules
+        name = entry.name
         try:
-            st = os.stat(path)
+            is_link = entry.is_symlink()
+            is_dir = entry.is_dir(follow_symlinks=True)
+        except OSError:
+            is_link, is_dir = True, False
+        if is_dir:
+            if not rules.recursive or name == NEVER_WALKED:
+                return
+            if is_link:
+                reason = _folder_link_reason(entry.path, directory, self.real_root)
+            elif name.startswith(".") and not rules.include_hidden:
+                reason = HIDDEN
+            else:
+                stack.append((entry.path, rel))
+                return
+            if rules.could_hold(rel):
+                self.add(rel + "/", entry.path, None, "skipped", reason)
+            return
+        if not rules.matches(rel):
+            if rules.excluded(rel):
+                self.excluded.append(rel)
+            return
+        if name.startswith(".") and not rules.include_hidden:
+            self.add(rel, entry.path, detect_format(name), "skipped", HIDDEN)
+            return
+        self.file(rel, entry.path, name, is_link, entry)
+
+    def file(self, rel: str, path: str, name: str, is_link: bool, entry: os.DirEntry[str] | None) -> None:
+        """The row of a selected file: valid (status ""), or invalid with the reason."""
+        fmt = detect_format(name)
+        if is_link and not _inside(os.path.realpath(path), self.real_root):
+            self.add(rel, path, fmt, "invalid", "symlink points outside the root")
+            return
+        try:
+            st = entry.stat() if entry is not None and not is_link else os.stat(path)
         except FileNotFoundError:
-            continue
+            if entry is None and not is_link:
+                return  # a listed file that is gone
+            self.add(rel, path, fmt, "invalid", _stat_problem(errno.ENOENT, "", is_link))
+            return
         except OSError as exc:
-            _add(rows, rel, path, fmt, "invalid", _stat_problem(exc, os.path.islink(path)))
-            continue
-        if stat_module.S_ISREG(st.st_mode):
-            reason = _invalid_reason(fmt, st.st_size, rules.max_file_size)
-            _add(rows, rel, path, fmt, "invalid" if reason else "", reason, st.st_size, st.st_mtime_ns)
-    return pl.DataFrame(rows, schema=INVENTORY)
-
-
-def _visit(
-    entry: os.DirEntry[str],
-    rel: str,
-    rules: _Rules,
-    recursive: bool,
-    real_root: str,
-    seen_dirs: set[str],
-    stack: list[tuple[str, str]],
-    rows: dict[str, list[object]],
-) -> None:
-    try:
-        is_link = entry.is_symlink()
-        is_dir = entry.is_dir(follow_symlinks=True)
-    except OSError:
-        is_link, is_dir = True, False
-    if is_dir:
-        if not recursive:
+            self.add(rel, path, fmt, "invalid", _stat_problem(exc.errno, exc.strerror or str(exc), is_link))
             return
-        target = os.path.realpath(entry.path) if is_link else entry.path
-        if is_link and (not _inside(target, real_root) or target in seen_dirs):
+        if not stat_module.S_ISREG(st.st_mode):
             return
-        seen_dirs.add(target)
-        stack.append((entry.path, rel))
-        return
-    if not rules.matches(entry.name, rel):
-        return
-    fmt = detect_format(entry.name)
-    if is_link:
-        target = os.path.realpath(entry.path)
-        if not _inside(target, real_root):
-            _add(rows, rel, entry.path, fmt, "invalid", "symlink points outside the root")
-            return
-    try:
-        st = os.stat(entry.path) if is_link else entry.stat()
-    except OSError as exc:
-        _add(rows, rel, entry.path, fmt, "invalid", _stat_problem(exc, is_link))
-        return
-    if not stat_module.S_ISREG(st.st_mode):
-        return
-    reason = _invalid_reason(fmt, st.st_size, rules.max_file_size)
-    _add(rows, rel, entry.path, fmt, "invalid" if reason else "", reason, st.st_size, st.st_mtime_ns)
+        reason = _invalid_reason(fmt, st.st_size, self.max_file_size)
+        self.add(rel, path, fmt, "invalid" if reason else "", reason, st.st_size, st.st_mtime_ns)
+
+    def add(
+        self,
+        doc_id: str,
+        path: str,
+        fmt: str | None,
+        status: str,
+        reason: str | None,
+        size: int | None = None,
+        mtime_ns: int | None = None,
+    ) -> None:
+        rows = self.rows
+        rows["doc_id"].append(doc_id)
+        rows["path"].append(path)
+        rows["format"].append(fmt)
+        rows["size"].append(size)
+        rows["mtime_ns"].append(mtime_ns)
+        rows["status"].append(status)
+        rows["reason"].append(reason)
 
 
-def _stat_problem(exc: OSError, is_link: bool) -> str:
+def _folder_link_reason(link: str, parent: str, real_root: str) -> str:
+    """Why the folder symlink ``link`` in real folder ``parent`` is not followed."""
+    target = os.path.realpath(link)
+    if not _inside(target, real_root):
+        return OUTSIDE_ROOT
+    if _inside(os.path.realpath(parent), target):
+        return SYMLINK_LOOP
+    return NOT_FOLLOWED
+
+
+def _folder_link_on_the_way(real_root: str, parts: list[str]) -> str | None:
+    """The reason of the first folder symlink on the way to ``parts`` (None: there is none)."""
+    folder = real_root
+    for part in parts[:-1]:
+        step = os.path.join(folder, part)
+        if os.path.islink(step):
+            return _folder_link_reason(step, folder, real_root)
+        folder = step
+    return None
+
+
+def _stat_problem(code: int | None, text: str, is_link: bool) -> str:
     """Why a listed file cannot be looked at, naming broken symlinks as such."""
-    if exc.errno == errno.ELOOP:
+    if code == errno.ELOOP:
         return "symlink loop: too many levels of symbolic links"
-    if is_link and exc.errno == errno.ENOENT:
+    if is_link and code == errno.ENOENT:
         return "dangling symlink: its target does not exist"
-    return f"cannot stat file: {exc.strerror or exc}"
+    return f"cannot stat file: {text}"
 
 
 def _invalid_reason(fmt: str | None, size: int, max_file_size: int) -> str | None:
@@ -215,25 +474,6 @@ def _invalid_reason(fmt: str | None, size: int, max_file_size: int) -> str | Non
     if size > max_file_size:
         return f"file is {size} bytes, over max_file_size={max_file_size}"
     return None
-
-
-def _add(
-    rows: dict[str, list[object]],
-    doc_id: str,
-    path: str,
-    fmt: str | None,
-    status: str,
-    reason: str | None,
-    size: int | None = None,
-    mtime_ns: int | None = None,
-) -> None:
-    rows["doc_id"].append(doc_id)
-    rows["path"].append(path)
-    rows["format"].append(fmt)
-    rows["size"].append(size)
-    rows["mtime_ns"].append(mtime_ns)
-    rows["status"].append(status)
-    rows["reason"].append(reason)
 
 
 def _inside(path: str, root: str) -> bool:

@@ -11,9 +11,10 @@ from docbatch.frames import OUTCOMES, conform
 
 def planned_rows(planned: pl.DataFrame, run_id: str, source: str) -> pl.DataFrame:
     """Outcome rows for plan rows decided without parsing: ``unchanged`` files are skipped,
-    ``invalid`` files failed with category ``validation``."""
+    and so are ``skipped`` paths (hidden, folder symlinks; with their reason); ``invalid``
+    files failed with category ``validation``."""
     now = datetime.now(UTC)
-    rows = planned.filter(pl.col("status").is_in(["unchanged", "invalid"]))
+    rows = planned.filter(pl.col("status").is_in(["unchanged", "skipped", "invalid"]))
     invalid = pl.col("status") == "invalid"
     return conform(
         rows.with_columns(

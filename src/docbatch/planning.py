@@ -7,13 +7,13 @@ change from a touched file without the planner reading anything.
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import polars as pl
 
 from docbatch.frames import PLAN
 from docbatch.hashing import file_sha256
+from docbatch.inventory import Selection, selection
 
 
 def plan(
@@ -24,12 +24,16 @@ def plan(
     patterns: tuple[str, ...] = (),
     recursive: bool = True,
     fingerprints: Mapping[str, str] | None = None,
+    exclude: tuple[str, ...] = (),
+    include_hidden: bool = False,
 ) -> pl.DataFrame:
     """The plan frame: the inventory plus ``status``, ``reason`` and ``known_hash``.
 
     ``known`` holds the store's documents of this source (``KNOWN_DOCUMENTS``).
-    Documents in the store that match ``patterns`` (and, when not ``recursive``,
-    sit at the top level) but are gone from disk are added as ``deleted`` rows.
+    Documents in the store that the inventory's selection would list (``patterns``,
+    ``exclude``, ``include_hidden``, ``recursive``: see ``in_scope``) but are gone from
+    disk are added as ``deleted`` rows. Inventory rows ``invalid`` or ``skipped``
+    (hidden paths, folder symlinks) keep their status and reason.
     With ``force`` every valid file is ``changed`` and no stored hash is given,
     so everything is re-parsed. A stored document whose fingerprint differs from
     ``fingerprints[format]`` (other parser or chunking settings) is ``changed``
@@ -48,23 +52,23 @@ def plan(
         stale = pl.col("known_fingerprint").ne_missing(current) & pl.col("known_hash").is_not_null()
     else:
         stale = pl.lit(False)
-    invalid = pl.col("status") == "invalid"
+    decided = pl.col("status").is_in(["invalid", "skipped"])  # by the inventory already
     is_known = pl.col("known_hash").is_not_null()
     same_stat = (pl.col("size") == pl.col("known_size")) & (pl.col("mtime_ns") == pl.col("known_mtime_ns"))
     if force:
         status = (
-            pl.when(invalid)
-            .then(pl.lit("invalid"))
+            pl.when(decided)
+            .then(pl.col("status"))
             .when(is_known)
             .then(pl.lit("changed"))
             .otherwise(pl.lit("new"))
         )
-        reason = pl.when(invalid).then(pl.col("reason")).when(is_known).then(pl.lit("forced"))
+        reason = pl.when(decided).then(pl.col("reason")).when(is_known).then(pl.lit("forced"))
         known_hash = pl.lit(None, dtype=pl.Utf8)
     else:
         status = (
-            pl.when(invalid)
-            .then(pl.lit("invalid"))
+            pl.when(decided)
+            .then(pl.col("status"))
             .when(is_known & same_stat & ~stale)
             .then(pl.lit("unchanged"))
             .when(is_known)
@@ -72,7 +76,7 @@ def plan(
             .otherwise(pl.lit("new"))
         )
         reason = (
-            pl.when(invalid)
+            pl.when(decided)
             .then(pl.col("reason"))
             .when(is_known & same_stat & ~stale)
             .then(pl.lit("same size and mtime as stored"))
@@ -88,26 +92,16 @@ def plan(
     deleted = _deleted(
         inventory,
         known.drop("known_fingerprint").rename({"known_size": "size", "known_mtime_ns": "mtime_ns"}),
-        patterns,
-        recursive,
+        selection(patterns, exclude, include_hidden, recursive),
     )
     return pl.concat([planned, deleted]) if deleted.height else planned
 
 
-def _deleted(
-    inventory: pl.DataFrame, known: pl.DataFrame, patterns: tuple[str, ...], recursive: bool
-) -> pl.DataFrame:
+def _deleted(inventory: pl.DataFrame, known: pl.DataFrame, rules: Selection) -> pl.DataFrame:
     gone = known.join(inventory.select("doc_id"), on="doc_id", how="anti")
     if not gone.height:
         return pl.DataFrame(schema=PLAN)
-    # a folder that could not be listed (a "dir/" row) hides its files: they are not gone
-    unseen = [d for d in inventory.filter(pl.col("doc_id").str.ends_with("/"))["doc_id"]]
-    scoped = [
-        doc_id
-        for doc_id in gone["doc_id"]
-        if in_scope(doc_id, patterns, recursive) and not any(doc_id.startswith(d) for d in unseen)
-    ]
-    gone = gone.filter(pl.col("doc_id").is_in(scoped))
+    gone = gone.filter(pl.col("doc_id").is_in(scoped_ids(gone["doc_id"], inventory, rules)))
     return gone.select(
         pl.col("doc_id"),
         pl.lit(None, dtype=pl.Utf8).alias("path"),
@@ -120,12 +114,32 @@ def _deleted(
     ).cast(PLAN)  # type: ignore[arg-type]
 
 
-def in_scope(doc_id: str, patterns: tuple[str, ...], recursive: bool) -> bool:
-    """Whether a stored document falls within a run's pattern scope (and depth)."""
-    if not recursive and "/" in doc_id:
-        return False
-    name = doc_id.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatchcase(doc_id if "/" in p else name, p) for p in patterns)
+def in_scope(
+    doc_id: str,
+    patterns: tuple[str, ...],
+    recursive: bool = True,
+    *,
+    exclude: tuple[str, ...] = (),
+    include_hidden: bool = False,
+) -> bool:
+    """Whether a stored document falls within a run's scope: a walk with these settings
+    would list it for ingesting (``docbatch.inventory.Selection.selects``).
+
+    >>> in_scope("docs/a.rst", ("docs/*.rst",)), in_scope("docs/api/b.rst", ("docs/*.rst",))
+    (True, False)
+    >>> in_scope(".drafts/c.md", ("*.md",)), in_scope(".drafts/c.md", ("*.md",), include_hidden=True)
+    (False, True)
+    """
+    return selection(patterns, exclude, include_hidden, recursive).selects(doc_id)
+
+
+def scoped_ids(doc_ids: Iterable[str], inventory: pl.DataFrame, rules: Selection) -> list[str]:
+    """The stored ``doc_ids`` in the scope of ``rules`` and not under a folder the
+    inventory did not look into (a ``"dir/"`` row: unlistable, hidden, or a folder
+    symlink), whose files are unseen rather than gone. Deletion and ``verify`` both
+    use this."""
+    unseen = tuple(inventory.filter(pl.col("doc_id").str.ends_with("/"))["doc_id"])
+    return [d for d in doc_ids if rules.selects(d) and not (unseen and d.startswith(unseen))]
 
 
 def confirm_changes(planned: pl.DataFrame) -> pl.DataFrame:

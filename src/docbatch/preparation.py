@@ -22,7 +22,7 @@ from docbatch.config import BatchConfig
 from docbatch.errors import ConfigError
 from docbatch.frames import OUTCOMES
 from docbatch.git import GitRepo
-from docbatch.inventory import parse_patterns, scan, scan_listed
+from docbatch.inventory import parse_excludes, parse_patterns, scan, scan_listed
 from docbatch.outcomes import carried_over, planned_rows
 from docbatch.store.base import DocumentStore
 
@@ -154,12 +154,24 @@ def take_inventory(
     repo: GitRepo | None,
     since: str | None,
     respect_gitignore: bool = True,
+    exclude: tuple[str, ...] = (),
+    include_hidden: bool = False,
+    unmatched: list[str] | None = None,
 ) -> tuple[pl.DataFrame, set[str] | None]:
     """The files to consider, and — with ``since`` — the doc ids git reports as changed
-    (planning then looks at those only, instead of the whole tree)."""
+    (planning then looks at those only, instead of the whole tree). Warnings about
+    patterns that match no file are appended to ``unmatched``."""
     max_size = max_file_size
     if since is None:
-        inventory = scan(root, patterns, recursive=recursive, max_file_size=max_size)
+        inventory = scan(
+            root,
+            patterns,
+            recursive=recursive,
+            max_file_size=max_size,
+            exclude=exclude,
+            include_hidden=include_hidden,
+            unmatched=unmatched,
+        )
         listed = None
     else:
         if repo is None:
@@ -167,7 +179,15 @@ def take_inventory(
         changes = repo.changes_since(since)
         listed = set(changes["doc_id"])
         changed = changes.filter(pl.col("change") != "deleted")["doc_id"].to_list()
-        inventory = scan_listed(root, changed, patterns, recursive=recursive, max_file_size=max_size)
+        inventory = scan_listed(
+            root,
+            changed,
+            patterns,
+            recursive=recursive,
+            max_file_size=max_size,
+            exclude=exclude,
+            include_hidden=include_hidden,
+        )
     if repo is not None and respect_gitignore and inventory.height:
         ignored = repo.ignored(inventory["doc_id"].to_list())
         if ignored:
@@ -192,6 +212,8 @@ def prepare(
     respect_gitignore: bool = True,
     kept: RunInventory | None = None,
     limit: int | None = None,
+    exclude: str | list[str] | tuple[str, ...] | None = None,
+    include_hidden: bool = False,
 ) -> PreparedRun:
     """Inventory, plan and checkpoint read back: what one ``ingest_batch`` call will do.
 
@@ -201,12 +223,15 @@ def prepare(
     """
     cfg = config
     patterns = parse_patterns(pattern)
+    excludes = parse_excludes(exclude)
     source = check_source(source if source is not None else default_source(root))
     job = {
         "root": os.path.realpath(root),
         "patterns": list(patterns),
         "recursive": recursive,
         "source": source,
+        "exclude": list(excludes),
+        "include_hidden": include_hidden,
     }
     checkpoint = Checkpoint(state_dir)
     key = (*job.values(), cfg.max_file_size, respect_gitignore, repo is not None)
@@ -216,6 +241,7 @@ def prepare(
         inventory = kept.get(str(continued["run_id"]), key)
     inventory_kept = inventory is not None
     listed = None
+    unmatched: list[str] = []
     if inventory is None:
         inventory, listed = take_inventory(
             root,
@@ -225,6 +251,9 @@ def prepare(
             repo=repo,
             since=since,
             respect_gitignore=respect_gitignore,
+            exclude=excludes,
+            include_hidden=include_hidden,
+            unmatched=unmatched,
         )
     checkpoint.prepare()
     run_id, loaded, forced = open_run(checkpoint, continued)
@@ -236,7 +265,14 @@ def prepare(
         planned, stored_in_scope = reused
     else:
         planned, stored_in_scope = _plan(
-            store, source, inventory, listed, force, patterns, recursive, fingerprints
+            store,
+            source,
+            inventory,
+            listed,
+            force,
+            (patterns, excludes, include_hidden),
+            recursive,
+            fingerprints,
         )
     carried = carried_over(loaded.outcomes, inventory)
     done = pl.col("doc_id").is_in(carried["doc_id"].implode())
@@ -254,7 +290,7 @@ def prepare(
         checkpoint=checkpoint,
         resumed=resumed,
         next_part=loaded.next_part,
-        problems=list(loaded.problems),
+        problems=[*loaded.problems, *(_pattern_problem(note, root) for note in unmatched)],
         planned=planned,
         force=force,
         repo=repo,
@@ -273,7 +309,7 @@ def _plan(
     inventory: pl.DataFrame,
     listed: set[str] | None,
     force: bool,
-    patterns: tuple[str, ...],
+    scope: tuple[tuple[str, ...], tuple[str, ...], bool],
     recursive: bool,
     fingerprints: dict[str, str],
 ) -> tuple[pl.DataFrame, int]:
@@ -282,6 +318,7 @@ def _plan(
     stored_in_scope = known.height
     if listed is not None:  # with since=REV only the files git lists are looked at
         known = known.filter(pl.col("doc_id").is_in(list(listed)))
+    patterns, exclude, include_hidden = scope
     planned = planning.plan(
         inventory,
         known,
@@ -289,6 +326,8 @@ def _plan(
         patterns=patterns,
         recursive=recursive,
         fingerprints=fingerprints,
+        exclude=exclude,
+        include_hidden=include_hidden,
     )
     if listed is None:
         stored_in_scope = int(planned["status"].is_in(["deleted", "changed", "unchanged"]).sum())
@@ -300,7 +339,9 @@ def continued_run(checkpoint: Checkpoint, job: dict[str, Any], resume: bool) -> 
     manifest = checkpoint.read_run()
     if not resume or manifest is None or manifest.get("state") != "running":
         return None
-    return manifest if all(manifest.get(k) == v for k, v in job.items()) else None
+    # a manifest written before a setting existed holds its default
+    defaults = {"exclude": [], "include_hidden": False}
+    return manifest if all(manifest.get(k, defaults.get(k)) == v for k, v in job.items()) else None
 
 
 def open_run(
@@ -314,6 +355,11 @@ def open_run(
     checkpoint.clear_parts()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     return run_id, LoadedCheckpoint(pl.DataFrame(schema=OUTCOMES)), None
+
+
+def _pattern_problem(note: str, root: Path) -> dict[str, Any]:
+    """A warning about a pattern that matches no file, as a problem of the run's report."""
+    return {"type": "PatternMatchesNothing", "category": "pattern", "path": str(root), "message": note}
 
 
 def default_source(root: Path) -> str:

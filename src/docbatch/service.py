@@ -43,7 +43,7 @@ from docbatch.execution import (
 from docbatch.fingerprint import fingerprints
 from docbatch.formats.base import Parser
 from docbatch.git import GitRepo
-from docbatch.inventory import DEFAULT_PATTERN, parse_patterns, scan
+from docbatch.inventory import DEFAULT_PATTERN, parse_excludes, parse_patterns, scan
 from docbatch.lock import writer_lock
 from docbatch.metrics import BatchProgress, processing_metrics
 from docbatch.outcomes import deleted_rows
@@ -129,6 +129,8 @@ class BatchIngestService:
         allow_mass_delete: bool = False,
         since: str | None = None,
         limit: int | None = None,
+        include_hidden: bool = False,
+        exclude: str | list[str] | tuple[str, ...] | None = None,
     ) -> IngestResult:
         """Ingest the files of ``directory`` that match ``pattern`` (comma-separated globs).
 
@@ -162,6 +164,14 @@ class BatchIngestService:
             limit: process at most this many files in this call (None: all); the others
                 are ``pending`` rows (``result.pending``), and the next call (or the same
                 command) continues the run.
+            include_hidden: ingest hidden files and folders (a name starting with ``.``)
+                too; by default each is a ``skipped`` row with reason ``hidden`` (a hidden
+                folder one row, ``"<folder>/"``, and is not walked; ``.git`` never is).
+            exclude: globs of files to leave out (a list, or one comma-separated string),
+                whatever ``pattern`` says. Patterns follow gitignore rules: ``*`` does not
+                cross ``/``, ``**`` does, a glob without ``/`` matches a name at any depth,
+                ``!glob`` leaves out; a pattern that matches no file is a warning (logged,
+                and in ``result.checkpoint_problems`` and the error report).
 
         Raises:
             RootError: ``directory`` is missing or unreadable.
@@ -169,7 +179,7 @@ class BatchIngestService:
             MassDeleteError: ``sync_deletions`` would remove too much; nothing was deleted.
             StoreError: the store cannot be read or written.
         """
-        clock0 = time.perf_counter()
+        clock0 = self.progress.begin_call()  # the call's clock: its files/s counts from here
         check_executor(executor)
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ConfigError.invalid("limit", limit, "a whole number >= 1, or None for no limit")
@@ -201,6 +211,8 @@ class BatchIngestService:
                 respect_gitignore=self.respect_gitignore,
                 kept=self._run_inventory,
                 limit=limit,
+                exclude=exclude,
+                include_hidden=include_hidden,
             )
             lock.note(run_id=run.run_id)
             if progress_file is not None:
@@ -285,6 +297,7 @@ class BatchIngestService:
                 run.planned.filter(pl.col("status") != "deleted").height,
                 bytes_total=int(run.todo["size"].sum() or 0),
                 pending=run.waiting.height,
+                carried=int(run.carried["status"].is_in(["succeeded", "failed", "skipped"]).sum()),
             )
             counts = pl.concat([run.carried.select("status"), run.decided.select("status")])["status"]
             live.add(
@@ -421,18 +434,30 @@ class BatchIngestService:
         *,
         source: str | None = None,
         force: bool = False,
+        include_hidden: bool = False,
+        exclude: str | list[str] | tuple[str, ...] | None = None,
     ) -> pl.DataFrame:
         """What ``ingest_batch`` would do with every file, without touching the store.
 
         Returns the plan frame (``docbatch.frames.PLAN``): each file's ``status`` — new,
         changed, unchanged, deleted (stored under this root and pattern scope but gone from
-        disk) or invalid — and the reason. Size and mtime are compared first; only files
-        where they differ are read, to tell a real change from a touched file.
+        disk), invalid or skipped (hidden, or a folder symlink) — and the reason. Size and
+        mtime are compared first; only files where they differ are read, to tell a real
+        change from a touched file. ``include_hidden`` and ``exclude`` are
+        ``ingest_batch``'s; a pattern that matches no file is logged as a warning.
         """
         root = Path(directory)
         patterns = parse_patterns(pattern)
+        excludes = parse_excludes(exclude)
         source = check_source(source if source is not None else default_source(root))
-        inventory = scan(root, patterns, recursive=recursive, max_file_size=self.config.max_file_size)
+        inventory = scan(
+            root,
+            patterns,
+            recursive=recursive,
+            max_file_size=self.config.max_file_size,
+            exclude=excludes,
+            include_hidden=include_hidden,
+        )
         planned = planning.plan(
             inventory,
             self.backend.known_documents(source),
@@ -440,6 +465,8 @@ class BatchIngestService:
             patterns=patterns,
             recursive=recursive,
             fingerprints=self._fingerprints(),
+            exclude=excludes,
+            include_hidden=include_hidden,
         )
         return planning.confirm_changes(planned)
 
@@ -451,10 +478,14 @@ class BatchIngestService:
         *,
         source: str | None = None,
         repair: bool = False,
+        include_hidden: bool | None = None,
+        exclude: str | list[str] | tuple[str, ...] | None = None,
     ) -> pl.DataFrame:
         """Compare the store with the disk and the last run's ledger (``docbatch.verify``).
 
-        Without arguments the root, pattern and source of the last run are used. Returns
+        Without arguments the root, pattern, source, ``include_hidden`` and ``exclude`` of
+        the last run are used (a stored document is checked when that run's walk would
+        list it: the scope deletion uses too). Returns
         one row per problem (``docbatch.frames.PROBLEMS``); with ``repair`` the store's own
         bookkeeping is mended, extra and damaged documents are removed, and a new ingest
         puts back every missing, stale or damaged one — the returned frame still lists
@@ -468,13 +499,29 @@ class BatchIngestService:
             pattern if pattern is not None else manifest.get("patterns", DEFAULT_PATTERN)
         )
         recursive = recursive if recursive is not None else bool(manifest.get("recursive", True))
+        hidden = include_hidden if include_hidden is not None else bool(manifest.get("include_hidden"))
+        excludes = parse_excludes(exclude if exclude is not None else manifest.get("exclude"))
         source = check_source(
             source or (manifest.get("source") if directory is None else None) or default_source(root)
         )
-        inventory = scan(root, patterns, recursive=recursive, max_file_size=self.config.max_file_size)
+        inventory = scan(
+            root,
+            patterns,
+            recursive=recursive,
+            max_file_size=self.config.max_file_size,
+            exclude=excludes,
+            include_hidden=hidden,
+        )
         ledger = self._ledger(source)
         problems = find_problems(
-            self.backend, source, inventory, ledger, patterns=patterns, recursive=recursive
+            self.backend,
+            source,
+            inventory,
+            ledger,
+            patterns=patterns,
+            recursive=recursive,
+            exclude=excludes,
+            include_hidden=hidden,
         )
         if repair and problems.height:
             with writer_lock(self.state_dir, self.backend, source):
@@ -483,7 +530,15 @@ class BatchIngestService:
                 ids = redo["doc_id"].drop_nulls().unique().to_list()
                 if ids:
                     self.backend.delete_documents(source, ids)
-            self.ingest_batch(root, ",".join(patterns), recursive, resume=False, source=source)
+            self.ingest_batch(
+                root,
+                ",".join(patterns),
+                recursive,
+                resume=False,
+                source=source,
+                include_hidden=hidden,
+                exclude=excludes,
+            )
         return problems
 
     def _ledger(self, source: str) -> pl.DataFrame | None:
@@ -497,24 +552,14 @@ class BatchIngestService:
         return self.backend.search(query, limit=limit, source=source)
 
     def get_processing_metrics(self, progress: BatchProgress | IngestResult | None = None) -> dict[str, Any]:
-        """Rate, memory, percent done, ETA and success rate of a progress object or a result."""
+        """Rate, memory, percent done, ETA and success rate of a progress object or a result.
+
+        ``files_per_second`` is the one rate every display shows
+        (``docbatch.metrics.files_per_second``); ``estimated_time_remaining`` is 0 only when
+        no file is left pending.
+        """
         if isinstance(progress, IngestResult):
-            attempted = progress.succeeded + progress.failed
-            return {
-                "total_files": progress.total_files,
-                "processed": progress.total_files - progress.pending,
-                "files_per_second": progress.files_per_second,
-                "bytes_per_second": progress.bytes_per_second,
-                "memory_usage_mb": float(progress.timeline["rss_mb"].max() or 0.0)  # type: ignore[arg-type]
-                if progress.timeline.height
-                else 0.0,
-                "peak_memory_mb": progress.peak_memory_mb,
-                "progress_percent": 100.0 * (progress.total_files - progress.pending) / progress.total_files
-                if progress.total_files
-                else 100.0,
-                "estimated_time_remaining": 0.0 if progress.complete else None,
-                "success_rate": progress.succeeded / attempted if attempted else 1.0,
-            }
+            return progress.processing_metrics()
         return processing_metrics(progress or self.progress)
 
     def _load_progress(self, progress_file: str | os.PathLike[str]) -> set[str]:

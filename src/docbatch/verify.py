@@ -17,7 +17,8 @@ import polars as pl
 
 from docbatch.frames import PROBLEMS
 from docbatch.hashing import file_sha256
-from docbatch.planning import in_scope
+from docbatch.inventory import selection
+from docbatch.planning import scoped_ids
 from docbatch.store.base import DocumentStore
 
 
@@ -29,20 +30,25 @@ def find_problems(
     *,
     patterns: tuple[str, ...],
     recursive: bool = True,
+    exclude: tuple[str, ...] = (),
+    include_hidden: bool = False,
 ) -> pl.DataFrame:
     """Every problem of ``source``: ``inventory`` is the scan of its root with ``patterns``
     (valid files only are compared), ``ledger`` the outcome rows of its last run (None if
-    there is none). Stored documents outside the pattern scope are left alone."""
+    there is none). Stored documents outside the scope are left alone: the scope is the
+    one deletion uses (``docbatch.planning.scoped_ids``)."""
     known = store.known_documents(source)
-    known = known.filter(
-        pl.col("doc_id").is_in([d for d in known["doc_id"] if in_scope(d, patterns, recursive)])
-    )
-    on_disk = inventory.filter(pl.col("status") != "invalid")
+    rules = selection(patterns, exclude, include_hidden, recursive)
+    known = known.filter(pl.col("doc_id").is_in(scoped_ids(known["doc_id"], inventory, rules)))
+    on_disk = inventory.filter(~pl.col("status").is_in(["invalid", "skipped"]))
     frames = [store.integrity(source)]
     extra = known.join(on_disk.select("doc_id"), on="doc_id", how="anti")
     frames.append(_rows(extra["doc_id"], "extra", "stored, but the file is not on disk"))
     if ledger is not None and ledger.height:
-        done = ledger.filter(pl.col("status").is_in(["succeeded", "skipped"])).select("doc_id")
+        # skipped rows count when the file was stored (unchanged), not when it was never
+        # taken (hidden, a folder symlink)
+        stored = (pl.col("status") == "skipped") & pl.col("content_hash").is_not_null()
+        done = ledger.filter((pl.col("status") == "succeeded") | stored).select("doc_id")
         missing = done.join(on_disk.select("doc_id"), on="doc_id", how="semi").join(
             known.select("doc_id"), on="doc_id", how="anti"
         )
