@@ -10,7 +10,7 @@ import pytest
 
 from docbatch import BatchConfig, BatchIngestService, BatchProgress
 from docbatch.metrics import SliceSizer, processing_metrics
-from docbatch.progress import LogProgress, TerminalProgress, resolve
+from docbatch.progress import LogProgress, TerminalProgress, TqdmProgress, resolve
 from docbatch.sample import SAMPLE_PATTERN
 
 
@@ -104,7 +104,8 @@ def test_memory_error_halves_the_slice_and_only_the_culprit_fails(
     failed = result.outcomes.filter(status="failed", error_type="MemoryError")
     assert failed["doc_id"].to_list() == ["guides/troubleshooting.md"]
     ok = result.outcomes.filter(status="succeeded").height
-    assert ok == result.total_files - 1 - 3  # the culprit and the three broken .md files
+    # all but the culprit and the three broken .md files (and skipped paths: a hidden folder)
+    assert ok == result.total_files - result.skipped - 1 - 3
     halvings = [r.getMessage() for r in caplog.records if "retrying in halves" in r.getMessage()]
     assert halvings[0].startswith("out of memory on a slice of 16 files")
     assert any("guides/troubleshooting.md alone" in r.getMessage() for r in caplog.records)
@@ -112,14 +113,19 @@ def test_memory_error_halves_the_slice_and_only_the_culprit_fails(
 
 def test_terminal_bar_and_log_lines() -> None:
     stream = io.StringIO()
-    bar = TerminalProgress(stream, width=10)
-    p = BatchProgress(4, rss=lambda: 12.0)
+    bar = TqdmProgress(stream, ncols=60, mininterval=0)
+    clock = FakeClock()
+    p = BatchProgress(4, rss=lambda: 12.0, clock=clock)
     bar.start(p)
+    clock.now += 2.0
     p.add(succeeded=2)
     bar.update(p, {})
+    p.finish()
     bar.stop(p)
-    out = stream.getvalue()
-    assert "[#####-----] 2/4 files (50%)" in out and out.endswith("\n") and "RSS 0 MB" in out
+    frames = stream.getvalue().replace("\n", "\r").split("\r")
+    assert " 50%|" in frames[-3] and "| 2/4, 1.0 files/s" in frames[-3]
+    assert "stopped, 2 pending" in frames[-2] and all(len(f) <= 60 for f in frames)
+    assert stream.getvalue().endswith("\n") and stream.getvalue().count("\n") == 1
 
     records: list[str] = []
     handler = logging.Handler()
@@ -136,7 +142,8 @@ def test_terminal_bar_and_log_lines() -> None:
 
 def test_progress_resolution() -> None:
     assert resolve(None) == [] and resolve("none") == []
-    assert isinstance(resolve("terminal")[0], TerminalProgress)
+    assert isinstance(resolve("terminal")[0], TqdmProgress) and TerminalProgress is TqdmProgress
+    assert isinstance(resolve("tqdm")[0], TqdmProgress)
     assert isinstance(resolve("log")[0], LogProgress)
     assert isinstance(resolve("auto", stream=io.StringIO())[0], LogProgress)  # not a terminal
     sink = TerminalProgress(io.StringIO())

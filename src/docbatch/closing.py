@@ -14,7 +14,7 @@ from docbatch.frames import TIMELINE, conform
 from docbatch.metrics import BatchProgress, peak_rss_mb, processing_metrics
 from docbatch.outcomes import pending_rows
 from docbatch.preparation import PreparedRun
-from docbatch.result import IngestResult, RunOutput
+from docbatch.result import FINAL, IngestResult, RunOutput
 
 
 def close_call(
@@ -43,13 +43,15 @@ def close_call(
         state_dir=str(state_dir),
         outcomes=outcomes,
         timeline=run_timeline(run, output.timeline, state_dir),
-        elapsed_s=elapsed_s,
+        # the seconds of ``files_per_second``: the call's clock, stopped when its last file
+        # got its status (the reports written after it are not counted)
+        elapsed_s=progress.elapsed_s if progress.finished else elapsed_s,
         peak_memory_mb=max(peak_rss_mb(), progress.peak_memory_mb),
         bytes_processed=progress.bytes_done,
         interrupted=output.interrupted,
         checkpoint_problems=run.problems,
         plan_counts=dict(run.planned.group_by("status").len().sort("status").iter_rows()),
-        handled_files=run.decided.height + output.outcomes.height,
+        handled_files=int(run.decided["status"].is_in(FINAL).sum()) + output.outcomes.height,
     )
     # the state folder always holds the latest reports (verify's ledger, a resumed run's
     # timeline) and keeps each run's; a report folder gets a copy

@@ -37,6 +37,26 @@ def peak_rss_mb() -> float:
     return peak / 1024 if sys.platform != "darwin" else peak / MB
 
 
+def files_per_second(files: int, seconds: float) -> float:
+    """docbatch's one measure of throughput, shown by every display of a run.
+
+    ``files`` are the files of the run that reached a final status (succeeded, failed or
+    skipped, including the unchanged files that planning skipped) during one
+    ``ingest_batch`` call; files finished by an earlier call of a resumed run, files
+    left pending and documents deleted from the store do not count. ``seconds`` are
+    the wall seconds of that call, from its start (planning included) until its last
+    file got its status. The terminal bar, the dashboard, ``IngestResult`` (summary,
+    HTML, ``files_per_second``), ``get_processing_metrics``, the timeline,
+    ``batch_ingest_performance.json`` and ``load_run`` all use this function.
+    """
+    return files / seconds if seconds > 0 else 0.0
+
+
+def format_rate(rate: float) -> str:
+    """A rate as every display writes it: ``"1,234.5 files/s"``."""
+    return f"{rate:,.1f} files/s"
+
+
 class BatchProgress:
     """Counters of a run, updated by the runner and safe to read from another thread.
 
@@ -44,9 +64,24 @@ class BatchProgress:
     computed from bytes, since file sizes are skewed. Until a run has listed its
     files, ``total_files`` is one more than ``processed`` (the run is not over), so a
     monitor loop of the form ``while p.processed < p.total_files`` waits for the run.
+
+    ``processed`` counts every file of the run with a final status, ``carried`` those of
+    them finished by an earlier call (a resumed run); the rate (``files_per_second``)
+    counts the others over the seconds since the call began (``begin_call``, else
+    ``reset``). ``finish`` stops the clock, so a finished call's rate stays what it was.
     """
 
-    _COUNTERS = ("processed", "succeeded", "failed", "skipped", "pending", "bytes_total", "bytes_done")
+    _COUNTERS = (
+        "processed",
+        "succeeded",
+        "failed",
+        "skipped",
+        "pending",
+        "carried",
+        "bytes_total",
+        "bytes_done",
+        "bytes_files",
+    )
 
     def __init__(
         self,
@@ -61,9 +96,13 @@ class BatchProgress:
         self._rss = rss
         self._total_files = total_files
         self.processed = self.succeeded = self.failed = self.skipped = self.pending = 0
+        self.carried = 0
         self.bytes_total = bytes_total
         self.bytes_done = 0
+        self.bytes_files = 0
         self.start_time = clock()
+        self.end_time: float | None = None
+        self._begun: float | None = None
         self.memory_usage_mb = 0.0
         self.peak_memory_mb = 0.0
         self.memory_warning = False
@@ -79,15 +118,34 @@ class BatchProgress:
     def total_files(self, value: int) -> None:
         self._total_files = value
 
-    def reset(self, total_files: int, *, bytes_total: int = 0, pending: int = 0) -> None:
-        """Start counting a new run in this same object (so holders of it see the new run)."""
+    def begin_call(self) -> float:
+        """Note that an ``ingest_batch`` call starts now (its clock, planning included, starts
+        here; the next ``reset`` keeps it); returns the time on ``clock``."""
+        now = self.clock()
+        with self._lock:
+            self._begun = now
+        return now
+
+    def reset(self, total_files: int, *, bytes_total: int = 0, pending: int = 0, carried: int = 0) -> None:
+        """Start counting a new run in this same object (so holders of it see the new run).
+
+        Args:
+            total_files: files of the run (earlier calls' included).
+            bytes_total: bytes of the files this call is to parse.
+            pending: files left for a later call (``limit``).
+            carried: files finished by earlier calls of the run (counted in ``processed``
+                when added, never in the rate).
+        """
         with self._lock:
             for name in self._COUNTERS:
                 setattr(self, name, 0)
             self._total_files = total_files
             self.bytes_total = bytes_total
             self.pending = pending
-            self.start_time = self.clock()
+            self.carried = carried
+            self.start_time = self._begun if self._begun is not None else self.clock()
+            self._begun = None
+            self.end_time = None
             self.memory_warning = False
             self.finished = False
 
@@ -99,21 +157,27 @@ class BatchProgress:
             self.peak_memory_mb = max(self.peak_memory_mb, rss)
 
     def add(self, *, succeeded: int = 0, failed: int = 0, skipped: int = 0, nbytes: int = 0) -> None:
-        """Count finished files (thread-safe)."""
+        """Count finished files (thread-safe); ``nbytes`` is the size of the files parsed."""
         with self._lock:
             self.succeeded += succeeded
             self.failed += failed
             self.skipped += skipped
             self.processed += succeeded + failed + skipped
             self.bytes_done += nbytes
+            if nbytes:
+                self.bytes_files += succeeded + failed + skipped
 
     def finish(self) -> None:
+        """The call is over: stop its clock."""
         with self._lock:
             self.finished = True
+            self.end_time = self.clock()
 
     @property
     def elapsed_s(self) -> float:
-        return max(0.0, self.clock() - self.start_time)
+        """Seconds of the call so far (until ``finish`` once it is over)."""
+        end = self.end_time if self.end_time is not None else self.clock()
+        return max(0.0, end - self.start_time)
 
     def snapshot(self) -> dict[str, Any]:
         """A consistent copy of the counters as a dict."""
@@ -125,6 +189,7 @@ class BatchProgress:
                 "peak_memory_mb": self.peak_memory_mb,
                 "memory_warning": self.memory_warning,
                 "finished": self.finished,
+                "elapsed_s": self.elapsed_s,
             }
 
     def __repr__(self) -> str:
@@ -132,26 +197,51 @@ class BatchProgress:
         return "BatchProgress(" + ", ".join(f"{k}={v!r}" for k, v in snap.items()) + ")"
 
 
+def estimate_remaining_s(
+    *, files_left: int, bytes_left: int, bytes_per_second: float, mean_file_bytes: float | None
+) -> float | None:
+    """Seconds to give the ``files_left`` files their status at ``bytes_per_second``.
+
+    ``bytes_left`` are the known bytes still to parse; files beyond them (left for a later
+    call) are counted at ``mean_file_bytes`` each. None when there is no rate yet; never 0
+    while files are left.
+    """
+    if files_left <= 0:
+        return 0.0
+    if bytes_per_second <= 0:
+        return None
+    eta = bytes_left / bytes_per_second
+    if eta <= 0:
+        if not mean_file_bytes:
+            return None
+        eta = files_left * mean_file_bytes / bytes_per_second
+    return eta
+
+
 def processing_metrics(progress: BatchProgress) -> dict[str, Any]:
     """The seed's metrics dict: rate, memory, percent done, ETA and success rate.
 
-    ``estimated_time_remaining`` is None until some bytes are done (no rate yet),
-    and 0 once everything is processed.
+    ``files_per_second`` is ``docbatch.metrics.files_per_second`` (files of this call over
+    its seconds). ``pending`` counts the files without a final status yet (all of them
+    once the call is over: after Ctrl-C, or over ``limit``). ``estimated_time_remaining``
+    is 0 only when every file has its status; None until there is a rate; otherwise
+    the time the files left would take at this call's pace (after a stop too: the
+    time a next call would need).
     """
     snap = progress.snapshot()
-    elapsed = progress.elapsed_s
+    elapsed = snap["elapsed_s"]
     processed = snap["processed"]
     total = snap["total_files"]
-    files_per_second = processed / elapsed if elapsed > 0 else 0.0
     bytes_per_second = snap["bytes_done"] / elapsed if elapsed > 0 else 0.0
-    remaining = max(0, snap["bytes_total"] - snap["bytes_done"])
-    eta: float | None
-    if snap["finished"] or (total and processed >= total):
-        eta = 0.0
-    elif snap["bytes_done"] > 0 and bytes_per_second > 0:
-        eta = remaining / bytes_per_second
-    else:
-        eta = None
+    left = max(0, total - processed)
+    waiting = min(left, snap["pending"])  # files this call was never to parse (limit)
+    mean = snap["bytes_done"] / snap["bytes_files"] if snap["bytes_files"] else None
+    eta = estimate_remaining_s(
+        files_left=left,
+        bytes_left=max(0, snap["bytes_total"] - snap["bytes_done"]) + int(waiting * (mean or 0)),
+        bytes_per_second=bytes_per_second,
+        mean_file_bytes=mean,
+    )
     attempted = snap["succeeded"] + snap["failed"]
     return {
         "total_files": total,
@@ -159,9 +249,9 @@ def processing_metrics(progress: BatchProgress) -> dict[str, Any]:
         "succeeded": snap["succeeded"],
         "failed": snap["failed"],
         "skipped": snap["skipped"],
-        "pending": snap["pending"],
+        "pending": left if progress._total_files is not None else snap["pending"],
         "elapsed_s": elapsed,
-        "files_per_second": files_per_second,
+        "files_per_second": files_per_second(processed - snap["carried"], elapsed),
         "bytes_per_second": bytes_per_second,
         "memory_usage_mb": snap["memory_usage_mb"],
         "peak_memory_mb": snap["peak_memory_mb"],

@@ -9,7 +9,11 @@ from typing import Any
 import polars as pl
 
 from docbatch.frames import OUTCOMES, TIMELINE
+from docbatch.metrics import estimate_remaining_s, files_per_second, format_rate
 from docbatch.reports import error_records
+
+FINAL = ("succeeded", "failed", "skipped")
+"""The statuses a file of a run ends with (``pending`` is not final, ``deleted`` is no file)."""
 
 
 class IngestFailures(Exception):
@@ -81,7 +85,7 @@ class IngestResult(OutcomeCounts):
     checkpoint_problems: list[dict[str, Any]] = field(default_factory=list)
     plan_counts: dict[str, int] = field(default_factory=dict)
     handled_files: int | None = None
-    """Files this call processed, skipped or rejected (None: every file not pending)."""
+    """Files of the run that got a final status in this call (None: every file not pending)."""
 
     @property
     def complete(self) -> bool:
@@ -89,13 +93,45 @@ class IngestResult(OutcomeCounts):
 
     @property
     def files_per_second(self) -> float:
-        """Files handled by this call (processed, skipped or rejected) per second."""
+        """Files that got a final status in this call over the call's seconds
+        (``docbatch.metrics.files_per_second``, the rate every display shows)."""
         handled = self.handled_files if self.handled_files is not None else self.total_files - self.pending
-        return handled / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        return files_per_second(handled, self.elapsed_s)
 
     @property
     def bytes_per_second(self) -> float:
         return self.bytes_processed / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def processing_metrics(self) -> dict[str, Any]:
+        """The seed's metrics dict for this finished call, as ``get_processing_metrics``
+        gives it for the live counters: the same rate, and an ETA that is 0 only when
+        no file is pending (else the time the pending files would take at this pace)."""
+        total, pending = self.total_files, self.pending
+        attempted = self.succeeded + self.failed
+        waiting = self.outcomes.filter(pl.col("status") == "pending")
+        return {
+            "total_files": total,
+            "processed": total - pending,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "pending": pending,
+            "elapsed_s": self.elapsed_s,
+            "files_per_second": self.files_per_second,
+            "bytes_per_second": self.bytes_per_second,
+            "memory_usage_mb": float(self.timeline["rss_mb"].max() or 0.0)  # type: ignore[arg-type]
+            if self.timeline.height
+            else 0.0,
+            "peak_memory_mb": self.peak_memory_mb,
+            "progress_percent": 100.0 * (total - pending) / total if total else 100.0,
+            "estimated_time_remaining": estimate_remaining_s(
+                files_left=pending,
+                bytes_left=int(waiting["size"].fill_null(0).sum()),
+                bytes_per_second=self.bytes_per_second,
+                mean_file_bytes=None,
+            ),
+            "success_rate": self.succeeded / attempted if attempted else 1.0,
+        }
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -116,7 +152,7 @@ class IngestResult(OutcomeCounts):
             f"  succeeded {self.succeeded}, failed {self.failed}, skipped {self.skipped}"
             + (f", pending {self.pending}" if self.pending else "")
             + (f", deleted {self.deleted}" if self.deleted else ""),
-            f"  {self.files_per_second:.1f} files/s, {self.elapsed_s:.2f} s, "
+            f"  {format_rate(self.files_per_second)}, {self.elapsed_s:.2f} s, "
             f"peak memory {self.peak_memory_mb:.0f} MB",
         ]
         if self.failed:
@@ -161,6 +197,9 @@ class IngestResult(OutcomeCounts):
 
     def __str__(self) -> str:
         return self.summary()
+
+    def __repr__(self) -> str:
+        return f"<IngestResult {self.summary()}>"
 
     @property
     def plot(self) -> Any:

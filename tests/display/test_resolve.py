@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from docbatch.errors import ConfigError
-from docbatch.progress import LogProgress, TerminalProgress, in_jupyter, resolve
+from docbatch.progress import LogProgress, TerminalProgress, TqdmProgress, in_jupyter, resolve
 
 
 class Sink:
@@ -61,7 +61,8 @@ def test_auto_inside_a_kernel_without_ipywidgets_falls_back(
     fake_kernel: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
-    assert [type(s) for s in resolve("auto", stream=io.StringIO())] == [LogProgress]
+    # a text bar the notebook redraws in place, not nothing and not log lines
+    assert [type(s) for s in resolve("auto", stream=io.StringIO())] == [TqdmProgress]
 
 
 def test_widget_by_name(widgets: None) -> None:
@@ -80,7 +81,10 @@ def test_none_objects_and_lists() -> None:
 
 
 def test_bad_values_name_the_choices() -> None:
-    with pytest.raises(ConfigError, match="widget"):
+    with pytest.raises(ConfigError, match="widget") as raised:
         resolve("widgets")
+    for choice in ('"auto"', '"tqdm"', '"terminal"', '"log"', '"widget"', '"none"', "None", "start()"):
+        assert choice in str(raised.value)
+    assert "rich" not in str(raised.value)
     with pytest.raises(ConfigError, match="start"):
         resolve(object())

@@ -25,6 +25,7 @@ import polars as pl
 
 from docbatch import reports
 from docbatch.frames import OUTCOMES, TIMELINE, conform
+from docbatch.metrics import format_rate
 from docbatch.result import OutcomeCounts
 
 if TYPE_CHECKING:
@@ -53,11 +54,21 @@ class LoadedRun(OutcomeCounts):
         return str(self.outcomes["run_id"][0]) if self.outcomes.height else ""
 
     @property
+    def source(self) -> str:
+        """The name of the ingested tree in the store."""
+        if self.performance.get("source"):
+            return str(self.performance["source"])
+        if self.outcomes.height and "source" in self.outcomes.columns:
+            return str(self.outcomes["source"][0])
+        return ""
+
+    @property
     def elapsed_s(self) -> float:
         return float(self.performance.get("elapsed_s") or 0.0)
 
     @property
     def files_per_second(self) -> float:
+        """The run's rate as its call measured it (``docbatch.metrics.files_per_second``)."""
         return float(self.performance.get("files_per_second") or 0.0)
 
     @property
@@ -82,6 +93,29 @@ class LoadedRun(OutcomeCounts):
         from docbatch.display.plots import Plots
 
         return Plots(self)
+
+    def summary(self) -> str:
+        """A short multi-line text summary, as ``IngestResult.summary()``."""
+        state = self.performance.get("state") or "unknown"
+        lines = [
+            f"run {self.run_id} ({state}): {self.total_files} files of source {self.source!r}",
+            f"  succeeded {self.succeeded}, failed {self.failed}, skipped {self.skipped}"
+            + (f", pending {self.pending}" if self.pending else "")
+            + (f", deleted {self.deleted}" if self.deleted else ""),
+            f"  {format_rate(self.files_per_second)}, {self.elapsed_s:.2f} s, "
+            f"peak memory {self.peak_memory_mb:.0f} MB",
+        ]
+        if self.failed:
+            by_category = ", ".join(f"{k} {v}" for k, v in self.error_summary().items())
+            lines.append(f"  errors by category: {by_category}")
+        lines.append(f"  reports in {self.state_dir}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return f"<LoadedRun {self.summary()}>"
 
     def _repr_html_(self) -> str:
         from docbatch.display.summary import summary_html

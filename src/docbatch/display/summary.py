@@ -8,6 +8,8 @@ from typing import Any
 
 import polars as pl
 
+from docbatch.metrics import format_rate
+
 _TILE = (
     "display:inline-block;min-width:5.5em;margin:0 .4em .3em 0;padding:.25em .6em;"
     "border-radius:4px;border:1px solid {border};background:{bg}"
@@ -76,7 +78,7 @@ def _state(run: Any) -> str:
 
 
 def _rates(run: Any) -> str:
-    bits = [f"{run.files_per_second:,.1f} files/s"]
+    bits = [format_rate(run.files_per_second)]
     bytes_per_second = getattr(run, "bytes_per_second", None)
     if bytes_per_second is None:
         bytes_per_second = (getattr(run, "performance", None) or {}).get("bytes_per_second")

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from docbatch.display import require
-from docbatch.metrics import MB, BatchProgress, processing_metrics
+from docbatch.metrics import MB, BatchProgress, format_rate, processing_metrics
 
 UNREPORTED = "(category not reported)"
 STATS = ("files_per_second", "mb_per_second", "eta", "slice_size")
@@ -157,13 +157,18 @@ class Dashboard:
         total = m["total_files"]
         self.bar.max = max(1, total)
         self.bar.value = min(m["processed"], self.bar.max) if total else 1
-        done = m["processed"] >= total
+        done = m["pending"] == 0 and m["processed"] >= total
         if self.finished:
             self.bar.bar_style = "success" if done else "warning"
         else:
             self.bar.bar_style = "info"
         self.percent.value = f"&nbsp;{m['processed']:,}/{total:,} files ({m['progress_percent']:.0f}%)"
-        state = "done" if self.finished and done else "stopped" if self.finished else "ingesting"
+        if not self.finished:
+            state = "ingesting"
+        elif done:
+            state = "done"
+        else:
+            state = f"stopped &middot; {m['pending']:,} files pending: run again to continue"
         self.title.value = f"<b>{html.escape(self.title_text)}</b> {state} &middot; {m['elapsed_s']:.1f} s"
         self._draw_stats(m)
         self._draw_memory(m)
@@ -174,10 +179,13 @@ class Dashboard:
 
     def _draw_stats(self, m: dict[str, Any]) -> None:
         eta = m["estimated_time_remaining"]
-        self.stats["files_per_second"].value = _stat(f"{m['files_per_second']:,.1f}", "files/s")
+        rate, unit = format_rate(m["files_per_second"]).split(" ", 1)
+        self.stats["files_per_second"].value = _stat(rate, unit)
         self.stats["mb_per_second"].value = _stat(f"{m['bytes_per_second'] / MB:,.2f}", "MB/s")
-        eta_text = "done" if self.finished else format_seconds(eta)
-        self.stats["eta"].value = _stat(eta_text, "ETA")
+        if self.finished and m["pending"]:
+            self.stats["eta"].value = _stat(format_seconds(eta), "to do the pending files")
+        else:
+            self.stats["eta"].value = _stat("done" if self.finished else format_seconds(eta), "ETA")
         size = self._last_row.get("slice_size")
         self.stats["slice_size"].value = _stat("—" if size is None else f"{size:,}", "slice size")
 
