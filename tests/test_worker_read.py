@@ -42,7 +42,7 @@ def _read(path: Path, max_file_size: int) -> bytes:
 
 def test_short_reads_are_read_on_to_the_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "a.md"
-    data = os.urandom(10_000)
+    data = bytes(b % 255 + 1 for b in os.urandom(10_000))  # no NUL byte: text, to a sniff
     path.write_bytes(data)
     fake = _ShortReads(limit=999)
     monkeypatch.setattr(worker, "os", fake)

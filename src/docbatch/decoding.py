@@ -22,6 +22,20 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 BINARY_SNIFF_BYTES = 8192
 
 
+def check_not_binary(head: bytes) -> None:
+    """Raise ``ValidationError`` when the first bytes of a file show it is binary (a NUL byte
+    among the first ``BINARY_SNIFF_BYTES``, without a UTF-16/32 byte-order mark): decode's
+    own test, made before the rest of the file is read.
+
+    >>> check_not_binary(b"# Title")
+    """
+    if any(head.startswith(bom) for bom, _ in _BOMS):
+        return
+    nul = head.find(b"\0", 0, BINARY_SNIFF_BYTES)
+    if nul >= 0:
+        raise ValidationError(f"binary content (NUL byte at offset {nul}), not a text document")
+
+
 def decode(data: bytes, fallback_encoding: str | None = None) -> tuple[str, str]:
     """The text of ``data`` and the encoding used.
 

@@ -11,6 +11,7 @@ import errno
 import functools
 import hashlib
 import os
+import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,14 +21,16 @@ from typing import Any
 import polars as pl
 
 from docbatch.chunking import chunk
-from docbatch.decoding import decode
+from docbatch.decoding import BINARY_SNIFF_BYTES, check_not_binary, decode
 from docbatch.errors import FileError, ValidationError, is_transient
 from docbatch.formats import get_parser
 from docbatch.formats.base import Parser
 from docbatch.frames import DOCUMENTS, OUTCOMES, PASSAGES, TOUCHED
 from docbatch.isolation import Heartbeat, time_limit
 
-_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+"""Non-blocking: opening a FIFO (or a device) must not wait for a writer; the file is
+checked to be a regular one before anything is read from it."""
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 WORKER_OUTCOMES: dict[str, pl.DataType] = {
@@ -144,6 +147,8 @@ class _SliceWork:
                 result.update(self._parse(row, data, content_hash))
         except MemoryError:
             raise
+        except NotRegularFile as exc:
+            result.update(status="skipped", reason=str(exc))
         except Exception as exc:  # one bad file never stops the slice
             result.update(_failure(exc))
         result["duration_s"] = time.perf_counter() - clock
@@ -240,13 +245,40 @@ def _real_root(root: str) -> str:
     return os.path.realpath(root)
 
 
+class NotRegularFile(Exception):
+    """The path is a FIFO, socket or device (maybe put in place of a file during the run):
+    it is never read, and its row is ``skipped`` with this reason."""
+
+
+_KINDS = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFDIR: "a directory",
+}
+
+
 def _read(fd: int, max_file_size: int) -> bytes:
-    """The bytes of the open file ``fd`` (closed here), up to ``max_file_size`` and one more."""
+    """The bytes of the open file ``fd`` (closed here), up to ``max_file_size`` and one more.
+
+    Raises:
+        NotRegularFile: ``fd`` is not a regular file (nothing was read from it).
+        ValidationError: empty, over the size limit, or binary (told from its first block,
+            before the rest is read).
+    """
     try:
-        size = os.fstat(fd).st_size
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
+            raise NotRegularFile(f"not a regular file: {kind}; never read")
+        size = st.st_size
         expected = min(size, max_file_size)
         # read(n) allocates n bytes up front: ask for what the file holds (and one more,
-        # to see it grew), not for the size limit
+        # to see it grew), not for the size limit; a large file's first block is looked
+        # at first, so that a binary one is refused before it is read whole
+        if expected > BINARY_SNIFF_BYTES:
+            check_not_binary(os.pread(fd, BINARY_SNIFF_BYTES, 0))
         data = os.read(fd, expected + 1)
         # read on after a short read (one read returns at most 2 GiB), or when the file grew
         # (or, like /proc files, has no size), up to one byte over the limit
