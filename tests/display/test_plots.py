@@ -19,23 +19,25 @@ pytestmark = pytest.mark.usefixtures("agg")
 Ingest = Callable[..., IngestResult]
 
 
-def test_throughput_draws_one_point_per_slice(sample_run: IngestResult) -> None:
+def test_throughput_draws_one_point_per_commit_and_a_rolling_rate(sample_run: IngestResult) -> None:
     fig = plots.throughput(sample_run)
     (ax,) = fig.axes
-    per_slice, average = ax.get_lines()[:2]
-    assert len(per_slice.get_xdata()) == sample_run.timeline.height
-    assert list(average.get_ydata()) == sample_run.timeline["files_per_second"].to_list()
+    per_commit, rolling = ax.get_lines()[:2]
+    assert len(per_commit.get_xdata()) == len(rolling.get_xdata()) == sample_run.timeline.height
+    assert per_commit.get_label() == "each commit" and rolling.get_label().startswith("rolling rate")
+    elapsed = sample_run.timeline["elapsed_s"].to_list()
+    files = sample_run.timeline["slice_files"].to_list()
+    assert per_commit.get_ydata()[1] == pytest.approx(files[1] / (elapsed[1] - elapsed[0]))
     assert ax.get_ylabel() == "files/s"
 
 
-def test_memory_draws_rss_and_the_threshold_line(sample_run: IngestResult) -> None:
+def test_memory_draws_rss_and_notes_a_far_threshold(sample_run: IngestResult) -> None:
     fig = plots.memory(sample_run)
     ax = fig.axes[0]
     rss = ax.get_lines()[0]
     assert list(rss.get_ydata()) == sample_run.timeline["rss_mb"].to_list()
-    flat = [line for line in ax.get_lines() if list(line.get_ydata()) == [1024.0, 1024.0]]
-    assert len(flat) == 1 and "threshold 1,024 MB" in flat[0].get_label()
-    assert ax.get_ylim()[1] > 1024
+    assert [t.get_text() for t in ax.texts] == ["threshold 1,024 MB (far above the curve)"]
+    assert ax.get_ylim()[1] < 1024
 
 
 def test_memory_threshold_can_be_given(sample_run: IngestResult) -> None:

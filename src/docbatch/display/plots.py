@@ -23,48 +23,79 @@ import polars as pl
 
 from docbatch.display import require
 from docbatch.display.load import load_run
+from docbatch.metrics import format_rate
 
 MB = 1024 * 1024
 OK, BAD, WARN, GREY = "#2e7d32", "#c62828", "#ef6c00", "#757575"
 PLOTS = ("throughput", "memory", "errors", "durations", "slice_sizes")
 
 
+COMMIT_NOTE = "commit = files written to the store in one transaction"
+SLICE_NOTE = "slice = files a worker parses in one task"
+NEAR_THRESHOLD = 0.5
+"""The memory threshold is drawn as a line once the curve reaches this share of it."""
+
+
 def throughput(run: Any, *, ax: Any = None) -> Any:
-    """Files per second per commit, and the running average, over elapsed time."""
+    """Files per second over elapsed time: a rolling rate over the last commits, with each
+    commit's own rate as faint points behind it."""
     run = _as_run(run)
-    fig, ax = _axes(ax)
+    fig, ax = _axes(ax, run)
     t = _timeline(run)
     if t.height == 0:
-        return _empty(fig, ax, "no slices in this run")
-    ax.plot(t["t"], t["slice_rate"], "o-", color="#1565c0", ms=3, lw=1.2, label="per commit")
-    ax.plot(t["t"], t["files_per_second"], "--", color=GREY, lw=1.2, label="running average")
+        return _empty(fig, ax, "no commits in this run")
+    window = rolling_window(t.height)
+    ax.plot(t["t"], t["slice_rate"], "o", ls="None", color="#1565c0", ms=2.5, alpha=0.25, label="each commit")
+    ax.plot(t["t"], t["rolling_rate"], "-", color="#0d47a1", lw=1.8, label=f"rolling rate ({window} commits)")
     _mark_resumes(ax, t)
     ax.set(title="Throughput", xlabel="elapsed (s)", ylabel="files/s")
-    ax.set_ylim(bottom=0)
+    top = max(_max(t["rolling_rate"]), _quantile(t["slice_rate"], 0.95))
+    ax.set_ylim(0, top * 1.15 or 1.0)
     ax.legend(loc="best", fontsize="small")
+    _note(ax, COMMIT_NOTE)
     return fig
 
 
+def rolling_window(commits: int) -> int:
+    """Commits per rolling rate: about a tenth of the run, 1 to 50."""
+    return max(1, min(50, commits // 10))
+
+
 def memory(run: Any, *, threshold_mb: float | None = None, ax: Any = None) -> Any:
-    """RSS and peak RSS over elapsed time, with the memory threshold as a line."""
+    """RSS and peak RSS over elapsed time. The memory threshold is a line when the curve
+    comes near it (half of it or more), otherwise a note, so a far threshold does not
+    flatten the curve."""
     run = _as_run(run)
-    fig, ax = _axes(ax)
+    fig, ax = _axes(ax, run)
     t = _timeline(run)
     if t.height == 0:
-        return _empty(fig, ax, "no slices in this run")
+        return _empty(fig, ax, "no commits in this run")
     limit = threshold_mb if threshold_mb is not None else memory_threshold(run)
     ax.plot(t["t"], t["rss_mb"], "o-", color="#6a1b9a", ms=3, lw=1.2, label="RSS")
     ax.plot(t["t"], t["peak_rss_mb"], "-", color=GREY, lw=1, label="peak RSS")
     warned = t.filter(pl.col("memory_warning"))
     if warned.height:
         ax.plot(warned["t"], warned["rss_mb"], "v", color=BAD, ms=7, label="warning")
-    if limit is not None:
+    highest = max(_max(t["peak_rss_mb"]), _max(t["rss_mb"]))
+    drawn = limit is not None and highest >= NEAR_THRESHOLD * limit
+    if limit is not None and drawn:
         ax.axhline(limit, color=BAD, ls="--", lw=1.2, label=f"threshold {limit:,.0f} MB")
+    elif limit is not None:
+        ax.text(
+            0.99,
+            0.03,
+            f"threshold {limit:,.0f} MB (far above the curve)",
+            ha="right",
+            va="bottom",
+            color=BAD,
+            fontsize="small",
+            transform=ax.transAxes,
+        )
     _mark_resumes(ax, t)
     ax.set(title="Memory", xlabel="elapsed (s)", ylabel="MB")
-    top = max(_max(t["peak_rss_mb"]), _max(t["rss_mb"]), limit or 0.0)
+    top = max(highest, limit or 0.0) if drawn else highest
     ax.set_ylim(0, top * 1.12 or 1.0)
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="upper left", fontsize="small")
     return fig
 
 
@@ -82,6 +113,7 @@ def errors(run: Any) -> Any:
     """Two panels: failed files by category and by exception type."""
     run = _as_run(run)
     fig, (left, right) = _figure(1, 2, (9.6, 3.4))
+    _title(fig, run)
     errors_by_category(run, ax=left)
     errors_by_type(run, ax=right)
     return fig
@@ -90,7 +122,7 @@ def errors(run: Any) -> Any:
 def durations(run: Any, *, ax: Any = None) -> Any:
     """The distribution of per-file processing time, one box per format (log scale)."""
     run = _as_run(run)
-    fig, ax = _axes(ax)
+    fig, ax = _axes(ax, run)
     timed = run.outcomes.filter(pl.col("duration_s").is_not_null() & (pl.col("duration_s") > 0))
     if timed.height == 0:
         return _empty(fig, ax, "no timed files in this run")
@@ -111,43 +143,47 @@ def durations(run: Any, *, ax: Any = None) -> Any:
 
 
 def slice_sizes(run: Any, *, ax: Any = None) -> Any:
-    """Files per commit and the slice size in force, over the commits (shows adaptive shrink;
-    a commit holds one slice, or several whose results came back together)."""
+    """Files per commit and the slice size in force, commit after commit (shows the slice
+    size shrinking under memory pressure; a commit holds one slice, or several whose
+    results came back together)."""
     run = _as_run(run)
-    fig, ax = _axes(ax)
+    fig, ax = _axes(ax, run)
     t = _timeline(run)
     if t.height == 0:
-        return _empty(fig, ax, "no slices in this run")
-    n = list(range(t.height))
-    ax.bar(n, t["slice_files"], color="#90caf9", label="files in commit")
+        return _empty(fig, ax, "no commits in this run")
+    n = list(range(1, t.height + 1))
+    ax.bar(n, t["slice_files"], color="#90caf9", label="files in the commit")
     ax.step(n, t["slice_size"], where="mid", color="#0d47a1", lw=1.5, label="slice size in force")
     warned = [i for i, w in zip(n, t["memory_warning"], strict=True) if w]
     if warned:
         ax.plot(
             warned,
-            [t["slice_size"][i] for i in warned],
+            [t["slice_size"][i - 1] for i in warned],
             "v",
             color=BAD,
             ms=7,
             label="memory warning",
         )
-    ax.set(title="Slice size", xlabel="commit", ylabel="files")
+    ax.set(title="Slice size", xlabel="commit number", ylabel="files")
     ax.set_ylim(0, max(_max(t["slice_size"]), _max(t["slice_files"])) * 1.25 or 1)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.legend(loc="best", fontsize="small")
+    _note(ax, f"{SLICE_NOTE}\n{COMMIT_NOTE}")
     return fig
 
 
 def compare(runs: Mapping[str, Any], *, ax: Any = None) -> Any:
-    """Per-slice throughput of several runs on one Axes, labelled by the mapping's keys."""
+    """The rolling throughput of several runs on one Axes, labelled by the mapping's keys
+    and each run's files/s."""
     fig, ax = _axes(ax)
     for label, item in runs.items():
-        t = _timeline(_as_run(item))
+        run = _as_run(item)
+        t = _timeline(run)
         if t.height:
-            mean = float(t["slice_files"].sum()) / max(_max(t["t"]), 1e-9)
-            ax.plot(t["t"], t["slice_rate"], "o-", ms=3, lw=1.2, label=f"{label} ({mean:,.0f} files/s)")
-    ax.set(title="Throughput by run", xlabel="elapsed (s)", ylabel="files/s per commit")
+            rate = format_rate(run.files_per_second)
+            ax.plot(t["t"], t["rolling_rate"], "-", lw=1.4, label=f"{label} ({rate})")
+    ax.set(title="Throughput by run (rolling rate)", xlabel="elapsed (s)", ylabel="files/s")
     ax.set_ylim(bottom=0)
     ax.legend(loc="best", fontsize="small")
     return fig
@@ -157,6 +193,7 @@ def overview(run: Any) -> Any:
     """All panels on one figure: throughput, memory, slices, durations and both error panels."""
     run = _as_run(run)
     fig, axes = _figure(2, 3, (13.5, 6.6))
+    _title(fig, run)
     throughput(run, ax=axes[0][0])
     memory(run, ax=axes[0][1])
     slice_sizes(run, ax=axes[0][2])
@@ -232,13 +269,16 @@ def _as_run(run: Any) -> Any:
 
 
 def _timeline(run: Any) -> pl.DataFrame:
-    """The timeline with a continuous clock ``t`` and the per-slice rate ``slice_rate``.
+    """The timeline with a continuous clock ``t``, each commit's rate ``slice_rate`` and
+    the rate over the last ``rolling_window`` commits ``rolling_rate``.
 
     A resumed run's timeline holds one segment per call, each starting again at slice 0;
     ``t`` lays the segments end to end and ``segment`` numbers them.
     """
     tl: pl.DataFrame = run.timeline
-    t, rate, segment = [], [], []
+    t: list[float] = []
+    rate: list[float] = []
+    segment: list[int] = []
     offset, previous, seg = 0.0, 0.0, 0
     for i, (elapsed, slice_no, files) in enumerate(
         zip(tl["elapsed_s"].fill_null(0.0), tl["slice"], tl["slice_files"], strict=True)
@@ -250,9 +290,17 @@ def _timeline(run: Any) -> pl.DataFrame:
         rate.append(files / (elapsed - previous) if elapsed > previous else 0.0)
         segment.append(seg)
         previous = elapsed
+    window = rolling_window(len(t))
+    files = tl["slice_files"].fill_null(0).to_list()
+    rolling = []
+    for i in range(len(t)):
+        first = max(0, i - window + 1)
+        since = t[first - 1] if first > 0 else 0.0
+        rolling.append(sum(files[first : i + 1]) / (t[i] - since) if t[i] > since else 0.0)
     return tl.with_columns(
         t=pl.Series(t, dtype=pl.Float64),
         slice_rate=pl.Series(rate, dtype=pl.Float64),
+        rolling_rate=pl.Series(rolling, dtype=pl.Float64),
         segment=pl.Series(segment, dtype=pl.Int32),
         memory_warning=pl.col("memory_warning").fill_null(False),
     )
@@ -270,7 +318,7 @@ def _mark_resumes(ax: Any, t: pl.DataFrame) -> None:
 
 
 def _error_bars(run: Any, column: str, title: str, ax: Any) -> Any:
-    fig, ax = _axes(ax)
+    fig, ax = _axes(ax, run)
     failed = run.outcomes.filter(pl.col("status") == "failed")
     if failed.height == 0:
         return _empty(fig, ax, "no failed files", title)
@@ -298,10 +346,40 @@ def _empty(fig: Any, ax: Any, message: str, title: str | None = None) -> Any:
     return fig
 
 
-def _axes(ax: Any) -> tuple[Any, Any]:
+def _axes(ax: Any, run: Any = None) -> tuple[Any, Any]:
+    """The figure and Axes to draw on: ``ax``'s, or a new figure titled with ``run``."""
     if ax is not None:
         return ax.figure, ax
-    return _figure(1, 1, (6.4, 3.6))
+    fig, ax = _figure(1, 1, (6.4, 3.6))
+    if run is not None:
+        _title(fig, run)
+    return fig, ax
+
+
+def _title(fig: Any, run: Any) -> None:
+    """The figure's title: which source and which run it shows."""
+    source = getattr(run, "source", "") or "?"
+    fig.suptitle(f"{source} · run {run.run_id}", fontsize="medium")
+
+
+def _note(ax: Any, text: str) -> None:
+    """A small grey note under the Axes, explaining a word it uses."""
+    ax.annotate(
+        text,
+        xy=(0, 0),
+        xycoords="axes fraction",
+        xytext=(0, -30),
+        textcoords="offset points",
+        ha="left",
+        va="top",
+        fontsize="x-small",
+        color=GREY,
+    )
+
+
+def _quantile(series: pl.Series, q: float) -> float:
+    value = series.quantile(q)
+    return float(value) if isinstance(value, int | float) else 0.0
 
 
 def _figure(nrows: int, ncols: int, size: tuple[float, float]) -> tuple[Any, Any]:
