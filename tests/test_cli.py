@@ -70,7 +70,7 @@ def test_end_to_end_on_the_shipped_sample(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert again.returncode == 1
-    assert f"skipped {len(GOOD)}" in again.stdout
+    assert f"skipped {len(GOOD) + len(HIDDEN_FILES)}" in again.stdout  # hidden: skipped rows
 
 
 def test_human_summary_and_progress_log(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ Exit codes: 0 done (even when some files failed, unless ``--fail-on-error``),
 1 some files failed and ``--fail-on-error`` was given, 2 bad usage (directory,
 pattern, option or setting), 3 the store or state could not be used,
 130 interrupted by Ctrl-C, 143 (129) stopped by SIGTERM (SIGHUP) after the current commit
-(the checkpoint and reports are kept: run the same command to resume).
+(the checkpoint and reports are kept: run the same command to resume), 141 the reader of
+the output went away (``| head``: the command stops without a word, as others do).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import json
 import logging
 import os
+import select
 import signal
 import sys
 from collections.abc import Sequence
@@ -23,11 +25,21 @@ import polars as pl
 
 from docbatch import __version__
 from docbatch.config import SIZE_ALLOWED, BatchConfig, parse_size
-from docbatch.errors import ConfigError, DocbatchError, MissingExtraError, QueryError, RootError, StoreError
+from docbatch.errors import (
+    ConfigError,
+    DocbatchError,
+    MissingExtraError,
+    QueryError,
+    RootError,
+    StoreError,
+    check_root,
+)
 from docbatch.execution import EXECUTOR_CHOICES, check_dask_url
-from docbatch.inventory import DEFAULT_PATTERN
+from docbatch.inventory import DEFAULT_PATTERN, parse_patterns
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE, EXIT_STORE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: the reader of the output went away (``| head``); nothing is printed."""
 
 
 _DB_HELP = (
@@ -284,6 +296,7 @@ def _ingest(args: argparse.Namespace) -> int:
         cfg.chunk_processing_size = args.chunk_size
     if args.rst_engine is not None:
         cfg.rst_engine = args.rst_engine
+    _check_tree(args.directory, args.pattern)  # before the store and the state folder are made
     with BatchIngestService(args.db, config=cfg, state_dir=args.state_dir) as service:
         result = service.ingest_batch(
             args.directory,
@@ -327,7 +340,8 @@ def _plan(args: argparse.Namespace) -> int:
     cfg = BatchConfig.from_environment()
     if args.max_file_size is not None:
         cfg.max_file_size = args.max_file_size
-    with BatchIngestService(args.db, config=cfg) as service:
+    _check_tree(args.directory, args.pattern)
+    with BatchIngestService(args.db, config=cfg, state_dir=args.state_dir) as service:
         planned = service.plan(
             args.directory,
             args.pattern,
@@ -344,14 +358,25 @@ def _plan(args: argparse.Namespace) -> int:
     counts = planned.group_by("status").len().sort("status")
     print(", ".join(f"{status} {n}" for status, n in counts.iter_rows()))
     for row in rows.filter(pl.col("status") != "unchanged").head(50).iter_rows(named=True):
-        print(f"  {row['status']:<9} {row['doc_id']}  ({row['reason']})")
+        reason = f"  ({row['reason']})" if row["reason"] else ""
+        print(f"  {row['status']:<9} {row['doc_id']}{reason}")
     return EXIT_OK
+
+
+def _check_tree(directory: Path, pattern: str | None) -> None:
+    """Refuse a missing directory or an unusable pattern before anything is created."""
+    check_root(directory)
+    if pattern is not None:
+        parse_patterns(pattern)
 
 
 def _verify(args: argparse.Namespace) -> int:
     from docbatch.service import BatchIngestService
 
-    with BatchIngestService(args.db, config=BatchConfig.from_environment()) as service:
+    cfg = BatchConfig.from_environment()
+    if args.directory is not None:
+        _check_tree(args.directory, args.pattern)
+    with BatchIngestService(args.db, config=cfg, state_dir=args.state_dir) as service:
         problems = service.verify(
             args.directory,
             args.pattern,
@@ -486,13 +511,38 @@ def run() -> NoReturn:
     """The console entry point: ``main()``, then leave at once.
 
     Everything is written and closed when ``main`` returns; skipping the interpreter's
-    teardown of the loaded libraries saves a noticeable share of a short run.
+    teardown of the loaded libraries saves a noticeable share of a short run. When the
+    reader of the output has gone (``docbatch search ... | head``), the command stops
+    quietly with 141, as a tool the shell's pipe stopped does (128 + SIGPIPE).
     """
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        try:
+            code = main()
+        except SystemExit as exc:  # --help, --version and usage errors end here too
+            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+            if isinstance(exc.code, str):
+                print(exc.code, file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        if not _reader_gone():
+            raise
+        code = EXIT_BROKEN_PIPE
+        devnull = os.open(os.devnull, os.O_WRONLY)  # nothing more to write, nor at exit
+        for stream in (sys.stdout, sys.stderr):
+            os.dup2(devnull, stream.fileno())
     logging.shutdown()
     os._exit(code)
+
+
+def _reader_gone() -> bool:
+    """True when stdout or stderr is a pipe whose reading end is closed."""
+    if not hasattr(select, "poll"):
+        return True
+    poll = select.poll()
+    for stream in (sys.stdout, sys.stderr):
+        poll.register(stream.fileno(), select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poll.poll(0))
 
 
 if __name__ == "__main__":

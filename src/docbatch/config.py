@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,8 @@ class BatchConfig:
     or by assignment (``config.chunk_processing_size = 50``), which is validated too."""
 
     max_file_size: int = 50 * MB
-    """Files larger than this many bytes are rejected as ``validation`` errors (BATCH_MAX_FILE_SIZE)."""
+    """Files larger than this many bytes are rejected as ``validation`` errors (BATCH_MAX_FILE_SIZE:
+    bytes, or a number with KB, MB or GB: ``10MB``, ``1.5MB``; see ``parse_size``)."""
     max_batch_size: int = 1000
     """At most this many files are processed by one ``ingest_batch`` call; the rest stay pending
     for the next call; 0: no limit (BATCH_MAX_BATCH_SIZE)."""
@@ -80,7 +82,9 @@ class BatchConfig:
             raw = environ.get(variable)
             if raw is None or raw.strip() == "":
                 continue
-            values[name] = _parse(variable, raw, _RULES[name])
+            values[name] = (
+                parse_size(raw, variable) if name == "max_file_size" else _parse(variable, raw, _RULES[name])
+            )
         return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:
@@ -138,6 +142,34 @@ def _check(name: str, value: Any) -> None:
     )
     if not ok_type or value < minimum:
         raise ConfigError.invalid(name, value, _allowed(name))
+
+
+SIZE_ALLOWED = "a size of at least 1 byte: bytes (52428800) or a number with KB, MB or GB (200KB, 1.5MB)"
+"""What ``parse_size`` accepts, for error messages."""
+_SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgt])i?)?b?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def parse_size(text: str, name: str) -> int:
+    """A size in bytes from ``text``: plain bytes (``52428800``) or a number with a unit
+    (``200KB``, ``10MB``, ``1.5MB``, ``2GiB``; the units count 1024s, case and spaces do not
+    matter, ``_`` separates digits). ``BATCH_MAX_FILE_SIZE`` and ``--max-file-size`` read it.
+
+    >>> parse_size("1.5MB", "BATCH_MAX_FILE_SIZE")
+    1572864
+
+    Raises:
+        ConfigError: not a size, less than one byte, or a fraction of a byte; the message
+            names ``name`` (the variable or option), the value and what is allowed.
+    """
+    match = _SIZE.fullmatch(text.strip().replace("_", ""))
+    if match is None:
+        raise ConfigError.invalid(name, text, SIZE_ALLOWED)
+    number, unit = match[1], (match[2] or "").lower()
+    value = float(number) * _UNITS[unit]
+    if value < 1 or (not unit and not value.is_integer()):
+        raise ConfigError.invalid(name, text, SIZE_ALLOWED)
+    return round(value)
 
 
 def _parse(variable: str, raw: str, rule: tuple[type, float]) -> Any:

@@ -29,6 +29,7 @@ feature (the notebook dashboard and plots).
 from __future__ import annotations
 
 import errno
+import os
 
 
 class DocbatchError(Exception):
@@ -65,6 +66,15 @@ class WorkerStartError(RunError):
 
 class RootError(RunError, OSError):
     """The directory to ingest cannot be used."""
+
+
+def check_root(directory: str | os.PathLike[str]) -> None:
+    """Raise ``RootError`` unless ``directory`` is an existing folder: called before anything
+    (a store, a state folder, a lock) is created for a run on it."""
+    if not os.path.exists(directory):
+        raise RootError(f"directory not found: {os.fspath(directory)}")
+    if not os.path.isdir(directory):
+        raise RootError(f"not a directory: {os.fspath(directory)}")
 
 
 class StoreError(RunError):

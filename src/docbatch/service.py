@@ -31,7 +31,7 @@ from docbatch.checkpoint import Checkpoint, back_up, legacy_problems, load_legac
 from docbatch.closing import close_call, performance
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
-from docbatch.errors import ConfigError, MassDeleteError
+from docbatch.errors import ConfigError, MassDeleteError, check_root
 from docbatch.execution import (
     ExecutorSpec,
     PoolKeeper,
@@ -180,6 +180,7 @@ class BatchIngestService:
             StoreError: the store cannot be read or written.
         """
         clock0 = self.progress.begin_call()  # the call's clock: its files/s counts from here
+        check_root(directory)  # before the writer lock makes the state folder
         check_executor(executor)
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ConfigError.invalid("limit", limit, "a whole number >= 1, or None for no limit")

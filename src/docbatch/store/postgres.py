@@ -14,15 +14,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from docbatch.errors import QueryError, StoreBusyError, StoreError
+from docbatch.errors import ConfigError, QueryError, StoreBusyError, StoreError
 from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
+from docbatch.store import mask_password, mask_secrets
 from docbatch.store.base import holder_record, lock_refused
 from docbatch.store.query import check_limit, to_fts5
 
@@ -112,22 +112,6 @@ _SPLIT = str.maketrans(WORD_SEPARATORS, " " * len(WORD_SEPARATORS))
 _FTS5_TOKEN = re.compile(r'"((?:[^"]|"")*)"(\*?)|(AND|OR|NOT)')
 
 
-def mask_password(url: str) -> str:
-    """``url`` with its password (in the user part or the query) replaced by ``***``.
-
-    >>> mask_password("postgresql://ann:s3cret@db.example:5432/docs?sslmode=require")
-    'postgresql://ann:***@db.example:5432/docs?sslmode=require'
-    """
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        if ":" in userinfo:
-            netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
-    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
-
-
 class PostgresStore:
     """Documents, passages and a full-text index in a PostgreSQL database.
 
@@ -138,6 +122,7 @@ class PostgresStore:
         connect_timeout_s: how long to wait for the server to answer.
 
     Raises:
+        ConfigError: ``url`` is not a URL libpq can read (e.g. an unclosed ``[``).
         StoreError: the server cannot be reached, the login fails, or the database
             holds a docbatch schema of another version.
     """
@@ -145,6 +130,10 @@ class PostgresStore:
     def __init__(self, url: str, *, busy_timeout_s: float = 5.0, connect_timeout_s: float = 10.0) -> None:
         self._url = url
         self.location = mask_password(url)
+        try:
+            psycopg.conninfo.conninfo_to_dict(url)
+        except psycopg.Error as exc:
+            raise ConfigError(f"not a usable PostgreSQL URL {self.location}: {self._message(exc)}") from None
         self._busy_timeout_ms = max(1, int(busy_timeout_s * 1000))
         self._connect_timeout_s = max(1, int(connect_timeout_s))
         self._conn: psycopg.Connection[Any] | None = None
@@ -198,9 +187,7 @@ class PostgresStore:
 
     def _message(self, exc: BaseException) -> str:
         """One line of ``exc``'s message, never showing the password."""
-        text = " ".join(str(exc).split()) or type(exc).__name__
-        password = urlsplit(self._url).password
-        return text.replace(password, "***") if password else text
+        return mask_secrets(" ".join(str(exc).split()) or type(exc).__name__, self._url)
 
     def _store_error(self, action: str, exc: psycopg.Error) -> StoreError:
         if exc.sqlstate in BUSY_SQLSTATES:
