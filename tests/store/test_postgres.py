@@ -64,6 +64,33 @@ def test_mask_password() -> None:
     )
 
 
+def test_masking_replaces_the_password_field_and_nothing_else() -> None:
+    from docbatch.store import mask_password, mask_secrets
+
+    assert mask_password("postgresql://ann:e@[bad") == "postgresql://ann:***@[bad"  # urlsplit raises here
+    assert (
+        mask_password("postgresql://ann:p@ss@h/db?password=x#f") == "postgresql://ann:***@h/db?password=***#f"
+    )
+    url = "postgresql://ann:e@db.example/docs"
+    message = 'connection failed: password authentication failed for user "ann" (e)'
+    assert mask_secrets(message, url) == message
+    assert mask_secrets(f"could not use {url}: timeout", url) == (
+        "could not use postgresql://ann:***@db.example/docs: timeout"
+    )
+    assert mask_secrets("host=h password='s e' user=ann", url) == "host=h password=*** user=ann"
+    assert mask_secrets('spaces found in "p w"', "postgresql://ann:p w@h/db") == 'spaces found in "***"'
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://ann:s3cret@[bad", "postgresql://ann:s3 cret@h/db", "postgresql://h/db?x=1"]
+)
+def test_a_url_libpq_cannot_read_is_a_config_error_without_the_password(url: str) -> None:
+    pytest.importorskip("psycopg")
+    with pytest.raises(ConfigError, match="not a usable PostgreSQL URL") as caught:
+        open_store(url)
+    assert "s3cret" not in str(caught.value) and "s3 cret" not in str(caught.value)
+
+
 def test_unreachable_server_is_a_store_error_without_the_password() -> None:
     pytest.importorskip("psycopg")
     url = f"postgresql://ann:s3cret@127.0.0.1:{_free_port()}/docs"
