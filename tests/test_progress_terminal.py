@@ -123,3 +123,30 @@ def test_auto_gives_log_lines_when_stderr_is_not_a_terminal(tmp_path: Path) -> N
     assert "\r" not in proc.stderr and "\x1b[" not in proc.stderr
     assert "ingesting 30 files" in proc.stderr
     assert "30/30 files" in proc.stderr  # the final log line
+
+
+@pytest.mark.slow
+def test_auto_in_a_jupyter_kernel_without_ipywidgets_is_a_text_bar(tmp_path: Path) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    root = tmp_path / "docs"
+    root.mkdir()
+    for i in range(30):
+        (root / f"p{i}.md").write_text(f"# P{i}\n\ntext\n")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("import sys\nsys.modules['ipywidgets'] = None  # as if not installed"),
+        nbformat.v4.new_code_cell(
+            "from docbatch import BatchIngestService\n"
+            "result = BatchIngestService('docs.db').ingest_batch('docs', '*.md', progress='auto')\n"
+            "print('RESULT', result.succeeded)"
+        ),
+    ]
+    client = nbclient.NotebookClient(notebook, timeout=300, resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    outputs = notebook.cells[1].outputs
+    stderr = "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr")
+    stdout = "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
+    assert "RESULT 30" in stdout
+    frames = [f for f in stderr.replace("\n", "\r").split("\r") if f.strip()]
+    assert frames and "100%|" in frames[-1] and "30/30" in frames[-1] and "files/s" in frames[-1], stderr

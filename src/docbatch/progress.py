@@ -185,9 +185,11 @@ def describe(progress: BatchProgress) -> str:
 def _seconds(seconds: float | None) -> str:
     if seconds is None:
         return "?"
+    if seconds < 10:
+        return "<0.1s" if 0 < seconds < 0.05 else f"{seconds:.1f}s"
     s = int(round(seconds))
     if s < 60:
-        return f"{max(s, 1) if seconds > 0 else 0}s"
+        return f"{s}s"
     if s < 3600:
         return f"{s // 60}m{s % 60:02d}s"
     return f"{s // 3600}h{s % 3600 // 60:02d}m"

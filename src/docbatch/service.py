@@ -146,8 +146,11 @@ class BatchIngestService:
             executor: "auto" (default: a process pool for 200 files or more, else this
                 process), "serial", "process" (a local pool of ``workers`` processes, default
                 one per CPU) or any ``concurrent.futures.Executor``.
-            progress: None (silent), "auto", "terminal", "log", or a sink object with
-                ``start``/``update``/``stop``.
+            progress: None/"none" (silent); "auto" (the widget dashboard in Jupyter, tqdm's
+                text bar in a kernel without ipywidgets and on a terminal, log lines when
+                stderr is not a terminal); "tqdm" (or "terminal"), "log", "widget"; a sink
+                object with ``start``/``update``/``stop``; or a list of these. Every display
+                shows the same files/s (``docbatch.metrics.files_per_second``).
             fallback_encoding: decode files that are not UTF-8 with this codec (reported
                 per file) instead of rejecting them.
             report_dir: a folder that also gets a copy of the reports (they are always
