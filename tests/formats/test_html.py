@@ -144,7 +144,9 @@ def test_every_visible_text_appears_once() -> None:
 
 
 def test_deeply_nested_html_does_not_crash() -> None:
-    depth = 10_000
+    from docbatch.formats.html import MAX_NESTING
+
+    depth = MAX_NESTING - 2  # the deepest accepted (html and body are not counted; h2 is)
     doc = parse("<html><body>" + "<div>" * depth + "<h2>Deep</h2><p>bottom</p>" + "</div>" * depth)
     assert doc.text == "Deep\n\nbottom"
     assert doc.sections[-1].heading_path == ("Deep",)
