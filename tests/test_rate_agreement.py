@@ -115,6 +115,17 @@ def test_after_ctrl_c_nothing_says_done(tmp_path: Path) -> None:
     assert result.interrupted
     _check_stopped(service, result, stream, panel)
 
+    # the next call resumes: the files the first call parsed are not this call's work (the
+    # pending ones are, and those planning decides again: rejected and hidden paths)
+    again = service.ingest_batch(root, ALL)
+    assert again.run_id == result.run_id and again.complete
+    parsed_before = int(result.timeline["slice_files"].sum())
+    assert parsed_before > 0
+    assert round(again.files_per_second * again.elapsed_s) == again.total_files - parsed_before
+    live = service.get_processing_metrics(service.progress)
+    assert live["files_per_second"] == pytest.approx(again.files_per_second)
+    assert live["estimated_time_remaining"] == 0 and live["pending"] == 0
+
 
 def test_with_a_limit_nothing_says_done(tmp_path: Path) -> None:
     root = sample.write_sample_tree(tmp_path / "docs")
