@@ -337,7 +337,11 @@ def test_symlink_loops_are_rows_and_folder_loops_are_walked_once(tmp_path: Path)
     rows = _rows(result)
     for doc_id in ("loop_a.md", "loop_b.md", "self.md"):
         _assert_failed(rows[doc_id], "validation", "symlink loop")
-    assert set(rows) == set(GOOD) | {"loop_a.md", "loop_b.md", "self.md"}
+    folder_loops = {"guide/up/", "guide/here/"}  # not walked: one skipped row each
+    assert set(rows) == set(GOOD) | {"loop_a.md", "loop_b.md", "self.md"} | folder_loops
+    assert {d: (rows[d]["status"], rows[d]["reason"]) for d in folder_loops} == dict.fromkeys(
+        folder_loops, ("skipped", "symlink loop")
+    )
     _assert_good_landed(service, result)
 
 
@@ -354,7 +358,9 @@ def test_a_symlink_pointing_outside_the_root_is_an_invalid_row(tmp_path: Path) -
     for doc_id in ("escape.md", "guide/relative.md"):
         _assert_failed(rows[doc_id], "validation", "symlink points outside the root")
         assert rows[doc_id]["attempts"] == 0
-    assert not any(doc_id.startswith("escape_dir") for doc_id in rows)  # folder links: skipped
+    # a folder link is not followed: one skipped row, nothing under it
+    assert [d for d in rows if d.startswith("escape_dir")] == ["escape_dir/"]
+    assert (rows["escape_dir/"]["status"], rows["escape_dir/"]["reason"]) == ("skipped", "outside root")
     plan = service.plan(root, PATTERN).filter(pl.col("status") == "invalid")
     assert dict(plan.select("doc_id", "reason").iter_rows()) == {
         "escape.md": "symlink points outside the root",
