@@ -120,6 +120,7 @@ def performance(
         "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **processing_metrics(progress),
         "final_memory_mb": progress.memory_usage_mb,
+        "recovered": run.recovered,
         "per_format": reports.per_format(outcomes) if outcomes is not None else None,
         "configuration": config.as_dict(),
     }

@@ -7,6 +7,7 @@ what waits for the next call.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from docbatch.git import GitRepo
 from docbatch.inventory import parse_excludes, parse_patterns, scan, scan_listed
 from docbatch.outcomes import carried_over, planned_rows
 from docbatch.store.base import DocumentStore
+
+log = logging.getLogger("docbatch")
 
 
 @dataclass
@@ -52,6 +55,8 @@ class PreparedRun:
     waiting: pl.DataFrame
     """Files over the call's ``limit`` (when there is one), left for the next call."""
     started_at: datetime
+    recovered: int = 0
+    """Files this run had stored that the store no longer holds: processed again."""
 
     def manifest(self, state: str) -> dict[str, Any]:
         return {
@@ -275,6 +280,9 @@ def prepare(
             fingerprints,
         )
     carried = carried_over(loaded.outcomes, inventory)
+    lost = 0
+    if reused is None and carried.height:  # planned against the store as it is now
+        carried, lost = without_lost(carried, planned, force)
     done = pl.col("doc_id").is_in(carried["doc_id"].implode())
     todo = planned.filter(pl.col("status").is_in(["new", "changed"]) & ~done)
     if kept is not None:
@@ -290,7 +298,12 @@ def prepare(
         checkpoint=checkpoint,
         resumed=resumed,
         next_part=loaded.next_part,
-        problems=[*loaded.problems, *(_pattern_problem(note, root) for note in unmatched)],
+        problems=[
+            *loaded.problems,
+            *(_pattern_problem(note, root) for note in unmatched),
+            *([_lost_problem(lost, store.location)] if lost else []),
+        ],
+        recovered=lost,
         planned=planned,
         force=force,
         repo=repo,
@@ -301,6 +314,32 @@ def prepare(
         waiting=todo.slice(limit or todo.height),
         started_at=datetime.now(UTC),
     )
+
+
+def without_lost(carried: pl.DataFrame, planned: pl.DataFrame, force: bool) -> tuple[pl.DataFrame, int]:
+    """``carried`` without the rows of files this run stored (or found stored) that the
+    store, planned against now, does not hold as they were: its committed transactions
+    were lost underneath the run (a write-ahead log removed after a crash, a store file
+    restored from a copy). Those files are processed again; returns how many there are.
+
+    A file the store does not hold plans as "new", one it holds at an older version as
+    "changed" (in a forced run every stored file plans as "changed": only "new" tells)."""
+    gone = ["new"] if force else ["new", "changed"]
+    stored = carried.filter(pl.col("status").is_in(["succeeded", "skipped"]))
+    lost = stored.join(planned.filter(pl.col("status").is_in(gone)).select("doc_id"), on="doc_id", how="semi")
+    if lost.height == 0:
+        return carried, 0
+    return carried.join(lost.select("doc_id"), on="doc_id", how="anti"), lost.height
+
+
+def _lost_problem(count: int, location: str) -> dict[str, Any]:
+    message = (
+        f"the store has lost {count} documents this run had stored (its committed transactions "
+        f"are not in {location}: a write-ahead log removed after a crash, or the file restored "
+        "from a copy); they are ingested again in this run"
+    )
+    log.warning("%s", message)
+    return {"type": "StoreLost", "category": "checkpoint", "count": count, "message": message}
 
 
 def _plan(
