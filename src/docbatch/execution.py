@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from docbatch.errors import ConfigError, WorkerStartError
+from docbatch.spawning import warm_up, worker_context
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -152,8 +153,6 @@ def process_pool(workers: int | None = None, max_tasks_per_child: int | None = N
     """
     from concurrent.futures import ProcessPoolExecutor  # only when a pool is made
 
-    from docbatch.spawning import worker_context
-
     count = workers or os.cpu_count() or 1
     pool = ProcessPoolExecutor(
         count,
@@ -165,46 +164,9 @@ def process_pool(workers: int | None = None, max_tasks_per_child: int | None = N
     warm_ups = []
     if max_tasks_per_child is None:  # else the warm-up would count as one of its tasks
         for _ in range(count):  # a spawn pool starts one process per task it has no idle worker for
-            warm_ups.append(pool.submit(_warm_up))
+            warm_ups.append(pool.submit(warm_up))
     pool.docbatch_warm_ups = warm_ups  # type: ignore[attr-defined]
     return pool
-
-
-def _warm_up() -> None:
-    importlib.import_module("docbatch.worker")
-
-
-def has_started(pool: Executor | None) -> bool:
-    """Whether a worker of ``pool`` (made by ``process_pool``) has finished a warm-up task."""
-    warm_ups = getattr(pool, "docbatch_warm_ups", None) or []
-    return any(f.done() and not f.cancelled() and f.exception() is None for f in warm_ups)
-
-
-POOL_START_TIMEOUT_S = 120.0
-"""How long a new pool's first worker may take to start before the pool counts as unable to."""
-
-
-def start_problem(pool: Executor, timeout_s: float = POOL_START_TIMEOUT_S) -> str | None:
-    """None when a worker of ``pool`` runs a task within ``timeout_s``; else why it does not."""
-    from concurrent.futures import TimeoutError as FutureTimeout
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        pool.submit(_warm_up).result(timeout=timeout_s)
-    except BrokenProcessPool:
-        codes = set()
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.join(timeout=2)
-            if process.exitcode is not None and process.exitcode != -signal.SIGTERM:  # not the pool's stop
-                codes.add(process.exitcode)
-        return "worker processes exit as soon as they start" + (
-            f" (exit status {', '.join(map(str, sorted(codes)))})" if codes else ""
-        )
-    except FutureTimeout:
-        return f"no worker process was ready after {timeout_s:g} s"
-    except Exception as exc:  # e.g. an import error inside the worker
-        return f"a worker process fails to start: {type(exc).__name__}: {exc}"
-    return None
 
 
 class PoolKeeper:

@@ -19,12 +19,15 @@ and so does an application that embeds Python (``python_executable``).
 
 from __future__ import annotations
 
+import importlib
 import io
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from multiprocessing import context, popen_spawn_posix, spawn, util
 from typing import Any
 
@@ -131,6 +134,38 @@ def worker_context() -> multiprocessing.context.BaseContext:
         return multiprocessing.get_context("spawn")
     python_executable()
     return WorkerContext()
+
+
+def warm_up() -> None:
+    """A worker's first task: import what slices need, while the driver plans."""
+    importlib.import_module("docbatch.worker")
+
+
+POOL_START_TIMEOUT_S = 120.0
+"""How long a new pool's first worker may take to start before the pool counts as unable to."""
+
+
+def start_problem(pool: Executor, timeout_s: float = POOL_START_TIMEOUT_S) -> str | None:
+    """None when a worker of ``pool`` runs a task within ``timeout_s``; else why it does not."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        pool.submit(warm_up).result(timeout=timeout_s)
+    except BrokenProcessPool:
+        codes = set()
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.join(timeout=2)
+            if process.exitcode is not None and process.exitcode != -signal.SIGTERM:  # not the pool's stop
+                codes.add(process.exitcode)
+        return "worker processes exit as soon as they start" + (
+            f" (exit status {', '.join(map(str, sorted(codes)))})" if codes else ""
+        )
+    except FutureTimeout:
+        return f"no worker process was ready after {timeout_s:g} s"
+    except Exception as exc:  # e.g. an import error inside the worker
+        return f"a worker process fails to start: {type(exc).__name__}: {exc}"
+    return None
 
 
 def main_module_parsers(parsers: Mapping[str, Any]) -> list[str]:

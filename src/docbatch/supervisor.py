@@ -23,9 +23,9 @@ from pathlib import Path
 import polars as pl
 
 from docbatch.errors import RunError, WorkerStartError
-from docbatch.execution import start_problem
 from docbatch.frames import conform
 from docbatch.isolation import IDLE, alive, read_beats
+from docbatch.spawning import start_problem
 from docbatch.worker import WORKER_OUTCOMES, ParseOptions, SliceResult, process_slice
 
 log = logging.getLogger("docbatch")
