@@ -161,11 +161,9 @@ def process_pool(workers: int | None = None, max_tasks_per_child: int | None = N
         initargs=(os.getpid(),),
         max_tasks_per_child=max_tasks_per_child,
     )
-    warm_ups = []
     if max_tasks_per_child is None:  # else the warm-up would count as one of its tasks
         for _ in range(count):  # a spawn pool starts one process per task it has no idle worker for
-            warm_ups.append(pool.submit(warm_up))
-    pool.docbatch_warm_ups = warm_ups  # type: ignore[attr-defined]
+            pool.submit(warm_up)
     return pool
 
 
