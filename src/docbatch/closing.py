@@ -28,13 +28,12 @@ def close_call(
     report_path: Path,
     elapsed_s: float,
 ) -> IngestResult:
-    """Mark the run complete (or still running, with files pending), write its reports into
-    the state folder (and a copy into ``report_path`` when it is another folder), keep them
-    in ``runs/<run_id>/``, and return the result of the call."""
+    """Write the run's reports into the state folder (and a copy into ``report_path`` when
+    it is another folder), keep them in ``runs/<run_id>/``, then mark the run complete (or
+    still running, with files pending), and return the result of the call."""
     outcomes = run_outcomes(run, output)
     pending = int((outcomes["status"] == "pending").sum())
     state = "complete" if pending == 0 else "running"
-    run.checkpoint.write_run(run.manifest(state))
     result = IngestResult(
         run_id=run.run_id,
         source=run.source,
@@ -66,6 +65,10 @@ def close_call(
     if _elsewhere(report_path, state_dir):
         paths = reports.copy_reports(paths, report_path)
     result.reports = {name: str(path) for name, path in paths.items()}
+    # last: a run killed before this line is still "running", and the next call writes
+    # the reports it lost (marked complete first, the run's reports were lost for good)
+    run.checkpoint.write_run(run.manifest(state))
+    result.peak_memory_mb = max(result.peak_memory_mb, peak_rss_mb())  # the reports' share too
     return result
 
 
