@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -100,3 +101,14 @@ def test_bad_root_and_patterns(tmp_path: Path) -> None:
     for bad in ["", " , ", "/etc/*.md", "../*.md"]:
         with pytest.raises(ConfigError, match="pattern"):
             parse_patterns(bad)
+
+
+def test_a_pattern_that_is_a_gitignore_comment_is_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = _write(tmp_path / "r", {"#notes.md": "x", "a.md": "x"})
+    notes: list[str] = []
+    with caplog.at_level(logging.WARNING, logger="docbatch"):
+        assert scan(root, "#notes.md,a.md", unmatched=notes)["doc_id"].to_list() == ["a.md"]
+    assert notes and "'#notes.md' matches nothing" in notes[0] and notes[0] in caplog.text
+    assert scan(root, r"\#notes.md")["doc_id"].to_list() == ["#notes.md"]

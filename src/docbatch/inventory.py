@@ -133,10 +133,13 @@ class Selection:
         lines = [*patterns, *(f"!{g}" for g in exclude)]
         compiled = pathspec.GitIgnoreSpec.from_lines(lines).patterns
         self._rules: list[tuple[str, bool, re.Pattern[str]]] = []
+        self._comments: list[str] = []
         for line, compiled_line in zip(lines, compiled, strict=True):
             regex = getattr(compiled_line, "regex", None)
-            if compiled_line.include is not None and regex is not None:  # not a "#comment"
+            if compiled_line.include is not None and regex is not None:
                 self._rules.append((line, compiled_line.include, regex))
+            else:  # "#..." is a comment in gitignore's syntax
+                self._comments.append(line)
         # consecutive globs of the same kind, as one expression each, last first: the
         # first group (from the end) that matches a path decides (gitignore's last match)
         groups: list[tuple[bool, list[re.Pattern[str]]]] = []
@@ -199,7 +202,11 @@ class Selection:
         exclusions that leave out none of the ``excluded`` ones."""
         listed = list(listed)
         excluded = list(excluded)
-        notes = []
+        notes = [
+            f"pattern {line!r} matches nothing: a glob starting with '#' is a comment "
+            f"(write '\\{line}' for a name that starts with '#')"
+            for line in self._comments
+        ]
         for line, include, regex in self._rules:
             paths = listed if include else excluded
             if any(regex.match(p) is not None for p in paths):
