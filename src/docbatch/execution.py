@@ -47,6 +47,7 @@ def open_executor(
     work_files: int = 0,
     max_tasks_per_child: int | None = None,
     keeper: PoolKeeper | None = None,
+    fallback: bool | None = None,
 ) -> Iterator[Executor | None]:
     """The executor for ``spec``: None for "serial", a spawn-context process pool for
     "process" (shut down on exit; with a ``keeper``, its pool, left running unless the
@@ -54,7 +55,7 @@ def open_executor(
     "auto" (or None) is "process" when there are ``AUTO_PROCESS_MIN_FILES`` or more files
     to parse and more than one CPU, else "serial"; when this platform cannot make worker
     processes at all, "auto" parses in this process (with a warning saying why) and
-    "process" raises ``WorkerStartError``.
+    "process" raises ``WorkerStartError`` (``fallback`` overrides which does which).
 
     A Dask ``distributed.Client`` (or its ``get_executor()``) runs slices on its cluster
     (left running); "dask://HOST:PORT" connects a client to that scheduler for the run.
@@ -67,7 +68,8 @@ def open_executor(
         ConfigError: an unknown spec, Dask asked for but not installed, or a scheduler
             that cannot be reached.
     """
-    fallback = spec is None or spec == "auto"
+    if fallback is None:
+        fallback = spec is None or spec == "auto"
     if spec is None or spec == "auto":
         cpus = workers or os.cpu_count() or 1
         spec = "process" if work_files >= AUTO_PROCESS_MIN_FILES and cpus > 1 else "serial"
@@ -121,6 +123,26 @@ def _made_or_none(make: Callable[[], ProcessPoolExecutor], fallback: bool) -> Pr
             raise WorkerStartError(f"{why}; use executor='serial' (--executor serial)") from exc
         log.warning("%s; parsing in this process instead", why)
         return None
+
+
+def resolve_local(
+    spec: ExecutorSpec, workers: int | None, *, work_files: int, isolate: bool
+) -> tuple[ExecutorSpec, int | None, bool]:
+    """Where a call's files are parsed: (spec, workers, fallback) for ``open_executor``.
+
+    "auto" is decided here (see ``open_executor``). With ``isolate`` (a per-file time or
+    memory limit is set), what would run in this process runs in one supervised worker
+    process instead: the driver cannot interrupt a parser stuck in C code, nor bound its
+    memory, but it can kill a worker. ``fallback``: when worker processes cannot start,
+    parse in this process with a warning (for "auto", and for "serial" made a worker).
+    """
+    fallback = spec is None or spec == "auto"
+    if fallback:
+        cpus = workers or os.cpu_count() or 1
+        spec = "process" if work_files >= AUTO_PROCESS_MIN_FILES and cpus > 1 else "serial"
+    if spec == "serial" and isolate and work_files:
+        return "process", 1, True
+    return spec, workers, fallback
 
 
 def check_executor(spec: object) -> None:

@@ -37,6 +37,7 @@ from docbatch.execution import (
     PoolKeeper,
     check_executor,
     open_executor,
+    resolve_local,
     slices_in_flight,
     stop_on_signals,
 )
@@ -286,6 +287,10 @@ class BatchIngestService:
             pool: Executor | None = None
             if run.todo.height:
                 # first, so that worker processes start while the rest is set up
+                isolate = cfg.file_timeout_s > 0 or cfg.worker_memory_mb > 0
+                executor, workers, fallback = resolve_local(
+                    executor, workers, work_files=run.todo.height, isolate=isolate
+                )
                 pool = stack.enter_context(
                     open_executor(
                         executor,
@@ -293,6 +298,7 @@ class BatchIngestService:
                         work_files=run.todo.height,
                         max_tasks_per_child=recycle,
                         keeper=self._pools,
+                        fallback=fallback,
                     )
                 )
                 log.info("parsing %d files %s", run.todo.height, _where(pool))
@@ -331,7 +337,6 @@ class BatchIngestService:
             if run.todo.height:
                 ours = pool is not None and pool is self._pools.pool_now  # not a caller's executor
                 stop = stack.enter_context(stop_on_signals())
-                fallback = executor is None or executor == "auto"
                 output = self._run_slices(
                     run, pool, ours, fallback, stop, sinks, fallback_encoding, refresh, end_of_batch
                 )
