@@ -32,7 +32,7 @@ import logging
 import os
 import re
 import stat as stat_module
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pathspec
@@ -150,6 +150,14 @@ class Selection:
                 groups.append((include, [regex]))
         self._groups = [(include, _union(regexes)) for include, regexes in reversed(groups)]
         self._has_exclusions = any(not include for include, _ in self._groups)
+
+    @property
+    def taker(self) -> Callable[[str], object]:
+        """``matches`` as a function whose result is true or false, without the call of
+        ``matches`` itself when one expression decides (the walk calls it for every file)."""
+        if len(self._groups) == 1 and self._groups[0][0]:
+            return self._groups[0][1].match
+        return self.matches
 
     def matches(self, rel: str) -> bool:
         """Whether the patterns and exclusions take ``rel`` (a posix path from the root)."""
@@ -366,6 +374,8 @@ class _Walk:
 
     def __init__(self, rules: Selection, max_file_size: int, real_root: str) -> None:
         self.rules = rules
+        self.take = rules.taker
+        self.hidden_too = rules.include_hidden
         self.max_file_size = max_file_size
         self.real_root = real_root
         self.rows: dict[str, list[object]] = {name: [] for name in INVENTORY}
@@ -393,14 +403,28 @@ class _Walk:
             if rules.could_hold(rel):
                 self.add(rel + "/", entry.path, None, "skipped", reason)
             return
-        if not rules.matches(rel):
+        if not self.take(rel):
             if rules.excluded(rel):
                 self.excluded.append(rel)
             return
-        if name.startswith(".") and not rules.include_hidden:
+        if name[0] == "." and not self.hidden_too:
             self.add(rel, entry.path, detect_format(name), "skipped", HIDDEN)
             return
-        self.file(rel, entry.path, name, is_link, entry)
+        if is_link:
+            self.file(rel, entry.path, name, is_link, entry)
+            return
+        # a plain file (every file but a few): what ``file`` does, without its call
+        fmt = detect_format(name)
+        try:
+            st = entry.stat()
+        except OSError as exc:
+            self.add(
+                rel, entry.path, fmt, "invalid", _stat_problem(exc.errno, exc.strerror or str(exc), False)
+            )
+            return
+        if stat_module.S_ISREG(st.st_mode):
+            invalid = _invalid_reason(fmt, st.st_size, self.max_file_size)
+            self.add(rel, entry.path, fmt, "invalid" if invalid else "", invalid, st.st_size, st.st_mtime_ns)
 
     def file(self, rel: str, path: str, name: str, is_link: bool, entry: os.DirEntry[str] | None) -> None:
         """The row of a selected file: valid (status ""), or invalid with the reason."""
