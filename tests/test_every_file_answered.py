@@ -301,3 +301,32 @@ def test_verify_does_not_miss_what_the_last_run_skipped_as_hidden(tmp_path: Path
     service.ingest_batch(root, "*.md")  # ..md is a skipped row: never stored
     assert service.verify().height == 0
     assert service.verify(root, "*.md", include_hidden=True).height == 0
+
+
+@pytest.mark.skipif(
+    subprocess.run(["git", "--version"], capture_output=True).returncode != 0, reason="git is not installed"
+)
+def test_since_answers_hidden_pages_git_lists_as_changed(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "repo", {"index.md": "# index\n", "docs/a.rst": "A\n=\n\nalpha\n"})
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "a@example.org"}
+    env |= {"GIT_COMMITTER_NAME": "Ada", "GIT_COMMITTER_EMAIL": "a@example.org"}
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args], env=env, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "docs")
+    base = git("rev-parse", "HEAD")
+    _tree(root, {"..md": "# dot\n", ".github/guide.md": "# hidden\n", "docs/api/b.rst": "B\n=\n\nbeta\n"})
+    service = BatchIngestService(tmp_path / "s.db")
+    result = service.ingest_batch(root, "*.md,docs/*.rst", since=base)
+    assert _rows(result) == {"..md": ("skipped", "hidden"), ".github/guide.md": ("skipped", "hidden")}
+    hidden_too = service.ingest_batch(root, "*.md,docs/*.rst", since=base, include_hidden=True)
+    assert {d: s for d, (s, _) in _rows(hidden_too).items()} == {
+        "..md": "succeeded",
+        ".github/guide.md": "succeeded",
+    }
