@@ -75,7 +75,13 @@ class Checkpoint:
         except (OSError, ValueError) as exc:
             self._move_aside(path, f"unreadable run manifest: {exc}")
             return None
-        return data if isinstance(data, dict) and "run_id" in data else None
+        if not isinstance(data, dict) or "run_id" not in data:
+            return None
+        problem = manifest_problem(data)
+        if problem is not None:  # its values name files: never used unchecked
+            self._move_aside(path, f"run manifest not trusted: {problem}")
+            return None
+        return data
 
     def write_run(self, manifest: dict[str, Any]) -> None:
         write_json(manifest, self.state_dir / "run.json", fsync=self.fsync)
@@ -151,6 +157,34 @@ class Checkpoint:
             "category": "checkpoint",
             "backup": str(backup),
         }
+
+
+RUN_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
+_MANIFEST_TYPES: dict[str, type | tuple[type, ...]] = {
+    "root": str,
+    "source": str,
+    "state": str,
+    "recursive": bool,
+    "force": bool,
+    "patterns": list,
+}
+
+
+def manifest_problem(data: dict[str, Any]) -> str | None:
+    """Why a run manifest read back from disk cannot be trusted, or None.
+
+    >>> manifest_problem({"run_id": "../../x"})
+    "run_id '../../x' is not an id (letters, digits, '_' and '-')"
+    """
+    run_id = data.get("run_id")
+    if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
+        return f"run_id {run_id!r} is not an id (letters, digits, '_' and '-')"
+    for key, kind in _MANIFEST_TYPES.items():
+        if key in data and not isinstance(data[key], kind):
+            return f"{key} is {type(data[key]).__name__}, expected {getattr(kind, '__name__', kind)}"
+    if not all(isinstance(p, str) for p in data.get("patterns", [])):
+        return "patterns are not all text"
+    return None
 
 
 def _check_schema(frame: pl.DataFrame) -> None:
