@@ -31,7 +31,7 @@ from docbatch.checkpoint import Checkpoint, back_up, legacy_problems, load_legac
 from docbatch.closing import close_call, performance
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
-from docbatch.errors import ConfigError, MassDeleteError, check_root
+from docbatch.errors import ConfigError, check_root
 from docbatch.execution import (
     ExecutorSpec,
     PoolKeeper,
@@ -61,7 +61,8 @@ from docbatch.result import IngestResult, RunOutput
 from docbatch.retry import RetryPolicy
 from docbatch.spawning import main_module_parsers
 from docbatch.store import DocumentStore, SQLiteStore, open_store
-from docbatch.verify import find_problems
+from docbatch.store.base import SourceRegistry
+from docbatch.verify import check_delete_share, check_repair_root, claim_root, find_problems, stored_in_scope
 
 log = logging.getLogger("docbatch")
 
@@ -200,6 +201,7 @@ class BatchIngestService:
                     previous.get("host"),
                 )
             root = Path(directory)
+            claim_root(self.backend, lock_source, root, explicit=source is not None, deleting=sync_deletions)
             run = prepare(
                 self.backend,
                 self.config,
@@ -251,15 +253,9 @@ class BatchIngestService:
         gone = run.planned.filter(pl.col("status") == "deleted")
         if gone.height == 0:
             return
-        share = gone.height / max(1, run.stored_in_scope)
-        limit = self.config.max_delete_share
-        if share > limit and not allow_mass_delete:
-            raise MassDeleteError(
-                f"refusing to delete {gone.height} of {run.stored_in_scope} stored documents of "
-                f"source {run.source!r} ({share:.0%}, over max_delete_share={limit:.0%}); nothing "
-                "was deleted. If the files really are gone, allow it with allow_mass_delete=True "
-                "(--allow-mass-delete)"
-            )
+        check_delete_share(
+            gone.height, run.stored_in_scope, run.source, self.config.max_delete_share, allow_mass_delete
+        )
         ids = gone["doc_id"].to_list()
         retry = RetryPolicy(self.config.max_retry_attempts, self.config.retry_backoff_factor, self.sleep)
         retry.call(self.backend.delete_documents, run.source, ids)
@@ -325,9 +321,12 @@ class BatchIngestService:
 
             refresh = _throttled(write_performance)
 
+            batches = -(-run.todo.height // (cfg.max_batch_size or run.todo.height or 1))
+
             def end_of_batch(batch: int) -> None:
                 write_performance()
-                log.info("batch %d done: %s", batch + 1, _counts(self.progress))
+                if batches > 1:
+                    log.info("batch %d of %d done: %s", batch + 1, batches, _counts(self.progress))
 
             decided = pl.concat([run.carried, run.decided])
             for sink in sinks:
@@ -489,6 +488,7 @@ class BatchIngestService:
         repair: bool = False,
         include_hidden: bool | None = None,
         exclude: str | list[str] | tuple[str, ...] | None = None,
+        allow_mass_delete: bool = False,
     ) -> pl.DataFrame:
         """Compare the store with the disk and the last run's ledger (``docbatch.verify``).
 
@@ -499,7 +499,14 @@ class BatchIngestService:
         bookkeeping is mended, extra and damaged documents are removed, and a new ingest
         puts back every missing, stale or damaged one — the returned frame still lists
         what was found, and a second ``verify()`` comes back empty.
+
+        A repair deletes no more than ``ingest_batch(sync_deletions=True)`` would: it is
+        refused (``ConfigError``, nothing changed) when ``directory`` is not the folder the
+        source was ingested from, unless ``source`` is given, and (``MassDeleteError``) when
+        the extra documents are over ``config.max_delete_share`` of the stored ones in
+        scope, unless ``allow_mass_delete``.
         """
+        named = source is not None
         manifest = Checkpoint(self.state_dir).read_run() or {}
         if directory is None and "root" not in manifest:
             raise ConfigError(f"no earlier run in {self.state_dir}: give the directory to verify")
@@ -513,6 +520,8 @@ class BatchIngestService:
         source = check_source(
             source or (manifest.get("source") if directory is None else None) or default_source(root)
         )
+        if repair:
+            check_repair_root(self.backend, source, root, explicit=named)
         inventory = scan(
             root,
             patterns,
@@ -533,6 +542,17 @@ class BatchIngestService:
             include_hidden=hidden,
         )
         if repair and problems.height:
+            extra = problems.filter(pl.col("kind") == "extra").height
+            stored = stored_in_scope(
+                self.backend,
+                source,
+                inventory,
+                patterns=patterns,
+                recursive=recursive,
+                exclude=excludes,
+                include_hidden=hidden,
+            )
+            check_delete_share(extra, stored, source, self.config.max_delete_share, allow_mass_delete)
             with writer_lock(self.state_dir, self.backend, source):
                 self.backend.repair_integrity(source)
                 redo = problems.filter(pl.col("kind").is_in(["extra", "stale", "passage_count"]))
@@ -549,6 +569,38 @@ class BatchIngestService:
                 exclude=excludes,
             )
         return problems
+
+    # sources -------------------------------------------------------------------------------
+    def sources(self) -> pl.DataFrame:
+        """The store's sources (``docbatch.store.base.SOURCES``): name, the root folder it
+        was ingested from (null when not recorded), documents, last ingest."""
+        return self._registry().sources()
+
+    def rename_source(self, old: str, new: str) -> int:
+        """Give source ``old`` the name ``new`` (documents, passages and root record, in one
+        transaction); returns how many documents it holds. The state folder's last run
+        follows it. Raises ``ConfigError`` when ``old`` is not a source or ``new`` is one."""
+        registry = self._registry()
+        new = check_source(new)
+        with writer_lock(self.state_dir, self.backend, old):
+            moved = registry.rename_source(old, new)
+            checkpoint = Checkpoint(self.state_dir)
+            manifest = checkpoint.read_run()
+            if manifest is not None and manifest.get("source") == old:
+                checkpoint.write_run({**manifest, "source": new})
+        return moved
+
+    def drop_source(self, name: str) -> int:
+        """Remove source ``name`` from the store: its documents and passages (one
+        transaction); returns how many documents it held. Other sources are untouched."""
+        registry = self._registry()
+        with writer_lock(self.state_dir, self.backend, name):
+            return registry.drop_source(name)
+
+    def _registry(self) -> SourceRegistry:
+        if not isinstance(self.backend, SourceRegistry):
+            raise ConfigError(f"the store {self.backend.location} keeps no list of sources")
+        return self.backend
 
     def _ledger(self, source: str) -> pl.DataFrame | None:
         """The outcome rows of the latest run of ``source`` kept in the state folder."""
