@@ -9,17 +9,36 @@ Kinds of problem (``docbatch.frames.PROBLEMS``):
   and mtime say nothing changed — so a normal run would skip it;
 * ``orphaned_passages``, ``passage_count``, ``index``: the store's own bookkeeping (see
   ``DocumentStore.integrity``).
+
+A repair removes documents, so it is held to what ``ingest --delete-missing`` is held to:
+the same scope, the same share (``check_delete_share``), and the folder a source was
+ingested from (``check_repair_root``). The same record of each source's root lets an
+ingest tell a renamed folder from a new tree (``claim_root``).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+from pathlib import Path
+
 import polars as pl
 
+from docbatch.errors import ConfigError, MassDeleteError
 from docbatch.frames import PROBLEMS
 from docbatch.hashing import file_sha256
 from docbatch.inventory import selection
 from docbatch.planning import scoped_ids
-from docbatch.store.base import DocumentStore
+from docbatch.store.base import DocumentStore, SourceRegistry
+
+log = logging.getLogger("docbatch")
+
+RENAME_SAMPLE = 24
+"""Stored documents of a source looked for in a new folder to tell that it was renamed;
+a few of those found are hashed (``RENAME_HASHED``). No other file is read."""
+RENAME_HASHED = 4
+RENAME_FOUND_SHARE = 0.8
+"""Share of the sampled doc ids that must be files of the new folder."""
 
 
 def find_problems(
@@ -61,6 +80,147 @@ def find_problems(
     ]
     frames.append(_rows(pl.Series(stale, dtype=pl.Utf8), "stale", "stored content differs from the file"))
     return pl.concat(frames).sort("kind", "doc_id", nulls_last=True)
+
+
+def stored_in_scope(
+    store: DocumentStore,
+    source: str,
+    inventory: pl.DataFrame,
+    *,
+    patterns: tuple[str, ...],
+    recursive: bool = True,
+    exclude: tuple[str, ...] = (),
+    include_hidden: bool = False,
+) -> int:
+    """How many stored documents of ``source`` the scan ``inventory`` covers: the
+    denominator of the share a repair may delete, as for ``--delete-missing``."""
+    rules = selection(patterns, exclude, include_hidden, recursive)
+    return len(scoped_ids(store.known_documents(source)["doc_id"], inventory, rules))
+
+
+def check_delete_share(count: int, stored: int, source: str, max_share: float, allow: bool) -> None:
+    """Refuse to remove ``count`` of the ``stored`` documents of ``source`` when that is more
+    than ``max_share`` of them, unless ``allow`` (``--allow-mass-delete``).
+
+    Raises:
+        MassDeleteError: too many would go; the caller has deleted nothing yet.
+    """
+    if count == 0:
+        return
+    share = count / max(1, stored)
+    if share > max_share and not allow:
+        raise MassDeleteError(
+            f"refusing to delete {count} of {stored} stored documents of "
+            f"source {source!r} ({share:.0%}, over max_delete_share={max_share:.0%}); nothing "
+            "was deleted. If the files really are gone, allow it with allow_mass_delete=True "
+            "(--allow-mass-delete)"
+        )
+
+
+def recorded_root(store: DocumentStore, source: str) -> str | None:
+    """The folder ``source`` was ingested from, as the store records it (None: unknown)."""
+    if not isinstance(store, SourceRegistry):
+        return None
+    found = store.sources().filter(pl.col("name") == source)
+    return found["root"][0] if found.height else None
+
+
+def check_repair_root(store: DocumentStore, source: str, root: Path, *, explicit: bool) -> None:
+    """Refuse to repair ``source`` from a folder that is not the one it was ingested from,
+    unless the source was named (``explicit``). A source whose root is not recorded (a
+    store older than the record) passes: the mass-delete guard still holds.
+
+    Raises:
+        ConfigError: ``root`` is another folder; nothing has been changed.
+    """
+    recorded = recorded_root(store, source)
+    here = os.path.realpath(root)
+    if recorded is None or explicit or recorded == here:
+        return
+    raise ConfigError(
+        f"refusing to repair source {source!r} from {here}: it was ingested from {recorded}; "
+        "nothing was changed. Another folder is another source (ingest it with --source NAME), "
+        f"or give --source {source} to repair {source!r} from this folder"
+    )
+
+
+def claim_root(store: DocumentStore, source: str, root: Path, *, explicit: bool, deleting: bool) -> None:
+    """Before an ingest of ``root`` as ``source``: record the source's root, or refuse.
+
+    * A new source (no documents) is refused when ``root`` looks like the folder of
+      another source renamed (see ``moved_source``), unless named with ``explicit``:
+      ingesting it would store every document a second time.
+    * A source without a recorded root records ``root``.
+    * A source recorded at another folder moves to ``root`` when named (``explicit``) or
+      when its folder no longer exists (the same name elsewhere: a new checkout). When its
+      folder still exists, the files of ``root`` are added to it with a warning, and a
+      ``deleting`` ingest (``--delete-missing``) is refused.
+
+    Raises:
+        ConfigError: the ingest is refused; nothing has been changed.
+    """
+    if not isinstance(store, SourceRegistry):
+        return
+    here = os.path.realpath(root)
+    listed = store.sources()
+    row = listed.filter(pl.col("name") == source)
+    recorded = row["root"][0] if row.height else None
+    if row.height == 0 or row["documents"][0] == 0:
+        moved = None if explicit else moved_source(store, listed.filter(pl.col("name") != source), Path(here))
+        if moved is not None:
+            old, old_root, found, sampled = moved
+            raise ConfigError(
+                f"{here} looks like the folder of source {old!r} renamed ({old_root} is gone, and "
+                f"{found} of {sampled} sampled documents are here with the same content); nothing "
+                f"was ingested. To move the source here give --source {old}, or rename it first: "
+                f"docbatch sources rename {old} {source}; to store these files a second time as "
+                f"a new source, give --source {source}"
+            )
+        store.record_source(source, here)
+    elif recorded is None or recorded == here:
+        store.record_source(source, here)
+    elif explicit or not os.path.exists(recorded):
+        log.info("source %r moves from %s to %s", source, recorded, here)
+        store.record_source(source, here)
+    elif deleting:
+        raise ConfigError(
+            f"refusing to delete documents of source {source!r} from {here}: it was ingested from "
+            f"{recorded}; nothing was changed. Another folder is another source (--source NAME), "
+            f"or give --source {source} to make this folder its root"
+        )
+    else:
+        log.warning(
+            "%s is not the folder source %r was ingested from (%s): its files are added to that "
+            "source; give --source NAME to ingest it as a source of its own",
+            here,
+            source,
+            recorded,
+        )
+        store.record_source(source)
+
+
+def moved_source(store: DocumentStore, sources: pl.DataFrame, root: Path) -> tuple[str, str, int, int] | None:
+    """The source of ``sources`` whose recorded folder is gone and whose documents are the
+    files of ``root``: (name, old root, found, sampled), else None.
+
+    Cheap: only sources whose folder is gone are looked at; of each, ``RENAME_SAMPLE``
+    stored doc ids spread over the sorted list are looked for under ``root``, and
+    ``RENAME_HASHED`` of those found are hashed and compared with the stored hash."""
+    candidates = sources.filter(pl.col("root").is_not_null() & (pl.col("documents") > 0))
+    for name, old_root in candidates.select("name", "root").iter_rows():
+        if os.path.exists(old_root):
+            continue
+        known = store.known_documents(name).sort("doc_id")
+        step = max(1, known.height // RENAME_SAMPLE)
+        sample = known.gather_every(step).head(RENAME_SAMPLE)
+        rows = sample.select("doc_id", "content_hash").iter_rows()
+        found = [(d, h) for d, h in rows if (root / d).is_file()]
+        if not found or len(found) < RENAME_FOUND_SHARE * sample.height:
+            continue
+        hashed = found[:: max(1, len(found) // RENAME_HASHED)][:RENAME_HASHED]
+        if all(file_sha256(str(root / d)) == digest for d, digest in hashed):
+            return str(name), str(old_root), len(found), sample.height
+    return None
 
 
 def _rows(doc_ids: pl.Series, kind: str, detail: str) -> pl.DataFrame:

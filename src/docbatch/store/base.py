@@ -1,5 +1,6 @@
-"""The store protocol: what the runner needs from any searchable store, and the record a
-writer lock keeps of its holder."""
+"""The store protocol: what the runner needs from any searchable store, what a store that
+keeps a list of its sources adds (``SourceRegistry``), and the record a writer lock keeps
+of its holder."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
 
-from docbatch.errors import StoreLockedError
+from docbatch.errors import ConfigError, StoreLockedError
 
 
 @runtime_checkable
@@ -79,6 +80,66 @@ class DocumentStore(Protocol):
     def close(self) -> None:
         """Release the connection; the store stays on disk."""
         ...
+
+
+SOURCES: dict[str, pl.DataType] = {
+    "name": pl.Utf8(),
+    "root": pl.Utf8(),
+    "documents": pl.Int64(),
+    "last_ingest": pl.Datetime("us", "UTC"),
+}
+"""One row per source of a store (``SourceRegistry.sources``): its name, the real path of
+the folder it was ingested from (null: not recorded, a store older than the list), how
+many documents it holds, and when an ingest of it last started (for a source without a
+recorded ingest, when its newest document was written)."""
+
+
+@runtime_checkable
+class SourceRegistry(Protocol):
+    """A store that records each source's root folder (the SQLite and PostgreSQL stores).
+
+    A store without these methods still works: its sources are then of unknown root, and
+    ``docbatch sources`` cannot list, rename or drop them.
+    """
+
+    def sources(self) -> pl.DataFrame:
+        """Every source (recorded, or holding documents) as ``SOURCES`` rows, by name."""
+        ...
+
+    def record_source(self, name: str, root: str | None = None) -> None:
+        """Record that an ingest of ``name`` starts now; with ``root``, its root becomes
+        ``root`` (without, a recorded root is kept)."""
+        ...
+
+    def rename_source(self, old: str, new: str) -> int:
+        """Give source ``old`` (its documents, passages and record) the name ``new``, in
+        one transaction; returns how many documents it holds.
+
+        Raises:
+            ConfigError: there is no source ``old``, or a source ``new`` exists already.
+        """
+        ...
+
+    def drop_source(self, name: str) -> int:
+        """Remove source ``name``: its documents, passages and record, in one transaction;
+        returns how many documents it held.
+
+        Raises:
+            ConfigError: there is no source ``name``.
+        """
+        ...
+
+
+def no_source(name: str) -> ConfigError:
+    """The error for a source the store does not have."""
+    return ConfigError(f"no source {name!r} in the store (docbatch sources lists them)")
+
+
+def source_exists(new: str) -> ConfigError:
+    """The error for a rename onto a name the store already has."""
+    return ConfigError(
+        f"a source {new!r} exists already: drop it first (docbatch sources drop {new}) or choose another name"
+    )
 
 
 def holder_record() -> dict[str, Any]:

@@ -23,7 +23,7 @@ from psycopg.types.json import Jsonb
 from docbatch.errors import ConfigError, QueryError, StoreBusyError, StoreError
 from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
 from docbatch.store import mask_password, mask_secrets
-from docbatch.store.base import holder_record, lock_refused
+from docbatch.store.base import SOURCES, holder_record, lock_refused, no_source, source_exists
 from docbatch.store.query import check_limit, to_fts5
 
 SCHEMA_VERSION = 1
@@ -61,11 +61,33 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_tsv ON passages USING GIN (tsv);
 """
+_SOURCES_TABLE = """
+CREATE TABLE IF NOT EXISTS docbatch_sources (
+    name text PRIMARY KEY,
+    root text,
+    last_ingest timestamptz
+)
+"""
+"""Each source's root folder and last ingest (a store made before it gets it when opened)."""
 
 _SCHEMA_READY = (
     "SELECT to_regclass('docbatch_meta') IS NOT NULL AND to_regclass('documents') IS NOT NULL "
     "AND to_regclass('passages_tsv') IS NOT NULL"
 )
+_SOURCES = """
+SELECT n.name, s.root, coalesce(d.n, 0), coalesce(s.last_ingest, d.last)
+FROM (SELECT name FROM docbatch_sources UNION SELECT DISTINCT source FROM documents) AS n
+LEFT JOIN docbatch_sources AS s ON s.name = n.name
+LEFT JOIN (
+    SELECT source, count(*) AS n, max(ingested_at) AS last FROM documents GROUP BY source
+) AS d ON d.source = n.name
+ORDER BY n.name
+"""
+_HAS_SOURCE = """
+SELECT EXISTS (SELECT 1 FROM docbatch_sources WHERE name = %(name)s)
+    OR EXISTS (SELECT 1 FROM documents WHERE source = %(name)s)
+    OR EXISTS (SELECT 1 FROM passages WHERE source = %(name)s)
+"""
 _REQUIRED = frozenset(
     {"doc_id", "format", "size", "mtime_ns", "content_hash", "n_chars", "n_passages", "fingerprint"}
 )
@@ -162,6 +184,12 @@ class PostgresStore:
                             spaces=" " * len(WORD_SEPARATORS),
                         )
                     )
+                (has_sources,) = conn.execute(
+                    "SELECT to_regclass('docbatch_sources') IS NOT NULL"
+                ).fetchone() or (False,)
+                if not has_sources:
+                    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (_LOCK_CLASS,))
+                    conn.execute(_SOURCES_TABLE)
                 _add_missing_columns(conn)
                 self._check_version(conn)
         except psycopg.Error as exc:
@@ -303,6 +331,54 @@ class PostgresStore:
             (source, doc_id),
         )
         return pl.DataFrame(rows, schema=PASSAGES, orient="row")
+
+    def sources(self) -> pl.DataFrame:
+        rows = self._fetch(_SOURCES)
+        return pl.DataFrame([(a, b, int(n), last) for a, b, n, last in rows], schema=SOURCES, orient="row")
+
+    def record_source(self, name: str, root: str | None = None) -> None:
+        try:
+            self._connection().execute(
+                "INSERT INTO docbatch_sources (name, root, last_ingest) VALUES (%s, %s, now()) "
+                "ON CONFLICT (name) DO UPDATE SET root = coalesce(EXCLUDED.root, docbatch_sources.root), "
+                "last_ingest = EXCLUDED.last_ingest",
+                (name, root),
+            )
+        except psycopg.Error as exc:
+            raise self._store_error("write to", exc) from None
+
+    def rename_source(self, old: str, new: str) -> int:
+        try:
+            conn = self._connection()
+            with conn.transaction(), conn.cursor() as cur:
+                for name in sorted((old, new)):  # in one order, so two renames cannot deadlock
+                    _lock_source(cur, name)
+                if not _has_source(cur, old):
+                    raise no_source(old)
+                if _has_source(cur, new):
+                    raise source_exists(new)
+                cur.execute("UPDATE passages SET source = %s WHERE source = %s", (new, old))
+                cur.execute("UPDATE documents SET source = %s WHERE source = %s", (new, old))
+                moved = cur.rowcount
+                cur.execute("UPDATE docbatch_sources SET name = %s WHERE name = %s", (new, old))
+        except psycopg.Error as exc:
+            raise self._store_error("write to", exc) from None
+        return int(moved)
+
+    def drop_source(self, name: str) -> int:
+        try:
+            conn = self._connection()
+            with conn.transaction(), conn.cursor() as cur:
+                _lock_source(cur, name)
+                if not _has_source(cur, name):
+                    raise no_source(name)
+                cur.execute("DELETE FROM passages WHERE source = %s", (name,))
+                cur.execute("DELETE FROM documents WHERE source = %s", (name,))
+                removed = cur.rowcount
+                cur.execute("DELETE FROM docbatch_sources WHERE name = %s", (name,))
+        except psycopg.Error as exc:
+            raise self._store_error("write to", exc) from None
+        return int(removed)
 
     def counts(self) -> dict[str, int]:
         ((docs, passages),) = self._fetch(
@@ -463,6 +539,11 @@ def _term(text: str, *, prefix: bool) -> sql.Composable:
 def _lock_source(cur: psycopg.Cursor[Any], source: str) -> None:
     """Writers of one source take turns (until the end of the transaction)."""
     cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_CLASS, source))
+
+
+def _has_source(cur: psycopg.Cursor[Any], name: str) -> bool:
+    (found,) = cur.execute(_HAS_SOURCE, {"name": name}).fetchone() or (False,)
+    return bool(found)
 
 
 def _delete(cur: psycopg.Cursor[Any], source: str, doc_ids: list[str]) -> int:

@@ -12,6 +12,7 @@ import polars as pl
 
 from docbatch.errors import QueryError, StoreBusyError, StoreError
 from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
+from docbatch.store.base import SOURCES, no_source, source_exists
 from docbatch.store.query import check_limit, to_fts5
 
 SCHEMA_VERSION = 3
@@ -53,7 +54,23 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     title, heading_path, text,
     content='passages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
 );
+CREATE TABLE IF NOT EXISTS sources (
+    name TEXT PRIMARY KEY,
+    root TEXT,
+    last_ingest TEXT
+) WITHOUT ROWID;
 DROP TRIGGER IF EXISTS passages_ai;
+"""
+# the sources table came after schema version 3: a store without it gets it when opened
+
+_SOURCES = """
+SELECT n.name, s.root, coalesce(d.n, 0), coalesce(s.last_ingest, d.last)
+FROM (SELECT name FROM sources UNION SELECT DISTINCT source FROM documents) AS n
+LEFT JOIN sources AS s ON s.name = n.name
+LEFT JOIN (
+    SELECT source, count(*) AS n, max(ingested_at) AS last FROM documents GROUP BY source
+) AS d ON d.source = n.name
+ORDER BY n.name
 """
 
 _DELETE_TRIGGER = """
@@ -246,6 +263,67 @@ class SQLiteStore:
         ).fetchall()
         return pl.DataFrame(rows, schema=PASSAGES, orient="row")
 
+    def sources(self) -> pl.DataFrame:
+        try:
+            rows = self._con.execute(_SOURCES).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read store {self.location}: {exc}") from None
+        return pl.DataFrame(
+            [(name, root, n, _when(last)) for name, root, n, last in rows], schema=SOURCES, orient="row"
+        )
+
+    def record_source(self, name: str, root: str | None = None) -> None:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        try:
+            with _transaction(self._con):
+                self._con.execute(
+                    "INSERT INTO sources (name, root, last_ingest) VALUES (?, ?, ?) ON CONFLICT (name) "
+                    "DO UPDATE SET root = coalesce(excluded.root, sources.root), "
+                    "last_ingest = excluded.last_ingest",
+                    (name, root, now),
+                )
+        except sqlite3.Error as exc:
+            raise _store_error(self.location, exc) from None
+
+    def rename_source(self, old: str, new: str) -> int:
+        con = self._con
+        try:
+            with _transaction(con):
+                if not self._has_source(old):
+                    raise no_source(old)
+                if self._has_source(new):
+                    raise source_exists(new)
+                # the full-text index holds no source: the passages keep their row ids
+                con.execute("UPDATE passages SET source = ? WHERE source = ?", (new, old))
+                moved = con.execute("UPDATE documents SET source = ? WHERE source = ?", (new, old)).rowcount
+                con.execute("UPDATE sources SET name = ? WHERE name = ?", (new, old))
+                return int(moved)
+        except sqlite3.Error as exc:
+            raise _store_error(self.location, exc) from None
+
+    def drop_source(self, name: str) -> int:
+        con = self._con
+        try:
+            with _transaction(con):
+                if not self._has_source(name):
+                    raise no_source(name)
+                con.execute("DELETE FROM passages WHERE source = ?", (name,))
+                removed = con.execute("DELETE FROM documents WHERE source = ?", (name,)).rowcount
+                con.execute("DELETE FROM sources WHERE name = ?", (name,))
+                return int(removed)
+        except sqlite3.Error as exc:
+            raise _store_error(self.location, exc) from None
+
+    def _has_source(self, name: str) -> bool:
+        return bool(
+            self._con.execute(
+                "SELECT EXISTS (SELECT 1 FROM sources WHERE name = ?) "
+                "OR EXISTS (SELECT 1 FROM documents WHERE source = ?) "
+                "OR EXISTS (SELECT 1 FROM passages WHERE source = ?)",
+                (name, name, name),
+            ).fetchone()[0]
+        )
+
     def counts(self) -> dict[str, int]:
         (docs,) = self._con.execute("SELECT count(*) FROM documents").fetchone()
         (passages,) = self._con.execute("SELECT count(*) FROM passages").fetchone()
@@ -262,6 +340,14 @@ class SQLiteStore:
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.location!r})"
+
+
+def _when(text: str | None) -> datetime | None:
+    """A timestamp written by this store (ISO 8601, UTC) read back; None if unreadable."""
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC) if text else None
+    except ValueError:
+        return None
 
 
 def _git_date(value: datetime | None) -> str | None:
