@@ -202,7 +202,17 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--db", default="docbatch.db", help=_DB_HELP)
     verify.add_argument("--state-dir", help=f"where the last run's ledger is: {_STATE_HELP}")
     verify.add_argument("--source", help="the tree to check (default: the last run's, or the folder name)")
-    verify.add_argument("--repair", action="store_true", help="mend the store and re-ingest what is needed")
+    verify.add_argument(
+        "--repair",
+        action="store_true",
+        help="mend the store and re-ingest what is needed (from the source's own folder, unless --source "
+        "names it; refused when it would delete more than max_delete_share of the source)",
+    )
+    verify.add_argument(
+        "--allow-mass-delete",
+        action="store_true",
+        help="let --repair remove more than max_delete_share of the source",
+    )
     verify.add_argument(
         "--json",
         action="store_true",
@@ -245,6 +255,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print a JSON array of the runs' performance reports"
     )
 
+    sources = sub.add_parser("sources", help="list, rename or drop the sources (ingested trees) of the store")
+    sources.add_argument(
+        "action",
+        nargs="?",
+        choices=["list", "rename", "drop"],
+        default="list",
+        help="list (default): name, documents, last ingest, root folder; rename OLD NEW; drop NAME",
+    )
+    sources.add_argument(
+        "names", nargs="*", metavar="NAME", help="the source(s): OLD NEW for rename, NAME for drop"
+    )
+    sources.add_argument("--db", default="docbatch.db", help=_DB_HELP)
+    sources.add_argument("--state-dir", help=f"whose writer lock rename and drop take: {_STATE_HELP}")
+    sources.add_argument("--yes", action="store_true", help="drop: really remove the source's documents")
+    sources.add_argument("--json", action="store_true", help="list: print a JSON array of the sources")
+
     sample = sub.add_parser("sample", help="write the sample documentation tree")
     sample.add_argument("destination", type=Path, help="the folder to write the tree into")
     sample.add_argument("--overwrite", action="store_true", help="replace the files of an existing tree")
@@ -266,6 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(args)
         if args.command == "runs":
             return _runs(args)
+        if args.command == "sources":
+            return _sources(args)
         return _sample(args)
     except (ConfigError, RootError, QueryError, MissingExtraError) as exc:
         return _fail(EXIT_USAGE, exc)
@@ -384,6 +412,7 @@ def _verify(args: argparse.Namespace) -> int:
             repair=args.repair,
             include_hidden=args.include_hidden,
             exclude=args.exclude,
+            allow_mass_delete=args.allow_mass_delete,
         )
     if args.json:
         print(json.dumps({"problems": problems.to_dicts(), "repaired": args.repair}))
@@ -486,6 +515,47 @@ def _runs(args: argparse.Namespace) -> int:
             f"{run.get('skipped', '?'):>7} {run.get('pending', '?'):>7} "
             f"{run.get('files_per_second') or 0:>8.1f}  {run.get('source', '?')}"
         )
+    return EXIT_OK
+
+
+def _sources(args: argparse.Namespace) -> int:
+    from docbatch.service import BatchIngestService
+
+    wanted = {"list": 0, "rename": 2, "drop": 1}[args.action]
+    if len(args.names) != wanted:
+        usage = {"list": "sources [list]", "rename": "sources rename OLD NEW", "drop": "sources drop NAME"}
+        raise ConfigError(f"expected: docbatch {usage[args.action]}")
+    if "://" not in args.db and not Path(args.db.removeprefix("sqlite:///")).exists():
+        raise ConfigError(f"no store at {args.db}: ingest a directory first (docbatch ingest-docs-batch DIR)")
+    with BatchIngestService(args.db, state_dir=args.state_dir) as service:
+        listed = service.sources()
+        if args.action == "rename":
+            old, new = args.names
+            moved = service.rename_source(old, new)
+            print(f"source {old!r} is now {new!r} ({moved} documents)")
+            return EXIT_OK
+        if args.action == "drop":
+            (name,) = args.names
+            found = listed.filter(pl.col("name") == name)
+            if found.height and not args.yes:
+                raise ConfigError(
+                    f"refusing to drop source {name!r} ({found['documents'][0]} documents) without --yes; "
+                    "nothing was removed"
+                )
+            removed = service.drop_source(name)
+            print(f"dropped source {name!r} ({removed} documents)")
+            return EXIT_OK
+    rows = listed.with_columns(pl.col("last_ingest").dt.strftime("%Y-%m-%dT%H:%M:%S%:z"))
+    if args.json:
+        print(json.dumps(rows.to_dicts()))
+        return EXIT_OK
+    if rows.height == 0:
+        print(f"no sources in {service.backend.location}")
+        return EXIT_OK
+    width = max(6, *(len(name) for name in rows["name"]))
+    print(f"{'source':<{width}} {'documents':>9}  {'last ingest':<25}  root")
+    for name, root, documents, last in rows.iter_rows():
+        print(f"{name:<{width}} {documents:>9}  {last or '?':<25}  {root or '(not recorded)'}")
     return EXIT_OK
 
 
