@@ -9,10 +9,11 @@ import polars as pl
 import pytest
 
 from docbatch import BatchConfig, BatchIngestService
-from docbatch.errors import QueryError, StoreBusyError, StoreError
+from docbatch.errors import ConfigError, MassDeleteError, QueryError, StoreBusyError, StoreError
 from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS, TOUCHED
 from docbatch.sample import SAMPLE_MAX_FILE_SIZE, SAMPLE_PATTERN
 from docbatch.store import DocumentStore
+from docbatch.store.base import SOURCES, SourceRegistry
 
 from .conftest import Backend
 
@@ -264,6 +265,99 @@ def test_ingesting_the_sample_tree_twice(store: DocumentStore, sample_tree: Path
         counts = service.backend.counts()
         again = service.ingest_batch(sample_tree, pattern=SAMPLE_PATTERN, executor="serial")
         assert first.succeeded == counts["documents"] > 20
-        assert again.succeeded == 0 and again.skipped == first.succeeded + first.skipped  # hidden: skipped twice
+        assert (
+            again.succeeded == 0 and again.skipped == first.succeeded + first.skipped
+        )  # hidden: skipped twice
         assert service.backend.counts() == counts
         assert service.search("quokka")["doc_id"][0] == "guides/troubleshooting.md"
+
+
+# sources: each source's root, listed, renamed and dropped --------------------------------------
+
+
+def test_sources_are_listed_with_their_roots(store: DocumentStore) -> None:
+    assert isinstance(store, SourceRegistry)
+    assert store.sources().schema == pl.Schema(SOURCES) and store.sources().height == 0
+    store.write_slice("b", _docs(("x.md", "X", "h")), _passages("x.md", "text"), NO_TOUCH)
+    store.record_source("a", "/data/a")
+    store.write_slice("a", _docs(("1.md", "1", "h"), ("2.md", "2", "h")), _passages("1.md", "one"), NO_TOUCH)
+    listed = store.sources()
+    assert listed.select("name", "root", "documents").rows() == [("a", "/data/a", 2), ("b", None, 1)]
+    assert listed["last_ingest"].null_count() == 0  # b: when its newest document was written
+    store.record_source("a")  # an ingest that keeps the root
+    assert store.sources()["root"].to_list() == ["/data/a", None]
+    store.record_source("a", "/data/moved")
+    store.record_source("b", "/data/b")
+    assert store.sources()["root"].to_list() == ["/data/moved", "/data/b"]
+
+
+def test_renaming_a_source_moves_its_documents_passages_and_record(store: DocumentStore) -> None:
+    assert isinstance(store, SourceRegistry)
+    store.record_source("old", "/data/old")
+    store.write_slice("old", _docs(("a.md", "Alpha", "h1")), _passages("a.md", "wombat one"), NO_TOUCH)
+    store.write_slice("other", _docs(("b.md", "Beta", "h2")), _passages("b.md", "wombat too"), NO_TOUCH)
+    assert store.rename_source("old", "new") == 1
+    assert store.known_documents("old").height == 0
+    assert store.known_documents("new")["doc_id"].to_list() == ["a.md"]
+    assert store.passages("new", "a.md")["text"].to_list() == ["wombat one"]
+    assert sorted(store.search("wombat").select("source", "doc_id").rows()) == [
+        ("new", "a.md"),
+        ("other", "b.md"),
+    ]
+    assert store.integrity("new").height == 0
+    assert store.sources().select("name", "root").rows() == [("new", "/data/old"), ("other", None)]
+
+    before = store.counts()
+    with pytest.raises(ConfigError, match="a source 'other' exists already"):
+        store.rename_source("new", "other")
+    with pytest.raises(ConfigError, match="no source 'old'"):
+        store.rename_source("old", "x")
+    assert store.counts() == before and store.known_documents("new").height == 1
+    # a rewrite after the rename replaces the document's passages, as for any document
+    store.write_slice("new", _docs(("a.md", "Alpha", "h3")), _passages("a.md", "fresh"), NO_TOUCH)
+    assert store.passages("new", "a.md")["text"].to_list() == ["fresh"]
+    assert store.search("wombat")["doc_id"].to_list() == ["b.md"]
+
+
+def test_dropping_a_source_removes_it_alone(store: DocumentStore) -> None:
+    assert isinstance(store, SourceRegistry)
+    store.record_source("gone", "/data/gone")
+    store.write_slice(
+        "gone", _docs(("a.md", "A", "h1"), ("b.md", "B", "h2")), _passages("a.md", "numbat"), NO_TOUCH
+    )
+    store.write_slice("kept", _docs(("a.md", "A", "h1")), _passages("a.md", "numbat"), NO_TOUCH)
+    assert store.drop_source("gone") == 2
+    assert store.sources()["name"].to_list() == ["kept"]
+    assert store.counts() == {"documents": 1, "passages": 1}
+    assert store.search("numbat").select("source", "doc_id").rows() == [("kept", "a.md")]
+    assert store.integrity("kept").height == 0
+    with pytest.raises(ConfigError, match="no source 'gone'"):
+        store.drop_source("gone")
+
+
+def test_a_repair_from_another_folder_and_a_renamed_root(store: DocumentStore, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    for folder in (docs, tmp_path / "OTHER" / "docs"):
+        folder.mkdir(parents=True)
+        (folder / "one.md").write_text("# One\n\nplatypus\n", encoding="utf-8")
+    for i in range(9):
+        (docs / f"p{i}.md").write_text(f"# P{i}\n\nplatypus {i}\n", encoding="utf-8")
+    with BatchIngestService(store, state_dir=tmp_path / "state") as service:
+        service.ingest_batch(docs, pattern="*.md", executor="serial")
+        assert service.sources().select("name", "root", "documents").rows() == [("docs", str(docs), 10)]
+        before = store.counts()
+        with pytest.raises(ConfigError, match="refusing to repair source 'docs'"):
+            service.verify(tmp_path / "OTHER" / "docs", "*.md", repair=True)
+        with pytest.raises(MassDeleteError, match="refusing to delete 9 of 10"):
+            service.verify(tmp_path / "OTHER" / "docs", "*.md", repair=True, source="docs")
+        assert store.counts() == before
+
+        moved = docs.rename(tmp_path / "docs2")
+        with pytest.raises(ConfigError, match="docbatch sources rename docs docs2"):
+            service.ingest_batch(moved, pattern="*.md", executor="serial")
+        assert store.counts() == before
+        assert service.rename_source("docs", "docs2") == 10
+        again = service.ingest_batch(moved, pattern="*.md", executor="serial")
+        assert again.succeeded == 0 and store.counts() == before
+        assert service.sources().select("name", "root").rows() == [("docs2", str(moved))]
+        assert service.search("platypus", limit=50).height == 10

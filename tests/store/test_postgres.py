@@ -209,3 +209,41 @@ def test_the_cli_ingests_into_postgres(postgres_schema_url: str, sample_tree: Pa
         assert store.counts()["documents"] == summary["succeeded"] > 20
     finally:
         store.close()
+
+
+def test_a_store_made_before_the_sources_table_gets_it(postgres_schema_url: str) -> None:
+    import psycopg
+
+    store = open_store(postgres_schema_url)
+    store.write_slice("docs", *_one_document("echidna"))
+    store.close()
+    with psycopg.connect(postgres_schema_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE docbatch_sources")
+    store = open_store(postgres_schema_url)
+    try:
+        listed = store.sources()  # type: ignore[attr-defined]
+        assert listed.select("name", "root", "documents").rows() == [("docs", None, 1)]
+        store.record_source("docs", "/data/docs")  # type: ignore[attr-defined]
+        assert store.sources()["root"].to_list() == ["/data/docs"]  # type: ignore[attr-defined]
+    finally:
+        store.close()
+
+
+def test_the_cli_lists_renames_and_drops_sources_in_postgres(
+    postgres_schema_url: str, sample_tree: Path, tmp_path: Path
+) -> None:
+    def docbatch(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "docbatch", *args, "--db", postgres_schema_url]
+        return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+    ingest = docbatch("ingest", str(sample_tree), "--pattern", "*.md", "--quiet")
+    assert ingest.returncode == 0, ingest.stderr
+    listed = json.loads(docbatch("sources", "--json").stdout)
+    assert [(s["name"], s["root"]) for s in listed] == [("sample_docs", str(sample_tree))]
+    assert docbatch("sources", "rename", "sample_docs", "docs").returncode == 0
+    assert [s["name"] for s in json.loads(docbatch("sources", "--json").stdout)] == ["docs"]
+    refused = docbatch("sources", "drop", "docs")
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    dropped = docbatch("sources", "drop", "docs", "--yes")
+    assert dropped.returncode == 0, dropped.stderr
+    assert json.loads(docbatch("sources", "--json").stdout) == []
