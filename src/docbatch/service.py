@@ -62,7 +62,14 @@ from docbatch.retry import RetryPolicy
 from docbatch.spawning import main_module_parsers
 from docbatch.store import DocumentStore, SQLiteStore, open_store
 from docbatch.store.base import SourceRegistry
-from docbatch.verify import check_delete_share, check_repair_root, claim_root, find_problems, stored_in_scope
+from docbatch.verify import (
+    check_delete_share,
+    check_repair_root,
+    claim_root,
+    find_problems,
+    record_ingest,
+    stored_in_scope,
+)
 
 log = logging.getLogger("docbatch")
 
@@ -201,7 +208,9 @@ class BatchIngestService:
                     previous.get("host"),
                 )
             root = Path(directory)
-            claim_root(self.backend, lock_source, root, explicit=source is not None, deleting=sync_deletions)
+            claimed = claim_root(
+                self.backend, lock_source, root, explicit=source is not None, deleting=sync_deletions
+            )
             run = prepare(
                 self.backend,
                 self.config,
@@ -228,6 +237,7 @@ class BatchIngestService:
                 self._sync_deletions(run, allow_mass_delete)
             report_path = Path(report_dir) if report_dir is not None else self.state_dir
             output = self._execute(run, executor, workers, sinks, fallback_encoding, report_path)
+            record_ingest(self.backend, run.source, claimed)
             self._run_inventory.forget_if_changed(output.outcomes)
             self._run_inventory.settle(change_mark(self.backend))
             return close_call(

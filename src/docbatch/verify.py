@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from docbatch.errors import ConfigError, MassDeleteError
+from docbatch.errors import ConfigError, MassDeleteError, StoreError
 from docbatch.frames import PROBLEMS
 from docbatch.hashing import file_sha256
 from docbatch.inventory import selection
@@ -144,8 +144,12 @@ def check_repair_root(store: DocumentStore, source: str, root: Path, *, explicit
     )
 
 
-def claim_root(store: DocumentStore, source: str, root: Path, *, explicit: bool, deleting: bool) -> None:
-    """Before an ingest of ``root`` as ``source``: record the source's root, or refuse.
+def claim_root(
+    store: DocumentStore, source: str, root: Path, *, explicit: bool, deleting: bool
+) -> str | None:
+    """Before an ingest of ``root`` as ``source``: refuse it, or say which root to record
+    when the call ends (``record_ingest``): ``root`` (its real path), or None to keep the
+    recorded one. Reads the store, writes nothing.
 
     * A new source (no documents) is refused when ``root`` looks like the folder of
       another source renamed (see ``moved_source``), unless named with ``explicit``:
@@ -159,9 +163,9 @@ def claim_root(store: DocumentStore, source: str, root: Path, *, explicit: bool,
     Raises:
         ConfigError: the ingest is refused; nothing has been changed.
     """
-    if not isinstance(store, SourceRegistry):
-        return
     here = os.path.realpath(root)
+    if not isinstance(store, SourceRegistry):
+        return here
     listed = store.sources()
     row = listed.filter(pl.col("name") == source)
     recorded = row["root"][0] if row.height else None
@@ -176,27 +180,41 @@ def claim_root(store: DocumentStore, source: str, root: Path, *, explicit: bool,
                 f"docbatch sources rename {old} {source}; to store these files a second time as "
                 f"a new source, give --source {source}"
             )
-        store.record_source(source, here)
-    elif recorded is None or recorded == here:
-        store.record_source(source, here)
-    elif explicit or not os.path.exists(recorded):
+        return here
+    if recorded is None or recorded == here:
+        return here
+    if explicit or not os.path.exists(recorded):
         log.info("source %r moves from %s to %s", source, recorded, here)
-        store.record_source(source, here)
-    elif deleting:
+        return here
+    if deleting:
         raise ConfigError(
             f"refusing to delete documents of source {source!r} from {here}: it was ingested from "
             f"{recorded}; nothing was changed. Another folder is another source (--source NAME), "
             f"or give --source {source} to make this folder its root"
         )
-    else:
-        log.warning(
-            "%s is not the folder source %r was ingested from (%s): its files are added to that "
-            "source; give --source NAME to ingest it as a source of its own",
-            here,
-            source,
-            recorded,
-        )
-        store.record_source(source)
+    log.warning(
+        "%s is not the folder source %r was ingested from (%s): its files are added to that "
+        "source; give --source NAME to ingest it as a source of its own",
+        here,
+        source,
+        recorded,
+    )
+    return None
+
+
+def record_ingest(store: DocumentStore, source: str, root: str | None) -> None:
+    """Record, at the end of an ingest call, that ``source`` was ingested (now) and its root
+    (``root``; None keeps the recorded one). A store without a source list records nothing.
+
+    At the end, not the start: a call that continues a run finds the store as the previous
+    call left it, so that call's plan is reused (``RunInventory``). The call's documents are
+    committed by then: a store that cannot take the record is a warning, not a failed call."""
+    if not isinstance(store, SourceRegistry):
+        return
+    try:
+        store.record_source(source, root)
+    except StoreError as exc:
+        log.warning("could not record the root of source %r (the next ingest does): %s", source, exc)
 
 
 def moved_source(store: DocumentStore, sources: pl.DataFrame, root: Path) -> tuple[str, str, int, int] | None:

@@ -90,7 +90,7 @@ SOURCES: dict[str, pl.DataType] = {
 }
 """One row per source of a store (``SourceRegistry.sources``): its name, the real path of
 the folder it was ingested from (null: not recorded, a store older than the list), how
-many documents it holds, and when an ingest of it last started (for a source without a
+many documents it holds, and when an ingest call of it last ended (for a source without a
 recorded ingest, when its newest document was written)."""
 
 
@@ -107,7 +107,7 @@ class SourceRegistry(Protocol):
         ...
 
     def record_source(self, name: str, root: str | None = None) -> None:
-        """Record that an ingest of ``name`` starts now; with ``root``, its root becomes
+        """Record that an ingest call of ``name`` ends now; with ``root``, its root becomes
         ``root`` (without, a recorded root is kept)."""
         ...
 
