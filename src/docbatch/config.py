@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -102,7 +103,8 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "BATCH_FILE_TIMEOUT_S": "file_timeout_s",
 }
 
-# field -> (type, minimum); every rule reads "a <type> >= minimum"
+# field -> (type, minimum); every rule reads "a <type> >= minimum" (finite, and at most
+# the field's bound in _MAXIMA where it has one)
 _RULES: dict[str, tuple[type, float]] = {
     "max_file_size": (int, 1),
     "max_batch_size": (int, 0),
@@ -120,13 +122,35 @@ _RULES: dict[str, tuple[type, float]] = {
 }
 
 
+_MAXIMA: dict[str, float] = {
+    "max_retry_attempts": 100,
+    "retry_backoff_factor": 3600.0,
+    "max_delete_share": 1.0,
+    "file_timeout_s": 7 * 24 * 3600.0,
+}
+"""Upper bounds where a larger value means nothing or breaks something (a share over 1,
+a timeout the system timer cannot hold, retries that would never end)."""
+
+
 # field -> the values it may take
 _CHOICES: dict[str, tuple[str, ...]] = {"rst_engine": ("fast", "docutils")}
 
 
 def _allowed(name: str) -> str:
     kind, minimum = _RULES[name]
-    return f"a whole number >= {int(minimum)}" if kind is int else f"a number >= {minimum}"
+    maximum = _MAXIMA.get(name)
+    if kind is int:
+        return (
+            f"a whole number from {int(minimum)} to {int(maximum)}"
+            if maximum
+            else f"a whole number >= {int(minimum)}"
+        )
+    return f"a number from {minimum:g} to {maximum:g}" if maximum else f"a finite number >= {minimum:g}"
+
+
+def _in_range(name: str, value: float) -> bool:
+    maximum = _MAXIMA.get(name)
+    return math.isfinite(value) and value >= _RULES[name][1] and (maximum is None or value <= maximum)
 
 
 def _check(name: str, value: Any) -> None:
@@ -134,13 +158,13 @@ def _check(name: str, value: Any) -> None:
         if value not in _CHOICES[name]:
             raise ConfigError.invalid(name, value, "one of " + ", ".join(map(repr, _CHOICES[name])))
         return
-    kind, minimum = _RULES[name]
+    kind, _ = _RULES[name]
     ok_type = (
         isinstance(value, int) and not isinstance(value, bool)
         if kind is int
         else isinstance(value, int | float) and not isinstance(value, bool)
     )
-    if not ok_type or value < minimum:
+    if not ok_type or not _in_range(name, value):
         raise ConfigError.invalid(name, value, _allowed(name))
 
 
@@ -174,12 +198,12 @@ def parse_size(text: str, name: str) -> int:
 
 def _parse(variable: str, raw: str, rule: tuple[type, float]) -> Any:
     name = ENVIRONMENT_VARIABLES[variable]
-    kind, minimum = rule
+    kind, _ = rule
     try:
         value = kind(raw.strip().replace("_", ""))
     except ValueError:
         raise ConfigError.invalid(variable, raw, _allowed(name)) from None
-    if value < minimum:
+    if not _in_range(name, value):
         raise ConfigError.invalid(variable, raw, _allowed(name))
     return value
 
