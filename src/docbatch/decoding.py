@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 
-from docbatch.errors import ValidationError
+from docbatch.errors import ConfigError, ValidationError
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -20,6 +20,23 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 BINARY_SNIFF_BYTES = 8192
+
+
+def check_codec(name: str) -> str:
+    """``name`` when it names a text encoding Python has, else ``ConfigError``.
+
+    >>> check_codec("latin-1")
+    'latin-1'
+    """
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, TypeError):
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise ConfigError.invalid(
+            "fallback_encoding", name, "a text encoding Python knows, e.g. latin-1 or cp1252"
+        )
+    return name
 
 
 def check_not_binary(head: bytes) -> None:

@@ -11,6 +11,7 @@
     │   │   ├── StoreBusyError            the store is locked by another writer (transient)
     │   │   └── StoreLockedError          another docbatch run is writing this store
     │   ├── QueryError (ValueError)       a search query the store cannot understand
+    │   ├── StateError                    the state or report folder cannot be used
     │   └── WorkerStartError              worker processes cannot start (every file would fail)
     └── FileError                         one file's problem; becomes an outcome row, never stops a run
         ├── ValidationError (ValueError)  empty, too large, binary, not decodable (terminal)
@@ -58,6 +59,11 @@ class MassDeleteError(ConfigError):
 
 class RunError(DocbatchError):
     """A problem that stops the whole run (never one file's fault)."""
+
+
+class StateError(RunError):
+    """The state folder (or the report folder) cannot be used; the message says which path
+    and what to do."""
 
 
 class WorkerStartError(RunError):

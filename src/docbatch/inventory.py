@@ -100,6 +100,10 @@ def parse_excludes(exclude: str | Iterable[str] | None) -> tuple[str, ...]:
 def _check_glob(what: str, glob: str) -> None:
     if glob.startswith("/") or ".." in glob.split("/"):
         raise ConfigError.invalid(what, glob, "a glob relative to the root (no leading '/' and no '..')")
+    if not glob.startswith("#") and pathspec.GitIgnoreSpec.from_lines([glob]).patterns[0].regex is None:
+        raise ConfigError.invalid(
+            what, glob, "a glob gitignore rules can read (a '[' needs its ']': '[ab].md'; '\\[' is a '[')"
+        )
 
 
 class Selection:

@@ -31,6 +31,7 @@ from docbatch.checkpoint import Checkpoint, back_up, legacy_problems, load_legac
 from docbatch.closing import close_call, performance
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
+from docbatch.decoding import check_codec
 from docbatch.errors import ConfigError, check_root
 from docbatch.execution import (
     ExecutorSpec,
@@ -42,6 +43,7 @@ from docbatch.execution import (
     stop_on_signals,
 )
 from docbatch.fingerprint import fingerprints
+from docbatch.folders import check_folder, check_state_folder
 from docbatch.formats.base import Parser
 from docbatch.git import GitRepo
 from docbatch.inventory import DEFAULT_PATTERN, parse_excludes, parse_patterns, scan
@@ -196,6 +198,11 @@ class BatchIngestService:
         check_executor(executor)
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ConfigError.invalid("limit", limit, "a whole number >= 1, or None for no limit")
+        if fallback_encoding is not None:
+            check_codec(fallback_encoding)
+        check_state_folder(self.state_dir)  # a clear message now, not a traceback mid-run
+        if report_dir is not None:
+            check_folder(Path(report_dir), "report folder", "--report-dir")
         sinks = resolve_progress(progress, memory_threshold_mb=self.config.memory_threshold_mb)
         lock_source = check_source(source if source is not None else default_source(Path(directory)))
         with writer_lock(self.state_dir, self.backend, lock_source) as lock:
