@@ -119,10 +119,7 @@ def check_delete_share(count: int, stored: int, source: str, max_share: float, a
 
 def recorded_root(store: DocumentStore, source: str) -> str | None:
     """The folder ``source`` was ingested from, as the store records it (None: unknown)."""
-    if not isinstance(store, SourceRegistry):
-        return None
-    found = store.sources().filter(pl.col("name") == source)
-    return found["root"][0] if found.height else None
+    return store.lookup_source(source)[1] if isinstance(store, SourceRegistry) else None
 
 
 def check_repair_root(store: DocumentStore, source: str, root: Path, *, explicit: bool) -> None:
@@ -166,11 +163,10 @@ def claim_root(
     here = os.path.realpath(root)
     if not isinstance(store, SourceRegistry):
         return here
-    listed = store.sources()
-    row = listed.filter(pl.col("name") == source)
-    recorded = row["root"][0] if row.height else None
-    if row.height == 0 or row["documents"][0] == 0:
-        moved = None if explicit else moved_source(store, listed.filter(pl.col("name") != source), Path(here))
+    stored, recorded = store.lookup_source(source)
+    if not stored:
+        others = store.sources().filter(pl.col("name") != source) if not explicit else None
+        moved = moved_source(store, others, Path(here)) if others is not None else None
         if moved is not None:
             old, old_root, found, sampled = moved
             raise ConfigError(

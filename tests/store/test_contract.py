@@ -284,6 +284,9 @@ def test_sources_are_listed_with_their_roots(store: DocumentStore) -> None:
     listed = store.sources()
     assert listed.select("name", "root", "documents").rows() == [("a", "/data/a", 2), ("b", None, 1)]
     assert listed["last_ingest"].null_count() == 0  # b: when its newest document was written
+    assert store.lookup_source("a") == (True, "/data/a")
+    assert store.lookup_source("b") == (True, None)
+    assert store.lookup_source("c") == (False, None)
     store.record_source("a")  # an ingest that keeps the root
     assert store.sources()["root"].to_list() == ["/data/a", None]
     store.record_source("a", "/data/moved")

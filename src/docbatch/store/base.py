@@ -106,6 +106,11 @@ class SourceRegistry(Protocol):
         """Every source (recorded, or holding documents) as ``SOURCES`` rows, by name."""
         ...
 
+    def lookup_source(self, name: str) -> tuple[bool, str | None]:
+        """Whether source ``name`` holds documents, and its recorded root (None: not
+        recorded). Cheap: an ingest asks it on every call."""
+        ...
+
     def record_source(self, name: str, root: str | None = None) -> None:
         """Record that an ingest call of ``name`` ends now; with ``root``, its root becomes
         ``root`` (without, a recorded root is kept)."""

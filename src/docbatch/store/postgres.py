@@ -336,6 +336,14 @@ class PostgresStore:
         rows = self._fetch(_SOURCES)
         return pl.DataFrame([(a, b, int(n), last) for a, b, n, last in rows], schema=SOURCES, orient="row")
 
+    def lookup_source(self, name: str) -> tuple[bool, str | None]:
+        ((found, root),) = self._fetch(
+            "SELECT EXISTS (SELECT 1 FROM documents WHERE source = %s), "
+            "(SELECT root FROM docbatch_sources WHERE name = %s)",
+            (name, name),
+        )
+        return bool(found), root
+
     def record_source(self, name: str, root: str | None = None) -> None:
         try:
             self._connection().execute(

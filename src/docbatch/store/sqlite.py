@@ -272,6 +272,17 @@ class SQLiteStore:
             [(name, root, n, _when(last)) for name, root, n, last in rows], schema=SOURCES, orient="row"
         )
 
+    def lookup_source(self, name: str) -> tuple[bool, str | None]:
+        try:
+            found, root = self._con.execute(
+                "SELECT EXISTS (SELECT 1 FROM documents WHERE source = ?), "
+                "(SELECT root FROM sources WHERE name = ?)",
+                (name, name),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read store {self.location}: {exc}") from None
+        return bool(found), root
+
     def record_source(self, name: str, root: str | None = None) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         try:
