@@ -273,3 +273,27 @@ def test_python_api(tmp_path: Path) -> None:
         assert service.search("kestrel", source="manual").height == 4
         assert service.drop_source("manual") == 4
         assert service.sources().height == 0 and service.backend.counts()["documents"] == 0
+
+
+def test_the_rename_check_reads_a_sample_not_the_tree(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from docbatch import verify
+
+    docs = _tree(tmp_path / "docs", 300)
+    with BatchIngestService(tmp_path / "d.db") as service:
+        service.ingest_batch(docs, "*.md")
+        moved = docs.rename(tmp_path / "docs2")
+        hashed: list[str] = []
+
+        def counting(path: str) -> str | None:
+            hashed.append(path)
+            return file_sha256(path)
+
+        file_sha256 = verify.file_sha256
+        monkeypatch.setattr(verify, "file_sha256", counting)
+        found = verify.moved_source(service.backend, service.sources(), moved)
+        assert found == ("docs", str(docs), verify.RENAME_SAMPLE, verify.RENAME_SAMPLE)
+        assert 0 < len(hashed) <= verify.RENAME_HASHED
+        # one changed file among the hashed ones is enough to say "not the same tree"
+        Path(hashed[0]).write_text("# changed\n", encoding="utf-8")
+        hashed.clear()
+        assert verify.moved_source(service.backend, service.sources(), moved) is None
