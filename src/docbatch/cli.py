@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import select
 import signal
 import sys
@@ -31,6 +32,7 @@ from docbatch.errors import (
     MissingExtraError,
     QueryError,
     RootError,
+    StateError,
     StoreError,
     check_root,
 )
@@ -304,8 +306,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def shown(value: object) -> str:
+    r"""``value`` as text safe for a terminal: control characters (ANSI escapes, carriage
+    returns, bells) from file names and documents are written as escapes.
+
+    >>> shown("red\x1b[31m.md")
+    'red\\x1b[31m.md'
+    """
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(value))
+
+
 def _fail(code: int, exc: BaseException) -> int:
-    print(f"docbatch: error: {exc}", file=sys.stderr)
+    print(f"docbatch: error: {shown(exc)}", file=sys.stderr)
     return code
 
 
@@ -386,8 +401,8 @@ def _plan(args: argparse.Namespace) -> int:
     counts = planned.group_by("status").len().sort("status")
     print(", ".join(f"{status} {n}" for status, n in counts.iter_rows()))
     for row in rows.filter(pl.col("status") != "unchanged").head(50).iter_rows(named=True):
-        reason = f"  ({row['reason']})" if row["reason"] else ""
-        print(f"  {row['status']:<9} {row['doc_id']}{reason}")
+        reason = f"  ({shown(row['reason'])})" if row["reason"] else ""
+        print(f"  {row['status']:<9} {shown(row['doc_id'])}{reason}")
     return EXIT_OK
 
 
@@ -420,7 +435,7 @@ def _verify(args: argparse.Namespace) -> int:
         print("the store, the disk and the last run agree")
     else:
         for row in problems.iter_rows(named=True):
-            print(f"  {row['kind']:<17} {row['doc_id'] or '-'}  ({row['detail']})")
+            print(f"  {row['kind']:<17} {shown(row['doc_id'] or '-')}  ({shown(row['detail'])})")
         print(f"{problems.height} problems" + (": repaired" if args.repair else "; --repair mends them"))
     return EXIT_OK if problems.height == 0 or args.repair else EXIT_FAILED_FILES
 
@@ -441,9 +456,9 @@ def _search(args: argparse.Namespace) -> int:
     if hits.height == 0:
         print(f"no matches for {args.query!r}")
     for rank, hit in enumerate(hits.iter_rows(named=True), 1):
-        where = f" > {hit['heading_path']}" if hit["heading_path"] else ""
-        print(f"{rank:2}. {hit['doc_id']}{where}  (score {hit['score']:.2f})")
-        print(f"    {' '.join(hit['snippet'].split())}")
+        where = f" > {shown(hit['heading_path'])}" if hit["heading_path"] else ""
+        print(f"{rank:2}. {shown(hit['doc_id'])}{where}  (score {hit['score']:.2f})")
+        print(f"    {shown(' '.join(hit['snippet'].split()))}")
     return EXIT_OK
 
 
@@ -455,12 +470,12 @@ def _report(args: argparse.Namespace) -> int:
         state, folder = folder, _run_folder(folder, args.run)
         if not folder.is_dir():
             raise ConfigError(f"no run {args.run} in {state}: docbatch runs lists the runs kept")
-    path = folder / reports.PERFORMANCE_JSON
-    try:
-        performance: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        errors: dict[str, Any] = json.loads((folder / reports.ERRORS_JSON).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"no reports in {folder}: run docbatch ingest-docs-batch first") from None
+    performance_path, errors_path = folder / reports.PERFORMANCE_JSON, folder / reports.ERRORS_JSON
+    if not performance_path.exists() and not errors_path.exists():
+        raise ConfigError(f"no reports in {folder}: run docbatch ingest-docs-batch first")
+    performance, errors = _report_part(performance_path), _report_part(errors_path)
+    if not performance and not errors:
+        raise StateError(f"no report in {folder} can be read: run the ingest again to write them anew")
     if args.plots:
         from docbatch.display.plots import write_plots
 
@@ -469,19 +484,42 @@ def _report(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"performance": performance, "errors": errors}))
         return EXIT_OK
-    print(f"run {performance['run_id']} ({performance['state']}), source {performance['source']}")
-    print(
-        f"  {performance['processed']}/{performance['total_files']} files: succeeded "
-        f"{performance['succeeded']}, failed {performance['failed']}, skipped {performance['skipped']}"
-    )
-    print(
-        f"  {performance['files_per_second']:.1f} files/s, peak memory {performance['peak_memory_mb']:.0f} MB"
-    )
-    for category, count in errors["error_summary"].items():
-        print(f"  {category}: {count}")
-    for error in errors["errors"][:10]:
-        print(f"    {error['path']}: {error['message']}")
+    if performance:
+        p = performance
+        run_id, run_state, source = (shown(p.get(key, "?")) for key in ("run_id", "state", "source"))
+        print(f"run {run_id} ({run_state}), source {source}")
+        print(
+            f"  {p.get('processed', '?')}/{p.get('total_files', '?')} files: succeeded "
+            f"{p.get('succeeded', '?')}, failed {p.get('failed', '?')}, skipped {p.get('skipped', '?')}"
+        )
+        if isinstance(p.get("files_per_second"), int | float) and isinstance(
+            p.get("peak_memory_mb"), int | float
+        ):
+            print(f"  {p['files_per_second']:.1f} files/s, peak memory {p['peak_memory_mb']:.0f} MB")
+    summary = errors.get("error_summary")
+    for category, count in summary.items() if isinstance(summary, dict) else ():
+        print(f"  {shown(category)}: {count}")
+    listed = errors.get("errors")
+    for error in (listed if isinstance(listed, list) else [])[:10]:
+        if isinstance(error, dict):
+            print(f"    {shown(error.get('path', '?'))}: {shown(error.get('message', ''))}")
     return EXIT_OK
+
+
+def _report_part(path: Path) -> dict[str, Any]:
+    """One report file's JSON object; a missing or damaged one is named on stderr (empty)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        print(f"docbatch: {path} is missing", file=sys.stderr)
+        return {}
+    except (OSError, ValueError) as exc:
+        print(f"docbatch: {path} cannot be read ({shown(exc)}); showing the rest", file=sys.stderr)
+        return {}
+    if not isinstance(data, dict):
+        print(f"docbatch: {path} is not a report (a JSON object); showing the rest", file=sys.stderr)
+        return {}
+    return data
 
 
 def _run_folder(state_dir: Path, run_id: str) -> Path:
@@ -555,7 +593,7 @@ def _sources(args: argparse.Namespace) -> int:
     width = max(6, *(len(name) for name in rows["name"]))
     print(f"{'source':<{width}} {'documents':>9}  {'last ingest':<25}  root")
     for name, root, documents, last in rows.iter_rows():
-        print(f"{name:<{width}} {documents:>9}  {last or '?':<25}  {root or '(not recorded)'}")
+        print(f"{shown(name):<{width}} {documents:>9}  {last or '?':<25}  {shown(root or '(not recorded)')}")
     return EXIT_OK
 
 
