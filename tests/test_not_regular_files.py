@@ -110,3 +110,17 @@ def test_a_huge_sparse_binary_file_is_refused_from_its_first_block(tmp_path: Pat
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["message"] == "binary content (NUL byte at offset 0), not a text document"
     assert out["grew_mb"] < 200  # not the 1 GiB the file says it holds
+
+
+def test_a_fifo_present_from_the_start_is_a_skipped_row_with_its_reason(tmp_path: Path) -> None:
+    from docbatch import BatchIngestService
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n\ntext\n")
+    os.mkfifo(docs / "pipe.md")
+    result = BatchIngestService(tmp_path / "s.db").ingest_batch(docs, pattern="*.md", executor="serial")
+    rows = {r["doc_id"]: r for r in result.outcomes.iter_rows(named=True)}
+    assert rows["pipe.md"]["status"] == "skipped"
+    assert rows["pipe.md"]["reason"] == "not a regular file: a FIFO (named pipe); never read"
+    assert (result.succeeded, result.skipped) == (1, 1)

@@ -11,12 +11,12 @@ SRC = Path(docbatch.__file__).parent
 
 # lower layers never import higher ones (see DESIGN.md)
 LAYERS = {
-    "frames": 0, "errors": 0, "config": 0, "atomic": 0, "hashing": 0,
+    "frames": 0, "errors": 0, "config": 0, "atomic": 0, "hashing": 0, "filekinds": 0,
     "decoding": 1, "inventory": 1, "formats": 1, "chunking": 1, "store": 1, "checkpoint": 1,
     "lock": 1, "retry": 1, "metrics": 1, "reports": 1, "sample": 1, "fingerprint": 1, "git": 1,
     "planning": 2, "worker": 2, "outcomes": 2, "result": 2, "progress": 2,
     "verify": 3, "runner": 3, "execution": 3, "preparation": 3, "closing": 3.5, "supervisor": 2.5,
-    "isolation": 1, "spawning": 1,
+    "isolation": 1, "spawning": 1, "folders": 1,
     "service": 4,
     "display": 5, "cli": 5,
     "__main__": 6, "__init__": 6,

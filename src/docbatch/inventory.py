@@ -39,6 +39,7 @@ import pathspec
 import polars as pl
 
 from docbatch.errors import ConfigError, RootError
+from docbatch.filekinds import not_regular_reason
 from docbatch.formats import detect_format, supported_formats
 from docbatch.frames import INVENTORY
 
@@ -429,6 +430,8 @@ class _Walk:
         if stat_module.S_ISREG(st.st_mode):
             invalid = _invalid_reason(fmt, st.st_size, self.max_file_size)
             self.add(rel, entry.path, fmt, "invalid" if invalid else "", invalid, st.st_size, st.st_mtime_ns)
+        else:  # a FIFO, socket or device: never opened
+            self.add(rel, entry.path, fmt, "skipped", not_regular_reason(st.st_mode))
 
     def file(self, rel: str, path: str, name: str, is_link: bool, entry: os.DirEntry[str] | None) -> None:
         """The row of a selected file: valid (status ""), or invalid with the reason."""
@@ -447,6 +450,7 @@ class _Walk:
             self.add(rel, path, fmt, "invalid", _stat_problem(exc.errno, exc.strerror or str(exc), is_link))
             return
         if not stat_module.S_ISREG(st.st_mode):
+            self.add(rel, path, fmt, "skipped", not_regular_reason(st.st_mode))
             return
         reason = _invalid_reason(fmt, st.st_size, self.max_file_size)
         self.add(rel, path, fmt, "invalid" if reason else "", reason, st.st_size, st.st_mtime_ns)

@@ -23,6 +23,7 @@ import polars as pl
 from docbatch.chunking import chunk
 from docbatch.decoding import BINARY_SNIFF_BYTES, check_not_binary, decode
 from docbatch.errors import FileError, ValidationError, is_transient
+from docbatch.filekinds import not_regular_reason
 from docbatch.formats import get_parser
 from docbatch.formats.base import Parser
 from docbatch.frames import DOCUMENTS, OUTCOMES, PASSAGES, TOUCHED
@@ -250,15 +251,6 @@ class NotRegularFile(Exception):
     it is never read, and its row is ``skipped`` with this reason."""
 
 
-_KINDS = {
-    stat.S_IFIFO: "a FIFO (named pipe)",
-    stat.S_IFSOCK: "a socket",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFDIR: "a directory",
-}
-
-
 def _read(fd: int, max_file_size: int) -> bytes:
     """The bytes of the open file ``fd`` (closed here), up to ``max_file_size`` and one more.
 
@@ -270,8 +262,7 @@ def _read(fd: int, max_file_size: int) -> bytes:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
-            raise NotRegularFile(f"not a regular file: {kind}; never read")
+            raise NotRegularFile(not_regular_reason(st.st_mode))
         size = st.st_size
         expected = min(size, max_file_size)
         # read(n) allocates n bytes up front: ask for what the file holds (and one more,
