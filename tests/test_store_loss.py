@@ -75,3 +75,35 @@ def test_documents_the_store_lost_are_ingested_again_and_reported(tree: Path, tm
     assert len(lost) == 1 and lost[0]["count"] > 0
     performance = json.loads((tmp_path / "docs.state" / "batch_ingest_performance.json").read_text())
     assert performance["recovered"] == lost[0]["count"]
+
+
+@pytest.mark.slow
+def test_verify_while_a_run_writes_says_so_instead_of_agreeing(tree: Path, tmp_path: Path) -> None:
+    db = tmp_path / "docs.db"
+    parts = tmp_path / "docs.state" / "outcomes"
+    ingest = subprocess.Popen(_command(tree, db, "--quiet"), cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while not (parts.exists() and any(parts.iterdir())) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        verify = subprocess.run(
+            [sys.executable, "-m", "docbatch", "verify", str(tree), "--db", str(db)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        running = ingest.poll() is None
+    finally:
+        ingest.wait(timeout=300)
+    assert running, "the run ended before verify looked: make the tree larger"
+    assert verify.returncode == 3, verify.stdout + verify.stderr
+    assert "being written by another run" in verify.stderr and "agree" not in verify.stdout
+    after = subprocess.run(
+        [sys.executable, "-m", "docbatch", "verify", "--db", str(db)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert after.returncode == 0 and "agree" in after.stdout, after.stdout + after.stderr

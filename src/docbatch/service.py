@@ -521,7 +521,9 @@ class BatchIngestService:
         refused (``ConfigError``, nothing changed) when ``directory`` is not the folder the
         source was ingested from, unless ``source`` is given, and (``MassDeleteError``) when
         the extra documents are over ``config.max_delete_share`` of the stored ones in
-        scope, unless ``allow_mass_delete``.
+        scope, unless ``allow_mass_delete``. While another run writes the source, verify is
+        refused (``StoreLockedError`` naming that run): the store lags the disk until the
+        run ends.
         """
         named = source is not None
         manifest = Checkpoint(self.state_dir).read_run() or {}
@@ -539,43 +541,46 @@ class BatchIngestService:
         )
         if repair:
             check_repair_root(self.backend, source, root, explicit=named)
-        inventory = scan(
-            root,
-            patterns,
-            recursive=recursive,
-            max_file_size=self.config.max_file_size,
-            exclude=excludes,
-            include_hidden=hidden,
-        )
-        ledger = self._ledger(source)
-        problems = find_problems(
-            self.backend,
-            source,
-            inventory,
-            ledger,
-            patterns=patterns,
-            recursive=recursive,
-            exclude=excludes,
-            include_hidden=hidden,
-        )
-        if repair and problems.height:
-            extra = problems.filter(pl.col("kind") == "extra").height
-            stored = stored_in_scope(
+        # held while comparing: during a run the store lags the disk by every file not yet
+        # committed, and verify would report those (or, with repair, undo the run's work)
+        with writer_lock(self.state_dir, self.backend, source):
+            inventory = scan(
+                root,
+                patterns,
+                recursive=recursive,
+                max_file_size=self.config.max_file_size,
+                exclude=excludes,
+                include_hidden=hidden,
+            )
+            ledger = self._ledger(source)
+            problems = find_problems(
                 self.backend,
                 source,
                 inventory,
+                ledger,
                 patterns=patterns,
                 recursive=recursive,
                 exclude=excludes,
                 include_hidden=hidden,
             )
-            check_delete_share(extra, stored, source, self.config.max_delete_share, allow_mass_delete)
-            with writer_lock(self.state_dir, self.backend, source):
+            if repair and problems.height:
+                extra = problems.filter(pl.col("kind") == "extra").height
+                stored = stored_in_scope(
+                    self.backend,
+                    source,
+                    inventory,
+                    patterns=patterns,
+                    recursive=recursive,
+                    exclude=excludes,
+                    include_hidden=hidden,
+                )
+                check_delete_share(extra, stored, source, self.config.max_delete_share, allow_mass_delete)
                 self.backend.repair_integrity(source)
                 redo = problems.filter(pl.col("kind").is_in(["extra", "stale", "passage_count"]))
                 ids = redo["doc_id"].drop_nulls().unique().to_list()
                 if ids:
                     self.backend.delete_documents(source, ids)
+        if repair and problems.height:
             self.ingest_batch(
                 root,
                 ",".join(patterns),
