@@ -123,6 +123,7 @@ def performance(
         "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **processing_metrics(progress),
         "final_memory_mb": progress.memory_usage_mb,
+        "driver_max_rss_mb": peak_rss_mb(),  # the operating system's peak, reports included
         "recovered": run.recovered,
         "per_format": reports.per_format(outcomes) if outcomes is not None else None,
         "configuration": config.as_dict(),

@@ -11,7 +11,7 @@ import resource
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 MB = 1024 * 1024
@@ -29,6 +29,20 @@ def current_rss_mb() -> float:
 
 
 _PAGE_SIZE = resource.getpagesize()
+
+
+def process_rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB (0 when it is gone or cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE_SIZE / MB
+    except (OSError, IndexError, ValueError):
+        try:
+            import psutil
+
+            return float(psutil.Process(pid).memory_info().rss) / MB
+        except Exception:
+            return 0.0
 
 
 def peak_rss_mb() -> float:
@@ -52,8 +66,15 @@ def files_per_second(files: int, seconds: float) -> float:
     return files / seconds if seconds > 0 else 0.0
 
 
-def format_rate(rate: float) -> str:
-    """A rate as every display writes it: ``"1,234.5 files/s"``."""
+def format_rate(rate: float, *, checked_only: bool = False) -> str:
+    """A rate as every display writes it: ``"1,234.5 files/s"``; for a call in which no
+    file needed parsing (every one unchanged), what it measured: files checked.
+
+    >>> format_rate(2_500_000, checked_only=True)
+    '2,500,000.0 files checked/s (none needed parsing)'
+    """
+    if checked_only:
+        return f"{rate:,.1f} files checked/s (none needed parsing)"
     return f"{rate:,.1f} files/s"
 
 
@@ -105,6 +126,9 @@ class BatchProgress:
         self._begun: float | None = None
         self.memory_usage_mb = 0.0
         self.peak_memory_mb = 0.0
+        self.tree_memory_mb = 0.0
+        """This process and its worker processes together, at the last sample."""
+        self.peak_tree_memory_mb = 0.0
         self.memory_warning = False
         self.finished = False
 
@@ -149,12 +173,16 @@ class BatchProgress:
             self.memory_warning = False
             self.finished = False
 
-    def update_metrics(self) -> None:
-        """Sample memory now (RSS and peak)."""
+    def update_metrics(self, worker_pids: Iterable[int] = ()) -> None:
+        """Sample memory now: this process's RSS and peak, and with ``worker_pids`` the
+        total over this process and those workers (the tree's)."""
         rss = self._rss() if self._rss is not None else current_rss_mb()
+        tree = rss + sum(process_rss_mb(pid) for pid in worker_pids)
         with self._lock:
             self.memory_usage_mb = rss
             self.peak_memory_mb = max(self.peak_memory_mb, rss)
+            self.tree_memory_mb = tree
+            self.peak_tree_memory_mb = max(self.peak_tree_memory_mb, tree)
 
     def add(self, *, succeeded: int = 0, failed: int = 0, skipped: int = 0, nbytes: int = 0) -> None:
         """Count finished files (thread-safe); ``nbytes`` is the size of the files parsed."""
@@ -187,6 +215,7 @@ class BatchProgress:
                 **{name: getattr(self, name) for name in self._COUNTERS},
                 "memory_usage_mb": self.memory_usage_mb,
                 "peak_memory_mb": self.peak_memory_mb,
+                "peak_tree_memory_mb": self.peak_tree_memory_mb,
                 "memory_warning": self.memory_warning,
                 "finished": self.finished,
                 "elapsed_s": self.elapsed_s,
@@ -255,6 +284,7 @@ def processing_metrics(progress: BatchProgress) -> dict[str, Any]:
         "bytes_per_second": bytes_per_second,
         "memory_usage_mb": snap["memory_usage_mb"],
         "peak_memory_mb": snap["peak_memory_mb"],
+        "peak_tree_memory_mb": snap["peak_tree_memory_mb"],
         "progress_percent": 100.0 * processed / total if total else 100.0,
         "estimated_time_remaining": eta,
         "success_rate": snap["succeeded"] / attempted if attempted else 1.0,

@@ -55,6 +55,12 @@ class OutcomeCounts:
         """Stored documents removed because their file is gone (``sync_deletions``)."""
         return self._count("deleted")
 
+    @property
+    def checked_only(self) -> bool:
+        """No file of the run needed parsing (every one unchanged, or skipped): its files/s
+        counts files checked, not files ingested."""
+        return self.succeeded == 0 and self.failed == 0 and self.total_files > self.pending
+
     def error_summary(self) -> dict[str, int]:
         """Failed files counted by error category."""
         failed = self.outcomes.filter(pl.col("status") == "failed")
@@ -147,12 +153,13 @@ class IngestResult(OutcomeCounts):
 
     def summary(self) -> str:
         """A short multi-line text summary."""
+        rate = format_rate(self.files_per_second, checked_only=self.checked_only)
         lines = [
             f"run {self.run_id}: {self.total_files} files from {self.root} into {self.store}",
             f"  succeeded {self.succeeded}, failed {self.failed}, skipped {self.skipped}"
             + (f", pending {self.pending}" if self.pending else "")
             + (f", deleted {self.deleted}" if self.deleted else ""),
-            f"  {format_rate(self.files_per_second)}, {self.elapsed_s:.2f} s, "
+            f"  {rate}, {self.elapsed_s:.2f} s, "
             f"peak memory {self.peak_memory_mb:.0f} MB",
         ]
         if self.failed:

@@ -273,7 +273,8 @@ class Runner:
     def _record_slice(self, files: int, size_used: int, batch: int) -> None:
         ctx = self.ctx
         progress = ctx.progress
-        progress.update_metrics()
+        workers = getattr(self.supervisor.executor, "_processes", None) or {}  # a local pool's
+        progress.update_metrics(worker_pids=list(workers))
         crossed = self.sizer.observe(progress.memory_usage_mb)
         if crossed:
             log.warning(

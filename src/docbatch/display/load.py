@@ -97,12 +97,13 @@ class LoadedRun(OutcomeCounts):
     def summary(self) -> str:
         """A short multi-line text summary, as ``IngestResult.summary()``."""
         state = self.performance.get("state") or "unknown"
+        rate = format_rate(self.files_per_second, checked_only=self.checked_only)
         lines = [
             f"run {self.run_id} ({state}): {self.total_files} files of source {self.source!r}",
             f"  succeeded {self.succeeded}, failed {self.failed}, skipped {self.skipped}"
             + (f", pending {self.pending}" if self.pending else "")
             + (f", deleted {self.deleted}" if self.deleted else ""),
-            f"  {format_rate(self.files_per_second)}, {self.elapsed_s:.2f} s, "
+            f"  {rate}, {self.elapsed_s:.2f} s, "
             f"peak memory {self.peak_memory_mb:.0f} MB",
         ]
         if self.failed:

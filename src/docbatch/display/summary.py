@@ -78,7 +78,7 @@ def _state(run: Any) -> str:
 
 
 def _rates(run: Any) -> str:
-    bits = [format_rate(run.files_per_second)]
+    bits = [format_rate(run.files_per_second, checked_only=bool(getattr(run, "checked_only", False)))]
     bytes_per_second = getattr(run, "bytes_per_second", None)
     if bytes_per_second is None:
         bytes_per_second = (getattr(run, "performance", None) or {}).get("bytes_per_second")

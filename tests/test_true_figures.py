@@ -1,0 +1,42 @@
+"""Figures that are true: memory includes the worker processes and the report phase, and
+a run that had nothing to parse says its rate counts files checked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from docbatch import BatchIngestService
+
+
+def _tree(root: Path, files: int) -> Path:
+    for i in range(files):
+        folder = root / f"part{i % 3}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"page{i}.md").write_text(f"# Page {i}\n\nText about item {i}.\n")
+    return root
+
+
+@pytest.mark.slow
+def test_memory_figures_count_the_workers_and_the_driver_peak(tmp_path: Path) -> None:
+    docs = _tree(tmp_path / "docs", 300)
+    with BatchIngestService(tmp_path / "s.db") as service:
+        result = service.ingest_batch(docs, executor="process", workers=2)
+    performance = json.loads(Path(result.reports["performance"]).read_text())
+    # two workers hold polars and the parsers: tens of MB each on top of the driver
+    assert performance["peak_tree_memory_mb"] > performance["peak_memory_mb"] + 40
+    assert performance["driver_max_rss_mb"] >= performance["peak_memory_mb"]
+    assert result.peak_memory_mb >= performance["driver_max_rss_mb"]
+
+
+def test_a_run_with_nothing_to_parse_says_its_rate_counts_files_checked(tmp_path: Path) -> None:
+    docs = _tree(tmp_path / "docs", 20)
+    with BatchIngestService(tmp_path / "s.db") as service:
+        first = service.ingest_batch(docs, pattern="*.md")
+        again = service.ingest_batch(docs, pattern="*.md")
+    assert not first.checked_only and "files checked/s" not in first.summary()
+    assert again.checked_only and again.skipped == 20
+    assert "files checked/s (none needed parsing)" in again.summary()
+    assert "files checked/s" in again._repr_html_()
