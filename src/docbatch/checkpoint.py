@@ -167,6 +167,9 @@ _MANIFEST_TYPES: dict[str, type | tuple[type, ...]] = {
     "recursive": bool,
     "force": bool,
     "patterns": list,
+    "calls": int,
+    "calls_s": (int, float),
+    "calls_files": int,
 }
 
 

@@ -67,7 +67,10 @@ def close_call(
     result.reports = {name: str(path) for name, path in paths.items()}
     # last: a run killed before this line is still "running", and the next call writes
     # the reports it lost (marked complete first, the run's reports were lost for good)
-    run.checkpoint.write_run(run.manifest(state))
+    manifest = run.manifest(state, (result.elapsed_s, result.handled_files or 0))
+    run.checkpoint.write_run(manifest)
+    result.run_calls, result.run_elapsed_s = manifest["calls"], manifest["calls_s"]
+    result.run_files = manifest["calls_files"]
     result.peak_memory_mb = max(result.peak_memory_mb, peak_rss_mb())  # the reports' share too
     return result
 

@@ -57,14 +57,22 @@ class PreparedRun:
     started_at: datetime
     recovered: int = 0
     """Files this run had stored that the store no longer holds: processed again."""
+    earlier_calls: tuple[int, float, int] = (0, 0.0, 0)
+    """The calls of this run before this one: how many, their seconds and files."""
 
-    def manifest(self, state: str) -> dict[str, Any]:
+    def manifest(self, state: str, call: tuple[float, int] | None = None) -> dict[str, Any]:
+        """The run's manifest; with ``call`` (this call's seconds and files), the run's
+        totals over its calls count this one too."""
+        seconds, files = call if call is not None else (0.0, 0)
         return {
             **self.job,
             "run_id": self.run_id,
             "state": state,
             "force": self.force,
             "started_at": self.started_at.isoformat(timespec="seconds"),
+            "calls": self.earlier_calls[0] + (call is not None),
+            "calls_s": self.earlier_calls[1] + seconds,
+            "calls_files": self.earlier_calls[2] + files,
         }
 
 
@@ -304,6 +312,7 @@ def prepare(
             *([_lost_problem(lost, store.location)] if lost else []),
         ],
         recovered=lost,
+        earlier_calls=_earlier_calls(continued),
         planned=planned,
         force=force,
         repo=repo,
@@ -330,6 +339,17 @@ def without_lost(carried: pl.DataFrame, planned: pl.DataFrame, force: bool) -> t
     if lost.height == 0:
         return carried, 0
     return carried.join(lost.select("doc_id"), on="doc_id", how="anti"), lost.height
+
+
+def _earlier_calls(manifest: dict[str, Any] | None) -> tuple[int, float, int]:
+    """The totals over the earlier calls of a continued run, as its manifest has them."""
+    if manifest is None:
+        return (0, 0.0, 0)
+    return (
+        int(manifest.get("calls", 0)),
+        float(manifest.get("calls_s", 0.0)),
+        int(manifest.get("calls_files", 0)),
+    )
 
 
 def _lost_problem(count: int, location: str) -> dict[str, Any]:

@@ -91,6 +91,13 @@ class IngestResult(OutcomeCounts):
     checkpoint_problems: list[dict[str, Any]] = field(default_factory=list)
     plan_counts: dict[str, int] = field(default_factory=dict)
     handled_files: int | None = None
+    run_calls: int = 1
+    """Calls the run has taken so far, this one included (more than one after a ``limit``
+    or an interruption)."""
+    run_elapsed_s: float = 0.0
+    """Seconds of all those calls."""
+    run_files: int = 0
+    """Files all those calls gave a status to."""
     """Files of the run that got a final status in this call (None: every file not pending)."""
 
     @property
@@ -159,9 +166,11 @@ class IngestResult(OutcomeCounts):
             f"  succeeded {self.succeeded}, failed {self.failed}, skipped {self.skipped}"
             + (f", pending {self.pending}" if self.pending else "")
             + (f", deleted {self.deleted}" if self.deleted else ""),
-            f"  {rate}, {self.elapsed_s:.2f} s, "
-            f"peak memory {self.peak_memory_mb:.0f} MB",
+            f"  {rate}, {self.elapsed_s:.2f} s, peak memory {self.peak_memory_mb:.0f} MB",
         ]
+        if self.run_calls > 1:
+            run_rate = format_rate(files_per_second(self.run_files, self.run_elapsed_s))
+            lines.append(f"  the run so far: {self.run_calls} calls, {self.run_elapsed_s:.2f} s, {run_rate}")
         if self.failed:
             by_category = ", ".join(f"{k} {v}" for k, v in self.error_summary().items())
             lines.append(f"  errors by category: {by_category}")
