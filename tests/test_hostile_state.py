@@ -110,3 +110,33 @@ def test_bad_state_and_folders_are_one_line_and_the_right_status(
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("docbatch: error: ") and words in lines[0], lines
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_damaged_store_is_one_line_that_says_how_to_rebuild_it(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(400):
+        (docs / f"page{i:03}.md").write_text(f"# Page {i}\n\n" + f"Words of page {i}. " * 40 + "\n")
+    ingest = ["ingest-docs-batch", "docs", "--db", "s.db", "--quiet", "--executor", "serial"]
+    assert subprocess.run([sys.executable, "-m", "docbatch", *ingest], cwd=tmp_path).returncode == 0
+    db = tmp_path / "s.db"
+    size = db.stat().st_size
+    with open(db, "r+b") as f:  # garbage over pages in the middle of the file
+        for offset in range(size // 3, size // 3 + 4096 * 40, 4096):
+            f.seek(offset + 100)
+            f.write(os.urandom(2000))
+    for command in (["verify", "docs", "--db", "s.db"], ingest):
+        proc = subprocess.run(
+            [sys.executable, "-m", "docbatch", *command],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 3, proc.stderr[-2000:]
+        lines = proc.stderr.strip().splitlines()
+        assert (
+            lines[-1].startswith("docbatch: error: the store s.db is damaged") and "ingest again" in lines[-1]
+        )
+        assert "Traceback" not in proc.stderr

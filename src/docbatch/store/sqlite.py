@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -91,6 +93,22 @@ LIMIT ?
 """
 
 
+_T = TypeVar("_T")
+
+
+def _reads(method: Callable[..., _T]) -> Callable[..., _T]:
+    """A reading method whose SQLite errors (a damaged file above all) are ``StoreError``."""
+
+    @functools.wraps(method)
+    def read(self: SQLiteStore, *args: Any, **kwargs: Any) -> _T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _store_error(self.location, exc) from None
+
+    return read
+
+
 class SQLiteStore:
     """Documents, passages and an FTS5 index in one SQLite file (WAL mode).
 
@@ -133,6 +151,7 @@ class SQLiteStore:
                 f"{SCHEMA_VERSION}"
             )
 
+    @_reads
     def known_documents(self, source: str) -> pl.DataFrame:
         rows = self._con.execute(
             "SELECT doc_id, size, mtime_ns, content_hash, fingerprint FROM documents WHERE source = ?",
@@ -204,6 +223,7 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise _store_error(self.location, exc) from None
 
+    @_reads
     def integrity(self, source: str) -> pl.DataFrame:
         con = self._con
         rows: list[tuple[str | None, str, str]] = []
@@ -244,6 +264,7 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise _store_error(self.location, exc) from None
 
+    @_reads
     def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
         limit = check_limit(limit)
         expression = to_fts5(query)
@@ -255,6 +276,7 @@ class SQLiteStore:
             raise QueryError(f"invalid search query {query!r}: {exc}") from None
         return pl.DataFrame(rows, schema=SEARCH_HITS, orient="row")
 
+    @_reads
     def passages(self, source: str, doc_id: str) -> pl.DataFrame:
         rows = self._con.execute(
             'SELECT doc_id, seq, passage_id, heading_path, start, "end", text FROM passages '
@@ -335,6 +357,7 @@ class SQLiteStore:
             ).fetchone()[0]
         )
 
+    @_reads
     def counts(self) -> dict[str, int]:
         (docs,) = self._con.execute("SELECT count(*) FROM documents").fetchone()
         (passages,) = self._con.execute("SELECT count(*) FROM passages").fetchone()
@@ -378,7 +401,15 @@ def _transaction(con: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
+_DAMAGE = ("malformed", "not a database", "disk i/o error", "corrupt")
+
+
 def _store_error(location: str, exc: sqlite3.Error) -> StoreError:
     if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
         return StoreBusyError(f"store {location} is locked: {exc}")
-    return StoreError(f"cannot write to store {location}: {exc}")
+    if any(word in str(exc).lower() for word in _DAMAGE):
+        return StoreError(
+            f"the store {location} is damaged ({exc}): its documents all come from your files, so "
+            f"move it away and ingest again to rebuild it (ingest-docs-batch DIR --db {location})"
+        )
+    return StoreError(f"cannot use store {location}: {exc}")
