@@ -306,7 +306,7 @@ class DaskExecutor(Executor):
 
     def worker_threads(self) -> int:
         """Worker threads in the cluster now (at least 1)."""
-        return max(1, sum(self.client.nthreads().values()))
+        return max(1, int(sum(self.client.nthreads().values())))
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         if self._closed:

@@ -53,7 +53,7 @@ class LogProgress:
         self.logger.info("%s", describe(progress))
 
 
-class _Bar(tqdm):  # type: ignore[type-arg]
+class _Bar(tqdm):  # type: ignore[misc]  # tqdm has no type information here
     monitor_interval = 0  # no monitor thread: the run redraws the bar after every commit
 
 

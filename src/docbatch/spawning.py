@@ -122,7 +122,7 @@ class _Process(context.SpawnProcess):
 class WorkerContext(context.SpawnContext):
     """A spawn context whose processes do not import the parent's main module."""
 
-    Process = _Process  # type: ignore[assignment]
+    Process = _Process
 
 
 def worker_context() -> multiprocessing.context.BaseContext:

@@ -103,8 +103,7 @@ class LoadedRun(OutcomeCounts):
             f"  succeeded {self.succeeded}, failed {self.failed}, skipped {self.skipped}"
             + (f", pending {self.pending}" if self.pending else "")
             + (f", deleted {self.deleted}" if self.deleted else ""),
-            f"  {rate}, {self.elapsed_s:.2f} s, "
-            f"peak memory {self.peak_memory_mb:.0f} MB",
+            f"  {rate}, {self.elapsed_s:.2f} s, peak memory {self.peak_memory_mb:.0f} MB",
         ]
         if self.failed:
             by_category = ", ".join(f"{k} {v}" for k, v in self.error_summary().items())

@@ -163,7 +163,7 @@ def _deepest(tags: list[str]) -> int:
     if not tags:
         return 0
     levels = list(itertools.accumulate(map(_STEP.__getitem__, tags)))
-    return max(map(operator.sub, levels, itertools.accumulate([0, *levels[:-1]], min)))
+    return int(max(map(operator.sub, levels, itertools.accumulate([0, *levels[:-1]], min))))
 
 
 def check_nesting(text: str, limit: int = MAX_NESTING) -> None:

@@ -54,7 +54,7 @@ class _AnyOptions(dict[str, Callable[[str | None], Any]]):
         return True
 
 
-class _Fallback(Directive):
+class _Fallback(Directive):  # type: ignore[misc]  # docutils has no type information
     """Any directive: the argument as a paragraph, the body parsed as RST."""
 
     optional_arguments = 1
