@@ -117,7 +117,7 @@ class Suite:
 
     def corpus(self) -> Path:
         if self.args.corpus is not None:
-            return self.args.corpus.resolve()
+            return Path(self.args.corpus).resolve()
         dev = default_corpus()
         if dev is not None:
             return dev
