@@ -13,8 +13,6 @@ import pytest
 from docbatch.cli import main
 from docbatch.sample import BAD_FILES, HIDDEN_FILES, KNOWN_WORDS, SAMPLE_PATTERN, sample_files
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "data" / "sample_docs"
 GOOD = [p for p in sample_files() if p not in BAD_FILES and p not in HIDDEN_FILES]
 
 
@@ -28,10 +26,10 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_end_to_end_on_the_shipped_sample(tmp_path: Path) -> None:
+def test_end_to_end_on_the_shipped_sample(tmp_path: Path, sample_tree: Path) -> None:
     ingest = _run(
         "ingest-docs-batch",
-        str(SAMPLE),
+        str(sample_tree),
         "--pattern",
         SAMPLE_PATTERN,
         "--max-file-size",
@@ -61,7 +59,7 @@ def test_end_to_end_on_the_shipped_sample(tmp_path: Path) -> None:
 
     again = _run(
         "ingest-docs-batch",
-        str(SAMPLE),
+        str(sample_tree),
         "--pattern",
         SAMPLE_PATTERN,
         "--max-file-size",
@@ -73,8 +71,8 @@ def test_end_to_end_on_the_shipped_sample(tmp_path: Path) -> None:
     assert f"skipped {len(GOOD) + len(HIDDEN_FILES)}" in again.stdout  # hidden: skipped rows
 
 
-def test_human_summary_and_progress_log(tmp_path: Path) -> None:
-    run = _run("ingest-docs-batch", str(SAMPLE), "--pattern", "*.md", cwd=tmp_path)
+def test_human_summary_and_progress_log(tmp_path: Path, sample_tree: Path) -> None:
+    run = _run("ingest-docs-batch", str(sample_tree), "--pattern", "*.md", cwd=tmp_path)
     assert run.returncode == 0
     assert "succeeded" in run.stdout and "errors by category: validation" in run.stdout
     assert "docbatch INFO" in run.stderr  # not a terminal: one-line log records
@@ -99,10 +97,10 @@ def test_console_script_is_installed() -> None:
     ],
 )
 def test_bad_input_exits_2_with_one_line(
-    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    args: list[str], tmp_path: Path, sample_tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     if args[0] == "search":
-        assert main(["ingest-docs-batch", str(SAMPLE), "--pattern", "FAQ.txt", "--quiet"]) == 0
+        assert main(["ingest-docs-batch", str(sample_tree), "--pattern", "FAQ.txt", "--quiet"]) == 0
         capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:
         code = main(args)
@@ -113,10 +111,10 @@ def test_bad_input_exits_2_with_one_line(
 
 
 def test_bad_environment_value_exits_2(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], sample_tree: Path
 ) -> None:
     monkeypatch.setenv("BATCH_CHUNK_SIZE", "abc")
-    assert main(["ingest-docs-batch", str(SAMPLE)]) == 2
+    assert main(["ingest-docs-batch", str(sample_tree)]) == 2
     assert "BATCH_CHUNK_SIZE='abc'" in capsys.readouterr().err
 
 
@@ -126,11 +124,11 @@ def test_search_without_a_store_says_what_to_do(capsys: pytest.CaptureFixture[st
 
 
 def test_a_batch_size_groups_one_command_into_batches(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], sample_tree: Path
 ) -> None:
     monkeypatch.setenv("BATCH_MAX_BATCH_SIZE", "5")
     monkeypatch.setenv("BATCH_CHUNK_SIZE", "2")
-    assert main(["ingest-docs-batch", str(SAMPLE), "--pattern", "*.md,*.rst", "--json"]) == 0
+    assert main(["ingest-docs-batch", str(sample_tree), "--pattern", "*.md,*.rst", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     md_rst = [p for p in GOOD if p.endswith((".md", ".rst"))]
     assert summary["pending"] == 0 and summary["succeeded"] == len(md_rst)
@@ -141,9 +139,9 @@ def test_a_batch_size_groups_one_command_into_batches(
 
 
 def test_limit_leaves_files_pending_says_so_and_the_same_command_continues(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], sample_tree: Path
 ) -> None:
-    command = ["ingest-docs-batch", str(SAMPLE), "--pattern", "*.md,*.rst", "--limit", "4", "--json"]
+    command = ["ingest-docs-batch", str(sample_tree), "--pattern", "*.md,*.rst", "--limit", "4", "--json"]
     runs = []
     while not runs or runs[-1]["pending"]:
         assert main(command) == 0

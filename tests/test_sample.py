@@ -1,10 +1,18 @@
+"""The sample tree: packaged documents plus generated bad files, written byte for byte."""
+
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
+import docbatch
 from docbatch.formats import detect_format, supported_formats
 from docbatch.sample import (
     BAD_FILES,
@@ -16,8 +24,8 @@ from docbatch.sample import (
     write_sample_tree,
 )
 
-COMMITTED_TREE = Path(__file__).resolve().parents[1] / "data" / "sample_docs"
-REGENERATE = "python -m docbatch.sample data/sample_docs --overwrite"
+REPO = Path(__file__).resolve().parents[1]
+PACKAGED = Path(docbatch.__file__).parent / "sample_docs"
 
 
 def read_tree(root: Path) -> dict[str, bytes]:
@@ -49,13 +57,104 @@ def test_write_into_existing_empty_directory(tmp_path: Path) -> None:
     assert read_tree(tmp_path) == sample_files()
 
 
-def test_committed_tree_matches_generator() -> None:
-    assert COMMITTED_TREE.is_dir(), f"{COMMITTED_TREE} is missing; run: {REGENERATE}"
-    committed = read_tree(COMMITTED_TREE)
-    expected = sample_files()
-    assert sorted(committed) == sorted(expected), f"file list differs; run: {REGENERATE}"
-    changed = [path for path in expected if committed[path] != expected[path]]
-    assert changed == [], f"contents differ; run: {REGENERATE}"
+def assert_packaged_plus_bad_files(written: dict[str, bytes]) -> None:
+    """``written`` is every packaged document byte for byte, plus the generated bad files."""
+    packaged = read_tree(PACKAGED)
+    assert len(packaged) > 30 and set(HIDDEN_FILES) <= set(packaged)
+    assert set(written) == set(packaged) | set(BAD_FILES)
+    changed = [path for path, data in packaged.items() if written[path] != data]
+    assert changed == []
+    assert {path: written[path] for path in BAD_FILES} == {path: sample_files()[path] for path in BAD_FILES}
+
+
+def test_packaged_folder_holds_the_documents_and_none_of_the_bad_files() -> None:
+    packaged = read_tree(PACKAGED)
+    assert not set(packaged) & set(BAD_FILES)
+    assert set(packaged) | set(BAD_FILES) == set(sample_files())
+
+
+def test_write_sample_tree_writes_every_packaged_file_and_the_bad_files(tmp_path: Path) -> None:
+    assert_packaged_plus_bad_files(read_tree(write_sample_tree(tmp_path / "docs")))
+
+
+def test_docbatch_sample_command_writes_the_same_tree(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "docbatch", "sample", "docs"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == f"wrote {len(sample_files())} files to docs\n"
+    assert_packaged_plus_bad_files(read_tree(tmp_path / "docs"))
+
+
+def test_the_readme_first_command_writes_the_sample_then_ingests_it(tmp_path: Path) -> None:
+    """The README's first command, after its install steps, in a folder without ``data/sample_docs``."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    first = re.findall(r"```bash\n(.*?)\n```", readme, re.DOTALL)[0]
+    steps = first.split(" && ")
+    docbatch_steps = [step for step in steps if step.startswith(".venv/bin/docbatch ")]
+    assert docbatch_steps == steps[2:]  # venv, install, then docbatch commands only
+    assert docbatch_steps[0].startswith(".venv/bin/docbatch sample data/sample_docs")
+    bin_dir = Path(sys.executable).parent
+    command = " && ".join(step.replace(".venv/bin/", f"{bin_dir}/", 1) for step in docbatch_steps)
+    run = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert_packaged_plus_bad_files(read_tree(tmp_path / "data" / "sample_docs"))
+    assert f"failed {len(BAD_FILES)}" in run.stdout
+    assert KNOWN_WORDS["quokka"] in run.stdout
+
+
+def test_the_written_sample_is_not_kept_in_git() -> None:
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=60)
+
+    assert git("ls-files", "data/sample_docs").stdout == ""
+    assert git("check-ignore", "-q", "data/sample_docs/README.md").returncode == 0
+    assert git("ls-files", "src/docbatch/sample_docs/.drafts").stdout.strip() != ""
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_every_document_and_reads_them_once_installed(tmp_path: Path) -> None:
+    """A real wheel build: the documents (hidden ``.drafts/`` included) are package data."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, project / name)
+    shutil.copytree(REPO / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-q", "-w", str(tmp_path / "wheel")],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "wheel").glob("docbatch-*.whl")
+    prefix = "docbatch/sample_docs/"
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {name.removeprefix(prefix) for name in archive.namelist() if name.startswith(prefix)}
+        archive.extractall(tmp_path / "installed")
+    assert shipped == set(read_tree(PACKAGED))
+    assert set(HIDDEN_FILES) <= shipped
+
+    script = "import sys, docbatch.sample as s; print(s.__file__); s.write_sample_tree(sys.argv[1])"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "installed")}
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(str(tmp_path / "installed"))
+    assert_packaged_plus_bad_files(read_tree(tmp_path / "out"))
 
 
 def test_tree_covers_every_format() -> None:
