@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import docbatch
 
@@ -56,3 +59,72 @@ def test_the_version_is_the_installed_distributions() -> None:
     from importlib import metadata
 
     assert docbatch.__version__ == metadata.version("docbatch")  # fingerprints record it
+
+
+def _is_exception_class(name: str) -> bool:
+    import builtins
+
+    from docbatch import errors
+
+    found = getattr(builtins, name, None) or getattr(errors, name, None)
+    return isinstance(found, type) and issubclass(found, BaseException)
+
+
+# a signal inside the worker's read, caught there and never raised out of a slice
+INTERNAL_EXCEPTIONS = {"worker.py: NotRegularFile"}
+
+
+def test_every_exception_class_is_defined_in_errors() -> None:
+    elsewhere = []
+    for path in SRC.rglob("*.py"):
+        if path.name == "errors.py" and path.parent == SRC:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                bases = [b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases]
+                if any(_is_exception_class(base) for base in bases):
+                    elsewhere.append(f"{path.relative_to(SRC)}: {node.name}")
+    assert set(elsewhere) <= INTERNAL_EXCEPTIONS
+
+
+def test_moved_exceptions_keep_their_old_import_paths() -> None:
+    from docbatch import errors
+    from docbatch.checkpoint import CheckpointWarning
+    from docbatch.git import GitError
+    from docbatch.result import IngestFailures
+
+    assert (CheckpointWarning, GitError, IngestFailures) == (
+        errors.CheckpointWarning,
+        errors.GitError,
+        errors.IngestFailures,
+    )
+    assert docbatch.IngestFailures is IngestFailures
+    assert issubclass(GitError, errors.RunError) and issubclass(CheckpointWarning, UserWarning)
+
+
+def test_failed_files_raise_a_docbatch_error(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.md").write_text("# Good\n\nwords\n")
+    (docs / "empty.md").write_text("")
+    with docbatch.BatchIngestService(tmp_path / "s.db") as service:
+        result = service.ingest_batch(docs)
+    assert result.failed == 1
+    with pytest.raises(docbatch.DocbatchError, match="1 files failed: empty.md") as info:
+        result.raise_on_failures()
+    assert type(info.value) is docbatch.IngestFailures
+
+
+@pytest.mark.parametrize(
+    ("fmt", "engine", "message"),
+    [("pdf", "fast", "supported formats are html, markdown, rst, text"), ("rst", "sphinx", "fast, docutils")],
+)
+def test_get_parser_raises_a_config_error_that_is_still_a_value_error(
+    fmt: str, engine: str, message: str
+) -> None:
+    from docbatch.errors import ConfigError, FormatError
+    from docbatch.formats import get_parser
+
+    with pytest.raises(FormatError, match=message) as info:
+        get_parser(fmt, rst_engine=engine)
+    assert isinstance(info.value, ConfigError) and isinstance(info.value, ValueError)

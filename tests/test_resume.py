@@ -11,7 +11,13 @@ import polars as pl
 import pytest
 
 from docbatch import BatchConfig, BatchIngestService, IngestResult
-from docbatch.checkpoint import COMPACT_AFTER_PARTS, Checkpoint, CheckpointWarning, load_legacy_progress
+from docbatch.checkpoint import (
+    COMPACT_AFTER_PARTS,
+    Checkpoint,
+    CheckpointWarning,
+    legacy_problems,
+    load_legacy_progress,
+)
 from docbatch.frames import OUTCOMES
 from docbatch.sample import BAD_FILES, SAMPLE_MAX_FILE_SIZE
 from docbatch.sample import SAMPLE_PATTERN as ALL
@@ -406,8 +412,9 @@ def test_legacy_progress_file_whole_and_cut_off(tmp_path: Path) -> None:
     cut.write_text('["a.md", "dir/b.md", "c.m')
     paths, problem = load_legacy_progress(cut)
     assert paths == {"a.md", "dir/b.md"} and "recovered 2 paths" in problem
-    service = BatchIngestService(tmp_path / "s.db")
-    assert service._load_progress(cut) == {"a.md", "dir/b.md"}
+    assert legacy_problems(whole) == []
+    [problem] = legacy_problems(cut)  # what an ingest given the file reports
+    assert problem["recovered"] == 2 and "backed up to" in problem["message"]
     assert len(list(tmp_path.glob("cut.json.corrupt-*.bak"))) == 1
 
 

@@ -16,11 +16,20 @@ from docbatch.retry import RetryPolicy, retry
 
 if _typing.TYPE_CHECKING:
     from docbatch.display.load import LoadedRun, load_run
-    from docbatch.errors import ConfigError, DocbatchError, FileError, QueryError, RootError, StoreError
+    from docbatch.errors import (
+        ConfigError,
+        DocbatchError,
+        FileError,
+        IngestFailures,
+        QueryError,
+        RootError,
+        StoreError,
+    )
     from docbatch.metrics import BatchProgress
     from docbatch.result import IngestResult
     from docbatch.service import BatchIngestService
     from docbatch.store import DocumentStore, SQLiteStore, open_store
+    from docbatch.store.location import state_dir_for
 
 __version__ = "0.1.0"
 
@@ -31,6 +40,7 @@ _LAZY = {
     "DocbatchError": "docbatch.errors",
     "DocumentStore": "docbatch.store",
     "FileError": "docbatch.errors",
+    "IngestFailures": "docbatch.errors",
     "IngestResult": "docbatch.result",
     "LoadedRun": "docbatch.display.load",
     "QueryError": "docbatch.errors",
@@ -39,6 +49,7 @@ _LAZY = {
     "StoreError": "docbatch.errors",
     "load_run": "docbatch.display.load",
     "open_store": "docbatch.store",
+    "state_dir_for": "docbatch.store.location",
 }
 
 __all__ = [
@@ -49,6 +60,7 @@ __all__ = [
     "DocbatchError",
     "DocumentStore",
     "FileError",
+    "IngestFailures",
     "IngestResult",
     "LoadedRun",
     "QueryError",
@@ -61,6 +73,7 @@ __all__ = [
     "load_run",
     "open_store",
     "retry",
+    "state_dir_for",
 ]
 
 

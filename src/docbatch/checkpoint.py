@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from docbatch.atomic import sweep_temp_files, write_json, write_parquet
+from docbatch.errors import CheckpointWarning as CheckpointWarning  # its home is docbatch.errors
 from docbatch.frames import OUTCOMES, conform
 
 log = logging.getLogger("docbatch")
@@ -34,10 +35,6 @@ log = logging.getLogger("docbatch")
 COMPACT_AFTER_PARTS = 16
 """A run's parts are merged into one when a call finds more than this many."""
 _PART = re.compile(r"^part-(?P<run>[0-9A-Za-z_-]+)-(?P<n>\d+)\.parquet$")
-
-
-class CheckpointWarning(UserWarning):
-    """A checkpoint part was unreadable and has been moved aside."""
 
 
 @dataclass
@@ -112,10 +109,12 @@ class Checkpoint:
             try:
                 frame = pl.read_parquet(path)
                 _check_schema(frame)
+                # parts of earlier versions hold text where the enum columns are now
+                frame = conform(frame, OUTCOMES)
             except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
                 problems.append(self._move_aside(path, _first_line(exc)))
                 continue
-            frames.append(conform(frame, OUTCOMES))
+            frames.append(frame)
             read.append(path)
         outcomes = pl.concat(frames) if frames else pl.DataFrame(schema=OUTCOMES)
         # a file may appear in several parts (retried in a later call): keep the latest row

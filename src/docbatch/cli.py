@@ -464,8 +464,9 @@ def _search(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from docbatch import reports
+    from docbatch.store.location import state_dir_for
 
-    folder = Path(args.state_dir) if args.state_dir else _state_dir(args.db)
+    folder = Path(args.state_dir) if args.state_dir else state_dir_for(args.db)
     if args.run:
         state, folder = folder, _run_folder(folder, args.run)
         if not folder.is_dir():
@@ -533,8 +534,9 @@ def _run_folder(state_dir: Path, run_id: str) -> Path:
 
 def _runs(args: argparse.Namespace) -> int:
     from docbatch import reports
+    from docbatch.store.location import state_dir_for
 
-    folder = Path(args.state_dir) if args.state_dir else _state_dir(args.db)
+    folder = Path(args.state_dir) if args.state_dir else state_dir_for(args.db)
     runs = reports.list_runs(folder)
     if args.json:
         print(json.dumps(runs, default=str))
@@ -595,13 +597,6 @@ def _sources(args: argparse.Namespace) -> int:
     for name, root, documents, last in rows.iter_rows():
         print(f"{shown(name):<{width}} {documents:>9}  {last or '?':<25}  {shown(root or '(not recorded)')}")
     return EXIT_OK
-
-
-def _state_dir(db: str) -> Path:
-    """The state folder the service uses for this store (see ``BatchIngestService``)."""
-    if db.startswith("sqlite:///"):
-        db = db.removeprefix("sqlite:///")
-    return Path("docbatch.state") if "://" in db else Path(db).with_suffix(".state")
 
 
 def _sample(args: argparse.Namespace) -> int:

@@ -1,10 +1,15 @@
-"""Every exception docbatch raises, in one tree.
+"""The exceptions docbatch defines, and its one warning.
 
-::
+Every exception below descends from ``DocbatchError`` except ``MissingExtraError``
+(an ``ImportError``, so that ``except ImportError`` around an optional import keeps
+working); ``CheckpointWarning`` is a warning, issued and never raised. Python's own
+exceptions still pass through where the docstrings say so (``load_run`` raises
+``FileNotFoundError``; a programming error is not wrapped)::
 
     DocbatchError
     ├── ConfigError (ValueError)          a bad setting: names the variable, the value, what is allowed
-    │   └── MassDeleteError               --delete-missing would remove too much; nothing deleted
+    │   ├── MassDeleteError               --delete-missing would remove too much; nothing deleted
+    │   └── FormatError                   a format or rst_engine docbatch has no parser for
     ├── RunError                          stops a run; the checkpoint stays intact
     │   ├── RootError (OSError)           the directory to ingest is missing or unreadable
     │   ├── StoreError                    the store cannot be opened or written
@@ -12,19 +17,22 @@
     │   │   └── StoreLockedError          another docbatch run is writing this store
     │   ├── QueryError (ValueError)       a search query the store cannot understand
     │   ├── StateError                    the state or report folder cannot be used
+    │   ├── GitError                      git failed in an unexpected way or did not answer in time
     │   └── WorkerStartError              worker processes cannot start (every file would fail)
-    └── FileError                         one file's problem; becomes an outcome row, never stops a run
-        ├── ValidationError (ValueError)  empty, too large, binary, not decodable (terminal)
-        ├── ParseError (ValueError)       the parser rejected the file (terminal)
-        ├── FileTimeout (TimeoutError)    parsing took longer than file_timeout_s (terminal)
-        └── WorkerCrash                   the worker died on this file (terminal)
+    ├── FileError                         one file's problem; becomes an outcome row, never stops a run
+    │   ├── ValidationError (ValueError)  empty, too large, binary, not decodable (terminal)
+    │   ├── ParseError (ValueError)       the parser rejected the file (terminal)
+    │   ├── FileTimeout (TimeoutError)    parsing took longer than file_timeout_s (terminal)
+    │   └── WorkerCrash                   the worker died on this file (terminal)
+    └── IngestFailures                    raise_on_failures(): some files of a finished call failed
+
+    MissingExtraError (ImportError)       an optional library of the notebook extra is missing
+    CheckpointWarning (UserWarning)       a checkpoint part was unreadable and has been moved aside
 
 An ``OSError`` while reading a file is retried when its errno says the condition may
 pass (EIO, EAGAIN, ETIMEDOUT, ...; see ``is_transient``).
 
 ``TransientError`` and ``TerminalError`` are marker bases: the retry policy reads them.
-``MissingExtraError`` (an ``ImportError``) names the extra to install for an optional
-feature (the notebook dashboard and plots).
 """
 
 from __future__ import annotations
@@ -57,6 +65,11 @@ class MassDeleteError(ConfigError):
     """Syncing deletions would remove more of a source than allowed; nothing was deleted."""
 
 
+class FormatError(ConfigError):
+    """A format name or reStructuredText engine that docbatch has no parser for
+    (``docbatch.formats.get_parser``)."""
+
+
 class RunError(DocbatchError):
     """A problem that stops the whole run (never one file's fault)."""
 
@@ -64,6 +77,10 @@ class RunError(DocbatchError):
 class StateError(RunError):
     """The state folder (or the report folder) cannot be used; the message says which path
     and what to do."""
+
+
+class GitError(RunError):
+    """git failed in an unexpected way or did not answer in time."""
 
 
 class WorkerStartError(RunError):
@@ -144,6 +161,15 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, OSError):
         return exc.errno in TRANSIENT_ERRNOS
     return False
+
+
+class IngestFailures(DocbatchError):
+    """Raised by ``IngestResult.raise_on_failures()`` when some files of the call failed;
+    the message names them."""
+
+
+class CheckpointWarning(UserWarning):
+    """A checkpoint part was unreadable and has been moved aside."""
 
 
 class MissingExtraError(ImportError):

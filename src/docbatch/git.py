@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from docbatch.errors import ConfigError, RunError
+from docbatch.errors import ConfigError
+from docbatch.errors import GitError as GitError  # its home is docbatch.errors
 
 DEFAULT_TIMEOUT_S = 120.0
 
@@ -54,10 +55,6 @@ _DROPPED_ENV = (
 )
 _HEADER = re.compile(rb"\x01([0-9a-f]{40,64})\x1f(.*)\x1f(-?[0-9]+)", re.DOTALL)
 _CHANGE_NAMES = {"A": "added", "D": "deleted"}
-
-
-class GitError(RunError):
-    """git failed in an unexpected way or did not answer in time."""
 
 
 def _environment() -> dict[str, str]:

@@ -8,16 +8,13 @@ from typing import Any
 
 import polars as pl
 
+from docbatch.errors import IngestFailures as IngestFailures  # its home is docbatch.errors
 from docbatch.frames import OUTCOMES, TIMELINE
 from docbatch.metrics import estimate_remaining_s, files_per_second, format_rate
 from docbatch.reports import error_records
 
 FINAL = ("succeeded", "failed", "skipped")
 """The statuses a file of a run ends with (``pending`` is not final, ``deleted`` is no file)."""
-
-
-class IngestFailures(Exception):
-    """Raised by ``IngestResult.raise_on_failures()`` when some files failed."""
 
 
 class OutcomeCounts:

@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 
 from docbatch import planning, reports
-from docbatch.checkpoint import Checkpoint, back_up, legacy_problems, load_legacy_progress
+from docbatch.checkpoint import Checkpoint, legacy_problems
 from docbatch.closing import close_call, performance
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
@@ -62,8 +62,9 @@ from docbatch.progress import resolve as resolve_progress
 from docbatch.result import IngestResult, RunOutput
 from docbatch.retry import RetryPolicy
 from docbatch.spawning import main_module_parsers
-from docbatch.store import DocumentStore, SQLiteStore, open_store
+from docbatch.store import DocumentStore, open_store
 from docbatch.store.base import SourceRegistry
+from docbatch.store.location import state_dir_for
 from docbatch.verify import (
     check_delete_share,
     check_repair_root,
@@ -88,8 +89,8 @@ class BatchIngestService:
         ingest_service: parsers by format name (``{"markdown": func}``) replacing the
             built-in ones; None uses the built-in parsers.
         config: the settings (default: the module-level ``docbatch.config``).
-        state_dir: where checkpoints and reports go (default: next to the store,
-            ``<store name>.state``).
+        state_dir: where checkpoints and reports go (default ``docbatch.state_dir_for``:
+            next to a SQLite store, ``<store name>.state``; else ``./docbatch.state``).
         sleep: the function used to wait between retries (tests pass a no-op).
     """
 
@@ -109,7 +110,7 @@ class BatchIngestService:
         """Skip files git ignores (when the root is inside a git work tree)."""
         self.parsers: dict[str, Parser] = dict(ingest_service or {})
         self.config = config if config is not None else default_config
-        self.state_dir = Path(state_dir) if state_dir is not None else _state_dir_for(self.backend)
+        self.state_dir = Path(state_dir) if state_dir is not None else state_dir_for(self.backend)
         self.sleep = sleep
         self.progress = BatchProgress()
         """The live counters of the current (or last) run; the same object across runs."""
@@ -645,14 +646,6 @@ class BatchIngestService:
             return progress.processing_metrics()
         return processing_metrics(progress or self.progress)
 
-    def _load_progress(self, progress_file: str | os.PathLike[str]) -> set[str]:
-        """Completed paths from a legacy JSON progress file; a damaged file is backed up
-        and whatever can be read from it is recovered."""
-        paths, problem = load_legacy_progress(progress_file)
-        if problem is not None:
-            back_up(progress_file)
-        return paths
-
     def close(self) -> None:
         """Stop worker processes kept for a next batch, and close the store."""
         self._pools.close()
@@ -664,12 +657,6 @@ class BatchIngestService:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _state_dir_for(store: DocumentStore) -> Path:
-    if isinstance(store, SQLiteStore):
-        return store.path.with_suffix(".state")
-    return Path("docbatch.state")
 
 
 def _counts(progress: BatchProgress) -> str:

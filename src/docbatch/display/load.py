@@ -27,6 +27,7 @@ from docbatch import reports
 from docbatch.frames import OUTCOMES, TIMELINE, conform
 from docbatch.metrics import format_rate
 from docbatch.result import OutcomeCounts
+from docbatch.store.location import state_dir_for
 
 if TYPE_CHECKING:
     from docbatch.display.plots import Plots
@@ -127,15 +128,17 @@ def load_run(path: str | os.PathLike[str], run_id: str | None = None) -> LoadedR
     """Read the reports of a run from a state (or report) folder.
 
     ``run_id`` picks one of the runs the state folder keeps (``docbatch runs`` lists
-    them); None reads the latest run. A store path (``docs.db``) is accepted too and
-    means its ``docs.state`` folder.
+    them); None reads the latest run. A store is accepted too, named as ``open_store``
+    takes it (``docs.db``, ``sqlite:///docs.db``, ``postgresql://...``), and means its
+    state folder (``docbatch.state_dir_for``: ``docs.state``, ``./docbatch.state``).
 
     Raises:
         FileNotFoundError: the folder has no ``outcomes.parquet``, or keeps no run ``run_id``.
     """
     folder = Path(path)
-    if folder.is_file() or (not folder.exists() and folder.suffix == ".db"):
-        folder = folder.with_suffix(".state")
+    is_url = isinstance(path, str) and "://" in path
+    if is_url or folder.is_file() or (not folder.exists() and folder.suffix == ".db"):
+        folder = state_dir_for(path)
     state_dir = folder
     if run_id is not None:
         try:

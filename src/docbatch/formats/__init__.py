@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
+from docbatch.errors import FormatError
 from docbatch.formats.base import DocumentBuilder, ParsedDocument, Parser, Section
 
 EXTENSIONS: dict[str, str] = {
@@ -70,14 +71,15 @@ def get_parser(fmt: str, *, rst_engine: str = "fast") -> Parser:
     ``"fast"`` (default) or ``"docutils"``; other formats ignore it.
 
     Raises:
-        ValueError: unknown format or ``rst_engine``.
+        FormatError: unknown format or ``rst_engine`` (a ``ConfigError``, so a
+            ``ValueError`` too).
     """
     if rst_engine not in _RST_MODULES:
-        raise ValueError(f"unknown rst_engine {rst_engine!r}: allowed values are {', '.join(RST_ENGINES)}")
+        raise FormatError(f"unknown rst_engine {rst_engine!r}: allowed values are {', '.join(RST_ENGINES)}")
     try:
         module = _RST_MODULES[rst_engine] if fmt == "rst" else _MODULES[fmt]
     except KeyError:
-        raise ValueError(
+        raise FormatError(
             f"unknown format {fmt!r}: supported formats are {', '.join(supported_formats())}"
         ) from None
     parser: Parser = importlib.import_module(module).parse
