@@ -25,7 +25,7 @@ from docbatch.frames import OUTCOMES
 from docbatch.git import GitRepo
 from docbatch.inventory import parse_excludes, parse_patterns, scan, scan_listed
 from docbatch.outcomes import carried_over, planned_rows
-from docbatch.store.base import DocumentStore
+from docbatch.store.base import ChangeMarker, DocumentStore
 
 log = logging.getLogger("docbatch")
 
@@ -154,8 +154,7 @@ class RunInventory:
 
 def change_mark(store: DocumentStore) -> object:
     """The store's ``change_mark()`` when it has one (a store that cannot tell gives None)."""
-    mark = getattr(store, "change_mark", None)
-    return mark() if callable(mark) else None
+    return store.change_mark() if isinstance(store, ChangeMarker) else None
 
 
 def take_inventory(

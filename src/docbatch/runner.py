@@ -28,7 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
 
@@ -51,13 +51,25 @@ its fixed cost per commit is spread over more files."""
 
 
 class ProgressSink(Protocol):
-    """Receives a run's progress events; terminal bars, widgets and logs implement it."""
+    """Receives a run's progress events; terminal bars, widgets and logs implement it.
+
+    A sink that shows files too (the notebook dashboard) also has the optional hook of
+    ``OutcomeSink``, and then receives outcome rows as well."""
 
     def start(self, progress: BatchProgress) -> None: ...
 
     def update(self, progress: BatchProgress, slice_row: dict[str, Any]) -> None: ...
 
     def stop(self, progress: BatchProgress) -> None: ...
+
+
+@runtime_checkable
+class OutcomeSink(Protocol):
+    """The optional hook of a ``ProgressSink`` that shows files: ``outcomes`` receives the
+    rows of the files decided before any slice is parsed (unchanged, invalid, carried
+    from an earlier call), then each commit's rows (``docbatch.frames.OUTCOMES``)."""
+
+    def outcomes(self, progress: BatchProgress | None, frame: pl.DataFrame) -> None: ...
 
 
 class StopFlag(Protocol):
@@ -263,9 +275,8 @@ class Runner:
             nbytes=int(outcomes["size"].fill_null(0).sum()),
         )
         for sink in ctx.sinks:
-            on_outcomes = getattr(sink, "outcomes", None)  # sinks that show files (the dashboard)
-            if callable(on_outcomes):
-                on_outcomes(ctx.progress, outcomes)
+            if isinstance(sink, OutcomeSink):  # sinks that show files (the dashboard)
+                sink.outcomes(ctx.progress, outcomes)
         if ctx.on_checkpoint is not None:
             ctx.on_checkpoint()
         self.outcomes.append(outcomes)

@@ -347,9 +347,11 @@ class BatchIngestService:
                     log.info("batch %d of %d done: %s", batch + 1, batches, _counts(self.progress))
 
             decided = pl.concat([run.carried, run.decided])
+            from docbatch.runner import OutcomeSink  # the sinks' protocols live with the runner
+
             for sink in sinks:
                 sink.start(live)
-                if callable(getattr(sink, "outcomes", None)):
+                if isinstance(sink, OutcomeSink):
                     sink.outcomes(live, decided)
             if run.todo.height:
                 ours = pool is not None and pool is self._pools.pool_now  # not a caller's executor
@@ -382,8 +384,8 @@ class BatchIngestService:
     ) -> RunOutput:
         """Parse and commit ``run.todo`` slice by slice on ``pool`` (``ours``: the service's
         own process pool, which it may replace and whose workers it watches; ``fallback``:
-        parse in this process if its workers cannot start). The runner
-        and the parsers are imported only when there is something to parse."""
+        parse in this process if its workers cannot start). The parsers
+        are imported only when there is something to parse."""
         from docbatch.runner import RunContext, Runner
         from docbatch.worker import ParseOptions
 

@@ -24,10 +24,7 @@ class DocumentStore(Protocol):
     * writing a document replaces all its previous passages (no duplicates, no stale tail);
     * ``known_documents`` reflects every committed ``write_slice``.
 
-    A store may also have ``change_mark()``: a value that differs from one it returned
-    earlier whenever anything was committed to the store in between, by any writer. A run
-    in several calls then plans its next call without reading every stored document back
-    while the mark stays the same. A store without it (or returning None) is read each time.
+    A store may also have the optional hook of ``ChangeMarker`` (``change_mark()``).
 
     A store that several machines or state folders can write may also have
     ``writer_lock(source)``: a context manager holding a lock in the store itself, so that
@@ -79,6 +76,18 @@ class DocumentStore(Protocol):
 
     def close(self) -> None:
         """Release the connection; the store stays on disk."""
+        ...
+
+
+@runtime_checkable
+class ChangeMarker(Protocol):
+    """The optional hook of a ``DocumentStore`` that can tell cheaply whether it changed."""
+
+    def change_mark(self) -> object:
+        """A value that differs from one returned earlier whenever anything was committed to
+        the store in between, by any writer. A run in several calls then plans its next
+        call without reading every stored document back while the mark stays the same. A
+        store without this method (or returning None) is read each time."""
         ...
 
 
