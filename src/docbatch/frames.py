@@ -8,17 +8,36 @@ reports). Column names are snake_case and carry their unit.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, get_args
 
 import polars as pl
 
 PlanStatus = Literal["new", "changed", "unchanged", "deleted", "invalid", "skipped"]
-OutcomeStatus = Literal["succeeded", "failed", "skipped", "pending", "deleted"]
-ErrorCategory = Literal["validation", "processing", "exception_after_retries"]
+PLAN_STATUSES: tuple[str, ...] = get_args(PlanStatus)
 
-PLAN_STATUSES: tuple[str, ...] = ("new", "changed", "unchanged", "deleted", "invalid", "skipped")
-OUTCOME_STATUSES: tuple[str, ...] = ("succeeded", "failed", "skipped", "pending", "deleted")
-ERROR_CATEGORIES: tuple[str, ...] = ("validation", "processing", "exception_after_retries")
+# The values of the outcome frame's enum columns, each in alphabetical order so that sorting
+# by one sorts as its text would. A value outside them cannot enter an outcome frame: building
+# or loading one with it raises.
+OutcomeStatus = Literal["deleted", "failed", "pending", "skipped", "succeeded"]
+ErrorCategory = Literal[
+    "checkpoint",  # a checkpoint problem of the error report (no file's row carries it)
+    "exception_after_retries",  # a transient error still there after the last attempt
+    "pattern",  # a pattern that matches nothing, in the error report (no file's row either)
+    "processing",  # the parser (or reading the file) failed
+    "timeout",  # parsing took longer than file_timeout_s
+    "validation",  # not acceptable input: empty, too large, binary, unsupported, outside the root
+    "worker_crash",  # the worker process died on the file
+    "worker_memory",  # the worker grew past worker_memory_mb on the file
+]
+Format = Literal["html", "markdown", "rst", "text"]  # docbatch.formats.supported_formats()
+
+OUTCOME_STATUSES: tuple[str, ...] = get_args(OutcomeStatus)
+ERROR_CATEGORIES: tuple[str, ...] = get_args(ErrorCategory)
+FORMATS: tuple[str, ...] = get_args(Format)
+
+OUTCOME_STATUS = pl.Enum(OUTCOME_STATUSES)
+ERROR_CATEGORY = pl.Enum(ERROR_CATEGORIES)
+FORMAT = pl.Enum(FORMATS)
 
 INVENTORY: dict[str, pl.DataType] = {
     "doc_id": pl.Utf8(),  # posix path relative to the root
@@ -40,12 +59,12 @@ OUTCOMES: dict[str, pl.DataType] = {
     "source": pl.Utf8(),
     "doc_id": pl.Utf8(),
     "path": pl.Utf8(),
-    "format": pl.Utf8(),
+    "format": FORMAT,  # null when the file has no supported format
     "size": pl.Int64(),
     "mtime_ns": pl.Int64(),
-    "status": pl.Utf8(),  # OutcomeStatus
+    "status": OUTCOME_STATUS,
     "reason": pl.Utf8(),
-    "error_category": pl.Utf8(),  # ErrorCategory when status == "failed"
+    "error_category": ERROR_CATEGORY,  # when status == "failed"
     "error_type": pl.Utf8(),
     "error_message": pl.Utf8(),
     "attempts": pl.Int32(),
@@ -136,11 +155,6 @@ PROBLEMS: dict[str, pl.DataType] = {
 }
 
 HEADING_SEPARATOR = " > "
-
-
-def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """An empty frame with the given schema."""
-    return pl.DataFrame(schema=schema)
 
 
 def conform(

@@ -77,7 +77,7 @@ def per_format(outcomes: pl.DataFrame) -> dict[str, dict[str, Any]]:
     if outcomes.height == 0:
         return {}
     stats = (
-        outcomes.group_by(pl.col("format").fill_null("unknown"))
+        outcomes.group_by(pl.col("format").cast(pl.Utf8).fill_null("unknown"))  # not an enum value
         .agg(
             files=pl.len(),
             succeeded=(pl.col("status") == "succeeded").sum(),

@@ -27,7 +27,6 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
@@ -36,11 +35,12 @@ from docbatch.checkpoint import Checkpoint
 from docbatch.config import BatchConfig
 from docbatch.frames import DOCUMENTS, GIT_COLUMNS, OUTCOMES, TIMELINE, conform
 from docbatch.metrics import BatchProgress, SliceSizer, processing_metrics
+from docbatch.outcomes import after_retries
 from docbatch.result import RunOutput
 from docbatch.retry import RetryPolicy
 from docbatch.store.base import DocumentStore
 from docbatch.supervisor import Supervisor
-from docbatch.worker import WORKER_OUTCOMES, ParseOptions, SliceResult, process_slice
+from docbatch.worker import ParseOptions, SliceResult, process_slice
 
 log = logging.getLogger("docbatch")
 
@@ -201,7 +201,9 @@ class Runner:
         gc.collect()
         if piece.height == 1:
             log.warning("out of memory on %s alone; recorded as failed", piece["doc_id"][0])
-            return _memory_failure(piece)
+            return SliceResult.failed(
+                piece, "processing", "MemoryError", "ran out of memory processing this file alone"
+            )
         log.warning(
             "out of memory on a slice of %d files; retrying in halves (slice size now %d)",
             piece.height,
@@ -225,13 +227,9 @@ class Runner:
             failed = result.outcomes.filter(pl.col("retryable"))
             ids = set(failed["doc_id"])
             if attempt >= policy.max_attempts:
-                outcomes = result.outcomes.with_columns(
-                    error_category=pl.when(pl.col("retryable"))
-                    .then(pl.lit("exception_after_retries"))
-                    .otherwise(pl.col("error_category")),
-                    retryable=pl.lit(False),
+                return SliceResult(
+                    after_retries(result.outcomes), result.documents, result.passages, result.touched
                 )
-                return SliceResult(outcomes, result.documents, result.passages, result.touched)
             for row in failed.iter_rows(named=True):
                 log.info(
                     "retrying %s after %s (attempt %d of %d): %s",
@@ -327,30 +325,3 @@ def _finished(future: Future[SliceResult] | None) -> bool:
 
 def _log_store_retry(exc: BaseException, attempt: int) -> None:
     log.warning("store busy (attempt %d): %s; retrying", attempt, exc)
-
-
-def _memory_failure(piece: pl.DataFrame) -> SliceResult:
-    now = datetime.now(UTC)
-    row = piece.row(0, named=True)
-    outcomes = pl.DataFrame(
-        [
-            {
-                "doc_id": row["doc_id"],
-                "path": row["path"],
-                "format": row["format"],
-                "size": row["size"],
-                "mtime_ns": row["mtime_ns"],
-                "status": "failed",
-                "error_category": "processing",
-                "error_type": "MemoryError",
-                "error_message": "ran out of memory processing this file alone",
-                "attempts": 1,
-                "duration_s": 0.0,
-                "started_at": now,
-                "finished_at": now,
-                "retryable": False,
-            }
-        ]
-    )
-    empty = process_slice(piece.clear(), ParseOptions())
-    return SliceResult(conform(outcomes, WORKER_OUTCOMES), empty.documents, empty.passages, empty.touched)

@@ -17,21 +17,18 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
 from docbatch.errors import RunError, WorkerStartError
-from docbatch.frames import conform
 from docbatch.isolation import IDLE, alive, read_beats
 from docbatch.spawning import start_problem
-from docbatch.worker import WORKER_OUTCOMES, ParseOptions, SliceResult, process_slice
+from docbatch.worker import ParseOptions, SliceResult, process_slice
 
 log = logging.getLogger("docbatch")
 
 WATCH_INTERVAL_S = 0.25
-_ERROR_TYPES = {"timeout": "FileTimeout", "worker_crash": "WorkerCrash", "worker_memory": "WorkerCrash"}
 
 
 class Supervisor:
@@ -204,34 +201,23 @@ class Supervisor:
         return piece.filter(~pl.col("doc_id").is_in(list(self.culprits)))
 
     def _with_culprit_rows(self, piece: pl.DataFrame, result: SliceResult | None) -> SliceResult:
+        """``result`` (None: nothing ran) and the failed rows of the files of ``piece`` that
+        killed or hung a worker."""
         blamed = piece.filter(pl.col("doc_id").is_in(list(self.culprits))) if self.culprits else piece.clear()
-        if blamed.height == 0 and result is not None:
-            return result
-        empty = process_slice(piece.clear(), self.options)
         if blamed.height == 0:
-            return empty
-        now = datetime.now(UTC)
-        rows = blamed.select("doc_id", "path", "format", "size", "mtime_ns").with_columns(
-            status=pl.lit("failed"),
-            error_category=pl.col("doc_id").replace_strict(
-                {d: c for d, (c, _) in self.culprits.items()}, return_dtype=pl.Utf8
-            ),
-            error_type=pl.col("doc_id").replace_strict(
-                {
-                    d: ("FileTimeout" if c == "timeout" else "WorkerCrash")
-                    for d, (c, _) in self.culprits.items()
-                },
+            return result if result is not None else SliceResult.empty()
+        by_file = {doc_id: category for doc_id, (category, _) in self.culprits.items()}
+        failed = SliceResult.failed(
+            blamed,
+            pl.col("doc_id").replace_strict(by_file, return_dtype=pl.Utf8),
+            pl.col("doc_id").replace_strict(
+                {d: "FileTimeout" if c == "timeout" else "WorkerCrash" for d, c in by_file.items()},
                 return_dtype=pl.Utf8,
             ),
-            error_message=pl.col("doc_id").replace_strict(
+            pl.col("doc_id").replace_strict(
                 {d: m for d, (_, m) in self.culprits.items()}, return_dtype=pl.Utf8
             ),
-            attempts=pl.lit(1, dtype=pl.Int32),
-            started_at=pl.lit(now),
-            finished_at=pl.lit(now),
-            retryable=pl.lit(False),
         )
-        failed = SliceResult(conform(rows, WORKER_OUTCOMES), empty.documents, empty.passages, empty.touched)
         return SliceResult.concat([result, failed]) if result is not None else failed
 
 

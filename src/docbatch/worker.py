@@ -22,21 +22,18 @@ import polars as pl
 
 from docbatch.chunking import chunk
 from docbatch.decoding import BINARY_SNIFF_BYTES, check_not_binary, decode
-from docbatch.errors import FileError, ValidationError, is_transient
+from docbatch.errors import ValidationError
 from docbatch.filekinds import not_regular_reason
 from docbatch.formats import get_parser
 from docbatch.formats.base import Parser
-from docbatch.frames import DOCUMENTS, OUTCOMES, PASSAGES, TOUCHED
+from docbatch.frames import DOCUMENTS, PASSAGES, TOUCHED
 from docbatch.isolation import Heartbeat, time_limit
+from docbatch.outcomes import WORKER_OUTCOMES, failed_rows, failure, worker_rows
 
 _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 """Non-blocking: opening a FIFO (or a device) must not wait for a writer; the file is
 checked to be a regular one before anything is read from it."""
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-
-WORKER_OUTCOMES: dict[str, pl.DataType] = {
-    name: dtype for name, dtype in OUTCOMES.items() if name not in ("run_id", "source", "slice")
-} | {"retryable": pl.Boolean()}
 
 
 @dataclass(frozen=True)
@@ -74,6 +71,24 @@ class SliceResult:
 
     def frames(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         return self.outcomes, self.documents, self.passages, self.touched
+
+    @staticmethod
+    def empty() -> SliceResult:
+        """A result with no rows."""
+        return SliceResult(
+            pl.DataFrame(schema=WORKER_OUTCOMES),
+            pl.DataFrame(schema=DOCUMENTS),
+            pl.DataFrame(schema=PASSAGES),
+            pl.DataFrame(schema=TOUCHED),
+        )
+
+    @staticmethod
+    def failed(
+        files: pl.DataFrame, category: str | pl.Expr, error_type: str | pl.Expr, message: str | pl.Expr
+    ) -> SliceResult:
+        """A result holding only the ``failed_rows`` of ``files`` (nothing to store)."""
+        empty = SliceResult.empty()
+        return SliceResult(failed_rows(files, category, error_type, message), *empty.frames()[1:])
 
     @staticmethod
     def concat(results: list[SliceResult]) -> SliceResult:
@@ -116,7 +131,7 @@ class _SliceWork:
 
     def result(self) -> SliceResult:
         return SliceResult(
-            pl.DataFrame(self.out, schema=WORKER_OUTCOMES),
+            worker_rows(self.out),
             pl.DataFrame(self.docs, schema=DOCUMENTS),
             pl.DataFrame(self.passages, schema=PASSAGES),
             pl.DataFrame(self.touched, schema=TOUCHED),
@@ -151,7 +166,7 @@ class _SliceWork:
         except NotRegularFile as exc:
             result.update(status="skipped", reason=str(exc))
         except Exception as exc:  # one bad file never stops the slice
-            result.update(_failure(exc))
+            result.update(failure(exc))
         result["duration_s"] = time.perf_counter() - clock
         result["finished_at"] = datetime.now(UTC)
         _append(self.out, [result.get(name) for name in WORKER_OUTCOMES])
@@ -285,15 +300,3 @@ def _read(fd: int, max_file_size: int) -> bytes:
     if len(data) > max_file_size:
         raise ValidationError(f"file is over max_file_size={max_file_size} bytes")
     return data
-
-
-def _failure(exc: Exception) -> dict[str, Any]:
-    category = exc.category if isinstance(exc, FileError) else "processing"
-    message = " ".join(str(exc).split()) or type(exc).__name__
-    return {
-        "status": "failed",
-        "error_category": category,
-        "error_type": type(exc).__name__,
-        "error_message": message[:1000],
-        "retryable": is_transient(exc),
-    }
