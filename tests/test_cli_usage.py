@@ -271,3 +271,14 @@ def test_plan_gives_no_none_reason_for_new_files(sample_tree: Path, tmp_path: Pa
     assert plan.returncode == 0, plan.stderr
     assert "new" in plan.stdout
     assert "None" not in plan.stdout
+
+
+def test_the_module_docstring_names_every_subcommand() -> None:
+    from docbatch import cli
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    commands = {name for name in sub.choices if name != "ingest"}  # "ingest" is an alias
+    assert commands == {"ingest-docs-batch", "plan", "verify", "search", "report", "runs", "sources", "sample"}
+    doc = cli.__doc__ or ""
+    assert [name for name in sorted(commands) if f"``{name}``" not in doc] == []

@@ -1,4 +1,13 @@
-"""The ``docbatch`` command line: ingest, search, report and sample.
+"""The ``docbatch`` command line. Its subcommands (``docbatch COMMAND --help`` for each):
+
+- ``ingest-docs-batch`` (alias ``ingest``): ingest a directory into the store, resumably;
+- ``plan``: what an ingest would do (new, changed, unchanged, deleted files), doing nothing;
+- ``verify``: compare the store with the disk and the last run (``--repair`` to fix);
+- ``search``: search the store;
+- ``report``: summarise a run from its reports (``--plots`` to draw them);
+- ``runs``: list the runs the state folder keeps, newest first;
+- ``sources``: list, rename or drop the sources (ingested trees) of the store;
+- ``sample``: write the sample documentation tree.
 
 Exit codes: 0 done (even when some files failed, unless ``--fail-on-error``),
 1 some files failed and ``--fail-on-error`` was given, 2 bad usage (directory,
@@ -139,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--max-file-size", type=_size, metavar="SIZE", help=f"reject larger files: {_SIZE_HELP}"
     )
-    ingest.add_argument("--chunk-size", type=_positive, help="files per slice")
+    ingest.add_argument(
+        "--chunk-size", type=_positive, help="files per slice, the files a worker parses together"
+    )
     ingest.add_argument("--fallback-encoding", help="decode non-UTF-8 files with this codec")
     ingest.add_argument(
         "--executor",

@@ -71,6 +71,17 @@ class IngestResult(OutcomeCounts):
 
     ``outcomes`` has one row per file of the run (``docbatch.frames.OUTCOMES``);
     ``timeline`` one row per store commit (``docbatch.frames.TIMELINE``).
+
+    Three words, as the column names use them (the names are the seed's):
+
+    * a *slice* is ``chunk_processing_size`` files (``BATCH_CHUNK_SIZE``, ``--chunk-size``)
+      parsed together by one worker; "chunk" in those names means this group of files;
+    * a *commit* writes one slice, or several slices whose results came back together, to
+      the store in one transaction. The ``slice`` column of both frames is the number of
+      the commit within its call (0, 1, ...; each call of a run starts again at 0; null
+      for a file decided without parsing), not the number of a slice;
+    * a *passage* is a piece of a document's text as stored and searched. ``n_chunks`` in
+      ``outcomes`` is the file's number of passages (``n_passages`` in the store).
     """
 
     run_id: str
