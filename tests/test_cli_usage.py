@@ -279,6 +279,15 @@ def test_the_module_docstring_names_every_subcommand() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     commands = {name for name in sub.choices if name != "ingest"}  # "ingest" is an alias
-    assert commands == {"ingest-docs-batch", "plan", "verify", "search", "report", "runs", "sources", "sample"}
+    assert commands == {
+        "ingest-docs-batch",
+        "plan",
+        "verify",
+        "search",
+        "report",
+        "runs",
+        "sources",
+        "sample",
+    }
     doc = cli.__doc__ or ""
     assert [name for name in sorted(commands) if f"``{name}``" not in doc] == []
