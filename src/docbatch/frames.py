@@ -173,7 +173,7 @@ def conform(
     for name, dtype in schema.items():
         if name in present:
             column = df.get_column(name)
-            if column.dtype != dtype:
+            if present[name] != dtype:  # (an enum dtype is a new object at each look)
                 column = column.cast(dtype)
         else:
             value = fill.get(name) if fill is not None else None
