@@ -19,7 +19,7 @@ from benchmarks.corpus import list_files, pattern_regex
 CHUNK_FILES = 50
 
 
-WORKER_START = "import docbatch.execution, docbatch.worker"
+WORKER_START = "import docbatch.run.execution, docbatch.work.worker"
 """What a process-pool worker imports before its first slice (its start-up cost)."""
 
 
@@ -77,8 +77,8 @@ def _load(root: str, pattern: str) -> list[tuple[str, bytes]]:
 
 def _parse_items(items: list[tuple[str, bytes]]) -> dict[str, list[float]]:
     """Decode and parse each item; per format: [seconds, files, failures]."""
-    from docbatch.decoding import decode
     from docbatch.formats import get_parser
+    from docbatch.work.decoding import decode
 
     stats: dict[str, list[float]] = defaultdict(lambda: [0.0, 0, 0])
     for fmt, data in items:
@@ -95,8 +95,8 @@ def _parse_items(items: list[tuple[str, bytes]]) -> dict[str, list[float]]:
 
 def _rst_with_docutils(items: list[tuple[str, bytes]]) -> list[float] | None:
     """The RST files again with the docutils engine, when the default engine is another one."""
-    from docbatch.decoding import decode
     from docbatch.formats import get_parser
+    from docbatch.work.decoding import decode
 
     try:
         parser = get_parser("rst", rst_engine="docutils")

@@ -28,13 +28,13 @@ def breakdown(root: str, pattern: str, db: str, source: str) -> dict[str, Any]:
 
     import polars as pl
 
-    from docbatch import reports
-    from docbatch.checkpoint import Checkpoint
     from docbatch.frames import TIMELINE
-    from docbatch.inventory import parse_patterns, scan
-    from docbatch.outcomes import planned_rows
-    from docbatch.planning import plan
+    from docbatch.plan.inventory import parse_patterns, scan
+    from docbatch.plan.planning import plan
+    from docbatch.state import reports
+    from docbatch.state.checkpoint import Checkpoint
     from docbatch.store.sqlite import SQLiteStore
+    from docbatch.work.outcomes import planned_rows
 
     patterns = parse_patterns(pattern)
     t0 = time.perf_counter()

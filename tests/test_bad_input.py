@@ -21,9 +21,9 @@ import polars as pl
 import pytest
 
 from docbatch import BatchConfig, BatchIngestService
-from docbatch import inventory as inventory_module
 from docbatch.formats import get_parser
 from docbatch.formats.base import ParsedDocument
+from docbatch.plan import inventory as inventory_module
 from docbatch.result import IngestResult
 
 PATTERN = "*.md,*.rst,*.html,*.txt"

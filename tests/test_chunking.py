@@ -3,8 +3,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docbatch.chunking import chunk
 from docbatch.formats.base import DocumentBuilder, ParsedDocument
+from docbatch.work.chunking import chunk
 
 
 def _doc(*items: tuple[int, str] | str) -> ParsedDocument:

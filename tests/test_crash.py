@@ -118,7 +118,8 @@ def test_sigkill_at_arbitrary_moments_of_a_cli_run(
 
 CHILD = textwrap.dedent("""
     import os, signal, sys
-    from docbatch import BatchConfig, BatchIngestService, atomic
+    from docbatch import BatchConfig, BatchIngestService
+    from docbatch.state import atomic
     from docbatch.sample import SAMPLE_MAX_FILE_SIZE, SAMPLE_PATTERN
     from docbatch.store import SQLiteStore
 

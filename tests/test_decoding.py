@@ -4,8 +4,8 @@ import codecs
 
 import pytest
 
-from docbatch.decoding import decode
 from docbatch.errors import ValidationError
+from docbatch.work.decoding import decode
 
 
 def test_plain_utf8() -> None:

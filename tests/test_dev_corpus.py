@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from docbatch import BatchIngestService
-from docbatch.inventory import scan
+from docbatch.plan.inventory import scan
 
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "dev"
 PATTERN = "*.md,*.rst,*.txt,*.html,*.html.en,*.html.en.utf8"

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from docbatch import BatchIngestService
-from docbatch.inventory import scan, scan_listed
-from docbatch.planning import in_scope
+from docbatch.plan.inventory import scan, scan_listed
+from docbatch.plan.planning import in_scope
 
 PAGES = {
     "index.md": "# Shell builtins\n\nThe `.` command and friends.\n",

@@ -1,4 +1,4 @@
-"""docbatch.git against the real git, on repositories built in tmp dirs."""
+"""docbatch.plan.git against the real git, on repositories built in tmp dirs."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from docbatch import git as git_module
 from docbatch.errors import ConfigError, RunError
-from docbatch.git import CHANGES, PROVENANCE, GitError, GitRepo
+from docbatch.plan import git as git_module
+from docbatch.plan.git import CHANGES, PROVENANCE, GitError, GitRepo
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from docbatch import BatchIngestService
-from docbatch.checkpoint import CheckpointWarning
+from docbatch.state.checkpoint import CheckpointWarning
 
 
 @pytest.mark.parametrize(

@@ -131,7 +131,7 @@ def test_a_worker_that_blows_up_memory_is_killed(tmp_path: Path, executor: str) 
 
 
 def test_heartbeats_name_the_current_file_whatever_its_name(tmp_path: Path) -> None:
-    from docbatch.isolation import IDLE, Heartbeat, read_beats
+    from docbatch.work.isolation import IDLE, Heartbeat, read_beats
 
     with Heartbeat(str(tmp_path)) as heartbeat:
         heartbeat.beat("a-rather-long/folder/name/first file.md")
@@ -142,7 +142,7 @@ def test_heartbeats_name_the_current_file_whatever_its_name(tmp_path: Path) -> N
 
 
 def test_a_heartbeat_folder_that_is_gone_loses_the_beats_not_the_slice(tmp_path: Path) -> None:
-    from docbatch.isolation import Heartbeat
+    from docbatch.work.isolation import Heartbeat
 
     with Heartbeat(str(tmp_path / "gone")) as heartbeat:
         heartbeat.beat("a.md")

@@ -18,21 +18,20 @@ import docbatch
 SRC = Path(docbatch.__file__).parent
 
 LAYERS = {
-    "frames": 0, "errors": 0, "config": 0, "atomic": 0, "hashing": 0, "filekinds": 0,
-    "decoding": 1, "inventory": 1, "formats": 1, "chunking": 1, "store": 1, "checkpoint": 1,
-    "lock": 1, "retry": 1, "metrics": 1, "reports": 1, "sample": 1, "fingerprint": 1, "git": 1,
-    "isolation": 1, "spawning": 1, "folders": 1,
-    "planning": 2, "worker": 2, "outcomes": 2, "result": 2, "progress": 2, "supervisor": 2.5,
-    "verify": 3, "runner": 3, "execution": 3, "preparation": 3, "closing": 3.5,
-    "service": 4,
-    "display": 5, "cli": 5,
-    "__main__": 6, "__init__": 6,
+    "frames": 0, "errors": 0, "config": 0, "metrics": 0, "sample": 0,
+    "retry": 1, "formats": 1, "store": 1,
+    "work": 2,
+    "plan": 3,
+    "state": 4,
+    "result": 5, "run": 5,
+    "display": 6,
+    "service": 7,
+    "cli": 8,
+    "__main__": 9, "__init__": 9,
 }  # fmt: skip
 """The layer of each top-level module or package of docbatch."""
 
 ALLOWED_LAZY = {
-    # progress="auto" picks the notebook dashboard, imported on demand
-    ("progress", "docbatch.display.widgets"),
     # a result renders itself in a notebook and draws its plots, imported on demand
     ("result", "docbatch.display.summary"),
     ("result", "docbatch.display.plots"),
@@ -106,7 +105,7 @@ def test_imports_point_downward() -> None:
     [
         "from docbatch import cli",
         "import docbatch.service",
-        "from docbatch.runner import Runner",
+        "from docbatch.run.runner import Runner",
         "from docbatch import BatchIngestService",
         "from . import cli",
         "def later():\n    from docbatch.display import widgets",

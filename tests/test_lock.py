@@ -16,12 +16,12 @@ import pytest
 from docbatch import BatchIngestService
 from docbatch.cli import main
 from docbatch.errors import StoreLockedError
-from docbatch.lock import holder
+from docbatch.state.lock import holder
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from docbatch.lock import writer_lock
+from docbatch.state.lock import writer_lock
 with writer_lock(Path(sys.argv[1]), "test"):
     print("locked", flush=True)
     time.sleep(60)

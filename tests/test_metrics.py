@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from docbatch import BatchConfig, BatchIngestService, BatchProgress
+from docbatch.display.progress import LogProgress, TerminalProgress, TqdmProgress, resolve
 from docbatch.metrics import SliceSizer, processing_metrics
-from docbatch.progress import LogProgress, TerminalProgress, TqdmProgress, resolve
 from docbatch.sample import SAMPLE_PATTERN
 
 

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from docbatch.frames import INVENTORY
-from docbatch.worker import ParseOptions, process_slice
+from docbatch.work.worker import ParseOptions, process_slice
 
 FILES = 300
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")

@@ -10,8 +10,8 @@ import polars as pl
 
 from docbatch import BatchIngestService, SQLiteStore
 from docbatch.metrics import BatchProgress
-from docbatch.preparation import change_mark
-from docbatch.runner import OutcomeSink
+from docbatch.run.preparation import change_mark
+from docbatch.run.runner import OutcomeSink
 from docbatch.store.base import ChangeMarker, DocumentStore
 
 

@@ -13,7 +13,6 @@ import pytest
 
 import docbatch
 from docbatch import BatchConfig, BatchIngestService, errors, load_run
-from docbatch.checkpoint import CheckpointWarning
 from docbatch.formats import EXTENSIONS, supported_formats
 from docbatch.frames import (
     ERROR_CATEGORIES,
@@ -25,10 +24,11 @@ from docbatch.frames import (
     OUTCOMES,
     conform,
 )
-from docbatch.outcomes import WORKER_OUTCOMES, failed_rows
 from docbatch.sample import BAD_FILES, SAMPLE_MAX_FILE_SIZE
 from docbatch.sample import SAMPLE_PATTERN as ALL
-from docbatch.worker import SliceResult
+from docbatch.state.checkpoint import CheckpointWarning
+from docbatch.work.outcomes import WORKER_OUTCOMES, failed_rows
+from docbatch.work.worker import SliceResult
 
 SRC = Path(docbatch.__file__).parent
 ENUMS = {"status": OUTCOME_STATUS, "error_category": ERROR_CATEGORY, "format": FORMAT}

@@ -19,7 +19,7 @@ import pytest
 
 from docbatch import BatchConfig, BatchIngestService, IngestResult, sample
 from docbatch.display import load_run
-from docbatch.progress import resolve
+from docbatch.display.progress import resolve
 
 ALL = sample.SAMPLE_PATTERN
 

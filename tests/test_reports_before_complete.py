@@ -10,13 +10,13 @@ from pathlib import Path
 
 SCRIPT = """
 import os, sys
-import docbatch.reports
+import docbatch.state.reports
 from docbatch import BatchIngestService
 
 if sys.argv[1] == "die":
     def killed(*args, **kwargs):
         os._exit(9)  # as a SIGKILL would, while the reports are being written
-    docbatch.reports.write_reports = killed
+    docbatch.state.reports.write_reports = killed
 result = BatchIngestService("s.db").ingest_batch("docs", executor="serial")
 print(result.succeeded)
 """

@@ -11,16 +11,16 @@ import polars as pl
 import pytest
 
 from docbatch import BatchConfig, BatchIngestService, IngestResult
-from docbatch.checkpoint import (
+from docbatch.frames import OUTCOMES
+from docbatch.sample import BAD_FILES, SAMPLE_MAX_FILE_SIZE
+from docbatch.sample import SAMPLE_PATTERN as ALL
+from docbatch.state.checkpoint import (
     COMPACT_AFTER_PARTS,
     Checkpoint,
     CheckpointWarning,
     legacy_problems,
     load_legacy_progress,
 )
-from docbatch.frames import OUTCOMES
-from docbatch.sample import BAD_FILES, SAMPLE_MAX_FILE_SIZE
-from docbatch.sample import SAMPLE_PATTERN as ALL
 
 
 def _service(tmp_path: Path, **config: object) -> BatchIngestService:
@@ -76,16 +76,16 @@ def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(tmp_path: Path, 
 @pytest.fixture
 def walks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The roots the inventory walks from now on, one entry per walk."""
-    import docbatch.preparation
+    import docbatch.run.preparation
 
     seen: list[Path] = []
-    real_scan = docbatch.preparation.scan
+    real_scan = docbatch.run.preparation.scan
 
     def counted_scan(root, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN002, ANN003, ANN202
         seen.append(Path(root))
         return real_scan(root, *args, **kwargs)
 
-    monkeypatch.setattr(docbatch.preparation, "scan", counted_scan)
+    monkeypatch.setattr(docbatch.run.preparation, "scan", counted_scan)
     return seen
 
 

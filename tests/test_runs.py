@@ -14,8 +14,8 @@ import pytest
 
 from docbatch import BatchConfig, BatchIngestService
 from docbatch.display import load_run
-from docbatch.reports import ERRORS_JSON, OUTCOMES_PARQUET, PERFORMANCE_JSON, TIMELINE_PARQUET
 from docbatch.sample import SAMPLE_MAX_FILE_SIZE, SAMPLE_PATTERN
+from docbatch.state.reports import ERRORS_JSON, OUTCOMES_PARQUET, PERFORMANCE_JSON, TIMELINE_PARQUET
 
 REPORTS = {PERFORMANCE_JSON, ERRORS_JSON, OUTCOMES_PARQUET, TIMELINE_PARQUET}
 

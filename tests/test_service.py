@@ -85,7 +85,7 @@ def test_second_run_skips_unchanged_files_without_reading_them(
 ) -> None:
     service = _service(tmp_path)
     service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
-    import docbatch.worker as worker
+    import docbatch.work.worker as worker
 
     opened: list[str] = []
     real_open = worker._SliceWork._open_inside_root

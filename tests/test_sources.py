@@ -276,7 +276,7 @@ def test_python_api(tmp_path: Path) -> None:
 
 
 def test_the_rename_check_reads_a_sample_not_the_tree(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    from docbatch import verify
+    from docbatch.state import verify
 
     docs = _tree(tmp_path / "docs", 300)
     with BatchIngestService(tmp_path / "d.db") as service:

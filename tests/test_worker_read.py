@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import docbatch.worker as worker
+import docbatch.work.worker as worker
 from docbatch.errors import ValidationError
 
 

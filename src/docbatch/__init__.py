@@ -1,5 +1,27 @@
 """docbatch: batch-ingest documentation trees into a searchable store, resumably.
 
+The packages follow the data flow, and import only downward (tests/test_layers.py):
+
+    directory + patterns
+      plan/      inventory (walk, patterns, hidden, links), planning against the
+                 store (hashing, fingerprints), git facts      -> plan frame
+      run/       preparation (plan + checkpoint read back), execution (where slices
+                 run: this process, a spawned pool, Dask), supervisor (dead or stuck
+                 workers), runner (slice -> store -> checkpoint -> timeline),
+                 closing (outcomes, reports, the result)
+      work/      what a worker imports: worker (one slice), decoding, formats (via
+                 docbatch.formats), chunking into passages, outcome rows, isolation
+      store/     the DocumentStore protocol: SQLite FTS5, PostgreSQL
+      state/     checkpoint parts and manifest, atomic writes, reports, writer lock,
+                 state-folder checks, verify
+      display/   progress sinks (terminal bar, log lines, notebook dashboard),
+                 summaries, plots, runs read back (load_run)
+    outcomes + timeline frames -> reports (Parquet, JSON), widgets, plots
+
+Beside them: frames (every schema), errors, config (BatchConfig), retry (the seed's
+decorator), metrics (BatchProgress), result (IngestResult), service (the seed's
+BatchIngestService facade), cli, sample (the shipped sample tree).
+
 The names below are imported on first use, so a worker process that needs only the
 parsers does not import the service, the store or the display.
 """

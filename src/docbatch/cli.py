@@ -45,8 +45,8 @@ from docbatch.errors import (
     StoreError,
     check_root,
 )
-from docbatch.execution import EXECUTOR_CHOICES, check_dask_url
-from docbatch.inventory import DEFAULT_PATTERN, parse_patterns
+from docbatch.plan.inventory import DEFAULT_PATTERN, parse_patterns
+from docbatch.run.execution import EXECUTOR_CHOICES, check_dask_url
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE, EXIT_STORE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_BROKEN_PIPE = 141
@@ -474,7 +474,7 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from docbatch import reports
+    from docbatch.state import reports
     from docbatch.store.location import state_dir_for
 
     folder = Path(args.state_dir) if args.state_dir else state_dir_for(args.db)
@@ -535,7 +535,7 @@ def _report_part(path: Path) -> dict[str, Any]:
 
 
 def _run_folder(state_dir: Path, run_id: str) -> Path:
-    from docbatch import reports
+    from docbatch.state import reports
 
     try:
         return reports.run_folder(state_dir, run_id)
@@ -544,7 +544,7 @@ def _run_folder(state_dir: Path, run_id: str) -> Path:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from docbatch import reports
+    from docbatch.state import reports
     from docbatch.store.location import state_dir_for
 
     folder = Path(args.state_dir) if args.state_dir else state_dir_for(args.db)

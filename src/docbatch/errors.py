@@ -23,7 +23,8 @@ exceptions still pass through where the docstrings say so (``load_run`` raises
     │   ├── ValidationError (ValueError)  empty, too large, binary, not decodable (terminal)
     │   ├── ParseError (ValueError)       the parser rejected the file (terminal)
     │   ├── FileTimeout (TimeoutError)    parsing took longer than file_timeout_s (terminal)
-    │   └── WorkerCrash                   the worker died on this file (terminal)
+    │   ├── WorkerCrash                   the worker died on this file (terminal)
+    │   └── NotRegularFile                a FIFO, socket or device: a skipped row, never read
     └── IngestFailures                    raise_on_failures(): some files of a finished call failed
 
     MissingExtraError (ImportError)       an optional library of the notebook extra is missing
@@ -120,6 +121,11 @@ class FileError(DocbatchError):
     """One file could not be ingested; it becomes an outcome row."""
 
     category = "processing"
+
+
+class NotRegularFile(FileError, TerminalError):
+    """The path is a FIFO, socket or device (maybe put in place of a file during the run):
+    it is never read, and its row is ``skipped`` with this reason."""
 
 
 class ValidationError(FileError, TerminalError, ValueError):

@@ -11,7 +11,7 @@ import polars as pl
 from docbatch.errors import IngestFailures as IngestFailures  # its home is docbatch.errors
 from docbatch.frames import OUTCOMES, TIMELINE
 from docbatch.metrics import estimate_remaining_s, files_per_second, format_rate
-from docbatch.reports import error_records
+from docbatch.state.reports import error_records
 
 FINAL = ("succeeded", "failed", "skipped")
 """The statuses a file of a run ends with (``pending`` is not final, ``deleted`` is no file)."""

@@ -26,14 +26,20 @@ from typing import Any
 
 import polars as pl
 
-from docbatch import planning, reports
-from docbatch.checkpoint import Checkpoint, legacy_problems
-from docbatch.closing import close_call, performance
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
-from docbatch.decoding import check_codec
+from docbatch.display.progress import resolve as resolve_progress
 from docbatch.errors import ConfigError, check_root
-from docbatch.execution import (
+from docbatch.formats.base import Parser
+from docbatch.metrics import BatchProgress, processing_metrics
+from docbatch.plan import planning
+from docbatch.plan.fingerprint import fingerprints
+from docbatch.plan.git import GitRepo
+from docbatch.plan.inventory import DEFAULT_PATTERN, parse_excludes, parse_patterns, scan
+from docbatch.result import IngestResult, RunOutput
+from docbatch.retry import RetryPolicy
+from docbatch.run.closing import close_call, performance
+from docbatch.run.execution import (
     ExecutorSpec,
     PoolKeeper,
     check_executor,
@@ -42,15 +48,7 @@ from docbatch.execution import (
     slices_in_flight,
     stop_on_signals,
 )
-from docbatch.fingerprint import fingerprints
-from docbatch.folders import check_folder, check_state_folder
-from docbatch.formats.base import Parser
-from docbatch.git import GitRepo
-from docbatch.inventory import DEFAULT_PATTERN, parse_excludes, parse_patterns, scan
-from docbatch.lock import writer_lock
-from docbatch.metrics import BatchProgress, processing_metrics
-from docbatch.outcomes import deleted_rows
-from docbatch.preparation import (
+from docbatch.run.preparation import (
     PreparedRun,
     RunInventory,
     change_mark,
@@ -58,14 +56,12 @@ from docbatch.preparation import (
     default_source,
     prepare,
 )
-from docbatch.progress import resolve as resolve_progress
-from docbatch.result import IngestResult, RunOutput
-from docbatch.retry import RetryPolicy
-from docbatch.spawning import main_module_parsers
-from docbatch.store import DocumentStore, open_store
-from docbatch.store.base import SourceRegistry
-from docbatch.store.location import state_dir_for
-from docbatch.verify import (
+from docbatch.run.spawning import main_module_parsers
+from docbatch.state import reports
+from docbatch.state.checkpoint import Checkpoint, legacy_problems
+from docbatch.state.folders import check_folder, check_state_folder
+from docbatch.state.lock import writer_lock
+from docbatch.state.verify import (
     check_delete_share,
     check_repair_root,
     claim_root,
@@ -73,6 +69,11 @@ from docbatch.verify import (
     record_ingest,
     stored_in_scope,
 )
+from docbatch.store import DocumentStore, open_store
+from docbatch.store.base import SourceRegistry
+from docbatch.store.location import state_dir_for
+from docbatch.work.decoding import check_codec
+from docbatch.work.outcomes import deleted_rows
 
 log = logging.getLogger("docbatch")
 
@@ -347,7 +348,7 @@ class BatchIngestService:
                     log.info("batch %d of %d done: %s", batch + 1, batches, _counts(self.progress))
 
             decided = pl.concat([run.carried, run.decided])
-            from docbatch.runner import OutcomeSink  # the sinks' protocols live with the runner
+            from docbatch.run.runner import OutcomeSink  # the sinks' protocols live with the runner
 
             for sink in sinks:
                 sink.start(live)
@@ -386,8 +387,8 @@ class BatchIngestService:
         own process pool, which it may replace and whose workers it watches; ``fallback``:
         parse in this process if its workers cannot start). The parsers
         are imported only when there is something to parse."""
-        from docbatch.runner import RunContext, Runner
-        from docbatch.worker import ParseOptions
+        from docbatch.run.runner import RunContext, Runner
+        from docbatch.work.worker import ParseOptions
 
         cfg = self.config
         ctx = RunContext(
@@ -510,7 +511,7 @@ class BatchIngestService:
         exclude: str | list[str] | tuple[str, ...] | None = None,
         allow_mass_delete: bool = False,
     ) -> pl.DataFrame:
-        """Compare the store with the disk and the last run's ledger (``docbatch.verify``).
+        """Compare the store with the disk and the last run's ledger (``docbatch.state.verify``).
 
         Without arguments the root, pattern, source, ``include_hidden`` and ``exclude`` of
         the last run are used (a stored document is checked when that run's walk would

@@ -20,7 +20,7 @@ def test_import_and_cli_ingest_load_no_notebook_libraries(tmp_path: Path) -> Non
     out = run_python(
         f"""
         import sys
-        import docbatch, docbatch.display, docbatch.progress
+        import docbatch, docbatch.display, docbatch.display.progress
         from docbatch import cli, sample
         root = sample.write_sample_tree("docs")
         code = cli.main(["ingest-docs-batch", str(root), "--db", "docs.db", "--max-file-size", "200KB"])
@@ -39,7 +39,7 @@ def test_missing_ipywidgets_says_which_extra_to_install(tmp_path: Path) -> None:
         import sys
         sys.modules["ipywidgets"] = None
         from docbatch.display import MissingExtraError
-        from docbatch.progress import resolve
+        from docbatch.display.progress import resolve
         from docbatch.display.widgets import Dashboard
         for attempt in (lambda: resolve("widget"), Dashboard):
             try:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from docbatch.display.progress import LogProgress, TerminalProgress, TqdmProgress, in_jupyter, resolve
 from docbatch.errors import ConfigError
-from docbatch.progress import LogProgress, TerminalProgress, TqdmProgress, in_jupyter, resolve
 
 
 class Sink:

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from docbatch import reports
 from docbatch.frames import OUTCOMES, TIMELINE, conform
 from docbatch.metrics import format_rate
 from docbatch.result import OutcomeCounts
+from docbatch.state import reports
 from docbatch.store.location import state_dir_for
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ class DocumentStore(Protocol):
 
     A store that several machines or state folders can write may also have
     ``writer_lock(source)``: a context manager holding a lock in the store itself, so that
-    one run at a time writes a source (see ``docbatch.lock``). It yields an object with
+    one run at a time writes a source (see ``docbatch.state.lock``). It yields an object with
     ``previous`` (the record of a holder that died without releasing it, else None) and
     ``note(**fields)`` (add to the holder record); a second writer gets ``lock_refused``.
     """

@@ -26,9 +26,9 @@ import polars as pl
 
 from docbatch.errors import ConfigError, MassDeleteError, StoreError
 from docbatch.frames import PROBLEMS
-from docbatch.hashing import file_sha256
-from docbatch.inventory import selection
-from docbatch.planning import scoped_ids
+from docbatch.plan.hashing import file_sha256
+from docbatch.plan.inventory import selection
+from docbatch.plan.planning import scoped_ids
 from docbatch.store.base import DocumentStore, SourceRegistry
 
 log = logging.getLogger("docbatch")
@@ -55,7 +55,7 @@ def find_problems(
     """Every problem of ``source``: ``inventory`` is the scan of its root with ``patterns``
     (valid files only are compared), ``ledger`` the outcome rows of its last run (None if
     there is none). Stored documents outside the scope are left alone: the scope is the
-    one deletion uses (``docbatch.planning.scoped_ids``)."""
+    one deletion uses (``docbatch.plan.planning.scoped_ids``)."""
     known = store.known_documents(source)
     rules = selection(patterns, exclude, include_hidden, recursive)
     known = known.filter(pl.col("doc_id").is_in(scoped_ids(known["doc_id"], inventory, rules)))

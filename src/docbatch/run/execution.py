@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from docbatch.errors import ConfigError, WorkerStartError
-from docbatch.spawning import warm_up, worker_context
+from docbatch.run.spawning import warm_up, worker_context
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor

@@ -20,15 +20,15 @@ from typing import Any
 
 import polars as pl
 
-from docbatch.chunking import chunk
-from docbatch.decoding import BINARY_SNIFF_BYTES, check_not_binary, decode
-from docbatch.errors import ValidationError
-from docbatch.filekinds import not_regular_reason
+from docbatch.errors import NotRegularFile, ValidationError
 from docbatch.formats import get_parser
 from docbatch.formats.base import Parser
 from docbatch.frames import DOCUMENTS, PASSAGES, TOUCHED
-from docbatch.isolation import Heartbeat, time_limit
-from docbatch.outcomes import WORKER_OUTCOMES, failed_rows, failure, worker_rows
+from docbatch.work.chunking import chunk
+from docbatch.work.decoding import BINARY_SNIFF_BYTES, check_not_binary, decode
+from docbatch.work.filekinds import not_regular_reason
+from docbatch.work.isolation import Heartbeat, time_limit
+from docbatch.work.outcomes import WORKER_OUTCOMES, failed_rows, failure, worker_rows
 
 _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 """Non-blocking: opening a FIFO (or a device) must not wait for a writer; the file is
@@ -259,11 +259,6 @@ def _append(columns: dict[str, list[Any]], values: Any) -> None:
 @functools.lru_cache(maxsize=64)
 def _real_root(root: str) -> str:
     return os.path.realpath(root)
-
-
-class NotRegularFile(Exception):
-    """The path is a FIFO, socket or device (maybe put in place of a file during the run):
-    it is never read, and its row is ``skipped`` with this reason."""
 
 
 def _read(fd: int, max_file_size: int) -> bytes:

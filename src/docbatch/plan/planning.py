@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 import polars as pl
 
 from docbatch.frames import PLAN
-from docbatch.hashing import file_sha256
-from docbatch.inventory import Selection, selection
+from docbatch.plan.hashing import file_sha256
+from docbatch.plan.inventory import Selection, selection
 
 
 def plan(
@@ -123,7 +123,7 @@ def in_scope(
     include_hidden: bool = False,
 ) -> bool:
     """Whether a stored document falls within a run's scope: a walk with these settings
-    would list it for ingesting (``docbatch.inventory.Selection.selects``).
+    would list it for ingesting (``docbatch.plan.inventory.Selection.selects``).
 
     >>> in_scope("docs/a.rst", ("docs/*.rst",)), in_scope("docs/api/b.rst", ("docs/*.rst",))
     (True, False)

@@ -26,9 +26,9 @@ from typing import Any
 
 import polars as pl
 
-from docbatch.atomic import sweep_temp_files, write_json, write_parquet
 from docbatch.errors import CheckpointWarning as CheckpointWarning  # its home is docbatch.errors
 from docbatch.frames import OUTCOMES, conform
+from docbatch.state.atomic import sweep_temp_files, write_json, write_parquet
 
 log = logging.getLogger("docbatch")
 

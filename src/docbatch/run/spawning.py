@@ -138,7 +138,7 @@ def worker_context() -> multiprocessing.context.BaseContext:
 
 def warm_up() -> None:
     """A worker's first task: import what slices need, while the driver plans."""
-    importlib.import_module("docbatch.worker")
+    importlib.import_module("docbatch.work.worker")
 
 
 POOL_START_TIMEOUT_S = 120.0

@@ -31,16 +31,16 @@ from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
 
-from docbatch.checkpoint import Checkpoint
 from docbatch.config import BatchConfig
 from docbatch.frames import DOCUMENTS, GIT_COLUMNS, OUTCOMES, TIMELINE, conform
 from docbatch.metrics import BatchProgress, SliceSizer, processing_metrics
-from docbatch.outcomes import after_retries
 from docbatch.result import RunOutput
 from docbatch.retry import RetryPolicy
+from docbatch.run.supervisor import Supervisor
+from docbatch.state.checkpoint import Checkpoint
 from docbatch.store.base import DocumentStore
-from docbatch.supervisor import Supervisor
-from docbatch.worker import ParseOptions, SliceResult, process_slice
+from docbatch.work.outcomes import after_retries
+from docbatch.work.worker import ParseOptions, SliceResult, process_slice
 
 log = logging.getLogger("docbatch")
 

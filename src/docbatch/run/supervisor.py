@@ -22,9 +22,9 @@ from pathlib import Path
 import polars as pl
 
 from docbatch.errors import RunError, WorkerStartError
-from docbatch.isolation import IDLE, alive, read_beats
-from docbatch.spawning import start_problem
-from docbatch.worker import ParseOptions, SliceResult, process_slice
+from docbatch.run.spawning import start_problem
+from docbatch.work.isolation import IDLE, alive, read_beats
+from docbatch.work.worker import ParseOptions, SliceResult, process_slice
 
 log = logging.getLogger("docbatch")
 

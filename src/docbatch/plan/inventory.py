@@ -39,9 +39,9 @@ import pathspec
 import polars as pl
 
 from docbatch.errors import ConfigError, RootError
-from docbatch.filekinds import not_regular_reason
 from docbatch.formats import detect_format, supported_formats
 from docbatch.frames import INVENTORY
+from docbatch.work.filekinds import not_regular_reason
 
 DEFAULT_PATTERN = "*.md,*.rst,*.html"
 

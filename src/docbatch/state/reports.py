@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from docbatch.atomic import temp_name, write_json, write_parquet
+from docbatch.state.atomic import temp_name, write_json, write_parquet
 
 PERFORMANCE_JSON = "batch_ingest_performance.json"
 ERRORS_JSON = "batch_ingest_errors.json"

@@ -8,13 +8,13 @@ from typing import Any
 
 import polars as pl
 
-from docbatch import reports
 from docbatch.config import BatchConfig
 from docbatch.frames import TIMELINE, conform
 from docbatch.metrics import BatchProgress, peak_rss_mb, processing_metrics
-from docbatch.outcomes import pending_rows
-from docbatch.preparation import PreparedRun
 from docbatch.result import FINAL, IngestResult, RunOutput
+from docbatch.run.preparation import PreparedRun
+from docbatch.state import reports
+from docbatch.work.outcomes import pending_rows
 
 
 def close_call(

@@ -1,7 +1,7 @@
 """Progress sinks for terminals and logs, and choosing one by name.
 
 A sink has three methods, ``start``, ``update`` and ``stop`` (see
-``docbatch.runner.ProgressSink``); the runner calls them from its own loop.
+``docbatch.run.runner.ProgressSink``); the runner calls them from its own loop.
 ``resolve("auto")`` picks the ipywidgets dashboard (``docbatch.display.widgets``,
 imported only then) inside a Jupyter kernel, tqdm's text bar in a kernel without
 ipywidgets and on a terminal, and log lines elsewhere (pipes, CI, cron).

@@ -17,15 +17,15 @@ from typing import Any
 
 import polars as pl
 
-from docbatch import planning
-from docbatch.checkpoint import Checkpoint, LoadedCheckpoint
 from docbatch.config import BatchConfig
 from docbatch.errors import ConfigError
 from docbatch.frames import OUTCOMES
-from docbatch.git import GitRepo
-from docbatch.inventory import parse_excludes, parse_patterns, scan, scan_listed
-from docbatch.outcomes import carried_over, planned_rows
+from docbatch.plan import planning
+from docbatch.plan.git import GitRepo
+from docbatch.plan.inventory import parse_excludes, parse_patterns, scan, scan_listed
+from docbatch.state.checkpoint import Checkpoint, LoadedCheckpoint
 from docbatch.store.base import ChangeMarker, DocumentStore
+from docbatch.work.outcomes import carried_over, planned_rows
 
 log = logging.getLogger("docbatch")
 
