@@ -1,4 +1,5 @@
-"""Store backends for the contract tests: SQLite in a temporary file, and PostgreSQL.
+"""Store backends for the contract tests: SQLite in a temporary file, PostgreSQL, and the
+in-memory store.
 
 PostgreSQL comes from ``DOCBATCH_TEST_POSTGRES_URL`` when it is set; otherwise a private
 server is started for the session (``initdb`` + ``pg_ctl`` from
@@ -26,7 +27,7 @@ from urllib.parse import quote
 
 import pytest
 
-from docbatch.store import DocumentStore, SQLiteStore
+from docbatch.store import DocumentStore, MemoryStore, SQLiteStore
 
 URL_VARIABLE = "DOCBATCH_TEST_POSTGRES_URL"
 DATABASE = "docbatch_test"
@@ -205,11 +206,27 @@ def postgres_schema_url(postgres_url: str) -> Iterator[str]:
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+def _memory_backend() -> Backend:
+    root = MemoryStore("contract")
+
+    def open_store(**options: Any) -> DocumentStore:
+        return root.connect(**options)
+
+    @contextmanager
+    def hold() -> Iterator[None]:
+        with root.write_lock:
+            yield
+
+    return Backend("memory", root.location, open_store, hold)
+
+
+@pytest.fixture(params=["sqlite", "postgres", "memory"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     """Each store backend in turn, at a fresh location."""
     if request.param == "sqlite":
         return _sqlite_backend(tmp_path)
+    if request.param == "memory":
+        return _memory_backend()
     url = request.getfixturevalue("postgres_schema_url")
     from docbatch.store.postgres import PostgresStore, mask_password
 

@@ -1,4 +1,5 @@
-"""The store contract: the same tests for every backend (SQLite and PostgreSQL)."""
+"""The store contract: the same tests for every backend (SQLite, PostgreSQL and the in-memory
+store, whose simple search keeps the same query rules)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Stores: the protocol, the embedded SQLite default, PostgreSQL (optional), and ``open_store``."""
+"""Stores: the protocol, the embedded SQLite default, PostgreSQL (optional), one in memory
+(for tests), and ``open_store``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from urllib.parse import unquote
 
 from docbatch.errors import ConfigError
 from docbatch.store.base import DocumentStore
+from docbatch.store.memory import MemoryStore
 from docbatch.store.sqlite import SQLiteStore
 
 DEFAULT_STORE = "docbatch.db"
@@ -21,7 +23,8 @@ def open_store(spec: str | os.PathLike[str] | DocumentStore | None = None) -> Do
 
     ``None`` opens ``./docbatch.db``; a path or ``sqlite:///path`` opens (or creates)
     that SQLite file; ``postgresql://user:password@host:port/dbname`` opens a PostgreSQL
-    store (needs the ``postgres`` extra); a store object is returned as it is.
+    store (needs the ``postgres`` extra); ``memory://name`` a new, empty ``MemoryStore``;
+    a store object is returned as it is.
 
     Raises:
         ConfigError: the spec names a kind of store docbatch cannot open, or one whose
@@ -40,6 +43,8 @@ def open_store(spec: str | os.PathLike[str] | DocumentStore | None = None) -> Do
         return SQLiteStore(spec.removeprefix("sqlite:///") or DEFAULT_STORE)
     if spec.startswith(POSTGRES_SCHEMES):
         return _open_postgres(spec)
+    if spec.startswith("memory://"):
+        return MemoryStore(spec.removeprefix("memory://"))
     if "://" in spec:
         scheme = spec.split("://", 1)[0]
         raise ConfigError.invalid(
@@ -106,4 +111,4 @@ def _open_postgres(url: str) -> DocumentStore:
     return PostgresStore(url)
 
 
-__all__ = ["DEFAULT_STORE", "DocumentStore", "SQLiteStore", "mask_password", "open_store"]
+__all__ = ["DEFAULT_STORE", "DocumentStore", "MemoryStore", "SQLiteStore", "mask_password", "open_store"]
