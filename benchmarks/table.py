@@ -249,7 +249,7 @@ def _formats(r: Mapping[str, Any]) -> list[str]:
         "| format (parser module) | files | parse 1 core | files/s | parse N cores | files/s |",
         "|---|---|---|---|---|---|",
     ]
-    parsers = {**parsers, "rst_docutils": "docbatch.formats.rst, for comparison"}
+    parsers = {**parsers, "rst_docutils": "docbatch.formats.rst_docutils, for comparison"}
     for fmt in ("markdown", "rst", "rst_docutils", "html", "text"):
         n = med(r, "bounds.parse_1core", f"result.per_format.{fmt}.files")
         one = med(r, "bounds.parse_1core", f"result.per_format.{fmt}.s")

@@ -14,9 +14,9 @@ from docutils.core import publish_doctree
 from docutils.parsers.rst import directives, roles
 
 from docbatch.errors import ParseError
-from docbatch.formats import ParsedDocument, get_parser, sphinx_compat
+from docbatch.formats import ParsedDocument, get_parser
 from docbatch.formats.base import check_sections
-from docbatch.formats.rst import parse
+from docbatch.formats.rst_docutils import parse, sphinx_compat
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "dev"
 

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import docbatch.formats.rst_docutils as docutils_engine
 from docbatch.errors import ParseError
 from docbatch.formats import RST_ENGINES, ParsedDocument, get_parser
-from docbatch.formats import rst as docutils_engine
 from docbatch.formats.base import check_sections
 from docbatch.formats.rst_fast import parse
 from docbatch.sample import write_sample_tree

@@ -40,7 +40,7 @@ RST_ENGINES: tuple[str, ...] = ("fast", "docutils")
 
 _RST_MODULES: dict[str, str] = {
     "fast": "docbatch.formats.rst_fast",
-    "docutils": "docbatch.formats.rst",
+    "docutils": "docbatch.formats.rst_docutils",
 }
 
 

@@ -21,8 +21,8 @@ from docutils.parsers.rst import Parser
 from docutils.readers.standalone import Reader
 
 from docbatch.errors import ParseError
-from docbatch.formats import sphinx_compat
 from docbatch.formats.base import DocumentBuilder, ParsedDocument
+from docbatch.formats.rst_docutils import sphinx_compat
 
 _OVERRIDES: dict[str, object] = {
     "file_insertion_enabled": False,

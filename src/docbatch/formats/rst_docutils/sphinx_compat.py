@@ -31,6 +31,8 @@ from docutils import nodes, utils
 from docutils.parsers.rst import Directive, directives, roles
 from docutils.parsers.rst.directives.misc import Class
 
+from docbatch.formats.sphinx_text import shown_text
+
 _ACTIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("docbatch_sphinx", default=False)
 _LOCK = threading.Lock()
 _MARK = "_docbatch_sphinx_compat"
@@ -154,42 +156,13 @@ _OVERRIDES: dict[str, type[Directive]] = {
 }
 
 
-def _closing_bracket_start(text: str) -> int:
-    """Index of the ``<`` matching a final ``>``, or -1 when there is none."""
-    if not text.endswith(">"):
-        return -1
-    depth = 0
-    for index in range(len(text) - 1, -1, -1):
-        char = text[index]
-        if char == ">":
-            depth += 1
-        elif char == "<" and not (index and text[index - 1] == "\x00"):
-            depth -= 1
-            if depth == 0:
-                return index
-    return -1
-
-
 def display_text(text: str) -> str:
-    """The text Sphinx shows for a role or toctree entry.
-
-    ``Title <target>`` shows ``Title`` (the ``<`` must follow whitespace, so
-    ``$<GENEX>`` and ``CMAKE_<LANG>`` stay whole); ``~a.b.c`` shows ``c``; a
-    leading ``!`` is dropped.
+    """The text Sphinx shows for a role or toctree entry (see ``sphinx_text.shown_text``).
 
     >>> display_text("Guide <guide-1>"), display_text("~pkg.mod.func"), display_text("$<CONFIG>")
     ('Guide', 'func', '$<CONFIG>')
     """
-    start = _closing_bracket_start(text)
-    if start > 0 and text[start - 1].isspace() and text[:start].strip():
-        shown = text[:start].strip()
-    else:
-        shown = text.strip()
-        if shown.startswith("!"):
-            shown = shown[1:]
-        if shown.startswith("~"):
-            shown = shown[1:].rsplit(".", 1)[-1]
-    return str(utils.unescape(shown))
+    return shown_text(text, lambda shown: str(utils.unescape(shown)))
 
 
 def _fallback_role(

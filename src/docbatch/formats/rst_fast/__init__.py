@@ -5,7 +5,7 @@ structure (sections from adornment lines, paragraphs, literal blocks, lists,
 fields, tables; ``rst_fast_directives`` for explicit markup) into ops, then
 every op's inline markup is removed (``rst_fast_inline``) once all hyperlink
 targets and substitutions are known. The result has the shape the docutils
-engine (``docbatch.formats.rst``) gives: the same title and heading paths,
+engine (``docbatch.formats.rst_docutils``) gives: the same title and heading paths,
 directives and roles reduced to their text, code kept verbatim and resolved
 external links in document order. Footnote references are dropped and the
 reader reports no warnings. It never reads a file: ``include``, ``raw``,
@@ -20,10 +20,10 @@ from collections.abc import Callable
 
 from docbatch.errors import ParseError
 from docbatch.formats.base import DocumentBuilder, ParsedDocument
-from docbatch.formats.rst_fast_blocks import BlockReader, Op
-from docbatch.formats.rst_fast_directives import explicit
-from docbatch.formats.rst_fast_inline import Inline
-from docbatch.formats.rst_fast_tables import cell_text
+from docbatch.formats.rst_fast.blocks import BlockReader, Op
+from docbatch.formats.rst_fast.directives import explicit
+from docbatch.formats.rst_fast.inline import Inline
+from docbatch.formats.rst_fast.tables import cell_text
 
 _SPECIAL_SPACE = re.compile("[\v\f]")
 

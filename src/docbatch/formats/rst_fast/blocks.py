@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from docbatch.formats import rst_fast_tables as tables
-from docbatch.formats.rst_fast_lines import (
+from docbatch.formats.rst_fast import tables
+from docbatch.formats.rst_fast.lines import (
     ATTRIBUTION,
     BLOCK,
     FIELD,
@@ -34,7 +34,7 @@ from docbatch.formats.rst_fast_lines import (
     trim,
     valid_item,
 )
-from docbatch.formats.rst_fast_text import Substitution, target_link
+from docbatch.formats.rst_fast.text import Substitution, target_link
 
 MAX_DEPTH = 48
 Op = tuple[Any, ...]

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 
-from docbatch.formats import rst_fast_tables as tables
-from docbatch.formats.rst_fast_blocks import BlockReader, Frame
-from docbatch.formats.rst_fast_lines import first_known, trim, vanishing
-from docbatch.formats.rst_fast_text import (
+from docbatch.formats.rst_fast import tables
+from docbatch.formats.rst_fast.blocks import BlockReader, Frame
+from docbatch.formats.rst_fast.lines import first_known, trim, vanishing
+from docbatch.formats.rst_fast.text import (
     display_text,
     escape,
     normalize_name,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from docbatch.formats.rst_fast_text import (
+from docbatch.formats.rst_fast.text import (
     EMAIL_ONLY,
     ENDS,
     HINT,

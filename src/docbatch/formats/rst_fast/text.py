@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from docbatch.formats.sphinx_text import shown_text
+
 _OPENERS = (
     "\"'(<\\[{\u0f3a\u0f3c\u169b\u2045\u207d\u208d\u2329\u2768\u276a\u276c\u276e\u2770\u2772"
     "\u2774\u27c5\u27e6\u27e8\u27ea\u27ec\u27ee\u2983\u2985\u2987\u2989\u298b\u298d\u298f\u2991"
@@ -147,38 +149,13 @@ def match_chars(before: str, after: str) -> bool:
     return after == _CLOSERS[index] or after in _QUOTE_PAIRS.get(before, "")
 
 
-def _closing_bracket_start(text: str) -> int:
-    """Index of the ``<`` matching a final ``>``, or -1 when there is none."""
-    if not text.endswith(">"):
-        return -1
-    depth = 0
-    for index in range(len(text) - 1, -1, -1):
-        char = text[index]
-        if char == ">":
-            depth += 1
-        elif char == "<" and not (index and text[index - 1] == "\x00"):
-            depth -= 1
-            if depth == 0:
-                return index
-    return -1
-
-
 def display_text(text: str) -> str:
     """What Sphinx shows for a role or toctree entry (``Title <target>`` shows ``Title``).
 
     >>> display_text("Guide <guide-1>"), display_text("~pkg.mod.func"), display_text("$<CONFIG>")
     ('Guide', 'func', '$<CONFIG>')
     """
-    start = _closing_bracket_start(text)
-    if start > 0 and text[start - 1].isspace() and text[:start].strip():
-        shown = text[:start].strip()
-    else:
-        shown = text.strip()
-        if shown.startswith("!"):
-            shown = shown[1:]
-        if shown.startswith("~"):
-            shown = shown[1:].rsplit(".", 1)[-1]
-    return unescape(shown)
+    return shown_text(text, unescape)
 
 
 def _is_word(char: str) -> bool:

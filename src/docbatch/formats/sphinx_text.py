@@ -1,0 +1,48 @@
+"""What Sphinx shows for a role or a toctree entry, shared by both reStructuredText
+engines (``rst_fast`` and ``rst_docutils``), which differ only in how they unescape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def closing_bracket_start(text: str) -> int:
+    """Index of the ``<`` matching a final ``>``, or -1 when there is none.
+
+    >>> closing_bracket_start("Guide <guide-1>")
+    6
+    """
+    if not text.endswith(">"):
+        return -1
+    depth = 0
+    for index in range(len(text) - 1, -1, -1):
+        char = text[index]
+        if char == ">":
+            depth += 1
+        elif char == "<" and not (index and text[index - 1] == "\x00"):
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1
+
+
+def shown_text(text: str, unescape: Callable[[str], str]) -> str:
+    """The text Sphinx shows for a role or toctree entry.
+
+    ``Title <target>`` shows ``Title`` (the ``<`` must follow whitespace, so ``$<GENEX>``
+    and ``CMAKE_<LANG>`` stay whole); ``~a.b.c`` shows ``c``; a leading ``!`` is dropped;
+    then the engine's ``unescape`` runs.
+
+    >>> shown_text("Guide <guide-1>", str), shown_text("~pkg.mod.func", str), shown_text("$<CONFIG>", str)
+    ('Guide', 'func', '$<CONFIG>')
+    """
+    start = closing_bracket_start(text)
+    if start > 0 and text[start - 1].isspace() and text[:start].strip():
+        shown = text[:start].strip()
+    else:
+        shown = text.strip()
+        if shown.startswith("!"):
+            shown = shown[1:]
+        if shown.startswith("~"):
+            shown = shown[1:].rsplit(".", 1)[-1]
+    return unescape(shown)
