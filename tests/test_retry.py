@@ -12,7 +12,7 @@ from docbatch import BatchConfig, BatchIngestService, retry
 from docbatch.errors import StoreBusyError, is_transient
 from docbatch.formats import get_parser
 from docbatch.retry import RetryPolicy, backoff_delay
-from docbatch.store import SQLiteStore
+from docbatch.store import MemoryStore
 
 
 def test_decorator_retries_listed_exceptions_with_exponential_backoff(
@@ -171,23 +171,8 @@ def test_terminal_failures_are_not_retried(tmp_path: Path, sample_tree: Path, no
     assert failed.filter(pl.col("attempts") > 1).height == 0
 
 
-class BusyStore(SQLiteStore):
-    """A real SQLite store whose first ``busy`` writes report a lock."""
-
-    def __init__(self, path: Path, busy: int) -> None:
-        super().__init__(path)
-        self.busy = busy
-        self.writes = 0
-
-    def write_slice(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
-        self.writes += 1
-        if self.writes <= self.busy:
-            raise StoreBusyError("database is locked")
-        super().write_slice(*args, **kwargs)
-
-
 def test_busy_store_writes_are_retried(tmp_path: Path, sample_tree: Path, no_sleep: list[float]) -> None:
-    store = BusyStore(tmp_path / "s.db", busy=2)
+    store = MemoryStore(fail_writes={1: "transient", 2: "transient"})
     service = BatchIngestService(store, state_dir=tmp_path / "state", sleep=no_sleep.append)
     result = service.ingest_batch(sample_tree, pattern="guides/*.md")
     assert result.succeeded == result.total_files
@@ -198,10 +183,12 @@ def test_busy_store_writes_are_retried(tmp_path: Path, sample_tree: Path, no_sle
 def test_store_that_stays_busy_stops_the_run_with_the_checkpoint_intact(
     tmp_path: Path, sample_tree: Path, no_sleep: list[float]
 ) -> None:
-    store = BusyStore(tmp_path / "s.db", busy=10**6)
+    store = MemoryStore()
+    store.fail_write(1, "transient", times=None)
     service = BatchIngestService(store, state_dir=tmp_path / "state", sleep=no_sleep.append)
     with pytest.raises(StoreBusyError):
         service.ingest_batch(sample_tree, pattern="guides/*.md")
-    store.busy = 0
+    assert store.counts()["documents"] == 0
+    store.clear_failures()
     result = service.ingest_batch(sample_tree, pattern="guides/*.md")
     assert result.succeeded == result.total_files
