@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -33,47 +30,38 @@ from docbatch.errors import ConfigError, check_root
 from docbatch.formats.base import Parser
 from docbatch.metrics import BatchProgress, processing_metrics
 from docbatch.plan import planning
-from docbatch.plan.fingerprint import fingerprints
+from docbatch.plan.fingerprint import parser_fingerprints
 from docbatch.plan.git import GitRepo
-from docbatch.plan.inventory import DEFAULT_PATTERN, parse_excludes, parse_patterns, scan
-from docbatch.result import IngestResult, RunOutput
-from docbatch.retry import RetryPolicy
-from docbatch.run.closing import close_call, performance
+from docbatch.plan.inventory import (
+    DEFAULT_PATTERN,
+    check_source,
+    default_source,
+    parse_excludes,
+    parse_patterns,
+    scan,
+)
+from docbatch.result import IngestResult
+from docbatch.run.call import IngestCall
+from docbatch.run.closing import close_call
 from docbatch.run.execution import (
     ExecutorSpec,
     PoolKeeper,
     check_executor,
-    open_executor,
-    resolve_local,
-    slices_in_flight,
-    stop_on_signals,
 )
-from docbatch.run.preparation import (
-    PreparedRun,
-    RunInventory,
-    change_mark,
-    check_source,
-    default_source,
-    prepare,
-)
-from docbatch.run.spawning import main_module_parsers
+from docbatch.run.preparation import RunInventory, change_mark, prepare
 from docbatch.state import reports
 from docbatch.state.checkpoint import Checkpoint, legacy_problems
 from docbatch.state.folders import check_folder, check_state_folder
 from docbatch.state.lock import writer_lock
 from docbatch.state.verify import (
-    check_delete_share,
-    check_repair_root,
     claim_root,
-    find_problems,
     record_ingest,
-    stored_in_scope,
+    verify_source,
 )
 from docbatch.store import DocumentStore, open_store
 from docbatch.store.base import SourceRegistry
 from docbatch.store.location import state_dir_for
 from docbatch.work.decoding import check_codec
-from docbatch.work.outcomes import deleted_rows
 
 log = logging.getLogger("docbatch")
 
@@ -242,10 +230,23 @@ class BatchIngestService:
             lock.note(run_id=run.run_id)
             if progress_file is not None:
                 run.problems.extend(legacy_problems(progress_file))
+            call = IngestCall(
+                self.backend,
+                self.config,
+                self.state_dir,
+                self.parsers,
+                self.sleep,
+                self.progress,
+                self._pools,
+                self._run_inventory,
+            )
             if sync_deletions:
-                self._sync_deletions(run, allow_mass_delete)
+                call.sync_deletions(run, allow_mass_delete)
             report_path = Path(report_dir) if report_dir is not None else self.state_dir
-            output = self._execute(run, executor, workers, sinks, fallback_encoding, report_path)
+            try:
+                output = call.execute(run, executor, workers, sinks, fallback_encoding, report_path)
+            finally:
+                self.stop_signal = call.stop_signal
             record_ingest(self.backend, run.source, claimed)
             self._run_inventory.forget_if_changed(output.outcomes)
             self._run_inventory.settle(change_mark(self.backend))
@@ -267,192 +268,8 @@ class BatchIngestService:
             return self.git_service  # type: ignore[return-value]
         return GitRepo.discover(root)
 
-    def _sync_deletions(self, run: PreparedRun, allow_mass_delete: bool) -> None:
-        """Remove the documents of files gone from disk (within scope), or refuse to."""
-        gone = run.planned.filter(pl.col("status") == "deleted")
-        if gone.height == 0:
-            return
-        check_delete_share(
-            gone.height, run.stored_in_scope, run.source, self.config.max_delete_share, allow_mass_delete
-        )
-        ids = gone["doc_id"].to_list()
-        retry = RetryPolicy(self.config.max_retry_attempts, self.config.retry_backoff_factor, self.sleep)
-        retry.call(self.backend.delete_documents, run.source, ids)
-        self._run_inventory.forget_plan()  # its "deleted" rows are done now
-        rows = deleted_rows(gone, run.run_id, run.source)
-        run.checkpoint.write_part(run.run_id, run.next_part, rows)
-        run.next_part += 1
-        run.decided = pl.concat([run.decided, rows])
-        log.info("removed %d documents whose files are gone", gone.height)
-
-    def _execute(
-        self,
-        run: PreparedRun,
-        executor: ExecutorSpec,
-        workers: int | None,
-        sinks: list[Any],
-        fallback_encoding: str | None,
-        report_path: Path,
-    ) -> RunOutput:
-        cfg = self.config
-        recycle = _tasks_per_worker(cfg.worker_max_files, cfg.chunk_processing_size)
-        executor = self._runnable(executor)
-        self.stop_signal = None
-        with ExitStack() as stack:
-            pool: Executor | None = None
-            if run.todo.height:
-                # first, so that worker processes start while the rest is set up
-                isolate = cfg.file_timeout_s > 0 or cfg.worker_memory_mb > 0
-                executor, workers, fallback = resolve_local(
-                    executor, workers, work_files=run.todo.height, isolate=isolate
-                )
-                pool = stack.enter_context(
-                    open_executor(
-                        executor,
-                        workers,
-                        work_files=run.todo.height,
-                        max_tasks_per_child=recycle,
-                        keeper=self._pools,
-                        fallback=fallback,
-                    )
-                )
-                log.info("parsing %d files %s", run.todo.height, _where(pool))
-            live = self.progress
-            live.reset(
-                run.planned.filter(pl.col("status") != "deleted").height,
-                bytes_total=int(run.todo["size"].sum() or 0),
-                pending=run.waiting.height,
-                carried=int(run.carried["status"].is_in(["succeeded", "failed", "skipped"]).sum()),
-            )
-            counts = pl.concat([run.carried.select("status"), run.decided.select("status")])["status"]
-            live.add(
-                succeeded=int((counts == "succeeded").sum()),
-                failed=int((counts == "failed").sum()),
-                skipped=int((counts == "skipped").sum()),
-            )
-            live.update_metrics()
-            run.checkpoint.write_run(run.manifest("running"))
-
-            def write_performance() -> None:
-                state = performance(run, "running", self.progress, self.config)
-                for folder in dict.fromkeys((self.state_dir, report_path)):  # state first, then a copy
-                    reports.write_performance(folder, state)
-
-            refresh = _throttled(write_performance)
-
-            batches = -(-run.todo.height // (cfg.max_batch_size or run.todo.height or 1))
-
-            def end_of_batch(batch: int) -> None:
-                write_performance()
-                if batches > 1:
-                    log.info("batch %d of %d done: %s", batch + 1, batches, _counts(self.progress))
-
-            decided = pl.concat([run.carried, run.decided])
-            from docbatch.run.runner import OutcomeSink  # the sinks' protocols live with the runner
-
-            for sink in sinks:
-                sink.start(live)
-                if isinstance(sink, OutcomeSink):
-                    sink.outcomes(live, decided)
-            if run.todo.height:
-                ours = pool is not None and pool is self._pools.pool_now  # not a caller's executor
-                stop = stack.enter_context(stop_on_signals())
-                output = self._run_slices(
-                    run, pool, ours, fallback, stop, sinks, fallback_encoding, refresh, end_of_batch
-                )
-                self.stop_signal = stop.signum
-            else:
-                output = RunOutput.nothing(run.next_part)
-        if output.interrupted or run.waiting.height == 0:
-            self._pools.close()  # no next batch to start them for
-        live.finish()
-        live.update_metrics()
-        for sink in sinks:
-            sink.stop(live)
-        return output
-
-    def _run_slices(
-        self,
-        run: PreparedRun,
-        pool: Executor | None,
-        ours: bool,
-        fallback: bool,
-        stop: threading.Event,
-        sinks: list[Any],
-        fallback_encoding: str | None,
-        refresh: Callable[[], None],
-        end_of_batch: Callable[[int], None],
-    ) -> RunOutput:
-        """Parse and commit ``run.todo`` slice by slice on ``pool`` (``ours``: the service's
-        own process pool, which it may replace and whose workers it watches; ``fallback``:
-        parse in this process if its workers cannot start). The parsers
-        are imported only when there is something to parse."""
-        from docbatch.run.runner import RunContext, Runner
-        from docbatch.work.worker import ParseOptions
-
-        cfg = self.config
-        ctx = RunContext(
-            store=self.backend,
-            source=run.source,
-            run_id=run.run_id,
-            config=cfg,
-            options=ParseOptions(
-                max_file_size=cfg.max_file_size,
-                max_passage_chars=cfg.max_passage_chars,
-                fallback_encoding=fallback_encoding,
-                parsers=self.parsers,
-                rst_engine=cfg.rst_engine,
-                fingerprints=self._fingerprints(),
-                file_timeout_s=cfg.file_timeout_s,
-                heartbeat_dir=self._heartbeat_dir() if ours else None,
-            ),
-            executor_factory=self._pools.replace if ours else None,
-            fallback=fallback,
-            checkpoint=run.checkpoint,
-            progress=self.progress,
-            retry=RetryPolicy(cfg.max_retry_attempts, cfg.retry_backoff_factor, self.sleep),
-            sinks=sinks,
-            executor=pool,
-            in_flight=slices_in_flight(pool),
-            first_part=run.next_part,
-            provenance=run.repo.provenance(run.todo["doc_id"].to_list()) if run.repo is not None else None,
-            stop=stop,
-            on_checkpoint=refresh,
-            on_batch=end_of_batch,
-        )
-        return Runner(ctx).run(run.todo)
-
-    def _runnable(self, executor: ExecutorSpec) -> ExecutorSpec:
-        """``executor``, or "serial" when a custom parser is defined in ``__main__``: a worker
-        process cannot import the caller's main module (docbatch's workers never run it)."""
-        in_main = main_module_parsers(self.parsers)
-        if not in_main or executor not in (None, "auto", "process"):
-            return executor
-        log.warning(
-            "the %s parser is defined in __main__, which worker processes do not import; "
-            "parsing in this process (define it in a module to use worker processes)",
-            ", ".join(in_main),
-        )
-        return "serial"
-
-    def _heartbeat_dir(self) -> str:
-        """A fresh folder where worker processes record the file they are on."""
-        folder = self.state_dir / "heartbeats"
-        folder.mkdir(parents=True, exist_ok=True)
-        for stale in folder.iterdir():
-            stale.unlink(missing_ok=True)
-        return str(folder)
-
     def _fingerprints(self) -> dict[str, str]:
-        """Per-format fingerprints of the current settings; a custom parser for a format
-        makes that format's fingerprint name it."""
-        cfg = self.config
-        prints = fingerprints(max_passage_chars=cfg.max_passage_chars, rst_engine=cfg.rst_engine)
-        for fmt, parser in self.parsers.items():
-            module = getattr(parser, "__module__", "?")
-            name = getattr(parser, "__qualname__", type(parser).__name__)
-            prints[fmt] = f"{prints.get(fmt, '')}+{module}.{name}"
-        return prints
+        return parser_fingerprints(self.config, self.parsers)
 
     # planning ------------------------------------------------------------------------------
     def plan(
@@ -529,72 +346,20 @@ class BatchIngestService:
         refused (``StoreLockedError`` naming that run): the store lags the disk until the
         run ends.
         """
-        named = source is not None
-        manifest = Checkpoint(self.state_dir).read_run() or {}
-        if directory is None and "root" not in manifest:
-            raise ConfigError(f"no earlier run in {self.state_dir}: give the directory to verify")
-        root = Path(directory if directory is not None else manifest["root"])
-        patterns = parse_patterns(
-            pattern if pattern is not None else manifest.get("patterns", DEFAULT_PATTERN)
+        return verify_source(
+            self.backend,
+            self.config,
+            self.state_dir,
+            directory=directory,
+            pattern=pattern,
+            recursive=recursive,
+            source=source,
+            repair=repair,
+            include_hidden=include_hidden,
+            exclude=exclude,
+            allow_mass_delete=allow_mass_delete,
+            reingest=self.ingest_batch,
         )
-        recursive = recursive if recursive is not None else bool(manifest.get("recursive", True))
-        hidden = include_hidden if include_hidden is not None else bool(manifest.get("include_hidden"))
-        excludes = parse_excludes(exclude if exclude is not None else manifest.get("exclude"))
-        source = check_source(
-            source or (manifest.get("source") if directory is None else None) or default_source(root)
-        )
-        if repair:
-            check_repair_root(self.backend, source, root, explicit=named)
-        # held while comparing: during a run the store lags the disk by every file not yet
-        # committed, and verify would report those (or, with repair, undo the run's work)
-        with writer_lock(self.state_dir, self.backend, source):
-            inventory = scan(
-                root,
-                patterns,
-                recursive=recursive,
-                max_file_size=self.config.max_file_size,
-                exclude=excludes,
-                include_hidden=hidden,
-            )
-            ledger = self._ledger(source)
-            problems = find_problems(
-                self.backend,
-                source,
-                inventory,
-                ledger,
-                patterns=patterns,
-                recursive=recursive,
-                exclude=excludes,
-                include_hidden=hidden,
-            )
-            if repair and problems.height:
-                extra = problems.filter(pl.col("kind") == "extra").height
-                stored = stored_in_scope(
-                    self.backend,
-                    source,
-                    inventory,
-                    patterns=patterns,
-                    recursive=recursive,
-                    exclude=excludes,
-                    include_hidden=hidden,
-                )
-                check_delete_share(extra, stored, source, self.config.max_delete_share, allow_mass_delete)
-                self.backend.repair_integrity(source)
-                redo = problems.filter(pl.col("kind").is_in(["extra", "stale", "passage_count"]))
-                ids = redo["doc_id"].drop_nulls().unique().to_list()
-                if ids:
-                    self.backend.delete_documents(source, ids)
-        if repair and problems.height:
-            self.ingest_batch(
-                root,
-                ",".join(patterns),
-                recursive,
-                resume=False,
-                source=source,
-                include_hidden=hidden,
-                exclude=excludes,
-            )
-        return problems
 
     # sources -------------------------------------------------------------------------------
     def sources(self) -> pl.DataFrame:
@@ -660,34 +425,3 @@ class BatchIngestService:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _counts(progress: BatchProgress) -> str:
-    return (
-        f"{progress.processed}/{progress.total_files} files, {progress.succeeded} succeeded, "
-        f"{progress.failed} failed, {progress.skipped} skipped"
-    )
-
-
-def _where(pool: Executor | None) -> str:
-    if pool is None:
-        return "in this process"
-    workers = getattr(pool, "_max_workers", None)
-    return f"on {workers} worker processes" if workers else f"on {type(pool).__name__}"
-
-
-def _tasks_per_worker(max_files: int, slice_size: int) -> int | None:
-    """Slices a worker may run before it is replaced (None: never)."""
-    return max(1, max_files // slice_size) if max_files > 0 else None
-
-
-def _throttled(func: Callable[[], object], interval_s: float = 0.5) -> Callable[[], None]:
-    last = [0.0]
-
-    def call() -> None:
-        now = time.monotonic()
-        if now - last[0] >= interval_s:
-            last[0] = now
-            func()
-
-    return call

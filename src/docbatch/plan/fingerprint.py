@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib import metadata
+from typing import Any
 
 from docbatch import __version__
 
@@ -63,3 +65,14 @@ def _fingerprints(max_passage_chars: int, rst_engine: str) -> tuple[tuple[str, s
         digest = hashlib.blake2b(json.dumps(recipe, sort_keys=True).encode(), digest_size=8)
         result[fmt] = digest.hexdigest()
     return tuple(result.items())
+
+
+def parser_fingerprints(config: Any, parsers: Mapping[str, object]) -> dict[str, str]:
+    """Per-format fingerprints of ``config``'s settings; a custom parser for a format makes
+    that format's fingerprint name it (module and name)."""
+    prints = fingerprints(max_passage_chars=config.max_passage_chars, rst_engine=config.rst_engine)
+    for fmt, parser in parsers.items():
+        module = getattr(parser, "__module__", "?")
+        name = getattr(parser, "__qualname__", type(parser).__name__)
+        prints[fmt] = f"{prints.get(fmt, '')}+{module}.{name}"
+    return prints

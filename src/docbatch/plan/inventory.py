@@ -525,3 +525,15 @@ def _is_utf8(name: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def default_source(root: Path) -> str:
+    """The name a tree gets in the store when none is given: its folder's name."""
+    return Path(os.path.realpath(root)).name or "root"
+
+
+def check_source(source: str) -> str:
+    """``source`` when it is a usable name (not empty, one line), else ``ConfigError``."""
+    if not source or not source.strip() or "\n" in source:
+        raise ConfigError.invalid("source", source, "a non-empty name on one line")
+    return source

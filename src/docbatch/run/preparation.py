@@ -22,7 +22,14 @@ from docbatch.errors import ConfigError
 from docbatch.frames import OUTCOMES
 from docbatch.plan import planning
 from docbatch.plan.git import GitRepo
-from docbatch.plan.inventory import parse_excludes, parse_patterns, scan, scan_listed
+from docbatch.plan.inventory import (
+    check_source,
+    default_source,
+    parse_excludes,
+    parse_patterns,
+    scan,
+    scan_listed,
+)
 from docbatch.state.checkpoint import Checkpoint, LoadedCheckpoint
 from docbatch.store.base import ChangeMarker, DocumentStore
 from docbatch.work.outcomes import carried_over, planned_rows
@@ -418,13 +425,3 @@ def open_run(
 def _pattern_problem(note: str, root: Path) -> dict[str, Any]:
     """A warning about a pattern that matches no file, as a problem of the run's report."""
     return {"type": "PatternMatchesNothing", "category": "pattern", "path": str(root), "message": note}
-
-
-def default_source(root: Path) -> str:
-    return Path(os.path.realpath(root)).name or "root"
-
-
-def check_source(source: str) -> str:
-    if not source or not source.strip() or "\n" in source:
-        raise ConfigError.invalid("source", source, "a non-empty name on one line")
-    return source

@@ -20,15 +20,28 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
+from docbatch.config import BatchConfig
 from docbatch.errors import ConfigError, MassDeleteError, StoreError
 from docbatch.frames import PROBLEMS
 from docbatch.plan.hashing import file_sha256
-from docbatch.plan.inventory import selection
+from docbatch.plan.inventory import (
+    DEFAULT_PATTERN,
+    check_source,
+    default_source,
+    parse_excludes,
+    parse_patterns,
+    scan,
+    selection,
+)
 from docbatch.plan.planning import scoped_ids
+from docbatch.state import reports
+from docbatch.state.checkpoint import Checkpoint
+from docbatch.state.lock import writer_lock
 from docbatch.store.base import DocumentStore, SourceRegistry
 
 log = logging.getLogger("docbatch")
@@ -235,6 +248,89 @@ def moved_source(store: DocumentStore, sources: pl.DataFrame, root: Path) -> tup
         if all(file_sha256(str(root / d)) == digest for d, digest in hashed):
             return str(name), str(old_root), len(found), sample.height
     return None
+
+
+def verify_source(
+    store: DocumentStore,
+    config: BatchConfig,
+    state_dir: Path,
+    *,
+    directory: str | os.PathLike[str] | None,
+    pattern: str | None,
+    recursive: bool | None,
+    source: str | None,
+    repair: bool,
+    include_hidden: bool | None,
+    exclude: str | list[str] | tuple[str, ...] | None,
+    allow_mass_delete: bool,
+    reingest: Callable[..., object],
+) -> pl.DataFrame:
+    """``BatchIngestService.verify`` (see there): the problems found, after mending them
+    with ``repair`` (``reingest`` is the service's ``ingest_batch``)."""
+    named = source is not None
+    manifest = Checkpoint(state_dir).read_run() or {}
+    if directory is None and "root" not in manifest:
+        raise ConfigError(f"no earlier run in {state_dir}: give the directory to verify")
+    root = Path(directory if directory is not None else manifest["root"])
+    patterns = parse_patterns(pattern if pattern is not None else manifest.get("patterns", DEFAULT_PATTERN))
+    recursive = recursive if recursive is not None else bool(manifest.get("recursive", True))
+    hidden = include_hidden if include_hidden is not None else bool(manifest.get("include_hidden"))
+    excludes = parse_excludes(exclude if exclude is not None else manifest.get("exclude"))
+    source = check_source(
+        source or (manifest.get("source") if directory is None else None) or default_source(root)
+    )
+    if repair:
+        check_repair_root(store, source, root, explicit=named)
+    # held while comparing: during a run the store lags the disk by every file not yet
+    # committed, and verify would report those (or, with repair, undo the run's work)
+    with writer_lock(state_dir, store, source):
+        inventory = scan(
+            root,
+            patterns,
+            recursive=recursive,
+            max_file_size=config.max_file_size,
+            exclude=excludes,
+            include_hidden=hidden,
+        )
+        ledger = reports.latest_outcomes(state_dir, source)
+        problems = find_problems(
+            store,
+            source,
+            inventory,
+            ledger,
+            patterns=patterns,
+            recursive=recursive,
+            exclude=excludes,
+            include_hidden=hidden,
+        )
+        if repair and problems.height:
+            extra = problems.filter(pl.col("kind") == "extra").height
+            stored = stored_in_scope(
+                store,
+                source,
+                inventory,
+                patterns=patterns,
+                recursive=recursive,
+                exclude=excludes,
+                include_hidden=hidden,
+            )
+            check_delete_share(extra, stored, source, config.max_delete_share, allow_mass_delete)
+            store.repair_integrity(source)
+            redo = problems.filter(pl.col("kind").is_in(["extra", "stale", "passage_count"]))
+            ids = redo["doc_id"].drop_nulls().unique().to_list()
+            if ids:
+                store.delete_documents(source, ids)
+    if repair and problems.height:
+        reingest(
+            root,
+            ",".join(patterns),
+            recursive,
+            resume=False,
+            source=source,
+            include_hidden=hidden,
+            exclude=excludes,
+        )
+    return problems
 
 
 def _rows(doc_ids: pl.Series, kind: str, detail: str) -> pl.DataFrame:
