@@ -1,5 +1,5 @@
 """Where slices run (in this process, a local process pool, a Dask cluster, or a
-caller's executor), and stopping cleanly on Ctrl-C."""
+caller's executor), and stopping cleanly on Ctrl-C, SIGTERM or SIGHUP."""
 
 from __future__ import annotations
 
@@ -68,11 +68,8 @@ def open_executor(
         ConfigError: an unknown spec, Dask asked for but not installed, or a scheduler
             that cannot be reached.
     """
-    if fallback is None:
-        fallback = spec is None or spec == "auto"
-    if spec is None or spec == "auto":
-        cpus = workers or os.cpu_count() or 1
-        spec = "process" if work_files >= AUTO_PROCESS_MIN_FILES and cpus > 1 else "serial"
+    spec, workers, auto_fallback = resolve_local(spec, workers, work_files=work_files, isolate=False)
+    fallback = auto_fallback if fallback is None else fallback
     if spec == "serial":
         yield None
     elif spec == "process" and keeper is not None:
@@ -191,7 +188,7 @@ def process_pool(workers: int | None = None, max_tasks_per_child: int | None = N
 
 class PoolKeeper:
     """One local process pool kept from one call to the next, so that a command which
-    works through several batches (``max_batch_size``) starts its workers once.
+    works through several calls (``limit``) starts its workers once.
 
     ``replace`` is the factory a supervisor calls when a worker died (it shuts down the
     broken pool itself); ``close`` stops the workers.

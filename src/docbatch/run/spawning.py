@@ -43,7 +43,6 @@ class _Popen(popen_spawn_posix.Popen):
     def _launch(self, process_obj: Any) -> None:
         from multiprocessing import resource_tracker
 
-        python_executable()  # first: the resource tracker starts with it too
         tracker_fd = resource_tracker.getfd()
         self._fds.append(tracker_fd)
         prep_data = spawn.get_preparation_data(process_obj._name)
@@ -127,9 +126,9 @@ class WorkerContext(context.SpawnContext):
 
 def worker_context() -> multiprocessing.context.BaseContext:
     """``WorkerContext`` where the platform spawns with ``popen_spawn_posix`` (every POSIX
-    system), else the standard spawn context (which imports the main module). Call it
-    before making the pool: the pool's queues start multiprocessing's resource tracker,
-    which runs ``python_executable()`` too."""
+    system), else the standard spawn context (which imports the main module). It settles
+    multiprocessing's executable (``python_executable``) first: the pool's queues start
+    the resource tracker, before any worker, and the tracker runs that executable too."""
     if sys.platform == "win32":
         return multiprocessing.get_context("spawn")
     python_executable()
