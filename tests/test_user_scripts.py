@@ -116,6 +116,29 @@ def test_an_application_embedding_python_gets_the_pool(corpus: Path) -> None:
     assert "/usr/bin/env is not a Python interpreter; worker processes run" in proc.stderr
 
 
+@pytest.mark.slow
+def test_a_parser_defined_in_the_script_stays_in_the_driver_when_a_time_limit_is_set(corpus: Path) -> None:
+    # a limit moves parsing into a supervised worker, which cannot import the script's parser
+    script = (
+        SCRIPT.replace(
+            'BatchIngestService("docs.db")',
+            'BatchIngestService("docs.db", config=BatchConfig(file_timeout_s=30), ingest_service={"markdown": shout})',
+        )
+        .replace(
+            "from docbatch import BatchIngestService",
+            "from docbatch import BatchConfig, BatchIngestService\n"
+            "from docbatch.formats.markdown import parse as parse_markdown\n"
+            "def shout(text):\n"
+            "    return parse_markdown(text.upper())\n",
+        )
+        .replace('pattern="*.md")', 'pattern="part0/*.md")')
+    )
+    proc = _run(["-"], corpus.parent, stdin=script)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert _result(proc) == {"succeeded": FILES // 4, "failed": 0, "errors": {}}
+    assert "in this process" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def _workers_die_at_start(tmp_path: Path) -> str:
     """A ``sitecustomize`` that makes every worker process exit as it starts (as a broken
     environment would), leaving the driver alone."""

@@ -94,13 +94,16 @@ class IngestCall:
     ) -> RunOutput:
         cfg = self.config
         recycle = _tasks_per_worker(cfg.worker_max_files, cfg.chunk_processing_size)
-        executor = self._runnable(executor)
+        in_main = main_module_parsers(self.parsers)
+        if in_main:
+            executor = self._in_this_process(executor, in_main)
         self.stop_signal = None
         with ExitStack() as stack:
             pool: Executor | None = None
             if run.todo.height:
                 # first, so that worker processes start while the rest is set up
-                isolate = cfg.file_timeout_s > 0 or cfg.worker_memory_mb > 0
+                # a parser of __main__ cannot go to a worker, not even one that isolates
+                isolate = (cfg.file_timeout_s > 0 or cfg.worker_memory_mb > 0) and not in_main
                 executor, workers, fallback = resolve_local(
                     executor, workers, work_files=run.todo.height, isolate=isolate
                 )
@@ -220,11 +223,12 @@ class IngestCall:
         )
         return Runner(ctx).run(run.todo)
 
-    def _runnable(self, executor: ExecutorSpec) -> ExecutorSpec:
-        """``executor``, or "serial" when a custom parser is defined in ``__main__``: a worker
-        process cannot import the caller's main module (docbatch's workers never run it)."""
-        in_main = main_module_parsers(self.parsers)
-        if not in_main or executor not in (None, "auto", "process"):
+    def _in_this_process(self, executor: ExecutorSpec, in_main: list[str]) -> ExecutorSpec:
+        """"serial" for a local executor when custom parsers (of formats ``in_main``) are
+        defined in ``__main__``: a worker process cannot import the caller's main module
+        (docbatch's workers never run it). The time and memory limits then only hold as
+        far as this process can enforce them (the alarm)."""
+        if executor not in (None, "auto", "process"):
             return executor
         log.warning(
             "the %s parser is defined in __main__, which worker processes do not import; "
