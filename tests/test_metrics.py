@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from docbatch import BatchConfig, BatchIngestService, BatchProgress
-from docbatch.display.progress import LogProgress, TerminalProgress, TqdmProgress, resolve
+from docbatch.display.progress import LogProgress, TqdmProgress, resolve
 from docbatch.metrics import SliceSizer, processing_metrics
 from docbatch.sample import SAMPLE_PATTERN
 
@@ -142,11 +142,11 @@ def test_terminal_bar_and_log_lines() -> None:
 
 def test_progress_resolution() -> None:
     assert resolve(None) == [] and resolve("none") == []
-    assert isinstance(resolve("terminal")[0], TqdmProgress) and TerminalProgress is TqdmProgress
+    assert isinstance(resolve("terminal")[0], TqdmProgress)
     assert isinstance(resolve("tqdm")[0], TqdmProgress)
     assert isinstance(resolve("log")[0], LogProgress)
     assert isinstance(resolve("auto", stream=io.StringIO())[0], LogProgress)  # not a terminal
-    sink = TerminalProgress(io.StringIO())
+    sink = TqdmProgress(io.StringIO())
     assert resolve(sink) == [sink]
 
 

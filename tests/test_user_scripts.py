@@ -122,7 +122,8 @@ def test_a_parser_defined_in_the_script_stays_in_the_driver_when_a_time_limit_is
     script = (
         SCRIPT.replace(
             'BatchIngestService("docs.db")',
-            'BatchIngestService("docs.db", config=BatchConfig(file_timeout_s=30), ingest_service={"markdown": shout})',
+            'BatchIngestService("docs.db", config=BatchConfig(file_timeout_s=30), '
+            'ingest_service={"markdown": shout})',
         )
         .replace(
             "from docbatch import BatchIngestService",

@@ -13,7 +13,6 @@ from typing import Literal, get_args
 import polars as pl
 
 PlanStatus = Literal["new", "changed", "unchanged", "deleted", "invalid", "skipped"]
-PLAN_STATUSES: tuple[str, ...] = get_args(PlanStatus)
 
 # The values of the outcome frame's enum columns, each in alphabetical order so that sorting
 # by one sorts as its text would. A value outside them cannot enter an outcome frame: building

@@ -126,9 +126,8 @@ class BatchProgress:
         self._begun: float | None = None
         self.memory_usage_mb = 0.0
         self.peak_memory_mb = 0.0
-        self.tree_memory_mb = 0.0
-        """This process and its worker processes together, at the last sample."""
         self.peak_tree_memory_mb = 0.0
+        """The most this process and its worker processes held together, at a sample."""
         self.memory_warning = False
         self.finished = False
 
@@ -181,7 +180,6 @@ class BatchProgress:
         with self._lock:
             self.memory_usage_mb = rss
             self.peak_memory_mb = max(self.peak_memory_mb, rss)
-            self.tree_memory_mb = tree
             self.peak_tree_memory_mb = max(self.peak_tree_memory_mb, tree)
 
     def add(self, *, succeeded: int = 0, failed: int = 0, skipped: int = 0, nbytes: int = 0) -> None:

@@ -49,7 +49,6 @@ from docbatch.run.execution import (
     check_executor,
 )
 from docbatch.run.preparation import RunInventory, change_mark, prepare
-from docbatch.state import reports
 from docbatch.state.checkpoint import Checkpoint, legacy_problems
 from docbatch.state.folders import check_folder, check_state_folder
 from docbatch.state.lock import writer_lock
@@ -392,10 +391,6 @@ class BatchIngestService:
         if not isinstance(self.backend, SourceRegistry):
             raise ConfigError(f"the store {self.backend.location} keeps no list of sources")
         return self.backend
-
-    def _ledger(self, source: str) -> pl.DataFrame | None:
-        """The outcome rows of the latest run of ``source`` kept in the state folder."""
-        return reports.latest_outcomes(self.state_dir, source)
 
     # queries -------------------------------------------------------------------------------
     def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from docbatch.display.progress import LogProgress, TerminalProgress, TqdmProgress, in_jupyter, resolve
+from docbatch.display.progress import LogProgress, TqdmProgress, in_jupyter, resolve
 from docbatch.errors import ConfigError
 
 
@@ -38,7 +38,7 @@ def test_auto_outside_jupyter_is_the_terminal_or_the_log() -> None:
     assert not in_jupyter()
     tty = io.StringIO()
     tty.isatty = lambda: True  # type: ignore[method-assign]
-    assert [type(s) for s in resolve("auto", stream=tty)] == [TerminalProgress]
+    assert [type(s) for s in resolve("auto", stream=tty)] == [TqdmProgress]
     assert [type(s) for s in resolve("auto", stream=io.StringIO())] == [LogProgress]
 
 

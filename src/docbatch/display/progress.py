@@ -160,9 +160,6 @@ class TqdmProgress:
         return text
 
 
-TerminalProgress = TqdmProgress
-"""The terminal bar's earlier name."""
-
 BAR_FORMAT = "{percentage:3.0f}%|{bar}| {n}/{total}{postfix}"
 
 

@@ -31,7 +31,7 @@ def plan(
 
     ``known`` holds the store's documents of this source (``KNOWN_DOCUMENTS``).
     Documents in the store that the inventory's selection would list (``patterns``,
-    ``exclude``, ``include_hidden``, ``recursive``: see ``in_scope``) but are gone from
+    ``exclude``, ``include_hidden``, ``recursive``: see ``scoped_ids``) but are gone from
     disk are added as ``deleted`` rows. Inventory rows ``invalid`` or ``skipped``
     (hidden paths, folder symlinks) keep their status and reason.
     With ``force`` every valid file is ``changed`` and no stored hash is given,
@@ -112,25 +112,6 @@ def _deleted(inventory: pl.DataFrame, known: pl.DataFrame, rules: Selection) -> 
         pl.lit("in the store but no longer on disk").alias("reason"),
         pl.col("known_hash"),
     ).cast(PLAN)  # type: ignore[arg-type]
-
-
-def in_scope(
-    doc_id: str,
-    patterns: tuple[str, ...],
-    recursive: bool = True,
-    *,
-    exclude: tuple[str, ...] = (),
-    include_hidden: bool = False,
-) -> bool:
-    """Whether a stored document falls within a run's scope: a walk with these settings
-    would list it for ingesting (``docbatch.plan.inventory.Selection.selects``).
-
-    >>> in_scope("docs/a.rst", ("docs/*.rst",)), in_scope("docs/api/b.rst", ("docs/*.rst",))
-    (True, False)
-    >>> in_scope(".drafts/c.md", ("*.md",)), in_scope(".drafts/c.md", ("*.md",), include_hidden=True)
-    (False, True)
-    """
-    return selection(patterns, exclude, include_hidden, recursive).selects(doc_id)
 
 
 def scoped_ids(doc_ids: Iterable[str], inventory: pl.DataFrame, rules: Selection) -> list[str]:

@@ -224,7 +224,7 @@ class IngestCall:
         return Runner(ctx).run(run.todo)
 
     def _in_this_process(self, executor: ExecutorSpec, in_main: list[str]) -> ExecutorSpec:
-        """"serial" for a local executor when custom parsers (of formats ``in_main``) are
+        """ "serial" for a local executor when custom parsers (of formats ``in_main``) are
         defined in ``__main__``: a worker process cannot import the caller's main module
         (docbatch's workers never run it). The time and memory limits then only hold as
         far as this process can enforce them (the alarm)."""
