@@ -276,7 +276,7 @@ def test_python_api(tmp_path: Path) -> None:
 
 
 def test_the_rename_check_reads_a_sample_not_the_tree(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    from docbatch.state import verify
+    from docbatch.state import sources
 
     docs = _tree(tmp_path / "docs", 300)
     with BatchIngestService(tmp_path / "d.db") as service:
@@ -288,12 +288,12 @@ def test_the_rename_check_reads_a_sample_not_the_tree(tmp_path: Path, monkeypatc
             hashed.append(path)
             return file_sha256(path)
 
-        file_sha256 = verify.file_sha256
-        monkeypatch.setattr(verify, "file_sha256", counting)
-        found = verify.moved_source(service.backend, service.sources(), moved)
-        assert found == ("docs", str(docs), verify.RENAME_SAMPLE, verify.RENAME_SAMPLE)
-        assert 0 < len(hashed) <= verify.RENAME_HASHED
+        file_sha256 = sources.file_sha256
+        monkeypatch.setattr(sources, "file_sha256", counting)
+        found = sources.moved_source(service.backend, service.sources(), moved)
+        assert found == ("docs", str(docs), sources.RENAME_SAMPLE, sources.RENAME_SAMPLE)
+        assert 0 < len(hashed) <= sources.RENAME_HASHED
         # one changed file among the hashed ones is enough to say "not the same tree"
         Path(hashed[0]).write_text("# changed\n", encoding="utf-8")
         hashed.clear()
-        assert verify.moved_source(service.backend, service.sources(), moved) is None
+        assert sources.moved_source(service.backend, service.sources(), moved) is None

@@ -52,11 +52,8 @@ from docbatch.run.preparation import RunInventory, change_mark, prepare
 from docbatch.state.checkpoint import Checkpoint, legacy_problems
 from docbatch.state.folders import check_folder, check_state_folder
 from docbatch.state.lock import writer_lock
-from docbatch.state.verify import (
-    claim_root,
-    record_ingest,
-    verify_source,
-)
+from docbatch.state.sources import claim_root, record_ingest
+from docbatch.state.verify import verify_source
 from docbatch.store import DocumentStore, open_store
 from docbatch.store.base import SourceRegistry
 from docbatch.store.location import state_dir_for
