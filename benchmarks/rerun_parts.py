@@ -29,8 +29,9 @@ def breakdown(root: str, pattern: str, db: str, source: str) -> dict[str, Any]:
     import polars as pl
 
     from docbatch.frames import TIMELINE
-    from docbatch.plan.inventory import parse_patterns, scan
+    from docbatch.plan.inventory import scan
     from docbatch.plan.planning import plan
+    from docbatch.plan.selection import parse_patterns
     from docbatch.state import reports
     from docbatch.state.checkpoint import Checkpoint
     from docbatch.store.sqlite import SQLiteStore

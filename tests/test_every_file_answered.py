@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from docbatch import BatchIngestService
 from docbatch.plan.inventory import scan, scan_listed
-from docbatch.plan.planning import in_scope
+from docbatch.plan.planning import scoped_ids
+from docbatch.plan.selection import selection
 
 PAGES = {
     "index.md": "# Shell builtins\n\nThe `.` command and friends.\n",
@@ -268,12 +269,9 @@ def test_a_stored_document_is_in_scope_exactly_when_a_walk_lists_it(
     root = _tree(tmp_path_factory.mktemp("t"), {f: "x" for f in files})
     inv = scan(root, globs, exclude=exclude, include_hidden=include_hidden, recursive=recursive)
     listed = set(inv.filter(pl.col("status") != "skipped")["doc_id"])
-    scoped = {
-        f
-        for f in files
-        if in_scope(f, tuple(globs), recursive, exclude=tuple(exclude), include_hidden=include_hidden)
-    }
-    assert listed == scoped
+    # the rule deletion and verify use for stored documents
+    rules = selection(tuple(globs), tuple(exclude), include_hidden, recursive)
+    assert listed == set(scoped_ids(files, inv, rules))
 
 
 def test_deletion_and_verify_use_the_new_scope(tmp_path: Path) -> None:

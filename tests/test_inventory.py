@@ -9,7 +9,8 @@ import pytest
 
 from docbatch.errors import ConfigError, RootError
 from docbatch.frames import INVENTORY
-from docbatch.plan.inventory import parse_patterns, scan
+from docbatch.plan.inventory import scan
+from docbatch.plan.selection import parse_patterns
 from docbatch.sample import BAD_FILES, HIDDEN_FILES, SAMPLE_MAX_FILE_SIZE, sample_files
 
 

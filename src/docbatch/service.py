@@ -32,14 +32,8 @@ from docbatch.metrics import BatchProgress, processing_metrics
 from docbatch.plan import planning
 from docbatch.plan.fingerprint import parser_fingerprints
 from docbatch.plan.git import GitRepo
-from docbatch.plan.inventory import (
-    DEFAULT_PATTERN,
-    check_source,
-    default_source,
-    parse_excludes,
-    parse_patterns,
-    scan,
-)
+from docbatch.plan.inventory import check_source, default_source, scan
+from docbatch.plan.selection import DEFAULT_PATTERN, parse_excludes, parse_patterns
 from docbatch.result import IngestResult
 from docbatch.run.call import IngestCall
 from docbatch.run.closing import close_call

@@ -21,7 +21,7 @@ from docbatch.errors import (
     StateError,
     check_root,
 )
-from docbatch.plan.inventory import parse_patterns
+from docbatch.plan.selection import parse_patterns
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 

@@ -10,7 +10,7 @@ from typing import NoReturn
 from docbatch import __version__
 from docbatch.config import SIZE_ALLOWED, parse_size
 from docbatch.errors import ConfigError
-from docbatch.plan.inventory import DEFAULT_PATTERN
+from docbatch.plan.selection import DEFAULT_PATTERN
 from docbatch.run.execution import EXECUTOR_CHOICES, check_dask_url
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE, EXIT_STORE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130

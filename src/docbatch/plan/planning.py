@@ -13,7 +13,7 @@ import polars as pl
 
 from docbatch.frames import PLAN
 from docbatch.plan.hashing import file_sha256
-from docbatch.plan.inventory import Selection, selection
+from docbatch.plan.selection import Selection, selection
 
 
 def plan(

@@ -22,14 +22,8 @@ from docbatch.errors import ConfigError
 from docbatch.frames import OUTCOMES
 from docbatch.plan import planning
 from docbatch.plan.git import GitRepo
-from docbatch.plan.inventory import (
-    check_source,
-    default_source,
-    parse_excludes,
-    parse_patterns,
-    scan,
-    scan_listed,
-)
+from docbatch.plan.inventory import check_source, default_source, scan, scan_listed
+from docbatch.plan.selection import parse_excludes, parse_patterns
 from docbatch.state.checkpoint import Checkpoint, LoadedCheckpoint
 from docbatch.store.base import ChangeMarker, DocumentStore
 from docbatch.work.outcomes import carried_over, planned_rows

@@ -28,16 +28,9 @@ from docbatch.config import BatchConfig
 from docbatch.errors import ConfigError, MassDeleteError
 from docbatch.frames import PROBLEMS
 from docbatch.plan.hashing import file_sha256
-from docbatch.plan.inventory import (
-    DEFAULT_PATTERN,
-    check_source,
-    default_source,
-    parse_excludes,
-    parse_patterns,
-    scan,
-    selection,
-)
+from docbatch.plan.inventory import check_source, default_source, scan
 from docbatch.plan.planning import scoped_ids
+from docbatch.plan.selection import DEFAULT_PATTERN, parse_excludes, parse_patterns, selection
 from docbatch.state import reports
 from docbatch.state.checkpoint import Checkpoint
 from docbatch.state.lock import writer_lock
