@@ -15,9 +15,7 @@ one raises the same ``QueryError``.
 from __future__ import annotations
 
 import itertools
-import re
 import threading
-import unicodedata
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,9 +24,10 @@ from typing import Any, Literal
 
 import polars as pl
 
-from docbatch.errors import QueryError, StoreBusyError, StoreError
+from docbatch.errors import StoreBusyError, StoreError
 from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
 from docbatch.store.base import SOURCES, no_source, source_exists
+from docbatch.store.memory_search import parse_query, snippet, words
 from docbatch.store.query import check_limit, to_fts5
 
 Failure = Literal["transient", "terminal"] | BaseException
@@ -45,7 +44,6 @@ _DOCUMENT_REQUIRED = (
     "n_passages",
     "fingerprint",
 )
-_SNIPPET_WORDS = 16
 
 _Passage = tuple[str, int, str, str, int, int, str, str | None]
 """doc_id, seq, passage_id, heading_path, start, end, text, title (of its document when written)."""
@@ -269,17 +267,17 @@ class MemoryStore:
     def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
         self._check_open()
         limit = check_limit(limit)
-        match = _parse(query, to_fts5(query))
+        match = parse_query(query, to_fts5(query))
         hits = []
         for (s, _), seqs in sorted(self._tables.passages.items()):
             if source and s != source:
                 continue
             for seq in sorted(seqs):
                 doc_id, _, _, heading, _, _, text, title = seqs[seq]
-                fields = [_words(title or ""), _words(heading), _words(text)]
+                fields = [words(title or ""), words(heading), words(text)]
                 found = match(fields)
                 if found:
-                    hits.append((s, doc_id, title, heading, _snippet(text, match.positives), float(found)))
+                    hits.append((s, doc_id, title, heading, snippet(text, match.positives), float(found)))
         hits.sort(key=lambda hit: -hit[5])  # stable: equal scores stay in store order
         return pl.DataFrame(hits[:limit], schema=SEARCH_HITS, orient="row")
 
@@ -364,94 +362,3 @@ def _required(location: str, table: str, row: Mapping[str, Any], names: tuple[st
 
 def _renamed(key: tuple[str, str], old: str, new: str) -> tuple[str, str]:
     return (new, key[1]) if key[0] == old else key
-
-
-# search ----------------------------------------------------------------------------------------
-_WORD = re.compile(r"\w+")
-_TERM = re.compile(r'"((?:[^"]|"")*)"(\*?)|(\S+)')
-
-
-def _words(text: str) -> list[str]:
-    """The words of ``text`` as the search compares them: case and accents folded."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return _WORD.findall(plain.casefold())
-
-
-@dataclass
-class _Phrase:
-    words: list[str]
-    prefix: bool
-
-    def count(self, fields: list[list[str]]) -> int:
-        """How often the phrase occurs in the fields."""
-        if not self.words:
-            return 0
-        n = len(self.words)
-        head, last = self.words[:-1], self.words[-1]
-        return sum(
-            1
-            for words in fields
-            for i in range(len(words) - n + 1)
-            if words[i : i + n - 1] == head
-            and (words[i + n - 1].startswith(last) if self.prefix else words[i + n - 1] == last)
-        )
-
-
-@dataclass
-class _Match:
-    """A query as alternatives (OR) of all-of groups (AND), each term maybe negated (NOT)."""
-
-    groups: list[list[tuple[bool, _Phrase]]]
-
-    @property
-    def positives(self) -> list[_Phrase]:
-        return [phrase for group in self.groups for negated, phrase in group if not negated]
-
-    def __call__(self, fields: list[list[str]]) -> int:
-        """The score of the fields (occurrences of the query's words), 0 if they do not match."""
-        best = 0
-        for group in self.groups:
-            counts = [(negated, phrase.count(fields)) for negated, phrase in group]
-            if all(bool(n) != negated for negated, n in counts):
-                best = max(best, sum(n for negated, n in counts if not negated))
-        return best
-
-
-def _parse(query: str, expression: str) -> _Match:
-    """``expression`` (from ``to_fts5``): ``NOT`` binds tightest, then ``AND`` (or nothing
-    between terms), then ``OR``."""
-    groups: list[list[tuple[bool, _Phrase]]] = [[]]
-    pending: str | None = "start"  # None right after a term, else what came last
-    for match in _TERM.finditer(expression):
-        quoted, star, operator = match.groups()
-        if operator is not None:
-            if pending is not None:
-                raise QueryError(f"invalid search query {query!r}: an operator needs words on both sides")
-            if operator == "OR":
-                groups.append([])
-            pending = operator
-            continue
-        groups[-1].append((pending == "NOT", _Phrase(_words(quoted.replace('""', '"')), bool(star))))
-        pending = None
-    if pending is not None:
-        raise QueryError(f"invalid search query {query!r}: an operator needs words on both sides")
-    return _Match(groups)
-
-
-def _snippet(text: str, phrases: list[_Phrase]) -> str:
-    """A few words of ``text`` around its first match, the matching words in brackets."""
-    spans = [(m.start(), m.end(), _words(m.group())) for m in _WORD.finditer(text)]
-    wanted = {w for phrase in phrases for w in phrase.words}
-    prefixes = [phrase.words[-1] for phrase in phrases if phrase.prefix and phrase.words]
-    hit = [
-        bool(words) and (words[0] in wanted or words[0].startswith(tuple(prefixes))) for _, _, words in spans
-    ]
-    first = hit.index(True) if any(hit) else 0
-    start = max(0, min(first - 2, len(spans) - _SNIPPET_WORDS))
-    shown = range(start, min(len(spans), start + _SNIPPET_WORDS))
-    parts = []
-    for i in shown:
-        begin, end, _ = spans[i]
-        word = text[begin:end]
-        parts.append(f"[{word}]" if hit[i] else word)
-    return ("… " if start else "") + " ".join(parts) + (" …" if shown and shown[-1] < len(spans) - 1 else "")
