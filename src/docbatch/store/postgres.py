@@ -8,38 +8,25 @@ run holds its source for its whole length (``writer_lock``: a session advisory l
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from docbatch.errors import ConfigError, QueryError, StoreBusyError, StoreError
 from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
 from docbatch.store import mask_password, mask_secrets
-from docbatch.store.base import SOURCES, holder_record, lock_refused, no_source, source_exists
+from docbatch.store.base import SOURCES, no_source, source_exists
+from docbatch.store.postgres_lock import LOCK_CLASS, RunLock, take_run_lock
 from docbatch.store.query import check_limit, to_fts5
 
 SCHEMA_VERSION = 1
 BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
 """lock_not_available, deadlock_detected, serialization_failure: worth retrying."""
-_LOCK_CLASS = 0x0DB0
-"""First key of docbatch's advisory locks (the second is the source's hash)."""
-_WRITERS = """
-CREATE TABLE IF NOT EXISTS docbatch_writers (
-    source text PRIMARY KEY,
-    holder jsonb NOT NULL,
-    backend_pid integer NOT NULL
-)
-"""
-"""Who holds the run lock of each source (a row left by a holder that died says who it was)."""
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docbatch_meta (key text PRIMARY KEY, value text NOT NULL);
 {documents}
@@ -176,7 +163,7 @@ class PostgresStore:
                 # CREATE INDEX IF NOT EXISTS would wait for every open write: only when needed
                 (ready,) = conn.execute(_SCHEMA_READY).fetchone() or (False,)
                 if not ready:
-                    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (_LOCK_CLASS,))
+                    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
                     conn.execute(
                         _SCHEMA.format(
                             documents=_documents_table(),
@@ -188,7 +175,7 @@ class PostgresStore:
                     "SELECT to_regclass('docbatch_sources') IS NOT NULL"
                 ).fetchone() or (False,)
                 if not has_sources:
-                    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (_LOCK_CLASS,))
+                    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
                     conn.execute(_SOURCES_TABLE)
                 _add_missing_columns(conn)
                 self._check_version(conn)
@@ -416,26 +403,13 @@ class PostgresStore:
             raise StoreError(f"cannot open store {self.location}: {self._message(exc)}") from None
         try:
             try:
-                (schema,) = conn.execute("SELECT current_schema()").fetchone() or ("",)
-                key = _run_lock_key(str(schema), source)
-                (got,) = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone() or (False,)
-                if not got:
-                    raise lock_refused(self.location, _writer(conn, source, holding=key))
-                with conn.transaction():  # one creator at a time, as for the schema
-                    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (_LOCK_CLASS,))
-                    conn.execute(_WRITERS)
-                held = RunLock(conn, source, previous=_writer(conn, source))
-                held.write(**holder_record())
+                held = take_run_lock(conn, self.location, source)
             except psycopg.Error as exc:
                 raise self._store_error("lock", exc) from None
             try:
                 yield held
             finally:
-                try:
-                    conn.execute("DELETE FROM docbatch_writers WHERE source = %s", (source,))
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
-                except psycopg.Error:
-                    pass  # closing the session releases the lock all the same
+                held.release()
         finally:
             conn.close()
 
@@ -451,62 +425,6 @@ class PostgresStore:
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.location!r})"
-
-
-@dataclass
-class RunLock:
-    """The run lock of a source, held on its own connection (``PostgresStore.writer_lock``)."""
-
-    conn: psycopg.Connection[Any]
-    source: str
-    previous: dict[str, Any] | None = None
-    """The record left by a holder that died (taken over), else None."""
-    record: dict[str, Any] = field(default_factory=dict)
-
-    def note(self, **fields: Any) -> None:
-        """Add ``fields`` to the holder record a refused writer reads (if the server can
-        still be reached: the record is only for messages)."""
-        try:
-            self.write(**fields)
-        except psycopg.Error:
-            pass
-
-    def write(self, **fields: Any) -> None:
-        self.record.update(fields)
-        self.conn.execute(
-            "INSERT INTO docbatch_writers (source, holder, backend_pid) VALUES (%s, %s, pg_backend_pid()) "
-            "ON CONFLICT (source) DO UPDATE SET holder = EXCLUDED.holder, backend_pid = EXCLUDED.backend_pid",
-            (self.source, Jsonb(self.record)),
-        )
-
-
-def _run_lock_key(schema: str, source: str) -> int:
-    """A stable signed 64-bit key for the run lock of ``source`` in ``schema``."""
-    digest = hashlib.blake2b(f"docbatch\0{schema}\0{source}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-_HOLDER = """
-SELECT w.holder FROM docbatch_writers AS w WHERE w.source = %s AND (%s::bigint IS NULL OR w.backend_pid IN (
-    SELECT l.pid FROM pg_locks AS l
-    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-      AND l.classid::bigint = %s::bigint AND l.objid::bigint = %s::bigint
-      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-))
-"""
-
-
-def _writer(
-    conn: psycopg.Connection[Any], source: str, *, holding: int | None = None
-) -> dict[str, Any] | None:
-    """The holder record of ``source``'s run lock (None when there is none); ``holding``: only
-    the record of the session that holds the lock of this key now."""
-    high, low = ((holding >> 32) & 0xFFFFFFFF, holding & 0xFFFFFFFF) if holding is not None else (0, 0)
-    try:
-        row = conn.execute(_HOLDER, (source, holding, high, low)).fetchone()
-    except psycopg.errors.UndefinedTable:
-        return None
-    return dict(row[0]) if row is not None and isinstance(row[0], dict) else None
 
 
 def to_tsquery_sql(query: str) -> sql.Composable:
@@ -546,7 +464,7 @@ def _term(text: str, *, prefix: bool) -> sql.Composable:
 
 def _lock_source(cur: psycopg.Cursor[Any], source: str) -> None:
     """Writers of one source take turns (until the end of the transaction)."""
-    cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_CLASS, source))
+    cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_CLASS, source))
 
 
 def _has_source(cur: psycopg.Cursor[Any], name: str) -> bool:
