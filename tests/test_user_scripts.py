@@ -151,6 +151,23 @@ def _workers_die_at_start(tmp_path: Path) -> str:
     return str(site)
 
 
+def test_a_pool_whose_workers_die_while_it_starts_is_reported_not_raised(tmp_path: Path) -> None:
+    # the workers die while the pool is still starting the rest: making the pool must not
+    # raise (the pool is broken before it is returned), and the check names the cause
+    probe = (
+        "from docbatch.run.execution import process_pool\n"
+        "from docbatch.run.spawning import start_problem\n"
+        "for _ in range(3):\n"
+        "    print('PROBLEM', start_problem(process_pool(12)))\n"
+    )
+    proc = _run(["-c", probe], tmp_path, PYTHONPATH=_workers_die_at_start(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    problems = [line for line in proc.stdout.splitlines() if line.startswith("PROBLEM")]
+    assert len(problems) == 3
+    assert all("exit as soon as they start (exit status 7)" in line for line in problems)
+    assert "Traceback" not in proc.stderr
+
+
 @pytest.mark.slow
 def test_workers_that_cannot_start_make_auto_parse_in_the_driver(corpus: Path, tmp_path: Path) -> None:
     if not MULTI_CPU:

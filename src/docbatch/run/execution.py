@@ -168,9 +168,11 @@ def process_pool(workers: int | None = None, max_tasks_per_child: int | None = N
     replaced after ``max_tasks_per_child`` slices when given, to bound leaks.
 
     The processes start now, not at the first slice: each imports the worker code while
-    the caller gets the run ready (starting one takes about a quarter of a second).
+    the caller gets the run ready (starting one takes about a quarter of a second). When
+    they die as they start, the pool is returned broken: ``start_problem`` says why.
     """
     from concurrent.futures import ProcessPoolExecutor  # only when a pool is made
+    from concurrent.futures.process import BrokenProcessPool
 
     count = workers or os.cpu_count() or 1
     pool = ProcessPoolExecutor(
@@ -180,9 +182,18 @@ def process_pool(workers: int | None = None, max_tasks_per_child: int | None = N
         initargs=(os.getpid(),),
         max_tasks_per_child=max_tasks_per_child,
     )
+    # All processes start before the pool's manager thread does: a spawn pool otherwise
+    # starts one per task, adding to its process table while that thread reads it
+    # (Python 3.11 then fails in the thread with "dictionary changed size during iteration").
+    launch = getattr(pool, "_launch_processes", None)
+    if callable(launch):
+        launch()
     if max_tasks_per_child is None:  # else the warm-up would count as one of its tasks
-        for _ in range(count):  # a spawn pool starts one process per task it has no idle worker for
-            pool.submit(warm_up)
+        try:
+            for _ in range(count):
+                pool.submit(warm_up)
+        except BrokenProcessPool:  # the workers died already
+            pass
     return pool
 
 
