@@ -6,7 +6,8 @@ tables, explicit markup) and records *ops*: headings and blocks whose inline
 source is cleaned later, when every target and substitution is known. Nested
 bodies (list items, definitions, directive content, block quotes) are frames on
 an explicit stack, so nothing recurses; past ``MAX_DEPTH`` frames a nested body
-is kept as plain text.
+is kept as plain text. Where the items of a list end is read in ``lists``, where a
+table ends and its rows in ``tables``.
 """
 
 from __future__ import annotations
@@ -16,23 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from docbatch.formats.rst_fast import tables
+from docbatch.formats.rst_fast import lists, tables
 from docbatch.formats.rst_fast.lines import (
     ATTRIBUTION,
     BLOCK,
-    FIELD,
-    FORMATS,
     KINDS,
     LINE,
-    OPTION_MARKER,
-    enum_ordinal,
     enum_valid,
     first_known,
     indented,
-    known,
     simple_text,
     trim,
-    valid_item,
 )
 from docbatch.formats.rst_fast.text import Substitution, target_link
 
@@ -255,27 +250,8 @@ class BlockReader:
 
     # -- lists and fields ---------------------------------------------------------------
 
-    def _item(self, lines: list[str], pos: int, column: int) -> tuple[list[str], int]:
-        if lines[pos][column:]:
-            return known(lines, pos, column)
-        return first_known(lines, pos, column)
-
-    def _next(self, lines: list[str], pos: int) -> int:
-        while pos < len(lines) and not lines[pos]:
-            pos += 1
-        return pos
-
     def _bullet(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
-        lines, char, column = frame.lines, frame.lines[pos][0], match.end()
-        bodies: list[list[str]] = []
-        while True:
-            body, end = self._item(lines, pos, column)
-            bodies.append(body)
-            pos = self._next(lines, end)
-            following = BLOCK.match(lines[pos]) if pos < len(lines) else None
-            if not following or not following.group("bullet") or lines[pos][0] != char:
-                break
-            column = following.end()
+        bodies, end = lists.bullet_items(frame.lines, pos, match.end())
         self._items(bodies, ["- "] * len(bodies))
         return end
 
@@ -287,43 +263,14 @@ class BlockReader:
             self.push_all(list(zip(bodies, markers, strict=True)))
 
     def _enum(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
-        lines = frame.lines
-        if not enum_valid(lines, pos, match):
+        if not enum_valid(frame.lines, pos, match):
             return self._text(frame, pos)
-        fmt = next(name for name in FORMATS if match.group(name))
-        seq, ordinal = enum_ordinal(match.group(fmt), None)
-        kind = "arabic" if seq == "#" else seq
-        first = 1 if ordinal is None else ordinal
-        auto, last = seq == "#", first
-        bodies: list[list[str]] = []
-        column = match.end()
-        while True:
-            body, end = self._item(lines, pos, column)
-            bodies.append(body)
-            pos = self._next(lines, end)
-            following = BLOCK.match(lines[pos]) if pos < len(lines) else None
-            if not following or not following.group("enum") or not following.group(fmt):
-                break
-            column = following.end()
-            seq, ordinal = enum_ordinal(following.group(fmt), kind)
-            if seq != "#" and (seq != kind or auto or ordinal != last + 1):
-                break
-            if not valid_item(lines, pos, ordinal, seq, fmt):
-                break
-            auto, last = auto or seq == "#", last + 1
+        bodies, first, end = lists.enum_items(frame.lines, pos, match)
         self._items(bodies, [f"{first + index}. " for index in range(len(bodies))])
         return end
 
     def _field(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
-        lines = frame.lines
-        fields: list[tuple[str, list[str]]] = []
-        marker: re.Match[str] | None = match
-        while marker is not None:
-            name = marker.group()[1 : marker.group().rstrip().rfind(":")]
-            body, end = first_known(lines, pos, marker.end())
-            fields.append((name, body))
-            pos = self._next(lines, end)
-            marker = FIELD.match(lines[pos]) if pos < len(lines) else None
+        fields, end = lists.field_items(frame.lines, pos, match)
         texts = [simple_text(body) for _, body in fields]
         if all(text is not None for text in texts):
             pairs = [(name, text) for (name, _), text in zip(fields, texts, strict=True)]
@@ -337,19 +284,9 @@ class BlockReader:
         return end
 
     def _option(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
-        lines, start = frame.lines, pos
-        items: list[tuple[str, str]] = []
-        marker: re.Match[str] | None = match
-        while marker is not None:
-            body, end = first_known(lines, pos, marker.end())
-            body = trim(body)
-            if not body:
-                break
-            items.append((marker.group(), "\n".join(line.strip() for line in body)))
-            pos = self._next(lines, end)
-            marker = OPTION_MARKER.match(lines[pos]) if pos < len(lines) else None
+        items, end = lists.option_items(frame.lines, pos, match)
         if not items:
-            return self._text(frame, start)
+            return self._text(frame, pos)
         self.emit("o", items)
         return end
 
