@@ -10,7 +10,7 @@ import polars as pl
 
 from docbatch import BatchIngestService, SQLiteStore
 from docbatch.metrics import BatchProgress
-from docbatch.run.preparation import change_mark
+from docbatch.run.kept import change_mark
 from docbatch.run.runner import OutcomeSink
 from docbatch.store.base import ChangeMarker, DocumentStore
 
@@ -24,7 +24,7 @@ class Bar:
     def start(self, progress: BatchProgress) -> None:
         pass
 
-    def update(self, progress: BatchProgress, slice_row: dict[str, Any]) -> None:
+    def update(self, progress: BatchProgress, commit_row: dict[str, Any]) -> None:
         self.updates += 1
 
     def stop(self, progress: BatchProgress) -> None:

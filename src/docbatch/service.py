@@ -14,7 +14,6 @@ True
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -26,34 +25,26 @@ import polars as pl
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
 from docbatch.display.progress import resolve as resolve_progress
-from docbatch.errors import ConfigError, check_root
+from docbatch.errors import ConfigError
 from docbatch.formats.base import Parser
 from docbatch.metrics import BatchProgress, processing_metrics
-from docbatch.plan import planning
 from docbatch.plan.fingerprint import parser_fingerprints
-from docbatch.plan.git import GitRepo
-from docbatch.plan.inventory import check_source, default_source, scan
-from docbatch.plan.selection import DEFAULT_PATTERN, parse_excludes, parse_patterns
+from docbatch.plan.inventory import check_source
+from docbatch.plan.selection import DEFAULT_PATTERN
 from docbatch.result import IngestResult
 from docbatch.run.call import IngestCall
-from docbatch.run.closing import close_call
-from docbatch.run.execution import (
-    ExecutorSpec,
-    PoolKeeper,
-    check_executor,
-)
-from docbatch.run.preparation import RunInventory, change_mark, prepare
-from docbatch.state.checkpoint import Checkpoint, legacy_problems
+from docbatch.run.execution import ExecutorSpec, PoolKeeper
+from docbatch.run.ingest import ingest
+from docbatch.run.kept import RunInventory
+from docbatch.run.preparation import preview
+from docbatch.run.request import IngestRequest
+from docbatch.state.checkpoint import Checkpoint
 from docbatch.state.folders import check_folder, check_state_folder
 from docbatch.state.lock import writer_lock
-from docbatch.state.sources import claim_root, record_ingest
 from docbatch.state.verify import verify_source
 from docbatch.store import DocumentStore, open_store
 from docbatch.store.base import SourceRegistry
 from docbatch.store.location import state_dir_for
-from docbatch.work.decoding import check_codec
-
-log = logging.getLogger("docbatch")
 
 
 class BatchIngestService:
@@ -174,92 +165,45 @@ class BatchIngestService:
             StoreError: the store cannot be read or written.
         """
         clock0 = self.progress.begin_call()  # the call's clock: its files/s counts from here
-        check_root(directory)  # before the writer lock makes the state folder
-        check_executor(executor)
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-            raise ConfigError.invalid("limit", limit, "a whole number >= 1, or None for no limit")
-        if fallback_encoding is not None:
-            check_codec(fallback_encoding)
+        request = IngestRequest(
+            directory,
+            pattern,
+            recursive,
+            force,
+            resume,
+            source,
+            executor,
+            workers,
+            fallback_encoding,
+            report_dir,
+            progress_file,
+            sync_deletions,
+            allow_mass_delete,
+            since,
+            limit,
+            include_hidden,
+            exclude,
+            self.respect_gitignore,
+        )
         check_state_folder(self.state_dir)  # a clear message now, not a traceback mid-run
         if report_dir is not None:
             check_folder(Path(report_dir), "report folder", "--report-dir")
         sinks = resolve_progress(progress, memory_threshold_mb=self.config.memory_threshold_mb)
-        lock_source = check_source(source if source is not None else default_source(Path(directory)))
-        with writer_lock(self.state_dir, self.backend, lock_source) as lock:
-            previous = lock.previous
-            if previous is not None:
-                log.warning(
-                    "took over the writer lock left by a run that stopped without "
-                    "releasing it (pid %s on %s)",
-                    previous.get("pid"),
-                    previous.get("host"),
-                )
-            root = Path(directory)
-            claimed = claim_root(
-                self.backend, lock_source, root, explicit=source is not None, deleting=sync_deletions
-            )
-            run = prepare(
-                self.backend,
-                self.config,
-                self.state_dir,
-                root,
-                pattern,
-                recursive,
-                force,
-                resume,
-                source,
-                fingerprints=self._fingerprints(),
-                repo=self._repo(root),
-                since=since,
-                respect_gitignore=self.respect_gitignore,
-                kept=self._run_inventory,
-                limit=limit,
-                exclude=exclude,
-                include_hidden=include_hidden,
-            )
-            lock.note(run_id=run.run_id)
-            if progress_file is not None:
-                run.problems.extend(legacy_problems(progress_file))
-            call = IngestCall(
-                self.backend,
-                self.config,
-                self.state_dir,
-                self.parsers,
-                self.sleep,
-                self.progress,
-                self._pools,
-                self._run_inventory,
-            )
-            if sync_deletions:
-                call.sync_deletions(run, allow_mass_delete)
-            report_path = Path(report_dir) if report_dir is not None else self.state_dir
-            try:
-                output = call.execute(run, executor, workers, sinks, fallback_encoding, report_path)
-            finally:
-                self.stop_signal = call.stop_signal
-            record_ingest(self.backend, run.source, claimed)
-            self._run_inventory.forget_if_changed(output.outcomes)
-            self._run_inventory.settle(change_mark(self.backend))
-            return close_call(
-                run,
-                output,
-                progress=self.progress,
-                config=self.config,
-                store_location=self.backend.location,
-                state_dir=self.state_dir,
-                report_path=report_path,
-                elapsed_s=time.perf_counter() - clock0,
-            )
-
-    def _repo(self, root: Path) -> GitRepo | None:
-        if self.git_service is False:
-            return None
-        if self.git_service is not None:
-            return self.git_service  # type: ignore[return-value]
-        return GitRepo.discover(root)
-
-    def _fingerprints(self) -> dict[str, str]:
-        return parser_fingerprints(self.config, self.parsers)
+        call = IngestCall(
+            self.backend,
+            self.config,
+            self.state_dir,
+            self.parsers,
+            self.sleep,
+            self.progress,
+            self._pools,
+            self._run_inventory,
+            self.stop_signal,  # kept when the call fails before its files are parsed
+        )
+        try:
+            return ingest(call, request, sinks, git_service=self.git_service, clock0=clock0)
+        finally:
+            self.stop_signal = call.stop_signal
 
     # planning ------------------------------------------------------------------------------
     def plan(
@@ -282,29 +226,18 @@ class BatchIngestService:
         change from a touched file. ``include_hidden`` and ``exclude`` are
         ``ingest_batch``'s; a pattern that matches no file is logged as a warning.
         """
-        root = Path(directory)
-        patterns = parse_patterns(pattern)
-        excludes = parse_excludes(exclude)
-        source = check_source(source if source is not None else default_source(root))
-        inventory = scan(
-            root,
-            patterns,
-            recursive=recursive,
-            max_file_size=self.config.max_file_size,
-            exclude=excludes,
-            include_hidden=include_hidden,
-        )
-        planned = planning.plan(
-            inventory,
-            self.backend.known_documents(source),
+        return preview(
+            self.backend,
+            self.config,
+            Path(directory),
+            pattern,
+            recursive,
+            source=source,
             force=force,
-            patterns=patterns,
-            recursive=recursive,
-            fingerprints=self._fingerprints(),
-            exclude=excludes,
             include_hidden=include_hidden,
+            exclude=exclude,
+            fingerprints=parser_fingerprints(self.config, self.parsers),
         )
-        return planning.confirm_changes(planned)
 
     def verify(
         self,

@@ -2,8 +2,8 @@
 parsing and committing the files to process, with the live progress, the sinks, the run
 manifest and the report refreshed along the way.
 
-``BatchIngestService.ingest_batch`` prepares the run (``run.preparation``), hands it to an
-``IngestCall`` and closes it (``run.closing``).
+``run.ingest`` prepares the run (``run.preparation``), hands it to an ``IngestCall`` and
+closes it (``run.closing``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,8 @@ from docbatch.run.execution import (
     slices_in_flight,
     stop_on_signals,
 )
-from docbatch.run.preparation import PreparedRun, RunInventory
+from docbatch.run.kept import RunInventory
+from docbatch.run.preparation import PreparedRun
 from docbatch.run.spawning import main_module_parsers
 from docbatch.state import reports
 from docbatch.state.verify import check_delete_share
@@ -57,31 +58,31 @@ class IngestCall:
     parsers: Mapping[str, Parser]
     sleep: Callable[[float], None]
     progress: BatchProgress
-    _pools: PoolKeeper
-    _run_inventory: RunInventory
+    pools: PoolKeeper
+    run_inventory: RunInventory
     stop_signal: int | None = None
     """The signal (SIGINT, SIGTERM, SIGHUP) that stopped the call early, if one did."""
 
     def _fingerprints(self) -> dict[str, str]:
         return parser_fingerprints(self.config, self.parsers)
 
-    def sync_deletions(self, run: PreparedRun, allow_mass_delete: bool) -> None:
-        """Remove the documents of files gone from disk (within scope), or refuse to."""
+    def sync_deletions(self, run: PreparedRun, allow_mass_delete: bool) -> PreparedRun:
+        """Remove the documents of files gone from disk (within scope), or refuse to; returns
+        ``run`` with their "deleted" rows decided, written as a checkpoint part."""
         gone = run.planned.filter(pl.col("status") == "deleted")
         if gone.height == 0:
-            return
+            return run
         check_delete_share(
             gone.height, run.stored_in_scope, run.source, self.config.max_delete_share, allow_mass_delete
         )
         ids = gone["doc_id"].to_list()
         retry = RetryPolicy(self.config.max_retry_attempts, self.config.retry_backoff_factor, self.sleep)
         retry.call(self.backend.delete_documents, run.source, ids)
-        self._run_inventory.forget_plan()  # its "deleted" rows are done now
+        self.run_inventory.forget_plan()  # its "deleted" rows are done now
         rows = deleted_rows(gone, run.run_id, run.source)
         run.checkpoint.write_part(run.run_id, run.next_part, rows)
-        run.next_part += 1
-        run.decided = pl.concat([run.decided, rows])
         log.info("removed %d documents whose files are gone", gone.height)
+        return replace(run, next_part=run.next_part + 1, decided=pl.concat([run.decided, rows]))
 
     def execute(
         self,
@@ -113,7 +114,7 @@ class IngestCall:
                         workers,
                         work_files=run.todo.height,
                         max_tasks_per_child=recycle,
-                        keeper=self._pools,
+                        keeper=self.pools,
                         fallback=fallback,
                     )
                 )
@@ -156,7 +157,7 @@ class IngestCall:
                 if isinstance(sink, OutcomeSink):
                     sink.outcomes(live, decided)
             if run.todo.height:
-                ours = pool is not None and pool is self._pools.pool_now  # not a caller's executor
+                ours = pool is not None and pool is self.pools.pool_now  # not a caller's executor
                 stop = stack.enter_context(stop_on_signals())
                 output = self._run_slices(
                     run, pool, ours, fallback, stop, sinks, fallback_encoding, refresh, end_of_batch
@@ -165,7 +166,7 @@ class IngestCall:
             else:
                 output = RunOutput.nothing(run.next_part)
         if output.interrupted or run.waiting.height == 0:
-            self._pools.close()  # no next batch to start them for
+            self.pools.close()  # no next batch to start them for
         live.finish()
         live.update_metrics()
         for sink in sinks:
@@ -207,7 +208,7 @@ class IngestCall:
                 file_timeout_s=cfg.file_timeout_s,
                 heartbeat_dir=self._heartbeat_dir() if ours else None,
             ),
-            executor_factory=self._pools.replace if ours else None,
+            executor_factory=self.pools.replace if ours else None,
             fallback=fallback,
             checkpoint=run.checkpoint,
             progress=self.progress,

@@ -24,16 +24,21 @@ from docbatch.plan import planning
 from docbatch.plan.git import GitRepo
 from docbatch.plan.inventory import check_source, default_source, scan, scan_listed
 from docbatch.plan.selection import parse_excludes, parse_patterns
+from docbatch.run.kept import RunInventory, change_mark
+from docbatch.run.request import IngestRequest
 from docbatch.state.checkpoint import Checkpoint, LoadedCheckpoint
-from docbatch.store.base import ChangeMarker, DocumentStore
+from docbatch.store.base import DocumentStore
 from docbatch.work.outcomes import carried_over, planned_rows
 
 log = logging.getLogger("docbatch")
 
 
-@dataclass
+@dataclass(frozen=True)
 class PreparedRun:
-    """A planned call of ``ingest_batch``: what to process, and what is already decided."""
+    """A planned call of ``ingest_batch``: what to process, and what is already decided.
+
+    It is not changed once made: a step that decides more (the legacy progress file's
+    problems, the deletions) makes a new one (``dataclasses.replace``)."""
 
     root: Path
     run_id: str
@@ -75,87 +80,6 @@ class PreparedRun:
             "calls_s": self.earlier_calls[1] + seconds,
             "calls_files": self.earlier_calls[2] + files,
         }
-
-
-class RunInventory:
-    """The inventory a run was planned from, and its plan, kept between the calls of that run.
-
-    A run that a ``limit`` cuts into several calls is planned once. Walking the tree again for
-    each one made the calls quadratic in the tree's size (37k files in calls of 1,000
-    took 35 s, against 11 s in one call), so a call that continues the run its service
-    started reuses that run's inventory. Files added meanwhile are found by the next run;
-    a file changed or removed meanwhile is read as it is now (or found missing), and the
-    next call walks the tree again (``forget_if_changed``): the outcome rows of a file
-    whose size no longer matches the inventory would never count as done, and the run
-    would never end.
-
-    Reading every stored document of the source back for each call was quadratic too
-    (70 ms per call at 37k documents). The plan is kept with the store's ``change_mark``
-    as it was when the call ended, and a continuing call reuses it only when the store
-    gives the same mark: nothing was committed to it since, by this run or anyone else.
-    Files the run has done since the plan are its checkpoint's, not the plan's.
-    """
-
-    def __init__(self) -> None:
-        self._kept: tuple[str, tuple[Any, ...], pl.DataFrame] | None = None
-        self._plan: tuple[tuple[Any, ...], pl.DataFrame, int] | None = None
-        self._mark: object = None
-
-    def get(self, run_id: str, key: tuple[Any, ...]) -> pl.DataFrame | None:
-        """The kept inventory of run ``run_id`` taken with settings ``key``, if any."""
-        if self._kept is None or self._kept[:2] != (run_id, key):
-            return None
-        return self._kept[2]
-
-    def plan(self, key: tuple[Any, ...], mark: object) -> tuple[pl.DataFrame, int] | None:
-        """The kept plan (and its count of stored documents in scope) made with planning
-        settings ``key``, if the store's change mark is still ``mark``."""
-        if self._plan is None or mark is None or self._plan[0] != key or mark != self._mark:
-            return None
-        return self._plan[1], self._plan[2]
-
-    def keep(
-        self,
-        run_id: str,
-        key: tuple[Any, ...],
-        inventory: pl.DataFrame,
-        plan: tuple[tuple[Any, ...], pl.DataFrame, int],
-    ) -> None:
-        """Keep run ``run_id``'s inventory and its plan (planning settings, plan, count of
-        stored documents in scope) for the next call; ``settle`` then dates the plan."""
-        self._kept = (run_id, key, inventory)
-        self._plan = plan
-        self._mark = None
-
-    def settle(self, mark: object) -> None:
-        """Record the store's change mark once the call has written all it writes."""
-        self._mark = mark
-
-    def forget_plan(self) -> None:
-        """Plan the next call against the store again (this call removed documents)."""
-        self._plan = None
-
-    def drop(self) -> None:
-        self._kept = None
-        self._plan = None
-
-    def forget_if_changed(self, outcomes: pl.DataFrame) -> None:
-        """Drop the kept inventory when a file of ``outcomes`` was gone, or read at another
-        size (the next call's walk leaves a file that is gone out of the run)."""
-        if self._kept is None or outcomes.height == 0:
-            return
-        if (outcomes["error_type"] == "FileNotFoundError").any():
-            self.drop()
-            return
-        read = outcomes.select("doc_id", "size").drop_nulls()
-        listed = self._kept[2].select("doc_id", pl.col("size").alias("listed_size"))
-        if read.join(listed, on="doc_id").filter(pl.col("size") != pl.col("listed_size")).height:
-            self.drop()
-
-
-def change_mark(store: DocumentStore) -> object:
-    """The store's ``change_mark()`` when it has one (a store that cannot tell gives None)."""
-    return store.change_mark() if isinstance(store, ChangeMarker) else None
 
 
 def take_inventory(
@@ -212,21 +136,11 @@ def prepare(
     store: DocumentStore,
     config: BatchConfig,
     state_dir: Path,
-    root: Path,
-    pattern: str,
-    recursive: bool,
-    force: bool,
-    resume: bool,
-    source: str | None,
+    request: IngestRequest,
     *,
     fingerprints: dict[str, str],
     repo: GitRepo | None = None,
-    since: str | None = None,
-    respect_gitignore: bool = True,
     kept: RunInventory | None = None,
-    limit: int | None = None,
-    exclude: str | list[str] | tuple[str, ...] | None = None,
-    include_hidden: bool = False,
 ) -> PreparedRun:
     """Inventory, plan and checkpoint read back: what one ``ingest_batch`` call will do.
 
@@ -234,10 +148,11 @@ def prepare(
     its plan, while the store is unchanged), and a call that leaves files for a next one
     (over ``limit`` files to process) keeps its inventory and plan there.
     """
-    cfg = config
-    patterns = parse_patterns(pattern)
-    excludes = parse_excludes(exclude)
-    source = check_source(source if source is not None else default_source(root))
+    cfg, root, recursive, since, limit = config, request.root, request.recursive, request.since, request.limit
+    patterns = parse_patterns(request.pattern)
+    excludes = parse_excludes(request.exclude)
+    include_hidden, respect_gitignore = request.include_hidden, request.respect_gitignore
+    source = request.source_name()
     job = {
         "root": os.path.realpath(root),
         "patterns": list(patterns),
@@ -248,7 +163,7 @@ def prepare(
     }
     checkpoint = Checkpoint(state_dir)
     key = (*job.values(), cfg.max_file_size, respect_gitignore, repo is not None)
-    continued = continued_run(checkpoint, job, resume)
+    continued = continued_run(checkpoint, job, request.resume)
     inventory = None
     if kept is not None and since is None and continued is not None:
         inventory = kept.get(str(continued["run_id"]), key)
@@ -271,7 +186,7 @@ def prepare(
     checkpoint.prepare()
     run_id, loaded, forced = open_run(checkpoint, continued)
     resumed = forced is not None
-    force = force or bool(forced)  # a forced run stays forced for the files it has left
+    force = request.force or bool(forced)  # a forced run stays forced for the files it has left
     plan_key = (force, tuple(sorted(fingerprints.items())))
     reused = kept.plan(plan_key, change_mark(store)) if kept is not None and inventory_kept else None
     if reused is not None:
@@ -323,6 +238,45 @@ def prepare(
         waiting=todo.slice(limit or todo.height),
         started_at=datetime.now(UTC),
     )
+
+
+def preview(
+    store: DocumentStore,
+    config: BatchConfig,
+    root: Path,
+    pattern: str,
+    recursive: bool,
+    *,
+    source: str | None,
+    force: bool,
+    include_hidden: bool,
+    exclude: str | list[str] | tuple[str, ...] | None,
+    fingerprints: dict[str, str],
+) -> pl.DataFrame:
+    """The plan frame of ``BatchIngestService.plan``: the tree walked and planned against
+    the store, touched files read to tell a real change, nothing written."""
+    patterns = parse_patterns(pattern)
+    excludes = parse_excludes(exclude)
+    source = check_source(source if source is not None else default_source(root))
+    inventory = scan(
+        root,
+        patterns,
+        recursive=recursive,
+        max_file_size=config.max_file_size,
+        exclude=excludes,
+        include_hidden=include_hidden,
+    )
+    planned = planning.plan(
+        inventory,
+        store.known_documents(source),
+        force=force,
+        patterns=patterns,
+        recursive=recursive,
+        fingerprints=fingerprints,
+        exclude=excludes,
+        include_hidden=include_hidden,
+    )
+    return planning.confirm_changes(planned)
 
 
 def without_lost(carried: pl.DataFrame, planned: pl.DataFrame, force: bool) -> tuple[pl.DataFrame, int]:

@@ -1,0 +1,92 @@
+"""One ``ingest_batch`` call from start to end, once its arguments are checked.
+
+Under the writer lock of the call's source: the source's root is claimed, the run
+prepared (``run.preparation``), the documents of files gone from disk removed and the
+files parsed and committed (``run.call``); then the source's record and the inventory
+kept for a next call are brought up to date, and the call is closed into its result
+(``run.closing``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from docbatch.plan.fingerprint import parser_fingerprints
+from docbatch.plan.git import GitRepo
+from docbatch.result import IngestResult
+from docbatch.run.call import IngestCall
+from docbatch.run.closing import close_call
+from docbatch.run.kept import change_mark
+from docbatch.run.preparation import prepare
+from docbatch.run.request import IngestRequest
+from docbatch.state.checkpoint import legacy_problems
+from docbatch.state.lock import writer_lock
+from docbatch.state.sources import claim_root, record_ingest
+
+log = logging.getLogger("docbatch")
+
+
+def ingest(
+    call: IngestCall, request: IngestRequest, sinks: list[Any], *, git_service: object | None, clock0: float
+) -> IngestResult:
+    """Run ``request`` with ``call``'s store, settings and state folder, showing progress on
+    ``sinks``; ``clock0`` is when the call began (``BatchProgress.begin_call``), and
+    ``git_service`` the service's (see ``find_repo``)."""
+    store, state_dir = call.backend, call.state_dir
+    source = request.source_name()
+    with writer_lock(state_dir, store, source) as lock:
+        previous = lock.previous
+        if previous is not None:
+            log.warning(
+                "took over the writer lock left by a run that stopped without releasing it (pid %s on %s)",
+                previous.get("pid"),
+                previous.get("host"),
+            )
+        root = request.root
+        explicit = request.source is not None
+        claimed = claim_root(store, source, root, explicit=explicit, deleting=request.sync_deletions)
+        run = prepare(
+            store,
+            call.config,
+            state_dir,
+            request,
+            fingerprints=parser_fingerprints(call.config, call.parsers),
+            repo=find_repo(git_service, root),
+            kept=call.run_inventory,
+        )
+        lock.note(run_id=run.run_id)
+        if request.progress_file is not None:
+            run = replace(run, problems=[*run.problems, *legacy_problems(request.progress_file)])
+        if request.sync_deletions:
+            run = call.sync_deletions(run, request.allow_mass_delete)
+        report_path = request.report_path(state_dir)
+        output = call.execute(
+            run, request.executor, request.workers, sinks, request.fallback_encoding, report_path
+        )
+        record_ingest(store, run.source, claimed)
+        call.run_inventory.forget_if_changed(output.outcomes)
+        call.run_inventory.settle(change_mark(store))
+        return close_call(
+            run,
+            output,
+            progress=call.progress,
+            config=call.config,
+            store_location=store.location,
+            state_dir=state_dir,
+            report_path=report_path,
+            elapsed_s=time.perf_counter() - clock0,
+        )
+
+
+def find_repo(git_service: object | None, root: Path) -> GitRepo | None:
+    """The git work tree of ``root``: none when ``git_service`` is False, ``git_service``
+    itself when it is one, else the work tree holding ``root`` (if git is installed)."""
+    if git_service is False:
+        return None
+    if git_service is not None:
+        return git_service  # type: ignore[return-value]
+    return GitRepo.discover(root)

@@ -1,0 +1,91 @@
+"""What a run that a ``limit`` cuts into several calls keeps between them: the inventory it
+was planned from and its plan, the plan dated by the store's change mark."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from docbatch.store.base import ChangeMarker, DocumentStore
+
+
+class RunInventory:
+    """The inventory a run was planned from, and its plan, kept between the calls of that run.
+
+    A run that a ``limit`` cuts into several calls is planned once. Walking the tree again for
+    each one made the calls quadratic in the tree's size (37k files in calls of 1,000
+    took 35 s, against 11 s in one call), so a call that continues the run its service
+    started reuses that run's inventory. Files added meanwhile are found by the next run;
+    a file changed or removed meanwhile is read as it is now (or found missing), and the
+    next call walks the tree again (``forget_if_changed``): the outcome rows of a file
+    whose size no longer matches the inventory would never count as done, and the run
+    would never end.
+
+    Reading every stored document of the source back for each call was quadratic too
+    (70 ms per call at 37k documents). The plan is kept with the store's ``change_mark``
+    as it was when the call ended, and a continuing call reuses it only when the store
+    gives the same mark: nothing was committed to it since, by this run or anyone else.
+    Files the run has done since the plan are its checkpoint's, not the plan's.
+    """
+
+    def __init__(self) -> None:
+        self._kept: tuple[str, tuple[Any, ...], pl.DataFrame] | None = None
+        self._plan: tuple[tuple[Any, ...], pl.DataFrame, int] | None = None
+        self._mark: object = None
+
+    def get(self, run_id: str, key: tuple[Any, ...]) -> pl.DataFrame | None:
+        """The kept inventory of run ``run_id`` taken with settings ``key``, if any."""
+        if self._kept is None or self._kept[:2] != (run_id, key):
+            return None
+        return self._kept[2]
+
+    def plan(self, key: tuple[Any, ...], mark: object) -> tuple[pl.DataFrame, int] | None:
+        """The kept plan (and its count of stored documents in scope) made with planning
+        settings ``key``, if the store's change mark is still ``mark``."""
+        if self._plan is None or mark is None or self._plan[0] != key or mark != self._mark:
+            return None
+        return self._plan[1], self._plan[2]
+
+    def keep(
+        self,
+        run_id: str,
+        key: tuple[Any, ...],
+        inventory: pl.DataFrame,
+        plan: tuple[tuple[Any, ...], pl.DataFrame, int],
+    ) -> None:
+        """Keep run ``run_id``'s inventory and its plan (planning settings, plan, count of
+        stored documents in scope) for the next call; ``settle`` then dates the plan."""
+        self._kept = (run_id, key, inventory)
+        self._plan = plan
+        self._mark = None
+
+    def settle(self, mark: object) -> None:
+        """Record the store's change mark once the call has written all it writes."""
+        self._mark = mark
+
+    def forget_plan(self) -> None:
+        """Plan the next call against the store again (this call removed documents)."""
+        self._plan = None
+
+    def drop(self) -> None:
+        self._kept = None
+        self._plan = None
+
+    def forget_if_changed(self, outcomes: pl.DataFrame) -> None:
+        """Drop the kept inventory when a file of ``outcomes`` was gone, or read at another
+        size (the next call's walk leaves a file that is gone out of the run)."""
+        if self._kept is None or outcomes.height == 0:
+            return
+        if (outcomes["error_type"] == "FileNotFoundError").any():
+            self.drop()
+            return
+        read = outcomes.select("doc_id", "size").drop_nulls()
+        listed = self._kept[2].select("doc_id", pl.col("size").alias("listed_size"))
+        if read.join(listed, on="doc_id").filter(pl.col("size") != pl.col("listed_size")).height:
+            self.drop()
+
+
+def change_mark(store: DocumentStore) -> object:
+    """The store's ``change_mark()`` when it has one (a store that cannot tell gives None)."""
+    return store.change_mark() if isinstance(store, ChangeMarker) else None
