@@ -43,7 +43,20 @@ class BatchConfig:
     """Files per slice: the unit of work and of progress; slices back together are committed
     together (BATCH_CHUNK_SIZE)."""
     max_passage_chars: int = 1500
-    """Passages longer than this many characters are split further."""
+    """Passages longer than this are split further (characters, or tokens with
+    ``passage_unit="tokens"``)."""
+    min_passage_chars: int = 200
+    """A passage shorter than this merges with a neighbour of its section when the two fit
+    ``max_passage_chars`` (0: never; at most half of ``max_passage_chars``; same unit)."""
+    passage_overlap_chars: int = 0
+    """Each piece cut from a long section after the first repeats about this much of the
+    previous piece's end (0: none; at most half of ``max_passage_chars``; same unit)."""
+    passage_unit: str = "chars"
+    """What the three passage sizes count: "chars" or "tokens" (``passage_tokenizer``)."""
+    passage_tokenizer: str = ""
+    """With ``passage_unit="tokens"``: the import path ``"module:function"`` of a function
+    that takes a text and returns its token count or its tokens; empty: a built-in estimate
+    (runs of up to six letters, and punctuation marks, count one token each)."""
     max_delete_share: float = 0.2
     """Syncing deletions refuses to remove more than this share of a source's stored documents."""
     file_timeout_s: float = 0.0
@@ -61,11 +74,11 @@ class BatchConfig:
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            if f.name in _RULES or f.name in _CHOICES:
+            if f.name in _RULES or f.name in _CHOICES or f.name in _TEXTS:
                 _check(f.name, getattr(self, f.name))
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in _RULES or name in _CHOICES:
+        if name in _RULES or name in _CHOICES or name in _TEXTS:
             _check(name, value)
         object.__setattr__(self, name, value)
 
@@ -118,6 +131,8 @@ _RULES: dict[str, tuple[type, float]] = {
     "worker_memory_mb": (int, 0),
     "chunk_processing_size": (int, 1),
     "max_passage_chars": (int, 50),
+    "min_passage_chars": (int, 0),
+    "passage_overlap_chars": (int, 0),
     "keep_runs": (int, 1),
 }
 
@@ -133,7 +148,18 @@ a timeout the system timer cannot hold, retries that would never end)."""
 
 
 # field -> the values it may take
-_CHOICES: dict[str, tuple[str, ...]] = {"rst_engine": ("fast", "docutils")}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "rst_engine": ("fast", "docutils"),
+    "passage_unit": ("chars", "tokens"),
+}
+
+# field -> (pattern the whole text matches, what is allowed)
+_TEXTS: dict[str, tuple[re.Pattern[str], str]] = {
+    "passage_tokenizer": (
+        re.compile(r"(?:[A-Za-z_][\w.]*:[A-Za-z_][\w.]*)?"),
+        "empty, or an import path 'module:function'",
+    ),
+}
 
 
 def _allowed(name: str) -> str:
@@ -154,6 +180,11 @@ def _in_range(name: str, value: float) -> bool:
 
 
 def _check(name: str, value: Any) -> None:
+    if name in _TEXTS:
+        pattern, allowed = _TEXTS[name]
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise ConfigError.invalid(name, value, allowed)
+        return
     if name in _CHOICES:
         if value not in _CHOICES[name]:
             raise ConfigError.invalid(name, value, "one of " + ", ".join(map(repr, _CHOICES[name])))

@@ -15,6 +15,7 @@ from importlib import metadata
 from typing import Any
 
 from docbatch import __version__
+from docbatch.work.chunking import PassageRules
 
 # the library that parses each format; its version is part of the format's fingerprint
 FORMAT_LIBRARIES: dict[str, str | None] = {
@@ -39,19 +40,24 @@ def _library(fmt: str, rst_engine: str) -> str | None:
     return FORMAT_LIBRARIES.get(fmt)
 
 
-def fingerprints(*, max_passage_chars: int, rst_engine: str = "fast") -> dict[str, str]:
+def fingerprints(*, passages: PassageRules | None = None, rst_engine: str = "fast") -> dict[str, str]:
     """The fingerprint of every format under these settings.
 
-    >>> a = fingerprints(max_passage_chars=1500)
-    >>> b = fingerprints(max_passage_chars=800)
+    >>> a = fingerprints(passages=PassageRules(max_size=1500))
+    >>> b = fingerprints(passages=PassageRules(max_size=800))
     >>> sorted(a) == ["html", "markdown", "rst", "text"] and a["html"] != b["html"]
     True
     """
-    return dict(_fingerprints(max_passage_chars, rst_engine))
+    return dict(_fingerprints(passages or PassageRules(), rst_engine))
+
+
+CHUNKER_VERSION = 2
+"""Bumped when the same settings cut passages differently (2: heading-only passages
+dropped, short passages merged, long sections cut evenly)."""
 
 
 @cache
-def _fingerprints(max_passage_chars: int, rst_engine: str) -> tuple[tuple[str, str], ...]:
+def _fingerprints(passages: PassageRules, rst_engine: str) -> tuple[tuple[str, str], ...]:
     result = {}
     for fmt in FORMAT_LIBRARIES:
         library = _library(fmt, rst_engine)
@@ -60,7 +66,9 @@ def _fingerprints(max_passage_chars: int, rst_engine: str) -> tuple[tuple[str, s
             "format": fmt,
             "engine": rst_engine if fmt == "rst" else None,
             "library": f"{library}=={_version(library)}" if library else None,
-            "max_passage_chars": max_passage_chars,
+            "max_passage_chars": passages.max_size,
+            "chunker": CHUNKER_VERSION,
+            "passages": [passages.min_size, passages.overlap, passages.unit, passages.tokenizer],
         }
         digest = hashlib.blake2b(json.dumps(recipe, sort_keys=True).encode(), digest_size=8)
         result[fmt] = digest.hexdigest()
@@ -70,7 +78,7 @@ def _fingerprints(max_passage_chars: int, rst_engine: str) -> tuple[tuple[str, s
 def parser_fingerprints(config: Any, parsers: Mapping[str, object]) -> dict[str, str]:
     """Per-format fingerprints of ``config``'s settings; a custom parser for a format makes
     that format's fingerprint name it (module and name)."""
-    prints = fingerprints(max_passage_chars=config.max_passage_chars, rst_engine=config.rst_engine)
+    prints = fingerprints(passages=PassageRules.from_config(config), rst_engine=config.rst_engine)
     for fmt, parser in parsers.items():
         module = getattr(parser, "__module__", "?")
         name = getattr(parser, "__qualname__", type(parser).__name__)

@@ -190,6 +190,7 @@ class IngestCall:
         parse in this process if its workers cannot start). The parsers
         are imported only when there is something to parse."""
         from docbatch.run.runner import RunContext, Runner
+        from docbatch.work.chunking import PassageRules
         from docbatch.work.worker import ParseOptions
 
         cfg = self.config
@@ -200,7 +201,7 @@ class IngestCall:
             config=cfg,
             options=ParseOptions(
                 max_file_size=cfg.max_file_size,
-                max_passage_chars=cfg.max_passage_chars,
+                passages=PassageRules.from_config(cfg),
                 fallback_encoding=fallback_encoding,
                 parsers=self.parsers,
                 rst_engine=cfg.rst_engine,

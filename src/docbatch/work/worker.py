@@ -24,7 +24,7 @@ from docbatch.errors import NotRegularFile, ValidationError
 from docbatch.formats import get_parser
 from docbatch.formats.base import Parser
 from docbatch.frames import DOCUMENTS, PASSAGES, TOUCHED
-from docbatch.work.chunking import chunk
+from docbatch.work.chunking import PassageRules, chunk
 from docbatch.work.decoding import BINARY_SNIFF_BYTES, check_not_binary, decode
 from docbatch.work.filekinds import not_regular_reason
 from docbatch.work.isolation import Heartbeat, time_limit
@@ -41,7 +41,8 @@ class ParseOptions:
     """What a worker needs to know besides the files themselves."""
 
     max_file_size: int = 50 * 1024 * 1024
-    max_passage_chars: int = 1500
+    passages: PassageRules = PassageRules()
+    """How documents are cut into passages."""
     fallback_encoding: str | None = None
     parsers: Mapping[str, Parser] = field(default_factory=dict)
     """Parsers by format name, overriding the built-in ones (must be picklable for pools)."""
@@ -180,7 +181,7 @@ class _SliceWork:
         )
         with time_limit(options.file_timeout_s):
             parsed = parser(text)
-        pieces = chunk(row["doc_id"], parsed, options.max_passage_chars)
+        pieces = chunk(row["doc_id"], parsed, options.passages)
         columns = self.passages
         columns["doc_id"].extend([row["doc_id"]] * len(pieces))
         columns["seq"].extend([p.seq for p in pieces])
@@ -213,7 +214,7 @@ class _SliceWork:
             "status": "succeeded",
             "reason": reason,
             "title": parsed.title,
-            "n_chunks": len(pieces),
+            "n_passages": len(pieces),
             "n_chars": len(parsed.text),
         }
 
