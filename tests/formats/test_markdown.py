@@ -82,9 +82,26 @@ def test_title_falls_back_to_first_heading() -> None:
 
 
 def test_toml_front_matter_is_read_and_hidden() -> None:
-    doc = parse('+++\ntitle = "Toml title"\n+++\n\nBody.\n')
+    doc = parse('+++\ntitle = "Toml title"\nweight = 3\n+++\n\nBody.\n')
     assert doc.title == "Toml title"
-    assert doc.text == "Body."
+    assert doc.text == "Toml title\n\nBody."
+
+
+def test_a_page_without_its_own_h1_opens_with_the_front_matter_title_and_description() -> None:
+    # as a site generator shows it: the title as the page's heading, the description under it
+    source = (
+        "---\ntitle: math.Product\ndescription: Returns the product of all numbers.\n"
+        "categories: []\n---\n\n```go\n{{ math.Product 1 2 }} → 2\n```\n\n## Examples\n\nMore.\n"
+    )
+    doc = parse(source)
+    assert doc.text.startswith(
+        "math.Product\n\nReturns the product of all numbers.\n\n{{ math.Product 1 2 }}"
+    )
+    assert [s.heading_path for s in doc.sections] == [("math.Product",), ("math.Product", "Examples")]
+    assert "categories" not in doc.text
+    assert_sections_consistent(doc)
+    # front matter with a description and no body is still a page
+    assert parse("---\ntitle: T\ndescription: What it is.\n---\n").text == "T\n\nWhat it is."
 
 
 @pytest.mark.parametrize(
@@ -173,7 +190,7 @@ def test_empty_input_gives_empty_text(source: str) -> None:
 def test_crlf_and_bom_are_handled() -> None:
     doc = parse("\ufeff---\r\ntitle: Win\r\n---\r\n\r\n```\r\na\r\nb\r\n```\r\n")
     assert doc.title == "Win"
-    assert doc.text == "a\nb"
+    assert doc.text == "Win\n\na\nb"
 
 
 def test_unencodable_text_raises_parse_error() -> None:

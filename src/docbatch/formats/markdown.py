@@ -2,8 +2,10 @@
 
 Headings become section headings, paragraphs, list items, block quotes, tables
 and code blocks become blocks, inline markup is dropped (link text and image
-alt text stay), raw HTML is reduced to its text and front matter is read for
-the title but kept out of the text.
+alt text stay), raw HTML is reduced to its text. Front matter gives the title; when the page has no
+level-1 heading of its own (a site generator shows the front matter's title and
+description at its top), the title opens the text as its level-1 heading, followed by
+the description.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ _INLINE = frozenset({"Emphasis", "Strong", "Strikethrough", "Link", "Image", "Su
 _TEXT_EVENTS = frozenset({"Text", "Code", "InlineMath", "DisplayMath", "Html"})
 _HTML_RE = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style)\b.*?(?:</\1\s*>|\Z)|<[^>]*>", re.S | re.I)
 _BLANK_LINES_RE = re.compile(r"\n\s*\n")
-_TITLE_RE = re.compile(r"^title[ \t]*[:=][ \t]*(.*?)[ \t]*$", re.M)
 
 
 def front_matter_title(meta: str) -> str | None:
@@ -43,7 +44,16 @@ def front_matter_title(meta: str) -> str | None:
     >>> front_matter_title('title: "Hello"\\ndraft: true\\n')
     'Hello'
     """
-    match = _TITLE_RE.search(meta)
+    return front_matter_value(meta, "title")
+
+
+def front_matter_value(meta: str, key: str) -> str | None:
+    """The single-line, top-level value of ``key`` in a YAML or TOML front matter block.
+
+    >>> front_matter_value("title: x\\ndescription = 'Returns the sum.'\\n", "description")
+    'Returns the sum.'
+    """
+    match = re.search(rf"^{re.escape(key)}[ \t]*[:=][ \t]*(.*?)[ \t]*$", meta, re.M)
     if match is None:
         return None
     value = match.group(1)
@@ -95,6 +105,7 @@ def parse(text: str) -> ParsedDocument:
     cells: list[str] = []
     rows: list[str] = []
     title: str | None = None
+    lead: tuple[str, str | None] | None = None  # front matter's title and description, to place
     level = 0
 
     for event in events:
@@ -119,6 +130,11 @@ def parse(text: str) -> ParsedDocument:
                 links.append(value["Link"]["dest_url"])
             continue
         if kind == "Start":
+            if lead is not None and tag != "MetadataBlock":
+                if tag != "Heading" or value["Heading"]["level"] != "H1":
+                    builder.heading(1, lead[0])
+                    block(lead[1] or "")
+                lead = None
             if parts:
                 block("".join(parts))
                 parts.clear()
@@ -143,8 +159,13 @@ def parse(text: str) -> ParsedDocument:
         elif tag == "MetadataBlock":
             if title is None:
                 title = front_matter_title(joined)
+                if title is not None:
+                    lead = (title, front_matter_value(joined, "description"))
         elif joined:
             block(joined)
     if parts:
         block("".join(parts))
+    if lead is not None and lead[1]:  # front matter and nothing else: a title alone is no text
+        builder.heading(1, lead[0])
+        block(lead[1])
     return builder.build(title)
