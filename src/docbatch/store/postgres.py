@@ -8,59 +8,24 @@ run holds its source for its whole length (``writer_lock``: a session advisory l
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
 import psycopg
-from psycopg import sql
 
 from docbatch.errors import ConfigError, QueryError, StoreBusyError, StoreError
 from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
 from docbatch.store import mask_password, mask_secrets
 from docbatch.store.base import SOURCES, no_source, source_exists
 from docbatch.store.postgres_lock import LOCK_CLASS, RunLock, take_run_lock
-from docbatch.store.query import check_limit, to_fts5
+from docbatch.store.postgres_schema import prepare_schema
+from docbatch.store.postgres_search import search_statement
+from docbatch.store.query import check_limit
 
-SCHEMA_VERSION = 1
 BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
 """lock_not_available, deadlock_detected, serialization_failure: worth retrying."""
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS docbatch_meta (key text PRIMARY KEY, value text NOT NULL);
-{documents}
-CREATE TABLE IF NOT EXISTS passages (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    source text NOT NULL,
-    doc_id text NOT NULL,
-    seq integer NOT NULL,
-    passage_id text NOT NULL,
-    title text,
-    heading_path text NOT NULL,
-    start bigint NOT NULL,
-    "end" bigint NOT NULL,
-    text text NOT NULL,
-    tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', translate(
-        coalesce(title, '') || ' ' || heading_path || ' ' || text, '{separators}', '{spaces}'
-    ))) STORED,
-    UNIQUE (source, doc_id, seq)
-);
-CREATE INDEX IF NOT EXISTS passages_tsv ON passages USING GIN (tsv);
-"""
-_SOURCES_TABLE = """
-CREATE TABLE IF NOT EXISTS docbatch_sources (
-    name text PRIMARY KEY,
-    root text,
-    last_ingest timestamptz
-)
-"""
-"""Each source's root folder and last ingest (a store made before it gets it when opened)."""
-
-_SCHEMA_READY = (
-    "SELECT to_regclass('docbatch_meta') IS NOT NULL AND to_regclass('documents') IS NOT NULL "
-    "AND to_regclass('passages_tsv') IS NOT NULL"
-)
 _SOURCES = """
 SELECT n.name, s.root, coalesce(d.n, 0), coalesce(s.last_ingest, d.last)
 FROM (SELECT name FROM docbatch_sources UNION SELECT DISTINCT source FROM documents) AS n
@@ -75,10 +40,6 @@ SELECT EXISTS (SELECT 1 FROM docbatch_sources WHERE name = %(name)s)
     OR EXISTS (SELECT 1 FROM documents WHERE source = %(name)s)
     OR EXISTS (SELECT 1 FROM passages WHERE source = %(name)s)
 """
-_REQUIRED = frozenset(
-    {"doc_id", "format", "size", "mtime_ns", "content_hash", "n_chars", "n_passages", "fingerprint"}
-)
-"""Columns of ``DOCUMENTS`` that are NOT NULL; any other (title, git metadata) may be null."""
 _COPY_DOCUMENTS = f"COPY documents (source, {', '.join(DOCUMENTS)}) FROM STDIN"
 _COPY_PASSAGES = (
     'COPY passages (source, doc_id, seq, passage_id, title, heading_path, start, "end", text) FROM STDIN'
@@ -87,20 +48,6 @@ _TOUCH = """
 UPDATE documents AS d SET size = t.size, mtime_ns = t.mtime_ns
 FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS t(doc_id, size, mtime_ns)
 WHERE d.source = %s AND d.doc_id = t.doc_id
-"""
-_SEARCH = """
-WITH q AS (SELECT {tsquery} AS query)
-SELECT hit.source, hit.doc_id, hit.title, hit.heading_path,
-       ts_headline('simple', hit.text, q.query, %(headline)s) AS snippet, hit.score
-FROM (
-    SELECT p.source, p.doc_id, p.seq, p.title, p.heading_path, p.text,
-           ts_rank_cd(p.tsv, q.query)::float8 AS score
-    FROM passages AS p, q
-    WHERE p.tsv @@ q.query {source_filter}
-    ORDER BY score DESC, p.source, p.doc_id, p.seq
-    LIMIT %(limit)s
-) AS hit, q
-ORDER BY hit.score DESC, hit.source, hit.doc_id, hit.seq
 """
 _ORPHANS = """
 SELECT p.doc_id, count(*) FROM passages AS p
@@ -112,13 +59,6 @@ SELECT d.doc_id, d.n_passages, count(p.id) FROM documents AS d
 LEFT JOIN passages AS p ON p.source = d.source AND p.doc_id = d.doc_id
 WHERE d.source = %s GROUP BY d.doc_id, d.n_passages HAVING count(p.id) <> d.n_passages ORDER BY d.doc_id
 """
-_HEADLINE = 'StartSel=[, StopSel=], MaxWords=16, MinWords=6, MaxFragments=2, FragmentDelimiter=" … "'
-WORD_SEPARATORS = "./@:"
-"""Split words here before indexing, as SQLite's tokenizer does: PostgreSQL's parser would
-keep ``httpd.conf``, ``user@host`` or ``/usr/bin`` as one token, so ``httpd`` would not
-find ``httpd.conf``."""
-_SPLIT = str.maketrans(WORD_SEPARATORS, " " * len(WORD_SEPARATORS))
-_FTS5_TOKEN = re.compile(r'"((?:[^"]|"")*)"(\*?)|(AND|OR|NOT)')
 
 
 class PostgresStore:
@@ -159,26 +99,7 @@ class PostgresStore:
             raise StoreError(f"cannot open store {self.location}: {self._message(exc)}") from None
         try:
             conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{self._busy_timeout_ms}ms",))
-            with conn.transaction():
-                # CREATE INDEX IF NOT EXISTS would wait for every open write: only when needed
-                (ready,) = conn.execute(_SCHEMA_READY).fetchone() or (False,)
-                if not ready:
-                    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
-                    conn.execute(
-                        _SCHEMA.format(
-                            documents=_documents_table(),
-                            separators=WORD_SEPARATORS,
-                            spaces=" " * len(WORD_SEPARATORS),
-                        )
-                    )
-                (has_sources,) = conn.execute(
-                    "SELECT to_regclass('docbatch_sources') IS NOT NULL"
-                ).fetchone() or (False,)
-                if not has_sources:
-                    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
-                    conn.execute(_SOURCES_TABLE)
-                _add_missing_columns(conn)
-                self._check_version(conn)
+            prepare_schema(conn, self.location)
         except psycopg.Error as exc:
             conn.close()
             raise StoreError(f"cannot open store {self.location}: {self._message(exc)}") from None
@@ -187,18 +108,6 @@ class PostgresStore:
             raise
         self._conn = conn
         return conn
-
-    def _check_version(self, conn: psycopg.Connection[Any]) -> None:
-        row = conn.execute("SELECT value FROM docbatch_meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            conn.execute(
-                "INSERT INTO docbatch_meta (key, value) VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),)
-            )
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise StoreError(
-                f"store {self.location} has schema version {row[0]}, this docbatch reads version "
-                f"{SCHEMA_VERSION}"
-            )
 
     def _message(self, exc: BaseException) -> str:
         """One line of ``exc``'s message, never showing the password."""
@@ -298,11 +207,7 @@ class PostgresStore:
         phrase is parsed by ``websearch_to_tsquery``, so any text is safe.
         """
         limit = check_limit(limit)
-        statement = sql.SQL(_SEARCH).format(
-            tsquery=to_tsquery_sql(query),
-            source_filter=sql.SQL("AND p.source = %(source)s" if source else ""),
-        )
-        params = {"headline": _HEADLINE, "limit": limit, "source": source}
+        statement, params = search_statement(query, limit=limit, source=source)
         try:
             rows = self._connection().execute(statement, params).fetchall()
         except psycopg.Error as exc:
@@ -427,41 +332,6 @@ class PostgresStore:
         return f"PostgresStore({self.location!r})"
 
 
-def to_tsquery_sql(query: str) -> sql.Composable:
-    """A SQL ``tsquery`` expression for a docbatch query (same language as ``to_fts5``).
-
-    Raises:
-        QueryError: the query is empty or malformed.
-    """
-    groups: list[list[sql.Composable]] = [[]]
-    negate = False
-    for match in _FTS5_TOKEN.finditer(to_fts5(query)):
-        text, star, operator = match.groups()
-        if operator is not None:
-            if negate or (operator == "OR" and not groups[-1]):
-                raise QueryError(f"invalid search query {query!r}: an operator needs words on both sides")
-            negate = operator == "NOT"
-            if operator == "OR":
-                groups.append([])
-            continue
-        term = _term(text.replace('""', '"'), prefix=bool(star))
-        groups[-1].append(sql.SQL("!!") + term if negate else term)
-        negate = False
-    if not all(groups):
-        raise QueryError(f"invalid search query {query!r}: an operator needs words on both sides")
-    ors = [sql.SQL("(") + sql.SQL(" && ").join(group) + sql.SQL(")") for group in groups]
-    return sql.SQL(" || ").join(ors)
-
-
-def _term(text: str, *, prefix: bool) -> sql.Composable:
-    text = text.translate(_SPLIT)
-    if prefix:
-        escaped = text.replace("\\", "\\\\").replace("'", "''")
-        return sql.SQL("to_tsquery('simple', {})").format(sql.Literal(f"'{escaped}':*"))
-    phrase = '"' + text.replace('"', " ") + '"'
-    return sql.SQL("websearch_to_tsquery('simple', {})").format(sql.Literal(phrase))
-
-
 def _lock_source(cur: psycopg.Cursor[Any], source: str) -> None:
     """Writers of one source take turns (until the end of the transaction)."""
     cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_CLASS, source))
@@ -477,50 +347,6 @@ def _delete(cur: psycopg.Cursor[Any], source: str, doc_ids: list[str]) -> int:
     cur.execute("DELETE FROM passages WHERE source = %s AND doc_id = ANY(%s)", (source, doc_ids))
     cur.execute("DELETE FROM documents WHERE source = %s AND doc_id = ANY(%s)", (source, doc_ids))
     return int(cur.rowcount)
-
-
-def _sql_type(dtype: pl.DataType) -> str:
-    """The PostgreSQL type of a polars column type."""
-    if isinstance(dtype, pl.Datetime):
-        return "timestamptz" if dtype.time_zone else "timestamp"
-    simple = {
-        pl.Int64: "bigint",
-        pl.Int32: "integer",
-        pl.Int16: "smallint",
-        pl.Float64: "double precision",
-        pl.Float32: "real",
-        pl.Boolean: "boolean",
-        pl.Date: "date",
-    }
-    return next((sql_type for base, sql_type in simple.items() if dtype == base), "text")
-
-
-def _column(name: str, dtype: pl.DataType) -> str:
-    return f"{name} {_sql_type(dtype)}" + (" NOT NULL" if name in _REQUIRED else "")
-
-
-def _documents_table() -> str:
-    """The documents table: the source, the ``DOCUMENTS`` frame's columns, and when."""
-    columns = ["source text NOT NULL", *(_column(n, t) for n, t in DOCUMENTS.items())]
-    columns += ["ingested_at timestamptz NOT NULL DEFAULT now()", "PRIMARY KEY (source, doc_id)"]
-    return "CREATE TABLE IF NOT EXISTS documents (\n    " + ",\n    ".join(columns) + "\n);"
-
-
-def _add_missing_columns(conn: psycopg.Connection[Any]) -> None:
-    """Columns added to ``DOCUMENTS`` since the table was made are added (empty, so the
-    planner re-parses those documents)."""
-    rows = conn.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_name = 'documents' AND table_schema = current_schema()"
-    ).fetchall()
-    present = {name for (name,) in rows}
-    for name, dtype in DOCUMENTS.items():
-        if name not in present:
-            conn.execute(
-                sql.SQL("ALTER TABLE documents ADD COLUMN {} {}").format(
-                    sql.Identifier(name), sql.SQL(_sql_type(dtype))
-                )
-            )
 
 
 def _without_nul(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:

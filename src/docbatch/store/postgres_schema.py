@@ -1,0 +1,140 @@
+"""The tables of a PostgreSQL store and how a connection makes them: created when missing
+(``documents`` from the ``DOCUMENTS`` frame), brought up to date (the sources table, new
+``DOCUMENTS`` columns), and checked for the schema version this docbatch reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import psycopg
+from psycopg import sql
+
+from docbatch.errors import StoreError
+from docbatch.frames import DOCUMENTS
+from docbatch.store.postgres_lock import LOCK_CLASS
+from docbatch.store.postgres_search import WORD_SEPARATORS
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docbatch_meta (key text PRIMARY KEY, value text NOT NULL);
+{documents}
+CREATE TABLE IF NOT EXISTS passages (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    source text NOT NULL,
+    doc_id text NOT NULL,
+    seq integer NOT NULL,
+    passage_id text NOT NULL,
+    title text,
+    heading_path text NOT NULL,
+    start bigint NOT NULL,
+    "end" bigint NOT NULL,
+    text text NOT NULL,
+    tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', translate(
+        coalesce(title, '') || ' ' || heading_path || ' ' || text, '{separators}', '{spaces}'
+    ))) STORED,
+    UNIQUE (source, doc_id, seq)
+);
+CREATE INDEX IF NOT EXISTS passages_tsv ON passages USING GIN (tsv);
+"""
+_SOURCES_TABLE = """
+CREATE TABLE IF NOT EXISTS docbatch_sources (
+    name text PRIMARY KEY,
+    root text,
+    last_ingest timestamptz
+)
+"""
+"""Each source's root folder and last ingest (a store made before it gets it when opened)."""
+
+_SCHEMA_READY = (
+    "SELECT to_regclass('docbatch_meta') IS NOT NULL AND to_regclass('documents') IS NOT NULL "
+    "AND to_regclass('passages_tsv') IS NOT NULL"
+)
+_SOURCES_READY = "SELECT to_regclass('docbatch_sources') IS NOT NULL"
+_REQUIRED = frozenset(
+    {"doc_id", "format", "size", "mtime_ns", "content_hash", "n_chars", "n_passages", "fingerprint"}
+)
+"""Columns of ``DOCUMENTS`` that are NOT NULL; any other (title, git metadata) may be null."""
+
+
+def prepare_schema(conn: psycopg.Connection[Any], location: str) -> None:
+    """Make the tables ``conn``'s database lacks and add missing columns, in one transaction.
+
+    Raises:
+        StoreError: the database holds a docbatch schema of another version.
+        psycopg.Error: the server failed.
+    """
+    with conn.transaction():
+        # CREATE INDEX IF NOT EXISTS would wait for every open write: only when needed
+        (ready,) = conn.execute(_SCHEMA_READY).fetchone() or (False,)
+        if not ready:
+            conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
+            conn.execute(
+                _SCHEMA.format(
+                    documents=_documents_table(),
+                    separators=WORD_SEPARATORS,
+                    spaces=" " * len(WORD_SEPARATORS),
+                )
+            )
+        (has_sources,) = conn.execute(_SOURCES_READY).fetchone() or (False,)
+        if not has_sources:
+            conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
+            conn.execute(_SOURCES_TABLE)
+        _add_missing_columns(conn)
+        _check_version(conn, location)
+
+
+def _check_version(conn: psycopg.Connection[Any], location: str) -> None:
+    row = conn.execute("SELECT value FROM docbatch_meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        conn.execute(
+            "INSERT INTO docbatch_meta (key, value) VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),)
+        )
+    elif int(row[0]) != SCHEMA_VERSION:
+        raise StoreError(
+            f"store {location} has schema version {row[0]}, this docbatch reads version {SCHEMA_VERSION}"
+        )
+
+
+def _sql_type(dtype: pl.DataType) -> str:
+    """The PostgreSQL type of a polars column type."""
+    if isinstance(dtype, pl.Datetime):
+        return "timestamptz" if dtype.time_zone else "timestamp"
+    simple = {
+        pl.Int64: "bigint",
+        pl.Int32: "integer",
+        pl.Int16: "smallint",
+        pl.Float64: "double precision",
+        pl.Float32: "real",
+        pl.Boolean: "boolean",
+        pl.Date: "date",
+    }
+    return next((sql_type for base, sql_type in simple.items() if dtype == base), "text")
+
+
+def _column(name: str, dtype: pl.DataType) -> str:
+    return f"{name} {_sql_type(dtype)}" + (" NOT NULL" if name in _REQUIRED else "")
+
+
+def _documents_table() -> str:
+    """The documents table: the source, the ``DOCUMENTS`` frame's columns, and when."""
+    columns = ["source text NOT NULL", *(_column(n, t) for n, t in DOCUMENTS.items())]
+    columns += ["ingested_at timestamptz NOT NULL DEFAULT now()", "PRIMARY KEY (source, doc_id)"]
+    return "CREATE TABLE IF NOT EXISTS documents (\n    " + ",\n    ".join(columns) + "\n);"
+
+
+def _add_missing_columns(conn: psycopg.Connection[Any]) -> None:
+    """Columns added to ``DOCUMENTS`` since the table was made are added (empty, so the
+    planner re-parses those documents)."""
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = 'documents' AND table_schema = current_schema()"
+    ).fetchall()
+    present = {name for (name,) in rows}
+    for name, dtype in DOCUMENTS.items():
+        if name not in present:
+            conn.execute(
+                sql.SQL("ALTER TABLE documents ADD COLUMN {} {}").format(
+                    sql.Identifier(name), sql.SQL(_sql_type(dtype))
+                )
+            )
