@@ -166,40 +166,19 @@ class BatchIngestService:
         """
         clock0 = self.progress.begin_call()  # the call's clock: its files/s counts from here
         request = IngestRequest(
-            directory,
-            pattern,
-            recursive,
-            force,
-            resume,
-            source,
-            executor,
-            workers,
-            fallback_encoding,
-            report_dir,
-            progress_file,
-            sync_deletions,
-            allow_mass_delete,
-            since,
-            limit,
-            include_hidden,
-            exclude,
-            self.respect_gitignore,
-        )
+            directory, pattern, recursive, force, resume, source=source, executor=executor, workers=workers,
+            fallback_encoding=fallback_encoding, report_dir=report_dir, progress_file=progress_file,
+            sync_deletions=sync_deletions, allow_mass_delete=allow_mass_delete, since=since, limit=limit,
+            include_hidden=include_hidden, exclude=exclude, respect_gitignore=self.respect_gitignore,
+        )  # fmt: skip
         check_state_folder(self.state_dir)  # a clear message now, not a traceback mid-run
         if report_dir is not None:
             check_folder(Path(report_dir), "report folder", "--report-dir")
         sinks = resolve_progress(progress, memory_threshold_mb=self.config.memory_threshold_mb)
         call = IngestCall(
-            self.backend,
-            self.config,
-            self.state_dir,
-            self.parsers,
-            self.sleep,
-            self.progress,
-            self._pools,
-            self._run_inventory,
-            self.stop_signal,  # kept when the call fails before its files are parsed
-        )
+            self.backend, self.config, self.state_dir, self.parsers, self.sleep, self.progress, self._pools,
+            self._run_inventory, self.stop_signal,  # stop_signal: kept if the call fails before parsing
+        )  # fmt: skip
         try:
             return ingest(call, request, sinks, git_service=self.git_service, clock0=clock0)
         finally:
@@ -226,18 +205,11 @@ class BatchIngestService:
         change from a touched file. ``include_hidden`` and ``exclude`` are
         ``ingest_batch``'s; a pattern that matches no file is logged as a warning.
         """
+        fingerprints = parser_fingerprints(self.config, self.parsers)
         return preview(
-            self.backend,
-            self.config,
-            Path(directory),
-            pattern,
-            recursive,
-            source=source,
-            force=force,
-            include_hidden=include_hidden,
-            exclude=exclude,
-            fingerprints=parser_fingerprints(self.config, self.parsers),
-        )
+            self.backend, self.config, Path(directory), pattern, recursive, source=source, force=force,
+            include_hidden=include_hidden, exclude=exclude, fingerprints=fingerprints,
+        )  # fmt: skip
 
     def verify(
         self,
@@ -270,19 +242,10 @@ class BatchIngestService:
         run ends.
         """
         return verify_source(
-            self.backend,
-            self.config,
-            self.state_dir,
-            directory=directory,
-            pattern=pattern,
-            recursive=recursive,
-            source=source,
-            repair=repair,
-            include_hidden=include_hidden,
-            exclude=exclude,
-            allow_mass_delete=allow_mass_delete,
-            reingest=self.ingest_batch,
-        )
+            self.backend, self.config, self.state_dir, directory=directory, pattern=pattern,
+            recursive=recursive, source=source, repair=repair, include_hidden=include_hidden,
+            exclude=exclude, allow_mass_delete=allow_mass_delete, reingest=self.ingest_batch,
+        )  # fmt: skip
 
     # sources -------------------------------------------------------------------------------
     def sources(self) -> pl.DataFrame:

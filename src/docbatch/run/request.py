@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 from docbatch.errors import ConfigError, check_root
@@ -15,8 +15,8 @@ from docbatch.work.decoding import check_codec
 
 @dataclass(frozen=True)
 class IngestRequest:
-    """The arguments of one ``BatchIngestService.ingest_batch`` call, in its order (its
-    docstring says what each means), and the service's ``respect_gitignore``.
+    """The arguments of one ``BatchIngestService.ingest_batch`` call, positional and keyword
+    as there (its docstring says what each means), and the service's ``respect_gitignore``.
 
     Making one checks the arguments that need no state folder (the root, the executor, the
     limit, the fallback codec): a bad one raises before anything is created for the run.
@@ -27,6 +27,7 @@ class IngestRequest:
     recursive: bool = True
     force: bool = False
     resume: bool = True
+    _: KW_ONLY
     source: str | None = None
     executor: ExecutorSpec = None
     workers: int | None = None
