@@ -133,9 +133,9 @@ def test_a_batch_size_groups_one_command_into_batches(
     md_rst = [p for p in GOOD if p.endswith((".md", ".rst"))]
     assert summary["pending"] == 0 and summary["succeeded"] == len(md_rst)
     timeline = pl.read_parquet("docbatch.state/timeline.parquet")
-    parsed = int(timeline["slice_files"].sum())
+    parsed = int(timeline["commit_files"].sum())
     assert timeline["batch"].n_unique() == -(-parsed // 5)
-    assert timeline.group_by("batch").agg(pl.col("slice_files").sum())["slice_files"].max() == 5
+    assert timeline.group_by("batch").agg(pl.col("commit_files").sum())["commit_files"].max() == 5
 
 
 def test_limit_leaves_files_pending_says_so_and_the_same_command_continues(

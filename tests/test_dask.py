@@ -123,7 +123,7 @@ class KillOneWorker:
     def start(self, progress: object) -> None:
         pass
 
-    def update(self, progress: object, slice_row: dict[str, Any]) -> None:
+    def update(self, progress: object, commit_row: dict[str, Any]) -> None:
         deadline = time.monotonic() + 5
         while self.killed is None and time.monotonic() < deadline:
             busy = [address for address, keys in self.client.processing().items() if keys]

@@ -82,7 +82,7 @@ def test_memory_pressure_in_a_run_shrinks_slices_and_warns_once_per_crossing(
     assert len([r for r in caplog.records if "memory_threshold_mb=500" in r.getMessage()]) == 1
     sizes = timeline["slice_size"].to_list()
     assert sizes[0] == 8 and min(sizes) < 8 and sizes[-1] == 8  # shrank, then grew back
-    assert timeline["slice_files"].sum() == result.plan_counts["new"]
+    assert timeline["commit_files"].sum() == result.plan_counts["new"]
 
 
 def test_memory_error_halves_the_slice_and_only_the_culprit_fails(

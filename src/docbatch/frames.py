@@ -69,10 +69,10 @@ OUTCOMES: dict[str, pl.DataType] = {
     "attempts": pl.Int32(),
     "content_hash": pl.Utf8(),
     "title": pl.Utf8(),
-    "n_chunks": pl.Int32(),
+    "n_passages": pl.Int32(),  # the passages the document was cut into
     "n_chars": pl.Int64(),
     "duration_s": pl.Float64(),
-    "slice": pl.Int32(),
+    "commit": pl.Int32(),  # the number of the commit that wrote the row (null: decided without parsing)
     "started_at": pl.Datetime("us", "UTC"),
     "finished_at": pl.Datetime("us", "UTC"),
 }
@@ -120,10 +120,10 @@ PASSAGES: dict[str, pl.DataType] = {
 
 TIMELINE: dict[str, pl.DataType] = {  # one row per store commit: a slice, or slices back together
     "run_id": pl.Utf8(),
-    "slice": pl.Int32(),  # the commit's number in the run (outcome rows carry it too)
+    "commit": pl.Int32(),  # the commit's number in the run (outcome rows carry it too)
     "batch": pl.Int32(),  # the batch of the call (max_batch_size files each) the commit belongs to
     "elapsed_s": pl.Float64(),
-    "slice_files": pl.Int32(),  # files in the commit
+    "commit_files": pl.Int32(),  # files in the commit
     "slice_size": pl.Int32(),  # the slice size in force when its (first) slice was cut
     "processed": pl.Int64(),  # cumulative over the run
     "succeeded": pl.Int64(),
@@ -155,24 +155,31 @@ PROBLEMS: dict[str, pl.DataType] = {
 
 HEADING_SEPARATOR = " > "
 
+FORMER_NAMES = {"n_passages": "n_chunks", "commit": "slice", "commit_files": "slice_files"}
+"""Outcome and timeline columns -> the names earlier versions wrote them under, in the
+Parquet files of the state folders they left: ``conform`` reads those under the names now."""
+
 
 def conform(
     df: pl.DataFrame, schema: dict[str, pl.DataType], fill: Mapping[str, object] | None = None
 ) -> pl.DataFrame:
     """``df`` with exactly the schema's columns, in order and cast; a missing column is
-    ``fill[name]`` on every row, or null.
+    read under its former name (``FORMER_NAMES``), or is ``fill[name]`` on every row, or null.
 
     Built from the columns themselves, not a query: this runs for every slice.
 
     >>> conform(pl.DataFrame({"b": [1, 2]}), {"a": pl.Utf8(), "b": pl.Int32()}, {"a": "x"}).rows()
     [('x', 1), ('x', 2)]
+    >>> conform(pl.DataFrame({"slice": [3]}), {"commit": pl.Int32()}).columns
+    ['commit']
     """
     present = df.schema
     columns = []
     for name, dtype in schema.items():
-        if name in present:
-            column = df.get_column(name)
-            if present[name] != dtype:  # (an enum dtype is a new object at each look)
+        found = name if name in present else FORMER_NAMES.get(name, name)
+        if found in present:
+            column = df.get_column(found).alias(name)
+            if present[found] != dtype:  # (an enum dtype is a new object at each look)
                 column = column.cast(dtype)
         else:
             value = fill.get(name) if fill is not None else None

@@ -77,11 +77,11 @@ class IngestResult(OutcomeCounts):
     * a *slice* is ``chunk_processing_size`` files (``BATCH_CHUNK_SIZE``, ``--chunk-size``)
       parsed together by one worker; "chunk" in those names means this group of files;
     * a *commit* writes one slice, or several slices whose results came back together, to
-      the store in one transaction. The ``slice`` column of both frames is the number of
+      the store in one transaction. The ``commit`` column of both frames is the number of
       the commit within its call (0, 1, ...; each call of a run starts again at 0; null
-      for a file decided without parsing), not the number of a slice;
-    * a *passage* is a piece of a document's text as stored and searched. ``n_chunks`` in
-      ``outcomes`` is the file's number of passages (``n_passages`` in the store).
+      for a file decided without parsing), and ``commit_files`` its files;
+    * a *passage* is a piece of a document's text as stored and searched. ``n_passages``
+      in ``outcomes`` is the file's number of passages, as in the store.
     """
 
     run_id: str

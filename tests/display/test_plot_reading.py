@@ -40,9 +40,9 @@ def _long_run(commits: int = 300, rss_mb: float = 100.0) -> LoadedRun:
         rows.append(
             {
                 "run_id": "run-42",
-                "slice": s,
+                "commit": s,
                 "elapsed_s": elapsed,
-                "slice_files": 8,
+                "commit_files": 8,
                 "slice_size": 8,
                 "files_per_second": 8.0 * (s + 1) / elapsed,
                 "rss_mb": rss_mb + rng.uniform(-5, 5),

@@ -26,7 +26,7 @@ def test_throughput_draws_one_point_per_commit_and_a_rolling_rate(sample_run: In
     assert len(per_commit.get_xdata()) == len(rolling.get_xdata()) == sample_run.timeline.height
     assert per_commit.get_label() == "each commit" and rolling.get_label().startswith("rolling rate")
     elapsed = sample_run.timeline["elapsed_s"].to_list()
-    files = sample_run.timeline["slice_files"].to_list()
+    files = sample_run.timeline["commit_files"].to_list()
     assert per_commit.get_ydata()[1] == pytest.approx(files[1] / (elapsed[1] - elapsed[0]))
     assert ax.get_ylabel() == "files/s"
 
@@ -68,7 +68,7 @@ def test_slice_sizes_show_the_shrink_under_memory_pressure(ingest: Ingest, tmp_p
     run = ingest(root, tmp_path, chunk_processing_size=16, progress_save_interval=16, memory_threshold_mb=1)
     ax = plots.slice_sizes(run).axes[0]
     sizes = [p.get_height() for p in ax.patches]
-    assert sizes == run.timeline["slice_files"].to_list()
+    assert sizes == run.timeline["commit_files"].to_list()
     assert sizes[0] == 16 and sizes[1] == 8 and sizes[-1] == 1
     assert any(line.get_label() == "memory warning" for line in ax.get_lines())
 
@@ -111,9 +111,9 @@ def test_a_resumed_timeline_is_laid_end_to_end() -> None:
     rows = [
         {
             "run_id": "r",
-            "slice": s,
+            "commit": s,
             "elapsed_s": t,
-            "slice_files": 2,
+            "commit_files": 2,
             "slice_size": 2,
             "files_per_second": 1.0,
             "rss_mb": 50.0,

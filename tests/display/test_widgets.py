@@ -49,8 +49,8 @@ def make(panels: list[Dashboard], **kwargs: Any) -> Dashboard:
     return panel
 
 
-def slice_row(n: int, size: int = 2, warning: bool = False) -> dict[str, Any]:
-    return {"slice": n, "slice_files": size, "slice_size": size, "memory_warning": warning}
+def commit_row(n: int, size: int = 2, warning: bool = False) -> dict[str, Any]:
+    return {"commit": n, "commit_files": size, "slice_size": size, "memory_warning": warning}
 
 
 def failure(doc_id: str, category: str, message: str = "bad") -> pl.DataFrame:
@@ -71,7 +71,7 @@ def run_events(panel: Dashboard, clock: FakeClock, memory: Memory) -> BatchProgr
         clock.now += 1.0
         progress.add(succeeded=1, failed=1 if n == 2 else 0, skipped=1 if n != 2 else 0, nbytes=2_000)
         progress.update_metrics()
-        panel.update(progress, slice_row(n))
+        panel.update(progress, commit_row(n))
     progress.finished = True
     panel.stop(progress)
     return progress
@@ -102,7 +102,7 @@ def test_bar_and_eta_while_running(panels: list[Dashboard]) -> None:
     assert "—" in panel.stats["eta"].value
     clock.now += 2.0
     progress.add(succeeded=2, nbytes=2_000)
-    panel.update(progress, slice_row(0))
+    panel.update(progress, commit_row(0))
     assert (panel.bar.value, panel.bar.max) == (2, 4)
     assert "2 s" in panel.stats["eta"].value
     assert "ingesting" in panel.title.value
@@ -125,12 +125,12 @@ def test_memory_gauge_turns_to_warning_colours_past_the_threshold(panels: list[D
     progress = BatchProgress(total_files=10, clock=clock, rss=memory)
     panel.start(progress)
     progress.update_metrics()
-    panel.update(progress, slice_row(0, warning=True))
+    panel.update(progress, commit_row(0, warning=True))
     assert panel.memory_bar.bar_style == "danger"
     assert "over the threshold" in panel.memory.value and "#c62828" in panel.memory.value
     memory.mb = 200.0
     progress.update_metrics()
-    panel.update(progress, slice_row(1))
+    panel.update(progress, commit_row(1))
     assert panel.memory_bar.bar_style == "warning" and "peak was over" in panel.memory.value
     assert "peak 300 MB" in panel.memory.value
 
@@ -168,10 +168,10 @@ def test_redraws_are_throttled_but_stop_always_draws(panels: list[Dashboard]) ->
     panel.start(progress)
     progress.add(succeeded=1)
     clock.now += 0.5
-    panel.update(progress, slice_row(0))
+    panel.update(progress, commit_row(0))
     assert panel.bar.value == 0
     clock.now += 0.6
-    panel.update(progress, slice_row(1))
+    panel.update(progress, commit_row(1))
     assert panel.bar.value == 1
     progress.add(succeeded=2)
     progress.finished = True

@@ -45,11 +45,13 @@ def throughput(run: Any, *, ax: Any = None) -> Any:
     if t.height == 0:
         return _empty(fig, ax, "no commits in this run")
     window = rolling_window(t.height)
-    ax.plot(t["t"], t["slice_rate"], "o", ls="None", color="#1565c0", ms=2.5, alpha=0.25, label="each commit")
+    ax.plot(
+        t["t"], t["commit_rate"], "o", ls="None", color="#1565c0", ms=2.5, alpha=0.25, label="each commit"
+    )
     ax.plot(t["t"], t["rolling_rate"], "-", color="#0d47a1", lw=1.8, label=f"rolling rate ({window} commits)")
     _mark_resumes(ax, t)
     ax.set(title="Throughput", xlabel="elapsed (s)", ylabel="files/s")
-    top = max(_max(t["rolling_rate"]), _quantile(t["slice_rate"], 0.95))
+    top = max(_number(t["rolling_rate"].max()), _number(t["commit_rate"].quantile(0.95)))
     ax.set_ylim(0, top * 1.15 or 1.0)
     ax.legend(loc="best", fontsize="small")
     _note(ax, COMMIT_NOTE)
@@ -76,7 +78,7 @@ def memory(run: Any, *, threshold_mb: float | None = None, ax: Any = None) -> An
     warned = t.filter(pl.col("memory_warning"))
     if warned.height:
         ax.plot(warned["t"], warned["rss_mb"], "v", color=BAD, ms=7, label="warning")
-    highest = max(_max(t["peak_rss_mb"]), _max(t["rss_mb"]))
+    highest = max(_number(t["peak_rss_mb"].max()), _number(t["rss_mb"].max()))
     drawn = limit is not None and highest >= NEAR_THRESHOLD * limit
     if limit is not None and drawn:
         ax.axhline(limit, color=BAD, ls="--", lw=1.2, label=f"threshold {limit:,.0f} MB")
@@ -152,20 +154,13 @@ def slice_sizes(run: Any, *, ax: Any = None) -> Any:
     if t.height == 0:
         return _empty(fig, ax, "no commits in this run")
     n = list(range(1, t.height + 1))
-    ax.bar(n, t["slice_files"], color="#90caf9", label="files in the commit")
+    ax.bar(n, t["commit_files"], color="#90caf9", label="files in the commit")
     ax.step(n, t["slice_size"], where="mid", color="#0d47a1", lw=1.5, label="slice size in force")
-    warned = [i for i, w in zip(n, t["memory_warning"], strict=True) if w]
-    if warned:
-        ax.plot(
-            warned,
-            [t["slice_size"][i - 1] for i in warned],
-            "v",
-            color=BAD,
-            ms=7,
-            label="memory warning",
-        )
+    warned = t.with_columns(n=pl.Series(n)).filter(pl.col("memory_warning"))
+    if warned.height:
+        ax.plot(warned["n"], warned["slice_size"], "v", color=BAD, ms=7, label="memory warning")
     ax.set(title="Slice size", xlabel="commit number", ylabel="files")
-    ax.set_ylim(0, max(_max(t["slice_size"]), _max(t["slice_files"])) * 1.25 or 1)
+    ax.set_ylim(0, max(_number(t["slice_size"].max()), _number(t["commit_files"].max())) * 1.25 or 1)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.legend(loc="best", fontsize="small")
@@ -269,10 +264,10 @@ def _as_run(run: Any) -> Any:
 
 
 def _timeline(run: Any) -> pl.DataFrame:
-    """The timeline with a continuous clock ``t``, each commit's rate ``slice_rate`` and
+    """The timeline with a continuous clock ``t``, each commit's rate ``commit_rate`` and
     the rate over the last ``rolling_window`` commits ``rolling_rate``.
 
-    A resumed run's timeline holds one segment per call, each starting again at slice 0;
+    A resumed run's timeline holds one segment per call, each starting again at commit 0;
     ``t`` lays the segments end to end and ``segment`` numbers them.
     """
     tl: pl.DataFrame = run.timeline
@@ -280,10 +275,10 @@ def _timeline(run: Any) -> pl.DataFrame:
     rate: list[float] = []
     segment: list[int] = []
     offset, previous, seg = 0.0, 0.0, 0
-    for i, (elapsed, slice_no, files) in enumerate(
-        zip(tl["elapsed_s"].fill_null(0.0), tl["slice"], tl["slice_files"], strict=True)
+    for i, (elapsed, commit, files) in enumerate(
+        zip(tl["elapsed_s"].fill_null(0.0), tl["commit"], tl["commit_files"], strict=True)
     ):
-        if i and (slice_no == 0 or elapsed < previous):
+        if i and (commit == 0 or elapsed < previous):
             offset += previous
             previous, seg = 0.0, seg + 1
         t.append(offset + elapsed)
@@ -291,7 +286,7 @@ def _timeline(run: Any) -> pl.DataFrame:
         segment.append(seg)
         previous = elapsed
     window = rolling_window(len(t))
-    files = tl["slice_files"].fill_null(0).to_list()
+    files = tl["commit_files"].fill_null(0).to_list()
     rolling = []
     for i in range(len(t)):
         first = max(0, i - window + 1)
@@ -299,15 +294,15 @@ def _timeline(run: Any) -> pl.DataFrame:
         rolling.append(sum(files[first : i + 1]) / (t[i] - since) if t[i] > since else 0.0)
     return tl.with_columns(
         t=pl.Series(t, dtype=pl.Float64),
-        slice_rate=pl.Series(rate, dtype=pl.Float64),
+        commit_rate=pl.Series(rate, dtype=pl.Float64),
         rolling_rate=pl.Series(rolling, dtype=pl.Float64),
         segment=pl.Series(segment, dtype=pl.Int32),
         memory_warning=pl.col("memory_warning").fill_null(False),
     )
 
 
-def _max(series: pl.Series) -> float:
-    value = series.max()
+def _number(value: object) -> float:
+    """A Series aggregate as a float (0.0 for an empty or all-null Series)."""
     return float(value) if isinstance(value, int | float) else 0.0
 
 
@@ -375,11 +370,6 @@ def _note(ax: Any, text: str) -> None:
         fontsize="x-small",
         color=GREY,
     )
-
-
-def _quantile(series: pl.Series, q: float) -> float:
-    value = series.quantile(q)
-    return float(value) if isinstance(value, int | float) else 0.0
 
 
 def _figure(nrows: int, ncols: int, size: tuple[float, float]) -> tuple[Any, Any]:

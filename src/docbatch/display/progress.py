@@ -43,7 +43,7 @@ class LogProgress:
             progress.total_files - progress.processed,
         )
 
-    def update(self, progress: BatchProgress, slice_row: dict[str, Any]) -> None:
+    def update(self, progress: BatchProgress, commit_row: dict[str, Any]) -> None:
         now = time.monotonic()
         if now - self._last >= self.interval_s:
             self._last = now
@@ -106,7 +106,7 @@ class TqdmProgress:
             self._redirect = logging_redirect_tqdm(loggers, tqdm_class=_Bar)
             self._redirect.__enter__()
 
-    def update(self, progress: BatchProgress, slice_row: dict[str, Any]) -> None:
+    def update(self, progress: BatchProgress, commit_row: dict[str, Any]) -> None:
         if self._bar is None:
             self.start(progress)
         m = processing_metrics(progress)

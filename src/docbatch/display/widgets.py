@@ -121,9 +121,9 @@ class Dashboard:
             self._shown = True
         self._draw(progress)
 
-    def update(self, progress: BatchProgress, slice_row: dict[str, Any]) -> None:
-        """Redraw after a slice (at most once per ``min_interval_s``)."""
-        self._last_row = dict(slice_row)
+    def update(self, progress: BatchProgress, commit_row: dict[str, Any]) -> None:
+        """Redraw after a commit (at most once per ``min_interval_s``)."""
+        self._last_row = dict(commit_row)
         if self.clock() - self._last_draw >= self.min_interval_s:
             self._draw(progress)
 

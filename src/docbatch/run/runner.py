@@ -58,7 +58,7 @@ class ProgressSink(Protocol):
 
     def start(self, progress: BatchProgress) -> None: ...
 
-    def update(self, progress: BatchProgress, slice_row: dict[str, Any]) -> None: ...
+    def update(self, progress: BatchProgress, commit_row: dict[str, Any]) -> None: ...
 
     def stop(self, progress: BatchProgress) -> None: ...
 
@@ -113,7 +113,7 @@ class Runner:
         cfg = ctx.config
         self.sizer = SliceSizer(cfg.chunk_processing_size, cfg.memory_threshold_mb)
         self.part = ctx.first_part
-        self.slice_no = 0
+        self.commit_no = 0
         self.outcomes: list[pl.DataFrame] = []
         self.timeline: list[dict[str, Any]] = []
         self.supervisor = Supervisor(
@@ -163,7 +163,7 @@ class Runner:
                 results.append(self._retry_transient(piece, self._compute(piece, future)))
             result = results[0] if len(results) == 1 else SliceResult.concat(results)
             self._commit(result)
-            self._record_slice(sum(p.height for _, _, p, _ in ready), ready[0][1], batch)
+            self._record_commit(sum(p.height for _, _, p, _ in ready), ready[0][1], batch)
             batch_done = queue[0][0] != batch if queue else offset >= todo.height or offset % batch_size == 0
             if batch_done and ctx.on_batch is not None:
                 ctx.on_batch(batch)
@@ -249,7 +249,7 @@ class Runner:
     def _commit(self, result: SliceResult) -> None:
         ctx = self.ctx
         outcomes = conform(
-            result.outcomes, OUTCOMES, {"run_id": ctx.run_id, "source": ctx.source, "slice": self.slice_no}
+            result.outcomes, OUTCOMES, {"run_id": ctx.run_id, "source": ctx.source, "commit": self.commit_no}
         )
         documents = result.documents
         if ctx.provenance is not None and documents.height:
@@ -279,7 +279,7 @@ class Runner:
             ctx.on_checkpoint()
         self.outcomes.append(outcomes)
 
-    def _record_slice(self, files: int, size_used: int, batch: int) -> None:
+    def _record_commit(self, files: int, size_used: int, batch: int) -> None:
         ctx = self.ctx
         progress = ctx.progress
         workers = getattr(self.supervisor.executor, "_processes", None) or {}  # a local pool's
@@ -296,10 +296,10 @@ class Runner:
         metrics = processing_metrics(progress)
         row = {
             "run_id": ctx.run_id,
-            "slice": self.slice_no,
+            "commit": self.commit_no,
             "batch": batch,
             "elapsed_s": metrics["elapsed_s"],
-            "slice_files": files,
+            "commit_files": files,
             "slice_size": size_used,
             "processed": metrics["processed"],
             "succeeded": metrics["succeeded"],
@@ -314,7 +314,7 @@ class Runner:
             "memory_warning": crossed,
         }
         self.timeline.append(row)
-        self.slice_no += 1
+        self.commit_no += 1
         for sink in ctx.sinks:
             sink.update(progress, row)
 

@@ -19,7 +19,7 @@ from docbatch.errors import FileError, is_transient
 from docbatch.frames import ERROR_CATEGORIES, ERROR_CATEGORY, OUTCOMES, conform
 
 WORKER_OUTCOMES: dict[str, pl.DataType] = {
-    name: dtype for name, dtype in OUTCOMES.items() if name not in ("run_id", "source", "slice")
+    name: dtype for name, dtype in OUTCOMES.items() if name not in ("run_id", "source", "commit")
 } | {"retryable": pl.Boolean()}
 """The outcome rows of a slice as they leave the worker: the driver adds the run, the
 source and the commit's number, and drops ``retryable`` (the worker's word on whether
