@@ -101,7 +101,7 @@ def _assert_good_landed(service: BatchIngestService, result: IngestResult, prefi
     for rel, (_, word) in GOOD.items():
         doc_id = prefix + rel
         assert rows[doc_id]["status"] == "succeeded", rows[doc_id]
-        assert rows[doc_id]["n_chunks"] >= 1
+        assert rows[doc_id]["n_passages"] >= 1
         assert doc_id in _hits(service, word)
 
 
@@ -254,8 +254,8 @@ def test_a_single_50_mb_line(tmp_path: Path) -> None:
     elapsed = time.monotonic() - started
     rows = _rows(result)
     assert rows["line.md"]["status"] == "succeeded" and rows["line.md"]["size"] == limit
-    assert rows["line.md"]["n_chunks"] > 30_000
-    assert rows["line.txt"]["status"] == "succeeded" and rows["line.txt"]["n_chunks"] > 30_000
+    assert rows["line.md"]["n_passages"] > 30_000
+    assert rows["line.txt"]["status"] == "succeeded" and rows["line.txt"]["n_passages"] > 30_000
     assert "line.txt" in _hits(service, "marmot")
     assert service.backend.passages("docs", "line.md")["text"][0].startswith("marmot lorem")
     _assert_failed(rows["over.md"], "validation", f"over max_file_size={limit}")

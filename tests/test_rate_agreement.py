@@ -85,7 +85,7 @@ class CtrlC:
     def stop(self, progress: Any) -> None: ...
 
     def update(self, progress: Any, row: dict[str, Any]) -> None:
-        if row["slice"] == 1:
+        if row["commit"] == 1:
             os.kill(os.getpid(), signal.SIGINT)
 
 
@@ -119,7 +119,7 @@ def test_after_ctrl_c_nothing_says_done(tmp_path: Path) -> None:
     # pending ones are, and those planning decides again: rejected and hidden paths)
     again = service.ingest_batch(root, ALL)
     assert again.run_id == result.run_id and again.complete
-    parsed_before = int(result.timeline["slice_files"].sum())
+    parsed_before = int(result.timeline["commit_files"].sum())
     assert parsed_before > 0
     assert round(again.files_per_second * again.elapsed_s) == again.total_files - parsed_before
     live = service.get_processing_metrics(service.progress)

@@ -52,7 +52,7 @@ def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(tmp_path: Path, 
             pass  # noqa: ANN001, ANN201, E704
 
         def update(self, progress, row):  # noqa: ANN001, ANN201
-            if row["slice"] == 1:
+            if row["commit"] == 1:
                 os.kill(os.getpid(), signal.SIGINT)
 
     service = _service(tmp_path, chunk_processing_size=4)
@@ -334,7 +334,7 @@ def test_a_run_of_many_calls_keeps_few_parts_and_every_outcome(tmp_path: Path, s
     final = results[-1].outcomes
     assert final["doc_id"].is_unique().all() and final.filter(status="pending").height == 0
     one_call = _service(tmp_path / "one").ingest_batch(sample_tree, pattern=ALL)
-    columns = ["doc_id", "status", "content_hash", "n_chunks"]
+    columns = ["doc_id", "status", "content_hash", "n_passages"]
     assert final.select(columns).sort("doc_id").equals(one_call.outcomes.select(columns).sort("doc_id"))
 
 

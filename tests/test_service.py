@@ -53,7 +53,7 @@ def test_first_run_ingests_every_good_file_and_reports_every_bad_one(
     assert result.files_per_second > 0 and result.peak_memory_mb > 10
     assert service.backend.counts()["documents"] == len(GOOD)
     ok = result.outcomes.filter(status="succeeded")
-    assert (ok["n_chunks"] > 0).all() and ok["content_hash"].str.len_chars().eq(64).all()
+    assert (ok["n_passages"] > 0).all() and ok["content_hash"].str.len_chars().eq(64).all()
 
 
 def test_known_words_are_found_in_their_file(tmp_path: Path, sample_tree: Path) -> None:
@@ -183,8 +183,8 @@ def test_one_call_ingests_the_whole_tree_in_batches_of_max_batch_size(tmp_path: 
     assert service.progress.total_files == service.progress.processed == 45
     timeline = result.timeline
     assert timeline["batch"].unique().sort().to_list() == [0, 1, 2, 3, 4]
-    per_batch = timeline.group_by("batch").agg(pl.col("slice_files").sum()).sort("batch")
-    assert per_batch["slice_files"].to_list() == [10, 10, 10, 10, 5]  # no commit spans two batches
+    per_batch = timeline.group_by("batch").agg(pl.col("commit_files").sum()).sort("batch")
+    assert per_batch["commit_files"].to_list() == [10, 10, 10, 10, 5]  # no commit spans two batches
 
 
 def test_the_seed_monitoring_loop_ends_on_a_tree_larger_than_max_batch_size(tmp_path: Path) -> None:
@@ -238,7 +238,7 @@ def test_calls_that_leave_files_pending_keep_their_workers_for_the_next_call(tmp
         assert bool(kept) == bool(calls[-1].pending)  # stopped once nothing is left
         kept_after.append(kept)
     assert len(calls) == 3
-    pids = [{int(t) for t in c.outcomes.filter(pl.col("slice").is_not_null())["title"] if t} for c in calls]
+    pids = [{int(t) for t in c.outcomes.filter(pl.col("commit").is_not_null())["title"] if t} for c in calls]
     # the workers of the later calls are the ones the first call started and kept (which
     # of the two parsed a given slice is the pool's choice)
     assert pids[0] and len(kept_after[0]) == 2 and pids[1] | pids[2] <= kept_after[0]
@@ -258,14 +258,14 @@ class _DoneAtOnce(Executor):
 def test_slices_back_together_are_committed_together(tmp_path: Path, sample_tree: Path) -> None:
     service = _service(tmp_path, chunk_processing_size=2)
     result = service.ingest_batch(sample_tree, pattern=ALL_FORMATS, executor=_DoneAtOnce())
-    processed = result.outcomes.filter(pl.col("slice").is_not_null())
+    processed = result.outcomes.filter(pl.col("commit").is_not_null())
     slices = -(-processed.height // 2)
     commits = result.timeline.height
     assert 1 < commits < slices  # several slices per transaction
-    assert result.timeline["slice_files"].sum() == processed.height
+    assert result.timeline["commit_files"].sum() == processed.height
     parts = list((tmp_path / "store.state" / "outcomes").glob("part-*.parquet"))
     assert len(parts) == commits  # one checkpoint part per commit
-    assert sorted(processed["slice"].unique()) == list(range(commits))
+    assert sorted(processed["commit"].unique()) == list(range(commits))
     assert sorted(result.outcomes.filter(status="succeeded")["doc_id"]) == GOOD
 
 

@@ -64,7 +64,7 @@ def test_a_transient_write_failure_is_retried_and_the_slice_lands_once(
     assert no_sleep == [1.0]
     counts = store.counts()
     assert counts["documents"] == result.succeeded
-    assert counts["passages"] == result.outcomes["n_chunks"].sum()  # nothing written twice
+    assert counts["passages"] == result.outcomes["n_passages"].sum()  # nothing written twice
     assert (result.outcomes["attempts"] == 1).all()
 
 
@@ -91,7 +91,7 @@ def test_a_terminal_write_failure_stops_the_run_and_the_next_call_completes_it(
     assert again.run_id == manifest["run_id"] and again.complete and again.failed == 0
     assert again.succeeded == again.total_files == store.counts()["documents"]
     assert again.outcomes["doc_id"].is_unique().all()
-    assert store.counts()["passages"] == again.outcomes["n_chunks"].sum()
+    assert store.counts()["passages"] == again.outcomes["n_passages"].sum()
     service.close()
 
 
