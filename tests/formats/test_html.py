@@ -120,6 +120,23 @@ def test_table_rows_become_lines_of_cells() -> None:
     assert doc.text == "Name | Value\nalpha | 1\nbeta | 2"
 
 
+def test_a_table_whose_cells_hold_paragraphs_keeps_one_line_per_row() -> None:
+    doc = parse(
+        "<main><table><tr><th><p>Name</p></th><th><p>What</p></th></tr>"
+        "<tr><td><p>a</p><p>more a</p></td><td><div><p>b</p></div></td></tr>"
+        "<tr><td><ul><li>x</li><li>y</li></ul></td><td>z</td></tr></table><p>After.</p></main>"
+    )
+    assert doc.text == "Name | What\na more a | b\nx y | z\n\nAfter."
+
+
+def test_image_alt_text_and_figure_captions_are_text() -> None:
+    doc = parse(
+        '<main><p>See <img src="p.png" alt="the pipeline  diagram"> below.</p>'
+        '<figure><img src="q.png" alt=""><figcaption>Figure 2: stages</figcaption></figure></main>'
+    )
+    assert doc.text == "See the pipeline diagram below.\n\nFigure 2: stages"
+
+
 def test_whitespace_is_normalised_and_inline_text_glued() -> None:
     doc = parse("<p>foo\n   <b>bar</b>\n\t baz <b>W</b>ord<br>next</p>")
     assert doc.text == "foo bar baz Word\nnext"

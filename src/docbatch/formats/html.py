@@ -63,9 +63,21 @@ def _flat(raw: str) -> str:
 
 
 def _mark(main: LexborNode) -> None:
-    """Insert marker text nodes around the block elements under ``main``."""
+    """Insert marker text nodes around the block elements under ``main``; an image's alt
+    text stands in its place. Blocks inside a table cell stay in the cell, so that a table
+    keeps one line per row."""
+    for image in main.css("img[alt]"):
+        alt = " ".join((image.attributes.get("alt") or "").split())
+        if alt:
+            image.insert_before(f" {alt} ")
+    in_cells = {inner.mem_id for cell in main.css("td, th") for inner in cell.css(_BLOCK_TAGS)}
     for node in main.css(_MARKED):
         tag = node.tag
+        if in_cells and node.mem_id in in_cells:
+            if tag not in _HEADINGS and tag != "pre" and tag != "br":
+                if tag not in ("table", "tr", "td", "th"):
+                    node.insert_after(" ")
+                continue
         if tag in _HEADINGS:
             node.insert_before(_HEAD_OPEN + _HEADINGS[tag])
             node.insert_after(_HEAD_CLOSE)

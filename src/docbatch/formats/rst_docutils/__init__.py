@@ -124,7 +124,7 @@ def _prepare(doc: nodes.document) -> list[str]:
 
 
 def _skip(node: nodes.Node) -> bool:
-    if isinstance(node, nodes.Invisible | nodes.raw | nodes.image | nodes.meta | nodes.transition):
+    if isinstance(node, nodes.Invisible | nodes.raw | nodes.meta | nodes.transition):
         return True
     return isinstance(node, nodes.topic) and "contents" in node.get("classes", ())
 
@@ -257,6 +257,9 @@ def _expand(node: nodes.Node, depth: int, prefix: str, builder: DocumentBuilder)
         return _items(body, depth, f"{prefix}[{labels[0]}] " if labels else prefix)
     if isinstance(node, nodes.TextElement):
         builder.block(prefix + _one_line(node.astext()))
+        return []
+    if isinstance(node, nodes.image):  # its alt text stands in its place
+        builder.block(prefix + _one_line(node.get("alt", "")))
         return []
     if isinstance(node, nodes.Element):
         return _children(node, depth, prefix)

@@ -353,6 +353,8 @@ def _image(
     if options.get("target"):
         reader.ops.append(("link", "", target_link(options["target"].splitlines())))
         reader.emit("r", options.get("alt", ""))
+    elif options.get("alt", "").strip():  # the alt text stands in the image's place
+        reader.emit("p", " ".join(options["alt"].split()))
     if name == "figure":
         reader.push(content)
 
