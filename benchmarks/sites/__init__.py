@@ -1,0 +1,1 @@
+"""Real generated HTML documentation sites, one per generator (built by ``build.py``)."""
