@@ -11,7 +11,7 @@ import pytest
 from docbatch.errors import ConfigError, StoreError
 from docbatch.store import SQLiteStore, open_store
 from docbatch.store.query import to_fts5
-from docbatch.store.sqlite import FTS_AUTOMERGE
+from docbatch.store.sqlite_schema import FTS_AUTOMERGE
 
 
 @pytest.fixture

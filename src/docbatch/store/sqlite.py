@@ -16,54 +16,7 @@ from docbatch.errors import QueryError, StoreBusyError, StoreError
 from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
 from docbatch.store.base import SOURCES, no_source, source_exists
 from docbatch.store.query import check_limit, to_fts5
-
-SCHEMA_VERSION = 3
-FTS_AUTOMERGE = 16
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    source TEXT NOT NULL,
-    doc_id TEXT NOT NULL,
-    title TEXT,
-    format TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    content_hash TEXT NOT NULL,
-    n_chars INTEGER NOT NULL,
-    n_passages INTEGER NOT NULL,
-    fingerprint TEXT NOT NULL,
-    git_commit TEXT,
-    git_author TEXT,
-    git_date TEXT,
-    ingested_at TEXT NOT NULL,
-    PRIMARY KEY (source, doc_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS passages (
-    id INTEGER PRIMARY KEY,
-    source TEXT NOT NULL,
-    doc_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    passage_id TEXT NOT NULL,
-    title TEXT,
-    heading_path TEXT NOT NULL,
-    start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    UNIQUE (source, doc_id, seq)
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
-    title, heading_path, text,
-    content='passages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
-);
-CREATE TABLE IF NOT EXISTS sources (
-    name TEXT PRIMARY KEY,
-    root TEXT,
-    last_ingest TEXT
-) WITHOUT ROWID;
-DROP TRIGGER IF EXISTS passages_ai;
-"""
-# the sources table came after schema version 3: a store without it gets it when opened
+from docbatch.store.sqlite_schema import DELETE_TRIGGER, prepare_schema
 
 _SOURCES = """
 SELECT n.name, s.root, coalesce(d.n, 0), coalesce(s.last_ingest, d.last)
@@ -73,13 +26,6 @@ LEFT JOIN (
     SELECT source, count(*) AS n, max(ingested_at) AS last FROM documents GROUP BY source
 ) AS d ON d.source = n.name
 ORDER BY n.name
-"""
-
-_DELETE_TRIGGER = """
-CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
-    INSERT INTO passages_fts(passages_fts, rowid, title, heading_path, text)
-    VALUES ('delete', old.id, old.title, old.heading_path, old.text);
-END
 """
 
 _SEARCH = """
@@ -126,30 +72,11 @@ class SQLiteStore:
             self._con = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
             self._con.execute("PRAGMA journal_mode=WAL")
             self._con.execute("PRAGMA synchronous=NORMAL")
-            self._con.executescript(_SCHEMA)
-            self._con.execute(_DELETE_TRIGGER)
-            self._check_version()
+            prepare_schema(self._con, self.location)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {self.location}: {exc}") from None
         except OSError as exc:
             raise StoreError(f"cannot open store {self.location}: {exc.strerror or exc}") from None
-
-    def _check_version(self) -> None:
-        row = self._con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
-            self._con.execute(
-                "INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-            # merge index segments 16 at a time instead of 4: a full ingest of the dev corpus
-            # spends a fifth less on indexing, and searches take as long (kept in the index)
-            self._con.execute(
-                f"INSERT INTO passages_fts(passages_fts, rank) VALUES ('automerge', {FTS_AUTOMERGE})"
-            )
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise StoreError(
-                f"store {self.location} has schema version {row[0]}, this docbatch reads version "
-                f"{SCHEMA_VERSION}"
-            )
 
     @_reads
     def known_documents(self, source: str) -> pl.DataFrame:
@@ -259,7 +186,7 @@ class SQLiteStore:
                     "WHERE d.source = passages.source AND d.doc_id = passages.doc_id)",
                     (source,),
                 )
-                con.execute(_DELETE_TRIGGER)
+                con.execute(DELETE_TRIGGER)
                 con.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
         except sqlite3.Error as exc:
             raise _store_error(self.location, exc) from None
