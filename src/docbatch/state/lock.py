@@ -6,7 +6,7 @@ killed run never leaves a lock that blocks the next one. The file records who ho
 it, for the message a second writer gets.
 
 A store other processes can reach by another state folder (PostgreSQL) is locked in the
-store as well (its ``writer_lock(source)``, see ``DocumentStore``): two runs of one
+store as well (its ``writer_lock(source)``, see ``WriterLocker``): two runs of one
 source are refused whatever their state folders.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from docbatch.store.base import DocumentStore, holder_record, lock_refused
+from docbatch.store.base import DocumentStore, WriterLocker, holder_record, lock_refused
 
 LOCK_FILE = "writer.lock"
 
@@ -61,11 +61,10 @@ def writer_lock(state_dir: Path, store: DocumentStore | str, source: str | None 
         StoreLockedError: another live process holds a lock; the message names it.
     """
     location = store if isinstance(store, str) else store.location
-    store_lock = getattr(store, "writer_lock", None) if source is not None else None
     with ExitStack() as stack:
         held = HeldLock()
-        if callable(store_lock):
-            in_store = stack.enter_context(store_lock(source))
+        if source is not None and isinstance(store, WriterLocker):
+            in_store = stack.enter_context(store.writer_lock(source))
             held.previous = in_store.previous
             held._notes.append(in_store.note)
         state_previous, note = stack.enter_context(_file_lock(state_dir, location))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -24,13 +25,9 @@ class DocumentStore(Protocol):
     * writing a document replaces all its previous passages (no duplicates, no stale tail);
     * ``known_documents`` reflects every committed ``write_slice``.
 
-    A store may also have the optional hook of ``ChangeMarker`` (``change_mark()``).
-
-    A store that several machines or state folders can write may also have
-    ``writer_lock(source)``: a context manager holding a lock in the store itself, so that
-    one run at a time writes a source (see ``docbatch.state.lock``). It yields an object with
-    ``previous`` (the record of a holder that died without releasing it, else None) and
-    ``note(**fields)`` (add to the holder record); a second writer gets ``lock_refused``.
+    A store may also have the optional hooks of ``ChangeMarker`` (``change_mark()``) and,
+    one that several machines or state folders can write, of ``WriterLocker``
+    (``writer_lock(source)``).
     """
 
     location: str
@@ -88,6 +85,35 @@ class ChangeMarker(Protocol):
         the store in between, by any writer. A run in several calls then plans its next
         call without reading every stored document back while the mark stays the same. A
         store without this method (or returning None) is read each time."""
+        ...
+
+
+class StoreLock(Protocol):
+    """A store's lock of one source, held for a run (what ``WriterLocker.writer_lock`` yields)."""
+
+    @property
+    def previous(self) -> dict[str, Any] | None:
+        """The record of a holder that died without releasing the lock (taken over), else None."""
+        ...
+
+    def note(self, **fields: Any) -> None:
+        """Add ``fields`` (e.g. ``run_id``) to the holder record a refused writer reads."""
+        ...
+
+
+@runtime_checkable
+class WriterLocker(Protocol):
+    """The optional hook of a ``DocumentStore`` that several machines or state folders can
+    write (the PostgreSQL store): a lock in the store itself, so that one run at a time
+    writes a source whatever its state folder (see ``docbatch.state.lock``)."""
+
+    def writer_lock(self, source: str) -> AbstractContextManager[StoreLock]:
+        """Hold the lock of ``source`` for the block. A store without this method is locked
+        by its state folder alone.
+
+        Raises:
+            StoreLockedError: another run holds ``source`` (``lock_refused`` names it).
+        """
         ...
 
 

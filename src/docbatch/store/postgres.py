@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import psycopg
@@ -18,7 +18,7 @@ import psycopg
 from docbatch.errors import ConfigError, QueryError, StoreBusyError, StoreError
 from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
 from docbatch.store import mask_password, mask_secrets
-from docbatch.store.base import SOURCES, no_source, source_exists
+from docbatch.store.base import SOURCES, WriterLocker, no_source, source_exists
 from docbatch.store.postgres_lock import LOCK_CLASS, RunLock, take_run_lock
 from docbatch.store.postgres_schema import prepare_schema
 from docbatch.store.postgres_search import search_statement
@@ -352,3 +352,7 @@ def _delete(cur: psycopg.Cursor[Any], source: str, doc_ids: list[str]) -> int:
 def _without_nul(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
     """PostgreSQL text cannot hold NUL characters: they become U+FFFD."""
     return frame.with_columns(pl.col(*columns).str.replace_all("\x00", "\ufffd", literal=True))
+
+
+if TYPE_CHECKING:  # the store has the optional hook of its protocol, as declared there
+    _WRITER_LOCKER: type[WriterLocker] = PostgresStore
