@@ -11,7 +11,8 @@ from docbatch import __version__
 from docbatch.config import SIZE_ALLOWED, parse_size
 from docbatch.errors import ConfigError
 from docbatch.plan.selection import DEFAULT_PATTERN
-from docbatch.run.execution import EXECUTOR_CHOICES, check_dask_url
+from docbatch.run.dask_cluster import check_dask_url
+from docbatch.run.execution import EXECUTOR_CHOICES
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE, EXIT_STORE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_BROKEN_PIPE = 141
