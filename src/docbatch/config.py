@@ -69,16 +69,23 @@ class BatchConfig:
     """Replace each worker process after about this many files, to bound leaks (0: never)."""
     rst_engine: str = "fast"
     """reStructuredText parser: "fast" (docbatch's own reader) or "docutils" (exact, ~10x slower)."""
+    html_content_selectors: tuple[str, ...] = ()
+    """CSS selectors of a page's main content, tried before the built-in ones (``main``,
+    ``article``, ``div[role=main]``, ...): for a site whose generator marks its content
+    otherwise. Set per source: a call ingests one."""
+    html_drop_selectors: tuple[str, ...] = ()
+    """CSS selectors of elements dropped from a page's content (besides ``nav``, ``header``,
+    ``footer``, scripts and the site template docbatch finds itself)."""
     keep_runs: int = 20
     """The state folder keeps the reports of this many latest runs in ``runs/<run_id>/``."""
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            if f.name in _RULES or f.name in _CHOICES or f.name in _TEXTS:
+            if f.name in _RULES or f.name in _CHOICES or f.name in _TEXTS or f.name in _SELECTORS:
                 _check(f.name, getattr(self, f.name))
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in _RULES or name in _CHOICES or name in _TEXTS:
+        if name in _RULES or name in _CHOICES or name in _TEXTS or name in _SELECTORS:
             _check(name, value)
         object.__setattr__(self, name, value)
 
@@ -153,6 +160,25 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "passage_unit": ("chars", "tokens"),
 }
 
+_SELECTORS = ("html_content_selectors", "html_drop_selectors")
+
+
+def _check_selectors(name: str, value: Any) -> None:
+    allowed = "a list of CSS selectors, such as ['div.content', '#main']"
+    if isinstance(value, str) or not isinstance(value, tuple | list):
+        raise ConfigError.invalid(name, value, allowed)
+    from selectolax.lexbor import LexborHTMLParser, SelectolaxError  # only when selectors are set
+
+    probe = LexborHTMLParser("<p></p>")
+    for selector in value:
+        try:
+            if not isinstance(selector, str):
+                raise TypeError(selector)
+            probe.css(selector)
+        except (SelectolaxError, TypeError):
+            raise ConfigError.invalid(name, value, f"{allowed}; {selector!r} is not one") from None
+
+
 # field -> (pattern the whole text matches, what is allowed)
 _TEXTS: dict[str, tuple[re.Pattern[str], str]] = {
     "passage_tokenizer": (
@@ -180,6 +206,9 @@ def _in_range(name: str, value: float) -> bool:
 
 
 def _check(name: str, value: Any) -> None:
+    if name in _SELECTORS:
+        _check_selectors(name, value)
+        return
     if name in _TEXTS:
         pattern, allowed = _TEXTS[name]
         if not isinstance(value, str) or not pattern.fullmatch(value):

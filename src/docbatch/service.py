@@ -38,6 +38,7 @@ from docbatch.run.ingest import ingest
 from docbatch.run.kept import RunInventory
 from docbatch.run.preparation import preview
 from docbatch.run.request import IngestRequest
+from docbatch.run.templates import html_options
 from docbatch.state.checkpoint import Checkpoint
 from docbatch.state.folders import check_folder, check_state_folder
 from docbatch.state.lock import writer_lock
@@ -209,6 +210,7 @@ class BatchIngestService:
         return preview(
             self.backend, self.config, Path(directory), pattern, recursive, source=source, force=force,
             include_hidden=include_hidden, exclude=exclude, fingerprints=fingerprints,
+            state_dir=self.state_dir, html=html_options(self.config) if "html" not in self.parsers else None,
         )  # fmt: skip
 
     def verify(

@@ -51,6 +51,10 @@ def ingest(args: argparse.Namespace) -> int:
         cfg.chunk_processing_size = args.chunk_size
     if args.rst_engine is not None:
         cfg.rst_engine = args.rst_engine
+    if args.html_content_selector:
+        cfg.html_content_selectors = tuple(args.html_content_selector)
+    if args.html_drop_selector:
+        cfg.html_drop_selectors = tuple(args.html_drop_selector)
     _check_tree(args.directory, args.pattern)  # before the store and the state folder are made
     with BatchIngestService(args.db, config=cfg, state_dir=args.state_dir) as service:
         result = service.ingest_batch(

@@ -146,6 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="process at most N files, leaving the rest pending for the next run of the same command",
     )
     ingest.add_argument("--rst-engine", choices=["fast", "docutils"], help="reStructuredText parser")
+    ingest.add_argument(
+        "--html-content-selector",
+        action="append",
+        metavar="CSS",
+        help="CSS selector of a page's main content, tried before the built-in ones (repeatable)",
+    )
+    ingest.add_argument(
+        "--html-drop-selector",
+        action="append",
+        metavar="CSS",
+        help="CSS selector of elements to drop from a page's content (repeatable)",
+    )
     ingest.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ingest.add_argument("--fail-on-error", action="store_true", help="exit 1 when any file failed")
     ingest.add_argument("--quiet", action="store_true", help="no progress output")

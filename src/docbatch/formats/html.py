@@ -12,11 +12,13 @@ from __future__ import annotations
 import itertools
 import operator
 import re
+from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from docbatch.errors import ParseError, ValidationError
 from docbatch.formats.base import DocumentBuilder, ParsedDocument
+from docbatch.formats.templates import Template, page_keys
 
 MAIN_CONTENT_SELECTORS: tuple[str, ...] = (
     "div[role=main]",
@@ -143,13 +145,58 @@ def _emit(builder: DocumentBuilder, marked: str) -> None:
     builder.block(rest.translate(_PRE_MARKS) if pre else _flat(rest))
 
 
-def _main_node(tree: LexborHTMLParser) -> LexborNode | None:
-    """The first node matching ``MAIN_CONTENT_SELECTORS``, else ``body`` (or the root)."""
-    for selector in MAIN_CONTENT_SELECTORS:
+@dataclass(frozen=True)
+class HtmlOptions:
+    """How one source's pages are read.
+
+    Args:
+        content_selectors: CSS selectors of the main content, tried before
+            ``MAIN_CONTENT_SELECTORS`` (``html_content_selectors``).
+        drop_selectors: CSS selectors of elements to drop from the content, besides
+            ``REMOVED_SELECTORS`` (``html_drop_selectors``).
+        template: the source's template regions (``docbatch.formats.templates``).
+    """
+
+    content_selectors: tuple[str, ...] = ()
+    drop_selectors: tuple[str, ...] = ()
+    template: Template = field(default_factory=Template)
+
+
+def _main_node(tree: LexborHTMLParser, options: HtmlOptions) -> LexborNode | None:
+    """The first node matching the content selectors, else ``body`` (or the root)."""
+    for selector in (*options.content_selectors, *MAIN_CONTENT_SELECTORS):
         node = tree.css_first(selector)
         if node is not None:
             return node
     return tree.body or tree.root
+
+
+def _tree(text: str) -> LexborHTMLParser:
+    check_nesting(text)
+    if any(c in text for c in _CONTROL_CHARS) or ("&#" in text and _CONTROL_RE.search(text)):
+        text = _CONTROL_RE.sub("", text)
+    try:
+        return LexborHTMLParser(text)
+    except (ValueError, RuntimeError) as exc:
+        raise ParseError(f"HTML parser rejected the text: {exc}") from exc
+
+
+def _content(tree: LexborHTMLParser, options: HtmlOptions) -> LexborNode | None:
+    """The main content node, with what is never content removed from it."""
+    main = _main_node(tree, options)
+    if main is not None:
+        main_id = main.mem_id
+        removed = ", ".join((REMOVED_SELECTORS, *options.drop_selectors))
+        for node in reversed(main.css(removed)):
+            if node.mem_id != main_id:
+                node.decompose()
+    return main
+
+
+def template_keys(text: str, options: HtmlOptions | None = None) -> set[tuple[str, str, str]]:
+    """What this page tells about its source's template (``templates.page_keys``)."""
+    main = _content(_tree(text), options or HtmlOptions())
+    return set() if main is None else page_keys(main)
 
 
 MAX_NESTING = 2000
@@ -203,11 +250,12 @@ def check_nesting(text: str, limit: int = MAX_NESTING) -> None:
         )
 
 
-def parse(text: str) -> ParsedDocument:
+def parse(text: str, options: HtmlOptions | None = None) -> ParsedDocument:
     """Parse HTML into a ``ParsedDocument``.
 
     Args:
         text: The decoded HTML (or XHTML) source.
+        options: content and drop selectors and the source's template (default: none).
 
     Returns:
         The clean text of the main content with sections, the title (``<title>``,
@@ -217,28 +265,22 @@ def parse(text: str) -> ParsedDocument:
         ParseError: The HTML parser could not build a tree.
         ValidationError: elements nest deeper than ``MAX_NESTING`` (see ``check_nesting``).
     """
-    check_nesting(text)
-    if any(c in text for c in _CONTROL_CHARS) or ("&#" in text and _CONTROL_RE.search(text)):
-        text = _CONTROL_RE.sub("", text)
-    try:
-        tree = LexborHTMLParser(text)
-    except (ValueError, RuntimeError) as exc:
-        raise ParseError(f"HTML parser rejected the text: {exc}") from exc
-
+    options = options or _DEFAULT
+    tree = _tree(text)
     builder = DocumentBuilder()
     builder.links.extend(href for a in tree.css("a[href]") if (href := a.attributes.get("href")) is not None)
     title_node = tree.css_first("title")
     title = " ".join(title_node.text().split()) if title_node is not None else ""
 
-    main = _main_node(tree)
+    main = _content(tree, options)
     if main is not None:
-        main_id = main.mem_id
-        for node in reversed(main.css(REMOVED_SELECTORS)):
-            if node.mem_id != main_id:
-                node.decompose()
+        options.template.strip(main)
         if not title:
             h1 = main.css_first("h1") or tree.css_first("h1")
             title = " ".join(h1.text().split()) if h1 is not None else ""
         _mark(main)
         _emit(builder, main.text(deep=True))
     return builder.build(title or None)
+
+
+_DEFAULT = HtmlOptions()

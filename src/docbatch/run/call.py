@@ -190,6 +190,7 @@ class IngestCall:
         parse in this process if its workers cannot start). The parsers
         are imported only when there is something to parse."""
         from docbatch.run.runner import RunContext, Runner
+        from docbatch.run.templates import with_template
         from docbatch.work.chunking import PassageRules
         from docbatch.work.worker import ParseOptions
 
@@ -205,7 +206,8 @@ class IngestCall:
                 fallback_encoding=fallback_encoding,
                 parsers=self.parsers,
                 rst_engine=cfg.rst_engine,
-                fingerprints=self._fingerprints(),
+                fingerprints=with_template(self._fingerprints(), run.html),
+                html=run.html if "html" not in self.parsers else None,
                 file_timeout_s=cfg.file_timeout_s,
                 heartbeat_dir=self._heartbeat_dir() if ours else None,
             ),

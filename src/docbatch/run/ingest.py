@@ -23,6 +23,7 @@ from docbatch.run.closing import close_call
 from docbatch.run.kept import change_mark
 from docbatch.run.preparation import prepare
 from docbatch.run.request import IngestRequest
+from docbatch.run.templates import html_options
 from docbatch.state.checkpoint import legacy_problems
 from docbatch.state.lock import writer_lock
 from docbatch.state.sources import claim_root, record_ingest
@@ -57,6 +58,7 @@ def ingest(
             fingerprints=parser_fingerprints(call.config, call.parsers),
             repo=find_repo(git_service, root),
             kept=call.run_inventory,
+            html=html_options(call.config) if "html" not in call.parsers else None,
         )
         lock.note(run_id=run.run_id)
         if request.progress_file is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import polars as pl
 
 from docbatch.config import BatchConfig
 from docbatch.errors import ConfigError
+from docbatch.formats.html import HtmlOptions
 from docbatch.frames import OUTCOMES
 from docbatch.plan import planning
 from docbatch.plan.git import GitRepo
@@ -26,6 +27,7 @@ from docbatch.plan.inventory import check_source, default_source, scan, scan_lis
 from docbatch.plan.selection import parse_excludes, parse_patterns
 from docbatch.run.kept import RunInventory, change_mark
 from docbatch.run.request import IngestRequest
+from docbatch.run.templates import source_options, with_template
 from docbatch.state.checkpoint import Checkpoint, LoadedCheckpoint
 from docbatch.store.base import DocumentStore
 from docbatch.work.outcomes import carried_over, planned_rows
@@ -65,6 +67,8 @@ class PreparedRun:
     """Files this run had stored that the store no longer holds: processed again."""
     earlier_calls: tuple[int, float, int] = (0, 0.0, 0)
     """The calls of this run before this one: how many, their seconds and files."""
+    html: HtmlOptions = field(default_factory=HtmlOptions)
+    """How the source's HTML pages are read: selectors and the site template."""
 
     def manifest(self, state: str, call: tuple[float, int] | None = None) -> dict[str, Any]:
         """The run's manifest; with ``call`` (this call's seconds and files), the run's
@@ -141,8 +145,12 @@ def prepare(
     fingerprints: dict[str, str],
     repo: GitRepo | None = None,
     kept: RunInventory | None = None,
+    html: HtmlOptions | None = None,
 ) -> PreparedRun:
     """Inventory, plan and checkpoint read back: what one ``ingest_batch`` call will do.
+
+    With ``html`` (the built-in HTML parser's options), the source's site template is found
+    (``run.templates``) and named in the HTML fingerprint.
 
     With ``kept``, a call that continues the run whose inventory it holds reuses it (and
     its plan, while the store is unchanged), and a call that leaves files for a next one
@@ -183,6 +191,9 @@ def prepare(
             include_hidden=include_hidden,
             unmatched=unmatched,
         )
+    if html is not None:
+        html = source_options(inventory, state_dir, source, html)
+        fingerprints = with_template(fingerprints, html)
     checkpoint.prepare()
     run_id, loaded, forced = open_run(checkpoint, continued)
     resumed = forced is not None
@@ -237,6 +248,7 @@ def prepare(
         todo=todo.head(limit or todo.height),
         waiting=todo.slice(limit or todo.height),
         started_at=datetime.now(UTC),
+        html=html or HtmlOptions(),
     )
 
 
@@ -252,9 +264,12 @@ def preview(
     include_hidden: bool,
     exclude: str | list[str] | tuple[str, ...] | None,
     fingerprints: dict[str, str],
+    state_dir: Path | None = None,
+    html: HtmlOptions | None = None,
 ) -> pl.DataFrame:
     """The plan frame of ``BatchIngestService.plan``: the tree walked and planned against
-    the store, touched files read to tell a real change, nothing written."""
+    the store, touched files read to tell a real change, nothing written (with ``html``,
+    the site template is the one an ingest would use: kept in ``state_dir``, or found)."""
     patterns = parse_patterns(pattern)
     excludes = parse_excludes(exclude)
     source = check_source(source if source is not None else default_source(root))
@@ -266,6 +281,10 @@ def preview(
         exclude=excludes,
         include_hidden=include_hidden,
     )
+    if html is not None and state_dir is not None:
+        fingerprints = with_template(
+            fingerprints, source_options(inventory, state_dir, source, html, keep=False)
+        )
     planned = planning.plan(
         inventory,
         store.known_documents(source),

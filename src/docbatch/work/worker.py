@@ -23,6 +23,8 @@ import polars as pl
 from docbatch.errors import NotRegularFile, ValidationError
 from docbatch.formats import get_parser
 from docbatch.formats.base import Parser
+from docbatch.formats.html import HtmlOptions
+from docbatch.formats.html import parse as parse_html
 from docbatch.frames import DOCUMENTS, PASSAGES, TOUCHED
 from docbatch.work.chunking import PassageRules, chunk
 from docbatch.work.decoding import BINARY_SNIFF_BYTES, check_not_binary, decode
@@ -47,6 +49,8 @@ class ParseOptions:
     parsers: Mapping[str, Parser] = field(default_factory=dict)
     """Parsers by format name, overriding the built-in ones (must be picklable for pools)."""
     rst_engine: str = "fast"
+    html: HtmlOptions | None = None
+    """The built-in HTML parser's selectors and the source's site template."""
     fingerprints: Mapping[str, str] = field(default_factory=dict)
     """The fingerprint recorded with each new document, by format."""
     file_timeout_s: float = 0.0
@@ -176,9 +180,11 @@ class _SliceWork:
         """Decode, parse and chunk one file; its document and passages join the slice's."""
         options = self.options
         text, encoding = decode(data, options.fallback_encoding)
-        parser = options.parsers.get(row["format"]) or get_parser(
-            row["format"], rst_engine=options.rst_engine
-        )
+        parser = options.parsers.get(row["format"])
+        if parser is None and row["format"] == "html" and options.html is not None:
+            parser = functools.partial(parse_html, options=options.html)
+        elif parser is None:
+            parser = get_parser(row["format"], rst_engine=options.rst_engine)
         with time_limit(options.file_timeout_s):
             parsed = parser(text)
         pieces = chunk(row["doc_id"], parsed, options.passages)
