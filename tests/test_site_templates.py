@@ -6,8 +6,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from docbatch import BatchConfig, BatchIngestService
 from tests.formats.test_templates import page
+
+from docbatch import BatchConfig, BatchIngestService
 
 
 def _site(root: Path, pages: int) -> Path:
@@ -66,7 +67,17 @@ def test_the_command_line_takes_selectors_and_names_a_bad_one(tmp_path: Path) ->
     import sys
 
     _site(tmp_path / "site", 2)
-    cli = [sys.executable, "-m", "docbatch", "ingest-docs-batch", "site", "--pattern", "*.html", "--db", "d.db"]
+    cli = [
+        sys.executable,
+        "-m",
+        "docbatch",
+        "ingest-docs-batch",
+        "site",
+        "--pattern",
+        "*.html",
+        "--db",
+        "d.db",
+    ]
     good = subprocess.run(
         [*cli, "--html-content-selector", "div.sect1", "--html-drop-selector", "p + p"],
         cwd=tmp_path,

@@ -19,7 +19,8 @@ def page(i: int, chapter: str = "Chapter 3. Server Administration") -> str:
         f"<html><head><title>{topic}</title></head><body>"
         '<div class="navheader"><table><tr><th colspan="3">3.{i}. {topic}</th></tr>'
         f'<tr><td><a href="p{i - 1}.html">Prev</a></td><td><a href="up.html">Up</a></td>'
-        f'<th>{chapter}</th><td><a href="index.html">Home</a></td><td><a href="p{i + 1}.html">Next</a></td></tr>'
+        f'<th>{chapter}</th><td><a href="index.html">Home</a></td>'
+        f'<td><a href="p{i + 1}.html">Next</a></td></tr>'
         "</table></div>"
         f'<div class="sect1"><h2>3.{i}. {topic}</h2><p>To {topic.lower()} the server, run the '
         f"{topic.lower()} command {i} times and read its report.</p><p>Details of step {i}.</p></div>"
@@ -56,9 +57,13 @@ def test_a_lone_page_or_a_few_have_no_template() -> None:
 
 def test_content_that_differs_from_page_to_page_is_never_template() -> None:
     # every page has a paragraph in the same place, with its own text: not template
-    pages = [f"<body><div class='content'><p>Page {i} explains topic {i}.</p></div></body>" for i in range(20)]
+    pages = [
+        f"<body><div class='content'><p>Page {i} explains topic {i}.</p></div></body>" for i in range(20)
+    ]
     template = site_template(pages)
-    assert all(f"Page {i} explains" in parse(p, HtmlOptions(template=template)).text for i, p in enumerate(pages))
+    assert all(
+        f"Page {i} explains" in parse(p, HtmlOptions(template=template)).text for i, p in enumerate(pages)
+    )
 
 
 def test_a_template_survives_json() -> None:
