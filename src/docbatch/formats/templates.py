@@ -33,6 +33,10 @@ MIN_PAGES = 4
 """Fewer sampled pages than this: nothing is template."""
 LINK_SHARE = 0.1
 """A repeated layout is template only when at least this share of its text is link text."""
+LINK_LIST_SHARE = 0.6
+"""A region with at least this share of link text is a list of links (a menu, a language
+bar, a table of contents): template when such a list stands at the same place on
+``TEMPLATE_SHARE`` of the pages, whatever its links."""
 MIN_LAYOUT_ELEMENTS = 3
 """A repeated layout counts only when it holds at least this many elements (a bare
 paragraph has the same layout on every page)."""
@@ -86,15 +90,22 @@ def _text(node: LexborNode) -> str:
     return " ".join(node.text(deep=True).split())
 
 
+LINK_LIST = "links"
+"""The layout value of every list of links (see ``LINK_LIST_SHARE``)."""
+
+
 def _layout(node: LexborNode, text: str) -> str | None:
-    """The hash of the region's element layout, when it is mostly link text and holds
-    enough elements to be told apart from a bare paragraph; else None."""
+    """The hash of the region's element layout, when it has links and holds enough
+    elements to be told apart from a bare paragraph (``LINK_LIST`` for a list of links);
+    else None."""
     links = node.css("a")
     if len(links) < 2 or not text:
         return None
     linked = sum(len(" ".join(a.text(deep=True).split())) for a in links)
     if linked < LINK_SHARE * len(text):
         return None
+    if linked >= LINK_LIST_SHARE * len(text):
+        return LINK_LIST
     tags = [child.tag or "" for child in node.css("*")]
     if len(tags) < MIN_LAYOUT_ELEMENTS:
         return None
