@@ -25,11 +25,9 @@ import polars as pl
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
 from docbatch.display.progress import resolve as resolve_progress
-from docbatch.errors import ConfigError
 from docbatch.formats.base import Parser
 from docbatch.metrics import BatchProgress, processing_metrics
 from docbatch.plan.fingerprint import parser_fingerprints
-from docbatch.plan.inventory import check_source
 from docbatch.plan.selection import DEFAULT_PATTERN
 from docbatch.result import IngestResult
 from docbatch.run.call import IngestCall
@@ -37,14 +35,12 @@ from docbatch.run.execution import ExecutorSpec, PoolKeeper
 from docbatch.run.ingest import ingest
 from docbatch.run.kept import RunInventory
 from docbatch.run.preparation import preview
-from docbatch.run.request import IngestRequest
+from docbatch.run.request import ARGUMENTS, IngestRequest
 from docbatch.run.templates import html_options
-from docbatch.state.checkpoint import Checkpoint
 from docbatch.state.folders import check_folder, check_state_folder
-from docbatch.state.lock import writer_lock
+from docbatch.state.sources import drop_source, registry, rename_source
 from docbatch.state.verify import verify_source
 from docbatch.store import DocumentStore, open_store
-from docbatch.store.base import SourceRegistry
 from docbatch.store.location import state_dir_for
 
 
@@ -122,48 +118,7 @@ class BatchIngestService:
         files are processed in batches of ``config.max_batch_size`` (0: one batch): at the
         end of each the reports are refreshed, and the timeline's ``batch`` column says
         which commits it made. One bad file never stops the run: it becomes a failed
-        outcome row.
-
-        Args:
-            source: the name of this tree in the store (default: the folder's name).
-            executor: "auto" (default: a process pool for 200 files or more, else this
-                process), "serial", "process" (a local pool of ``workers`` processes, default
-                one per CPU) or any ``concurrent.futures.Executor``.
-            progress: None/"none" (silent); "auto" (the widget dashboard in Jupyter, tqdm's
-                text bar in a kernel without ipywidgets and on a terminal, log lines when
-                stderr is not a terminal); "tqdm" (or "terminal"), "log", "widget"; a sink
-                object with ``start``/``update``/``stop``; or a list of these. Every display
-                shows the same files/s (``docbatch.metrics.files_per_second``).
-            fallback_encoding: decode files that are not UTF-8 with this codec (reported
-                per file) instead of rejecting them.
-            report_dir: a folder that also gets a copy of the reports (they are always
-                written to the state folder, where ``verify`` and ``load_run`` read them).
-            progress_file: a legacy JSON list of completed paths; it is read (recovering
-                what it can), and listed files the store does not hold are processed.
-            sync_deletions: remove from the store the documents of this source whose file
-                is gone — only within this root and pattern scope — listed in the outcomes
-                with status "deleted".
-            allow_mass_delete: let ``sync_deletions`` remove more than
-                ``config.max_delete_share`` of the source's stored documents.
-            since: a git revision: plan from ``git diff --name-status REV`` (the work tree's
-                changes since it, renames as delete + add) instead of walking the tree.
-            limit: process at most this many files in this call (None: all); the others
-                are ``pending`` rows (``result.pending``), and the next call (or the same
-                command) continues the run.
-            include_hidden: ingest hidden files and folders (a name starting with ``.``)
-                too; by default each is a ``skipped`` row with reason ``hidden`` (a hidden
-                folder one row, ``"<folder>/"``, and is not walked; ``.git`` never is).
-            exclude: globs of files to leave out (a list, or one comma-separated string),
-                whatever ``pattern`` says. Patterns follow gitignore rules: ``*`` does not
-                cross ``/``, ``**`` does, a glob without ``/`` matches a name at any depth,
-                ``!glob`` leaves out; a pattern that matches no file is a warning (logged,
-                and in ``result.checkpoint_problems`` and the error report).
-
-        Raises:
-            RootError: ``directory`` is missing or unreadable.
-            ConfigError: a bad pattern, source, executor or progress value.
-            MassDeleteError: ``sync_deletions`` would remove too much; nothing was deleted.
-            StoreError: the store cannot be read or written.
+        outcome row. (Its arguments' documentation: ``docbatch.run.request.ARGUMENTS``.)
         """
         clock0 = self.progress.begin_call()  # the call's clock: its files/s counts from here
         request = IngestRequest(
@@ -225,23 +180,17 @@ class BatchIngestService:
         exclude: str | list[str] | tuple[str, ...] | None = None,
         allow_mass_delete: bool = False,
     ) -> pl.DataFrame:
-        """Compare the store with the disk and the last run's ledger (``docbatch.state.verify``).
+        """Compare the store with the disk and the last run's ledger: one row per problem
+        (``docbatch.frames.PROBLEMS``). Without arguments the last run's root, pattern,
+        source, ``include_hidden`` and ``exclude`` are used.
 
-        Without arguments the root, pattern, source, ``include_hidden`` and ``exclude`` of
-        the last run are used (a stored document is checked when that run's walk would
-        list it: the scope deletion uses too). Returns
-        one row per problem (``docbatch.frames.PROBLEMS``); with ``repair`` the store's own
-        bookkeeping is mended, extra and damaged documents are removed, and a new ingest
-        puts back every missing, stale or damaged one — the returned frame still lists
-        what was found, and a second ``verify()`` comes back empty.
-
-        A repair deletes no more than ``ingest_batch(sync_deletions=True)`` would: it is
-        refused (``ConfigError``, nothing changed) when ``directory`` is not the folder the
-        source was ingested from, unless ``source`` is given, and (``MassDeleteError``) when
-        the extra documents are over ``config.max_delete_share`` of the stored ones in
-        scope, unless ``allow_mass_delete``. While another run writes the source, verify is
-        refused (``StoreLockedError`` naming that run): the store lags the disk until the
-        run ends.
+        With ``repair`` the store's bookkeeping is mended, extra and damaged documents are
+        removed and a new ingest puts back every missing, stale or damaged one (a second
+        ``verify()`` comes back empty). A repair deletes no more than
+        ``ingest_batch(sync_deletions=True)`` would: refused (``ConfigError``) from a folder
+        that is not the source's unless ``source`` is given, and (``MassDeleteError``) over
+        ``config.max_delete_share`` unless ``allow_mass_delete``. During another run of the
+        source it raises ``StoreLockedError`` naming that run.
         """
         return verify_source(
             self.backend, self.config, self.state_dir, directory=directory, pattern=pattern,
@@ -253,33 +202,18 @@ class BatchIngestService:
     def sources(self) -> pl.DataFrame:
         """The store's sources (``docbatch.store.base.SOURCES``): name, the root folder it
         was ingested from (null when not recorded), documents, last ingest."""
-        return self._registry().sources()
+        return registry(self.backend).sources()
 
     def rename_source(self, old: str, new: str) -> int:
         """Give source ``old`` the name ``new`` (documents, passages and root record, in one
         transaction); returns how many documents it holds. The state folder's last run
         follows it. Raises ``ConfigError`` when ``old`` is not a source or ``new`` is one."""
-        registry = self._registry()
-        new = check_source(new)
-        with writer_lock(self.state_dir, self.backend, old):
-            moved = registry.rename_source(old, new)
-            checkpoint = Checkpoint(self.state_dir)
-            manifest = checkpoint.read_run()
-            if manifest is not None and manifest.get("source") == old:
-                checkpoint.write_run({**manifest, "source": new})
-        return moved
+        return rename_source(self.backend, self.state_dir, old, new)
 
     def drop_source(self, name: str) -> int:
         """Remove source ``name`` from the store: its documents and passages (one
         transaction); returns how many documents it held. Other sources are untouched."""
-        registry = self._registry()
-        with writer_lock(self.state_dir, self.backend, name):
-            return registry.drop_source(name)
-
-    def _registry(self) -> SourceRegistry:
-        if not isinstance(self.backend, SourceRegistry):
-            raise ConfigError(f"the store {self.backend.location} keeps no list of sources")
-        return self.backend
+        return drop_source(self.backend, self.state_dir, name)
 
     # queries -------------------------------------------------------------------------------
     def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
@@ -309,3 +243,6 @@ class BatchIngestService:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+BatchIngestService.ingest_batch.__doc__ = f"{BatchIngestService.ingest_batch.__doc__}\n{ARGUMENTS}"

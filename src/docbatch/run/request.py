@@ -12,6 +12,51 @@ from docbatch.plan.selection import DEFAULT_PATTERN
 from docbatch.run.execution import ExecutorSpec, check_executor
 from docbatch.work.decoding import check_codec
 
+ARGUMENTS = """\
+        Args:
+            source: the name of this tree in the store (default: the folder's name).
+            executor: "auto" (default: a process pool for 200 files or more, else this
+                process), "serial", "process" (a local pool of ``workers`` processes, default
+                one per CPU) or any ``concurrent.futures.Executor``.
+            progress: None/"none" (silent); "auto" (the widget dashboard in Jupyter, tqdm's
+                text bar in a kernel without ipywidgets and on a terminal, log lines when
+                stderr is not a terminal); "tqdm" (or "terminal"), "log", "widget"; a sink
+                object with ``start``/``update``/``stop``; or a list of these. Every display
+                shows the same files/s (``docbatch.metrics.files_per_second``).
+            fallback_encoding: decode files that are not UTF-8 with this codec (reported
+                per file) instead of rejecting them.
+            report_dir: a folder that also gets a copy of the reports (they are always
+                written to the state folder, where ``verify`` and ``load_run`` read them).
+            progress_file: a legacy JSON list of completed paths; it is read (recovering
+                what it can), and listed files the store does not hold are processed.
+            sync_deletions: remove from the store the documents of this source whose file
+                is gone — only within this root and pattern scope — listed in the outcomes
+                with status "deleted".
+            allow_mass_delete: let ``sync_deletions`` remove more than
+                ``config.max_delete_share`` of the source's stored documents.
+            since: a git revision: plan from ``git diff --name-status REV`` (the work tree's
+                changes since it, renames as delete + add) instead of walking the tree.
+            limit: process at most this many files in this call (None: all); the others
+                are ``pending`` rows (``result.pending``), and the next call (or the same
+                command) continues the run.
+            include_hidden: ingest hidden files and folders (a name starting with ``.``)
+                too; by default each is a ``skipped`` row with reason ``hidden`` (a hidden
+                folder one row, ``"<folder>/"``, and is not walked; ``.git`` never is).
+            exclude: globs of files to leave out (a list, or one comma-separated string),
+                whatever ``pattern`` says. Patterns follow gitignore rules: ``*`` does not
+                cross ``/``, ``**`` does, a glob without ``/`` matches a name at any depth,
+                ``!glob`` leaves out; a pattern that matches no file is a warning (logged,
+                and in ``result.checkpoint_problems`` and the error report).
+
+        Raises:
+            RootError: ``directory`` is missing or unreadable.
+            ConfigError: a bad pattern, source, executor or progress value.
+            MassDeleteError: ``sync_deletions`` would remove too much; nothing was deleted.
+            StoreError: the store cannot be read or written.
+"""
+"""The documentation of ``ingest_batch``'s arguments and errors, kept next to their checks (the
+service appends it to the method's docstring, where ``help()`` shows it)."""
+
 
 @dataclass(frozen=True)
 class IngestRequest:

@@ -16,6 +16,9 @@ import polars as pl
 
 from docbatch.errors import ConfigError, StoreError
 from docbatch.plan.hashing import file_sha256
+from docbatch.plan.inventory import check_source
+from docbatch.state.checkpoint import Checkpoint
+from docbatch.state.lock import writer_lock
 from docbatch.store.base import DocumentStore, SourceRegistry
 
 log = logging.getLogger("docbatch")
@@ -127,3 +130,32 @@ def moved_source(store: DocumentStore, sources: pl.DataFrame, root: Path) -> tup
         if all(file_sha256(str(root / d)) == digest for d, digest in hashed):
             return str(name), str(old_root), len(found), sample.height
     return None
+
+
+def registry(store: DocumentStore) -> SourceRegistry:
+    """``store`` as a keeper of sources, or ``ConfigError`` when it keeps no list of them."""
+    if not isinstance(store, SourceRegistry):
+        raise ConfigError(f"the store {store.location} keeps no list of sources")
+    return store
+
+
+def rename_source(store: DocumentStore, state_dir: Path, old: str, new: str) -> int:
+    """Give source ``old`` the name ``new`` under its writer lock; the state folder's last
+    run follows it. Returns how many documents the source holds."""
+    sources = registry(store)
+    new = check_source(new)
+    with writer_lock(state_dir, store, old):
+        moved = sources.rename_source(old, new)
+        checkpoint = Checkpoint(state_dir)
+        manifest = checkpoint.read_run()
+        if manifest is not None and manifest.get("source") == old:
+            checkpoint.write_run({**manifest, "source": new})
+    return moved
+
+
+def drop_source(store: DocumentStore, state_dir: Path, name: str) -> int:
+    """Remove source ``name``'s documents and passages under its writer lock; returns how
+    many documents it held."""
+    sources = registry(store)
+    with writer_lock(state_dir, store, name):
+        return sources.drop_source(name)
