@@ -5,13 +5,15 @@ The packages follow the data flow, and import only downward (tests/test_layers.p
     directory + patterns
       plan/      inventory (walk, patterns, hidden, links), planning against the
                  store (hashing, fingerprints), git facts      -> plan frame
-      run/       preparation (plan + checkpoint read back), execution (where slices
-                 run: this process, a spawned pool, Dask), supervisor (dead or stuck
-                 workers), runner (slice -> store -> checkpoint -> timeline),
-                 closing (outcomes, reports, the result)
+      run/       ingest (one call: request -> lock -> preparation -> call -> closing),
+                 preparation (plan + checkpoint read back, site templates), execution
+                 (where slices run: this process, a spawned pool, dask_cluster),
+                 supervisor (dead or stuck workers), runner (slice -> store ->
+                 checkpoint -> timeline), closing (outcomes, reports, the result)
       work/      what a worker imports: worker (one slice), decoding, formats (via
-                 docbatch.formats), chunking into passages, outcome rows, isolation
-      store/     the DocumentStore protocol: SQLite FTS5, PostgreSQL
+                 docbatch.formats: markdown, html + templates, rst_fast, rst_docutils,
+                 text), chunking into passages, outcome rows, isolation
+      store/     the DocumentStore protocol: SQLite FTS5, PostgreSQL, in memory
       state/     checkpoint parts and manifest, atomic writes, reports, writer lock,
                  state-folder checks, verify
       display/   progress sinks (terminal bar, log lines, notebook dashboard),

@@ -3,8 +3,9 @@
 A file's format comes from the rightmost known extension in its name, so
 ``mod_ssl.html.en.utf8`` is HTML and ``guide.md`` is Markdown. Parser modules are
 imported on first use. reStructuredText has two engines: ``"fast"`` (the default,
-``rst_fast``: a line-oriented reader for search text) and ``"docutils"`` (``rst``:
-docutils with the Sphinx fallbacks, slower and exact).
+``rst_fast``: a line-oriented reader for search text) and ``"docutils"`` (``rst_docutils``:
+docutils with the Sphinx fallbacks, slower and exact). HTML pages lose their site
+template (``templates``: regions repeated across a source's pages).
 """
 
 from __future__ import annotations
