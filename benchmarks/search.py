@@ -1,0 +1,387 @@
+"""Search quality and latency on the dev corpus, against the judgments in ``judgments.json``.
+
+Run ``python -m benchmarks.search [--store sqlite|postgres] [--postgres DSN] [--scale N]
+[--json OUT]`` from the repository root. Each format folder of the corpus (``rst``, ``md``,
+``html``) is ingested as its own source (named after the folder) into a fresh store, and
+every judged query runs as ``service.search(query, limit=10, source=FORMAT)``.
+
+- Hits are passages: a document counts once, at its best rank, and the ranks are those of
+  the distinct documents in the order they first appear.
+- Grades: 2 is the answer, 1 is useful. MRR@10 is the reciprocal rank of the first document
+  of grade 1 or more; recall@10 the share of a query's judged documents in the top 10;
+  nDCG@10 uses the gain ``2**grade - 1`` over the ideal order of the judged documents.
+- Misses: the queries whose answer (a grade-2 document) is not in the top 10; a query the
+  store refuses (``QueryError``) counts as returning nothing.
+- Latency: after the judged run (which warms the store), every query runs ``--repeats``
+  more times; p50 and p95 are taken over all those calls, per format and overall.
+
+With ``--scale N`` (N > 1) each format folder is copied N times into one tree
+(``copy00``, ``copy01``, ...) and ingested into a second fresh store, and the same queries
+are timed there (the quality figures always come from the 1x store).
+
+PostgreSQL: ``--postgres DSN`` (or ``DOCBATCH_BENCH_POSTGRES_URL``) names a database; the
+run creates a schema of its own in it (``docbatch_search_1x``, ``docbatch_search_Nx``),
+dropped at the end. Quality figures and misses are deterministic; timings are not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from benchmarks.corpus import default_corpus, scaled_copy
+
+from docbatch import BatchIngestService
+from docbatch.errors import QueryError
+
+JUDGMENTS = Path(__file__).with_name("judgments.json")
+FORMATS = ("rst", "md", "html")
+PATTERNS = {"rst": "*.rst,*.txt", "md": "*.md", "html": "*.html.en,*.html.en.utf8"}
+"""The files of each format folder (``benchmarks.corpus.DEV_PATTERN``, split by folder)."""
+K = 10
+URL_VARIABLE = "DOCBATCH_BENCH_POSTGRES_URL"
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One query of the judgment set."""
+
+    id: str
+    format: str
+    kind: str
+    query: str
+    relevant: dict[str, int]
+
+
+@dataclass
+class Outcome:
+    """What one query returned and how it scores."""
+
+    judged: Judged
+    ranked: list[str]
+    error: str | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def missing(self) -> list[str]:
+        """The answers (grade 2) not in the top ``K``."""
+        top = set(self.ranked[:K])
+        return sorted(d for d, g in self.judged.relevant.items() if g >= 2 and d not in top)
+
+
+def load_judgments(path: Path = JUDGMENTS) -> list[Judged]:
+    """The queries of ``path``, checked: unique ids, known formats, grades 1 or 2."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    queries = [
+        Judged(
+            q["id"], q["format"], q["kind"], q["query"], {str(d): int(g) for d, g in q["relevant"].items()}
+        )
+        for q in data["queries"]
+    ]
+    ids = [q.id for q in queries]
+    if len(set(ids)) != len(ids):
+        raise SystemExit(f"{path}: repeated query ids")
+    for q in queries:
+        if q.format not in FORMATS or not q.relevant or not set(q.relevant.values()) <= {1, 2}:
+            raise SystemExit(f"{path}: query {q.id} needs a format of {FORMATS} and grades 1 or 2")
+    return queries
+
+
+# metrics ---------------------------------------------------------------------------------------
+def documents_in_order(doc_ids: Sequence[str]) -> list[str]:
+    """Distinct documents in the order of their best (first) hit.
+
+    >>> documents_in_order(["a", "b", "a", "c"])
+    ['a', 'b', 'c']
+    """
+    return list(dict.fromkeys(doc_ids))
+
+
+def reciprocal_rank(ranked: Sequence[str], relevant: Mapping[str, int], k: int = K) -> float:
+    """1 / rank of the first judged document in the top ``k`` (0 when none is there).
+
+    >>> reciprocal_rank(["x", "a"], {"a": 1})
+    0.5
+    """
+    for rank, doc in enumerate(ranked[:k], start=1):
+        if relevant.get(doc, 0) > 0:
+            return 1.0 / rank
+    return 0.0
+
+
+def ndcg(ranked: Sequence[str], relevant: Mapping[str, int], k: int = K) -> float:
+    """nDCG@k with gain ``2**grade - 1`` and a ``log2(rank + 1)`` discount.
+
+    >>> ndcg(["a", "b"], {"a": 2, "b": 1})
+    1.0
+    >>> round(ndcg(["b", "a"], {"a": 2, "b": 1}), 3)
+    0.797
+    """
+
+    def dcg(grades: Sequence[int]) -> float:
+        return sum(((1 << g) - 1) / math.log2(i + 2) for i, g in enumerate(grades[:k]))
+
+    ideal = dcg(sorted(relevant.values(), reverse=True))
+    return dcg([relevant.get(d, 0) for d in ranked]) / ideal if ideal else 0.0
+
+
+def recall(ranked: Sequence[str], relevant: Mapping[str, int], k: int = K) -> float:
+    """The share of the judged documents found in the top ``k``.
+
+    >>> recall(["a", "x"], {"a": 2, "b": 1})
+    0.5
+    """
+    top = set(ranked[:k])
+    return sum(1 for d in relevant if d in top) / len(relevant)
+
+
+def score(outcome: Outcome) -> Outcome:
+    rel = outcome.judged.relevant
+    outcome.scores = {
+        "mrr": reciprocal_rank(outcome.ranked, rel),
+        "ndcg": ndcg(outcome.ranked, rel),
+        "recall": recall(outcome.ranked, rel),
+    }
+    return outcome
+
+
+def mean_scores(outcomes: Sequence[Outcome]) -> dict[str, float]:
+    return {m: statistics.fmean(o.scores[m] for o in outcomes) for m in ("mrr", "ndcg", "recall")}
+
+
+def percentile(samples: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (nearest rank) of ``samples``.
+
+    >>> percentile([1.0, 2.0, 3.0, 4.0], 50), percentile([1.0, 2.0, 3.0, 4.0], 95)
+    (2.0, 4.0)
+    """
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+# stores --------------------------------------------------------------------------------------
+def _with_schema(url: str, schema: str) -> str:
+    option = quote(f"-csearch_path={schema}", safe="")
+    return f"{url}{'&' if '?' in url else '?'}options={option}"
+
+
+@contextmanager
+def fresh_store(kind: str, dsn: str | None, work: Path, name: str) -> Iterator[str]:
+    """The location of an empty store: a SQLite file under ``work``, or a new PostgreSQL
+    schema ``docbatch_search_<name>`` (dropped on leaving)."""
+    if kind == "sqlite":
+        yield str(work / f"search-{name}.db")
+        return
+    import psycopg
+
+    if dsn is None:
+        raise SystemExit(f"--store postgres needs --postgres DSN or {URL_VARIABLE}")
+    schema = f"docbatch_search_{name}"
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield _with_schema(dsn, schema)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def ingest(service: BatchIngestService, roots: Mapping[str, Path]) -> dict[str, Any]:
+    """Ingest each root as the source named by its key; files and seconds per source."""
+    done: dict[str, Any] = {}
+    for source, root in roots.items():
+        started = time.perf_counter()
+        result = service.ingest_batch(root, pattern=PATTERNS[source], source=source, progress=None)
+        elapsed = time.perf_counter() - started
+        done[source] = {"files": result.succeeded, "failed": result.failed, "ingest_s": round(elapsed, 2)}
+        print(
+            f"  ingested {source}: {result.succeeded} files ({result.failed} failed) in {elapsed:.1f} s",
+            file=sys.stderr,
+        )
+    return done
+
+
+def check_judged_documents(service: BatchIngestService, queries: Sequence[Judged]) -> None:
+    """Stop when a judged document is not in the store under its source (a typo in the set)."""
+    known = {f: set(service.backend.known_documents(f)["doc_id"].to_list()) for f in FORMATS}
+    absent = sorted(f"{q.id}: {d}" for q in queries for d in q.relevant if d not in known[q.format])
+    if absent:
+        raise SystemExit("judged documents missing from the store:\n  " + "\n  ".join(absent))
+
+
+# running ---------------------------------------------------------------------------------------
+def run_query(service: BatchIngestService, q: Judged) -> Outcome:
+    try:
+        hits = service.search(q.query, limit=K, source=q.format)
+    except QueryError as exc:
+        return score(Outcome(q, [], error=str(exc)))
+    return score(Outcome(q, documents_in_order(hits["doc_id"].to_list())))
+
+
+def time_queries(service: BatchIngestService, queries: Sequence[Judged], repeats: int) -> dict[str, Any]:
+    """Search latency in ms, p50/p95 per format and overall (the store warmed first)."""
+    samples: dict[str, list[float]] = {f: [] for f in FORMATS}
+    for q in queries:  # warm-up
+        run_query(service, q)
+    for _ in range(repeats):
+        for q in queries:
+            started = time.perf_counter()
+            try:
+                service.search(q.query, limit=K, source=q.format)
+            except QueryError:
+                pass
+            samples[q.format].append((time.perf_counter() - started) * 1000)
+    samples["all"] = [s for f in FORMATS for s in samples[f]]
+    return {
+        name: {"calls": len(s), "p50_ms": round(percentile(s, 50), 2), "p95_ms": round(percentile(s, 95), 2)}
+        for name, s in samples.items()
+        if s
+    }
+
+
+def evaluate(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    groups = {f: [o for o in outcomes if o.judged.format == f] for f in FORMATS}
+    groups["all"] = list(outcomes)
+    return {
+        name: {"queries": len(os), **{m: round(v, 4) for m, v in mean_scores(os).items()}}
+        for name, os in groups.items()
+        if os
+    }
+
+
+def by_kind(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    kinds = sorted({o.judged.kind for o in outcomes})
+    return {
+        k: {"queries": len(os), **{m: round(v, 4) for m, v in mean_scores(os).items()}}
+        for k in kinds
+        for os in [[o for o in outcomes if o.judged.kind == k]]
+    }
+
+
+# report ----------------------------------------------------------------------------------------
+def _table(title: str, rows: Mapping[str, Mapping[str, Any]], latency: Mapping[str, Any] | None) -> list[str]:
+    head = "| | queries | MRR@10 | nDCG@10 | recall@10 |"
+    rule = "|---|---:|---:|---:|---:|"
+    if latency is not None:
+        head += " p50 ms | p95 ms |"
+        rule += "---:|---:|"
+    lines = [f"### {title}", "", head, rule]
+    for name, r in rows.items():
+        line = f"| {name} | {r['queries']} | {r['mrr']:.3f} | {r['ndcg']:.3f} | {r['recall']:.3f} |"
+        if latency is not None:
+            t = latency.get(name, {})
+            line += f" {t.get('p50_ms', float('nan')):.2f} | {t.get('p95_ms', float('nan')):.2f} |"
+        lines.append(line)
+    return lines
+
+
+def report(result: Mapping[str, Any], outcomes: Sequence[Outcome]) -> str:
+    lines = [f"## Search on the dev corpus ({result['store']}, {result['queries']} judged queries)", ""]
+    lines += _table("quality and latency (1x corpus)", result["quality"], result["latency"]["1x"])
+    lines += [""] + _table("quality by kind of query", result["by_kind"], None)
+    for name, lat in result["latency"].items():
+        if name == "1x":
+            continue
+        docs = sum(s["files"] for s in result["ingest"][name].values())
+        lines += [
+            "",
+            f"### latency at {name} ({docs} documents)",
+            "",
+            "| | p50 ms | p95 ms |",
+            "|---|---:|---:|",
+        ]
+        lines += [f"| {f} | {t['p50_ms']:.2f} | {t['p95_ms']:.2f} |" for f, t in lat.items()]
+    missed = [o for o in outcomes if o.missing or o.error]
+    lines += ["", f"### answers missing from the top {K} ({len(missed)} queries)", ""]
+    for o in missed:
+        q = o.judged
+        found = "none of its documents" if o.scores["recall"] == 0 else f"RR {o.scores['mrr']:.2f}"
+        top = o.ranked[0] if o.ranked else ("error: " + o.error if o.error else "no hits")
+        lines.append(
+            f"- `{q.id}` ({q.kind}) `{q.query}`: wants {', '.join(o.missing) or '-'}; {found}; top: {top}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.search", description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--store", choices=("sqlite", "postgres"), default=None, help="default: sqlite (postgres with a DSN)"
+    )
+    p.add_argument(
+        "--postgres", metavar="DSN", default=os.environ.get(URL_VARIABLE), help=f"or ${URL_VARIABLE}"
+    )
+    p.add_argument(
+        "--scale", type=int, default=1, help="copies of the corpus for the latency figures (1: none)"
+    )
+    p.add_argument("--repeats", type=int, default=5, help="timed runs of each query (after a warm-up)")
+    p.add_argument("--corpus", type=Path, default=default_corpus(), help="default: the shared dev corpus")
+    p.add_argument("--judgments", type=Path, default=JUDGMENTS)
+    p.add_argument("--json", type=Path, help="write every figure and per-query result here")
+    args = p.parse_args(argv)
+    kind = args.store or ("postgres" if args.postgres else "sqlite")
+    if args.corpus is None or not all((args.corpus / f).is_dir() for f in FORMATS):
+        raise SystemExit(f"no corpus with the folders {FORMATS}: give --corpus")
+    queries = load_judgments(args.judgments)
+    result: dict[str, Any] = {"store": kind, "queries": len(queries), "k": K, "repeats": args.repeats}
+    result["ingest"], result["latency"] = {}, {}
+    with tempfile.TemporaryDirectory(prefix="docbatch-search-") as tmp:
+        work = Path(tmp)
+        with fresh_store(kind, args.postgres, work, "1x") as location:
+            service = BatchIngestService(location, git_service=False, state_dir=work / "state-1x")
+            try:
+                print(f"ingesting the 1x corpus into {kind}", file=sys.stderr)
+                result["ingest"]["1x"] = ingest(service, {f: args.corpus / f for f in FORMATS})
+                check_judged_documents(service, queries)
+                outcomes = [run_query(service, q) for q in queries]
+                result["latency"]["1x"] = time_queries(service, queries, args.repeats)
+            finally:
+                service.close()
+        if args.scale > 1:
+            name = f"{args.scale}x"
+            print(f"copying the corpus {args.scale} times", file=sys.stderr)
+            roots = {f: scaled_copy(args.corpus / f, work / "scaled" / f, args.scale) for f in FORMATS}
+            with fresh_store(kind, args.postgres, work, name) as location:
+                service = BatchIngestService(location, git_service=False, state_dir=work / f"state-{name}")
+                try:
+                    print(f"ingesting the {name} corpus into {kind}", file=sys.stderr)
+                    result["ingest"][name] = ingest(service, roots)
+                    result["latency"][name] = time_queries(service, queries, args.repeats)
+                finally:
+                    service.close()
+    result["quality"] = evaluate(outcomes)
+    result["by_kind"] = by_kind(outcomes)
+    result["per_query"] = [
+        {
+            "id": o.judged.id,
+            "format": o.judged.format,
+            "kind": o.judged.kind,
+            "query": o.judged.query,
+            "ranked": o.ranked[:K],
+            **{m: round(v, 4) for m, v in o.scores.items()},
+            "missing": o.missing,
+            **({"error": o.error} if o.error else {}),
+        }
+        for o in outcomes
+    ]
+    print(report(result, outcomes))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
