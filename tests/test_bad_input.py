@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pytest
@@ -25,6 +25,9 @@ from docbatch.formats import get_parser
 from docbatch.formats.base import ParsedDocument
 from docbatch.plan import inventory as inventory_module
 from docbatch.result import IngestResult
+
+if TYPE_CHECKING:
+    from tests.conftest import MakeService
 
 PATTERN = "*.md,*.rst,*.html,*.txt"
 SECRET = "zanzibarsecret"
@@ -59,24 +62,15 @@ def _outside(tmp_path: Path) -> Path:
     return folder
 
 
-def _service(tmp_path: Path, parsers: dict[str, Any] | None = None, **config: Any) -> BatchIngestService:
-    return BatchIngestService(
-        tmp_path / "store.db",
-        ingest_service=parsers,
-        config=BatchConfig(**config),
-        sleep=lambda seconds: None,
-    )
-
-
 def _ingest(
-    tmp_path: Path,
+    make_service: MakeService,
     root: Path,
     *,
     executor: str = "serial",
     parsers: dict[str, Any] | None = None,
     **config: Any,
 ) -> tuple[BatchIngestService, IngestResult]:
-    service = _service(tmp_path, parsers, **config)
+    service = make_service(parsers=parsers, **{"max_file_size": BatchConfig.max_file_size, **config})
     result = service.ingest_batch(root, PATTERN, executor=executor)
     _assert_complete(result)
     return service, result
@@ -159,10 +153,12 @@ def _write_bytes_at(directory: Path, name: bytes, data: bytes) -> None:
 
 
 # encodings and content ---------------------------------------------------------------------
-def test_invalid_utf8_is_a_validation_row_that_names_the_byte(tmp_path: Path) -> None:
+def test_invalid_utf8_is_a_validation_row_that_names_the_byte(
+    tmp_path: Path, make_service: MakeService
+) -> None:
     root = _good_tree(tmp_path / "docs")
     (root / "latin1.md").write_bytes("# Caf\u00e9\n\nLe caf\u00e9 est fort.\n".encode("latin-1"))
-    service, result = _ingest(tmp_path, root)
+    service, result = _ingest(make_service, root)
     row = _rows(result)["latin1.md"]
     _assert_failed(
         row, "validation", "not valid UTF-8", "byte 0xe9 at offset 5", error_type="ValidationError"
@@ -171,21 +167,23 @@ def test_invalid_utf8_is_a_validation_row_that_names_the_byte(tmp_path: Path) ->
     assert _hits(service, "fort") == []
     _assert_good_landed(service, result)
 
-    again = _service(tmp_path / "fallback").ingest_batch(
+    again = make_service("fallback/s.db", max_file_size=BatchConfig.max_file_size).ingest_batch(
         root, PATTERN, executor="serial", fallback_encoding="latin-1"
     )
     fallback = _rows(again)["latin1.md"]
     assert fallback["status"] == "succeeded" and fallback["reason"] == "decoded as latin-1"
 
 
-def test_utf16_with_a_bom_is_decoded_and_without_one_is_rejected(tmp_path: Path) -> None:
+def test_utf16_with_a_bom_is_decoded_and_without_one_is_rejected(
+    tmp_path: Path, make_service: MakeService
+) -> None:
     root = _good_tree(tmp_path / "docs")
     text = "# Sixteen\n\nThe bilby digs at night.\n"
     (root / "le.md").write_bytes(text.replace("bilby", "bilbyle").encode("utf-16"))
     (root / "be.md").write_bytes(b"\xfe\xff" + text.replace("bilby", "bilbybe").encode("utf-16-be"))
     (root / "nobom.md").write_bytes(text.replace("bilby", "bilbynobom").encode("utf-16-le"))
     (root / "odd.md").write_bytes(b"\xff\xfe" + text.encode("utf-16-le") + b"!")
-    service, result = _ingest(tmp_path, root)
+    service, result = _ingest(make_service, root)
     rows = _rows(result)
     assert rows["le.md"]["status"] == "succeeded" and rows["le.md"]["reason"] == "decoded as utf-16-le (BOM)"
     assert rows["be.md"]["status"] == "succeeded" and rows["be.md"]["reason"] == "decoded as utf-16-be (BOM)"
@@ -197,12 +195,12 @@ def test_utf16_with_a_bom_is_decoded_and_without_one_is_rejected(tmp_path: Path)
     _assert_good_landed(service, result)
 
 
-def test_a_binary_file_named_md_is_rejected_as_binary(tmp_path: Path) -> None:
+def test_a_binary_file_named_md_is_rejected_as_binary(tmp_path: Path, make_service: MakeService) -> None:
     root = _good_tree(tmp_path / "docs")
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
     (root / "image.md").write_bytes(png)
     (root / "noise.md").write_bytes(bytes(range(128, 256)) * 16)  # no NUL, not UTF-8 either
-    service, result = _ingest(tmp_path, root)
+    service, result = _ingest(make_service, root)
     rows = _rows(result)
     _assert_failed(rows["image.md"], "validation", "binary content (NUL byte at offset 8)")
     _assert_failed(rows["noise.md"], "validation", "not valid UTF-8", "offset 0")
@@ -210,11 +208,11 @@ def test_a_binary_file_named_md_is_rejected_as_binary(tmp_path: Path) -> None:
     _assert_good_landed(service, result)
 
 
-def test_an_empty_file_is_rejected_without_being_read(tmp_path: Path) -> None:
+def test_an_empty_file_is_rejected_without_being_read(tmp_path: Path, make_service: MakeService) -> None:
     root = _good_tree(tmp_path / "docs")
     (root / "empty.md").write_bytes(b"")
     (root / "guide" / "empty.html").write_bytes(b"")
-    service, result = _ingest(tmp_path, root)
+    service, result = _ingest(make_service, root)
     rows = _rows(result)
     for doc_id in ("empty.md", "guide/empty.html"):
         _assert_failed(rows[doc_id], "validation", "empty file", error_type="ValidationError")
@@ -223,11 +221,13 @@ def test_an_empty_file_is_rejected_without_being_read(tmp_path: Path) -> None:
     _assert_good_landed(service, result)
 
 
-def test_a_file_over_max_file_size_is_rejected_with_its_size(tmp_path: Path) -> None:
+def test_a_file_over_max_file_size_is_rejected_with_its_size(
+    tmp_path: Path, make_service: MakeService
+) -> None:
     root = _good_tree(tmp_path / "docs")
     (root / "big.md").write_text("# Big\n\n" + "bigword " * 200)
     (root / "limit.md").write_text(("# Limit\n\nlimitword " + "x" * 1000)[:1000])
-    service, result = _ingest(tmp_path, root, max_file_size=1000)
+    service, result = _ingest(make_service, root, max_file_size=1000)
     rows = _rows(result)
     size = (root / "big.md").stat().st_size
     _assert_failed(rows["big.md"], "validation", f"file is {size} bytes, over max_file_size=1000")
@@ -238,7 +238,7 @@ def test_a_file_over_max_file_size_is_rejected_with_its_size(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-def test_a_single_50_mb_line(tmp_path: Path) -> None:
+def test_a_single_50_mb_line(tmp_path: Path, make_service: MakeService) -> None:
     """At the default max_file_size (50 MiB) a 50 MiB one-line Markdown or text file is
     accepted and parsed in a few seconds; one byte more is rejected by the inventory without
     a read."""
@@ -250,7 +250,7 @@ def test_a_single_50_mb_line(tmp_path: Path) -> None:
     (root / "line.txt").write_bytes(line)
     (root / "over.md").write_bytes(line + b"x")
     started = time.monotonic()
-    service, result = _ingest(tmp_path, root)
+    service, result = _ingest(make_service, root)
     elapsed = time.monotonic() - started
     rows = _rows(result)
     assert rows["line.md"]["status"] == "succeeded" and rows["line.md"]["size"] == limit
@@ -264,10 +264,10 @@ def test_a_single_50_mb_line(tmp_path: Path) -> None:
     assert elapsed < 60
 
 
-def test_a_long_line_of_plain_text_parses_quickly(tmp_path: Path) -> None:
+def test_a_long_line_of_plain_text_parses_quickly(tmp_path: Path, make_service: MakeService) -> None:
     root = _good_tree(tmp_path / "docs")
     (root / "line.txt").write_text("jerboa " + "lorem ipsum " * 20_000)
-    service, result = _ingest(tmp_path, root, file_timeout_s=1.0)
+    service, result = _ingest(make_service, root, file_timeout_s=1.0)
     assert _rows(result)["line.txt"]["status"] == "succeeded"
     assert set(_hits(service, "jerboa")) == {"line.txt"}
 
@@ -276,23 +276,25 @@ def _nested_html(levels: int, word: str) -> str:
     return "<html><body>" + "<div>" * levels + f"<p>{word}</p>" + "</div>" * levels + "</body></html>"
 
 
-def test_deeply_nested_html_parses_without_recursion(tmp_path: Path) -> None:
+def test_deeply_nested_html_parses_without_recursion(tmp_path: Path, make_service: MakeService) -> None:
     root = _good_tree(tmp_path / "docs")
     (root / "deep.html").write_text(_nested_html(1_900, "tarsier"))  # under MAX_NESTING
-    service, result = _ingest(tmp_path, root)
+    service, result = _ingest(make_service, root)
     assert _rows(result)["deep.html"]["status"] == "succeeded"
     assert _hits(service, "tarsier") == ["deep.html"]
     _assert_good_landed(service, result)
 
 
 @pytest.mark.slow
-def test_html_nested_100k_levels_is_refused_before_parsing_and_the_run_goes_on(tmp_path: Path) -> None:
+def test_html_nested_100k_levels_is_refused_before_parsing_and_the_run_goes_on(
+    tmp_path: Path, make_service: MakeService
+) -> None:
     """lexbor needs ~15-30 s for 100k nested elements (quadratic, inside C where no alarm
     reaches): the depth is counted first, and the file is a validation row at once."""
     root = _good_tree(tmp_path / "docs")
     (root / "deep.html").write_text(_nested_html(100_000, "tarsier"))
     started = time.monotonic()
-    service, result = _ingest(tmp_path, root)
+    service, result = _ingest(make_service, root)
     elapsed = time.monotonic() - started
     _assert_failed(_rows(result)["deep.html"], "validation", "HTML elements nest 100000 deep")
     assert _hits(service, "tarsier") == []
@@ -301,7 +303,9 @@ def test_html_nested_100k_levels_is_refused_before_parsing_and_the_run_goes_on(t
 
 
 @pytest.mark.parametrize("engine", ["fast", "docutils"])
-def test_rst_include_and_raw_never_read_another_file(tmp_path: Path, engine: str) -> None:
+def test_rst_include_and_raw_never_read_another_file(
+    tmp_path: Path, engine: str, make_service: MakeService
+) -> None:
     outside = _outside(tmp_path)
     root = _good_tree(tmp_path / "docs")
     (root / "tricks.rst").write_text(
@@ -316,7 +320,7 @@ def test_rst_include_and_raw_never_read_another_file(tmp_path: Path, engine: str
         "The echidna stays in this file.\n"
     )
     with _opened() as opened:
-        service, result = _ingest(tmp_path, root, rst_engine=engine)
+        service, result = _ingest(make_service, root, rst_engine=engine)
     assert _rows(result)["tricks.rst"]["status"] == "succeeded"
     assert _hits(service, "echidna") == ["tricks.rst"]
     assert _hits(service, SECRET) == [] and _hits(service, "rawword") == []
@@ -326,14 +330,16 @@ def test_rst_include_and_raw_never_read_another_file(tmp_path: Path, engine: str
 
 
 # symlinks ----------------------------------------------------------------------------------
-def test_symlink_loops_are_rows_and_folder_loops_are_walked_once(tmp_path: Path) -> None:
+def test_symlink_loops_are_rows_and_folder_loops_are_walked_once(
+    tmp_path: Path, make_service: MakeService
+) -> None:
     root = _good_tree(tmp_path / "docs")
     (root / "loop_a.md").symlink_to("loop_b.md")
     (root / "loop_b.md").symlink_to("loop_a.md")
     (root / "self.md").symlink_to("self.md")
     (root / "guide" / "up").symlink_to("..", target_is_directory=True)
     (root / "guide" / "here").symlink_to(".", target_is_directory=True)
-    service, result = _ingest(tmp_path, root)
+    service, result = _ingest(make_service, root)
     rows = _rows(result)
     for doc_id in ("loop_a.md", "loop_b.md", "self.md"):
         _assert_failed(rows[doc_id], "validation", "symlink loop")
@@ -345,7 +351,9 @@ def test_symlink_loops_are_rows_and_folder_loops_are_walked_once(tmp_path: Path)
     _assert_good_landed(service, result)
 
 
-def test_a_symlink_pointing_outside_the_root_is_an_invalid_row(tmp_path: Path) -> None:
+def test_a_symlink_pointing_outside_the_root_is_an_invalid_row(
+    tmp_path: Path, make_service: MakeService
+) -> None:
     outside = _outside(tmp_path)
     root = _good_tree(tmp_path / "docs")
     (root / "escape.md").symlink_to(outside / "secret.md")
@@ -353,7 +361,7 @@ def test_a_symlink_pointing_outside_the_root_is_an_invalid_row(tmp_path: Path) -
     (root / "escape_dir").symlink_to(outside, target_is_directory=True)
     (root / "inside.md").symlink_to("alpha.md")
     with _opened() as opened:
-        service, result = _ingest(tmp_path, root)
+        service, result = _ingest(make_service, root)
     rows = _rows(result)
     for doc_id in ("escape.md", "guide/relative.md"):
         _assert_failed(rows[doc_id], "validation", "symlink points outside the root")
@@ -373,12 +381,12 @@ def test_a_symlink_pointing_outside_the_root_is_an_invalid_row(tmp_path: Path) -
     _assert_good_landed(service, result)
 
 
-def test_a_dangling_symlink_is_a_row_that_says_so(tmp_path: Path) -> None:
+def test_a_dangling_symlink_is_a_row_that_says_so(tmp_path: Path, make_service: MakeService) -> None:
     root = _good_tree(tmp_path / "docs")
     (root / "dangling.md").symlink_to("missing.md")
     (root / "gone_dir").symlink_to("missing_dir", target_is_directory=True)
     (root / "far.md").symlink_to(tmp_path / "nowhere" / "missing.md")
-    service, result = _ingest(tmp_path, root)
+    service, result = _ingest(make_service, root)
     rows = _rows(result)
     _assert_failed(rows["dangling.md"], "validation", "dangling symlink")
     _assert_failed(rows["far.md"], "validation", "symlink points outside the root")
@@ -407,7 +415,9 @@ def _truncate(path: Path, size: int) -> Callable[[], None]:
     return act
 
 
-def test_files_deleted_or_truncated_between_inventory_and_parse(tmp_path: Path) -> None:
+def test_files_deleted_or_truncated_between_inventory_and_parse(
+    tmp_path: Path, make_service: MakeService
+) -> None:
     """Files changed after the inventory are read as they are when parsed: a deleted file is
     a ``processing`` failure (FileNotFoundError naming the path, not retried); a truncated
     file succeeds with its new, shorter content (the old tail is not searchable); one
@@ -432,7 +442,7 @@ def test_files_deleted_or_truncated_between_inventory_and_parse(tmp_path: Path) 
         lambda: (root / "z_grown.md").write_text("# Grown\n\n" + "grownword " * 500),
     ]
     parsers = {"markdown": _meddling_markdown(actions)}
-    service, result = _ingest(tmp_path, root, parsers=parsers, max_file_size=2000)
+    service, result = _ingest(make_service, root, parsers=parsers, max_file_size=2000)
     rows = _rows(result)
     assert rows["a_trigger.md"]["status"] == "succeeded"
     deleted = rows["z_deleted.md"]
@@ -456,7 +466,9 @@ def test_files_deleted_or_truncated_between_inventory_and_parse(tmp_path: Path) 
     assert again.succeeded == 0 and _hits(service, "keptword") == ["z_truncated.md"]
 
 
-def test_a_file_swapped_for_a_symlink_after_the_inventory_is_not_read(tmp_path: Path) -> None:
+def test_a_file_swapped_for_a_symlink_after_the_inventory_is_not_read(
+    tmp_path: Path, make_service: MakeService
+) -> None:
     """A file (or folder) replaced by a symlink leaving the root between inventory and parse
     is refused by the worker like the inventory refuses such links."""
     outside = _outside(tmp_path)
@@ -475,7 +487,7 @@ def test_a_file_swapped_for_a_symlink_after_the_inventory_is_not_read(tmp_path: 
         (root / "z_dir").symlink_to(outside / "sub", target_is_directory=True)
 
     with _opened() as opened:
-        service, result = _ingest(tmp_path, root, parsers={"markdown": _meddling_markdown([swap])})
+        service, result = _ingest(make_service, root, parsers={"markdown": _meddling_markdown([swap])})
     rows = _rows(result)
     for doc_id in ("z_swapped.md", "z_dir/inner.md"):
         _assert_failed(rows[doc_id], "validation", "symlink points outside the root")
@@ -509,11 +521,11 @@ def _locked_tree(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_a_folder_that_cannot_be_listed_is_a_row_and_the_rest_lands(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_service: MakeService
 ) -> None:
     root, locked = _locked_tree(tmp_path)
     monkeypatch.setattr(inventory_module, "os", _OsWithLockedFolder(locked))
-    service, result = _ingest(tmp_path, root)
+    service, result = _ingest(make_service, root)
     rows = _rows(result)
     _assert_failed(rows["locked/"], "validation", "cannot list directory", "Permission denied")
     assert set(rows) == set(GOOD) | {"locked/"}
@@ -522,10 +534,10 @@ def test_a_folder_that_cannot_be_listed_is_a_row_and_the_rest_lands(
 
 
 def test_a_folder_that_cannot_be_listed_does_not_delete_its_documents(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_service: MakeService
 ) -> None:
     root, locked = _locked_tree(tmp_path)
-    service, first = _ingest(tmp_path, root)
+    service, first = _ingest(make_service, root)
     assert _hits(service, "dunnart") == ["locked/inner.md"]
     monkeypatch.setattr(inventory_module, "os", _OsWithLockedFolder(locked))
     again = service.ingest_batch(root, PATTERN, executor="serial", sync_deletions=True)
@@ -555,9 +567,9 @@ def _odd_tree(root: Path) -> Path:
     return root
 
 
-def test_odd_file_names(tmp_path: Path) -> None:
+def test_odd_file_names(tmp_path: Path, make_service: MakeService) -> None:
     root = _odd_tree(tmp_path / "docs")
-    service, result = _ingest(tmp_path, root)
+    service, result = _ingest(make_service, root)
     rows = _rows(result)
     for name, word in ODD_NAMES.items():
         assert rows[name]["status"] == "succeeded", name
@@ -578,7 +590,7 @@ def test_odd_file_names(tmp_path: Path) -> None:
     assert again.skipped == len(GOOD) + len(ODD_NAMES) and again.succeeded == 0
 
 
-def test_odd_file_names_inside_a_git_work_tree(tmp_path: Path) -> None:
+def test_odd_file_names_inside_a_git_work_tree(tmp_path: Path, make_service: MakeService) -> None:
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     root = _odd_tree(tmp_path / "docs")
@@ -586,10 +598,10 @@ def test_odd_file_names_inside_a_git_work_tree(tmp_path: Path) -> None:
     env |= {"GIT_COMMITTER_NAME": "Ada", "GIT_COMMITTER_EMAIL": "ada@example.org"}
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "odd names"]):
         subprocess.run(["git", "-C", str(root), *args], env=env, check=True, capture_output=True)
-    service, result = _ingest(tmp_path, root)
+    service, result = _ingest(make_service, root)
     rows = _rows(result)
     assert all(rows[name]["status"] == "succeeded" for name in ODD_NAMES)
-    con = sqlite3.connect(tmp_path / "store.db")
+    con = sqlite3.connect(tmp_path / "s.db")
     try:
         authors = dict(con.execute("SELECT doc_id, git_author FROM documents").fetchall())
     finally:
@@ -651,10 +663,10 @@ def _deep_tree(root: Path, levels: int, name: str, every: int) -> dict[int, Path
     return files
 
 
-def test_two_hundred_level_deep_folders(tmp_path: Path) -> None:
+def test_two_hundred_level_deep_folders(tmp_path: Path, make_service: MakeService) -> None:
     root = _good_tree(tmp_path / "docs")
     files = _deep_tree(root, 200, "level-", 50)
-    service, result = _ingest(tmp_path, root)
+    service, result = _ingest(make_service, root)
     rows = _rows(result)
     for level, path in files.items():
         doc_id = path.relative_to(root).as_posix()
@@ -664,12 +676,12 @@ def test_two_hundred_level_deep_folders(tmp_path: Path) -> None:
     _assert_good_landed(service, result)
 
 
-def test_folders_nested_past_path_max_end_as_one_row(tmp_path: Path) -> None:
+def test_folders_nested_past_path_max_end_as_one_row(tmp_path: Path, make_service: MakeService) -> None:
     root = _good_tree(tmp_path / "docs")
     files = _deep_tree(root, 200, "a-rather-long-folder-name-", 50)
     reachable = {level: p for level, p in files.items() if len(os.fsencode(p)) < 4000}
     assert 0 < len(reachable) < len(files)
-    service, result = _ingest(tmp_path, root)
+    service, result = _ingest(make_service, root)
     rows = _rows(result)
     for level, path in reachable.items():
         assert rows[path.relative_to(root).as_posix()]["status"] == "succeeded", level
@@ -682,7 +694,7 @@ def test_folders_nested_past_path_max_end_as_one_row(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_hundred_thousand_files_in_one_folder(tmp_path: Path) -> None:
+def test_a_hundred_thousand_files_in_one_folder(tmp_path: Path, make_service: MakeService) -> None:
     count = 100_000
     root = _good_tree(tmp_path / "docs")
     flat = root / "flat"
@@ -694,7 +706,7 @@ def test_a_hundred_thousand_files_in_one_folder(tmp_path: Path) -> None:
         os.close(fd)
     started = time.monotonic()
     service, result = _ingest(
-        tmp_path,
+        make_service,
         root,
         executor="process",
         max_batch_size=count + len(GOOD),

@@ -7,12 +7,13 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pytest
 
 import docbatch
-from docbatch import BatchConfig, BatchIngestService, errors, load_run
+from docbatch import BatchIngestService, errors, load_run
 from docbatch.formats import EXTENSIONS, supported_formats
 from docbatch.frames import (
     ERROR_CATEGORIES,
@@ -24,19 +25,17 @@ from docbatch.frames import (
     OUTCOMES,
     conform,
 )
-from docbatch.sample import BAD_FILES, SAMPLE_MAX_FILE_SIZE
+from docbatch.sample import BAD_FILES
 from docbatch.sample import SAMPLE_PATTERN as ALL
 from docbatch.state.checkpoint import CheckpointWarning
 from docbatch.work.outcomes import WORKER_OUTCOMES, failed_rows
 from docbatch.work.worker import SliceResult
 
+if TYPE_CHECKING:
+    from tests.conftest import MakeService
+
 SRC = Path(docbatch.__file__).parent
 ENUMS = {"status": OUTCOME_STATUS, "error_category": ERROR_CATEGORY, "format": FORMAT}
-
-
-def _service(tmp_path: Path, **config: object) -> BatchIngestService:
-    cfg = BatchConfig(max_file_size=SAMPLE_MAX_FILE_SIZE, **config)  # type: ignore[arg-type]
-    return BatchIngestService(tmp_path / "s.db", config=cfg, sleep=lambda s: None)
 
 
 def _to_text(path: Path) -> None:
@@ -92,8 +91,10 @@ def test_a_value_outside_the_enum_cannot_enter_an_outcome_frame() -> None:
         conform(pl.DataFrame({"doc_id": ["a.md"], "format": ["markdwn"]}), OUTCOMES)
 
 
-def test_a_filter_on_a_misspelled_status_raises(tmp_path: Path, sample_tree: Path) -> None:
-    result = _service(tmp_path).ingest_batch(sample_tree, pattern=ALL)
+def test_a_filter_on_a_misspelled_status_raises(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    result = make_service().ingest_batch(sample_tree, pattern=ALL)
     assert result.outcomes.filter(status="failed").height == len(BAD_FILES)
     for name, dtype in ENUMS.items():
         assert result.outcomes.schema[name] == dtype
@@ -159,15 +160,17 @@ def test_only_the_outcomes_module_builds_outcome_rows() -> None:
 
 
 # parts and reports of the previous version -----------------------------------------------------
-def test_a_run_whose_parts_hold_text_columns_is_resumed(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path, chunk_processing_size=4, progress_save_interval=4)
+def test_a_run_whose_parts_hold_text_columns_is_resumed(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service(chunk_processing_size=4, progress_save_interval=4)
     first = service.ingest_batch(sample_tree, pattern=ALL, limit=12)
     assert first.pending > 0
     parts = sorted((tmp_path / "s.state" / "outcomes").glob("part-*.parquet"))
     for part in parts:
         _to_text(part)
     assert pl.read_parquet(parts[0]).schema["status"] == pl.Utf8
-    rest = _service(tmp_path).ingest_batch(sample_tree, pattern=ALL)  # a new process, say
+    rest = make_service().ingest_batch(sample_tree, pattern=ALL)  # a new process, say
     assert rest.run_id == first.run_id and rest.pending == 0 and rest.checkpoint_problems == []
     assert rest.outcomes.schema == pl.Schema(OUTCOMES)
     assert set(rest.outcomes.filter(status="failed")["doc_id"]) == set(BAD_FILES)
@@ -177,8 +180,10 @@ def test_a_run_whose_parts_hold_text_columns_is_resumed(tmp_path: Path, sample_t
     assert carried["status"].to_list() == ["succeeded"] * carried.height  # not parsed again
 
 
-def test_a_part_with_a_value_no_longer_known_is_moved_aside(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path, chunk_processing_size=4, progress_save_interval=4)
+def test_a_part_with_a_value_no_longer_known_is_moved_aside(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service(chunk_processing_size=4, progress_save_interval=4)
     first = service.ingest_batch(sample_tree, pattern=ALL, limit=8)
     part = sorted((tmp_path / "s.state" / "outcomes").glob("part-*.parquet"))[0]
     frame = pl.read_parquet(part).with_columns(pl.col(name).cast(pl.Utf8) for name in ENUMS)
@@ -188,8 +193,10 @@ def test_a_part_with_a_value_no_longer_known_is_moved_aside(tmp_path: Path, samp
     assert second.run_id == first.run_id and second.checkpoint_problems[0]["category"] == "checkpoint"
 
 
-def test_reports_with_enum_or_text_columns_load_and_verify(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path)
+def test_reports_with_enum_or_text_columns_load_and_verify(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service()
     result = service.ingest_batch(sample_tree, pattern=ALL)
     report = Path(result.reports["outcomes"])
     assert pl.read_parquet(report).schema["status"] == OUTCOME_STATUS  # written as the enum
@@ -209,9 +216,11 @@ def test_reports_with_enum_or_text_columns_load_and_verify(tmp_path: Path, sampl
         assert cli.returncode == 0, cli.stdout + cli.stderr
 
 
-def test_the_performance_report_counts_files_without_a_format(tmp_path: Path, sample_tree: Path) -> None:
+def test_the_performance_report_counts_files_without_a_format(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
     (sample_tree / "notes.xyz").write_text("not a format docbatch knows\n")
-    result = _service(tmp_path).ingest_batch(sample_tree, pattern=ALL + ",*.xyz")
+    result = make_service().ingest_batch(sample_tree, pattern=ALL + ",*.xyz")
     per_format = json.loads(Path(result.reports["performance"]).read_text())["per_format"]
     assert per_format["unknown"]["failed"] == 1  # a null format is counted as "unknown"
     assert set(per_format) - {"unknown"} <= set(FORMATS)

@@ -5,18 +5,17 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from docbatch import BatchConfig, BatchIngestService, IngestResult
+from docbatch import BatchIngestService, IngestResult
 from docbatch.cli import main
 from docbatch.formats import get_parser
-from docbatch.sample import BAD_FILES, SAMPLE_MAX_FILE_SIZE, SAMPLE_PATTERN
+from docbatch.sample import BAD_FILES, SAMPLE_PATTERN
 
-
-def _service(tmp_path: Path, **config: object) -> BatchIngestService:
-    cfg = BatchConfig(max_file_size=SAMPLE_MAX_FILE_SIZE, **config)  # type: ignore[arg-type]
-    return BatchIngestService(tmp_path / "s.db", config=cfg)
+if TYPE_CHECKING:
+    from tests.conftest import MakeService
 
 
 def _skipped_reasons(result: IngestResult) -> list[str]:
@@ -31,8 +30,10 @@ def _store_bytes(tmp_path: Path) -> bytes:
         con.close()
 
 
-def test_plan_reports_every_status_without_touching_the_store(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path)
+def test_plan_reports_every_status_without_touching_the_store(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service()
     first = service.plan(sample_tree, SAMPLE_PATTERN)
     assert set(first["status"]) == {"new", "invalid", "skipped"}  # skipped: the hidden .drafts/
     assert service.backend.counts()["documents"] == 0
@@ -56,19 +57,21 @@ def test_plan_reports_every_status_without_touching_the_store(tmp_path: Path, sa
     assert status["README.md"] == "unchanged"
 
 
-def test_changing_a_chunking_setting_replans_every_document(tmp_path: Path, sample_tree: Path) -> None:
-    _service(tmp_path).ingest_batch(sample_tree, "*.md,*.rst")
-    stored_ids = _service(tmp_path).backend.known_documents("sample_docs")["doc_id"]
-    replanned = _service(tmp_path, max_passage_chars=400).plan(sample_tree, "*.md,*.rst")
+def test_changing_a_chunking_setting_replans_every_document(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    make_service().ingest_batch(sample_tree, "*.md,*.rst")
+    stored_ids = make_service().backend.known_documents("sample_docs")["doc_id"]
+    replanned = make_service(max_passage_chars=400).plan(sample_tree, "*.md,*.rst")
     stored = replanned.filter(pl.col("doc_id").is_in(stored_ids.implode()))
     assert stored.height == stored_ids.len() > 20
     assert (stored["status"] == "changed").all()
     assert (stored["reason"] == "stored with other parser or chunking settings").all()
-    result = _service(tmp_path, max_passage_chars=400).ingest_batch(sample_tree, "*.md,*.rst")
+    result = make_service(max_passage_chars=400).ingest_batch(sample_tree, "*.md,*.rst")
     assert _skipped_reasons(result) == ["hidden"]  # only the hidden .drafts/ folder
     assert result.succeeded == stored.height
     assert (
-        _service(tmp_path, max_passage_chars=400)
+        make_service(max_passage_chars=400)
         .plan(sample_tree, "*.md,*.rst")
         .filter(pl.col("status") == "changed")
         .height
@@ -76,8 +79,10 @@ def test_changing_a_chunking_setting_replans_every_document(tmp_path: Path, samp
     )
 
 
-def test_a_new_parser_for_one_format_replans_only_that_format(tmp_path: Path, sample_tree: Path) -> None:
-    _service(tmp_path).ingest_batch(sample_tree, "*.md,*.rst")
+def test_a_new_parser_for_one_format_replans_only_that_format(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    make_service().ingest_batch(sample_tree, "*.md,*.rst")
     markdown = get_parser("markdown")
     service = BatchIngestService(tmp_path / "s.db", ingest_service={"markdown": markdown})
     planned = service.plan(sample_tree, "*.md,*.rst").filter(pl.col("status") != "invalid")
@@ -86,17 +91,21 @@ def test_a_new_parser_for_one_format_replans_only_that_format(tmp_path: Path, sa
     assert set(planned.filter(pl.col("doc_id").str.ends_with(".rst"))["status"]) == {"unchanged"}
 
 
-def test_force_plans_everything_as_changed(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path)
+def test_force_plans_everything_as_changed(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service()
     service.ingest_batch(sample_tree, "*.md")
     planned = service.plan(sample_tree, "*.md", force=True)
     stored = service.backend.known_documents("sample_docs")["doc_id"].implode()
     assert set(planned.filter(pl.col("doc_id").is_in(stored))["status"]) == {"changed"}
 
 
-def test_a_forced_run_stays_forced_when_it_continues(tmp_path: Path, sample_tree: Path) -> None:
-    _service(tmp_path).ingest_batch(sample_tree, SAMPLE_PATTERN)
-    service = _service(tmp_path)
+def test_a_forced_run_stays_forced_when_it_continues(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    make_service().ingest_batch(sample_tree, SAMPLE_PATTERN)
+    service = make_service()
     result = service.ingest_batch(sample_tree, SAMPLE_PATTERN, force=True, limit=10)
     while result.pending:
         result = service.ingest_batch(sample_tree, SAMPLE_PATTERN, limit=10)

@@ -13,20 +13,18 @@ import os
 import re
 import signal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from docbatch import BatchConfig, BatchIngestService, IngestResult, sample
+from docbatch import BatchIngestService, IngestResult, sample
 from docbatch.display import load_run
 from docbatch.display.progress import resolve
 
+if TYPE_CHECKING:
+    from tests.conftest import MakeService
+
 ALL = sample.SAMPLE_PATTERN
-
-
-def _service(folder: Path, **settings: Any) -> BatchIngestService:
-    config = BatchConfig(max_file_size=sample.SAMPLE_MAX_FILE_SIZE, chunk_processing_size=4, **settings)
-    return BatchIngestService(folder / "docs.db", config=config, sleep=lambda s: None)
 
 
 def _last_frame(stream: io.StringIO) -> str:
@@ -45,9 +43,9 @@ def _text(html_text: str) -> str:
     return re.sub(r"<[^>]+>", "", html_text)
 
 
-def test_one_run_one_rate_everywhere(tmp_path: Path) -> None:
+def test_one_run_one_rate_everywhere(tmp_path: Path, make_service: MakeService) -> None:
     root = sample.write_sample_tree(tmp_path / "docs")
-    service = _service(tmp_path)
+    service = make_service(chunk_processing_size=4)
     service.ingest_batch(root, ALL)
     # a second run: most files unchanged (decided by planning), a few changed and new
     for i in range(12):
@@ -106,9 +104,9 @@ def _check_stopped(
         assert metrics["files_per_second"] == pytest.approx(result.files_per_second)
 
 
-def test_after_ctrl_c_nothing_says_done(tmp_path: Path) -> None:
+def test_after_ctrl_c_nothing_says_done(tmp_path: Path, make_service: MakeService) -> None:
     root = sample.write_sample_tree(tmp_path / "docs")
-    service = _service(tmp_path)
+    service = make_service(chunk_processing_size=4)
     stream = io.StringIO()
     panel = _dashboard()
     result = service.ingest_batch(root, ALL, progress=[CtrlC(), *resolve("terminal", stream=stream), panel])
@@ -127,9 +125,9 @@ def test_after_ctrl_c_nothing_says_done(tmp_path: Path) -> None:
     assert live["estimated_time_remaining"] == 0 and live["pending"] == 0
 
 
-def test_with_a_limit_nothing_says_done(tmp_path: Path) -> None:
+def test_with_a_limit_nothing_says_done(tmp_path: Path, make_service: MakeService) -> None:
     root = sample.write_sample_tree(tmp_path / "docs")
-    service = _service(tmp_path)
+    service = make_service(chunk_processing_size=4)
     stream = io.StringIO()
     panel = _dashboard()
     result = service.ingest_batch(root, ALL, limit=10, progress=[*resolve("terminal", stream=stream), panel])

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pytest
@@ -22,18 +23,18 @@ from docbatch.state.checkpoint import (
     load_legacy_progress,
 )
 
-
-def _service(tmp_path: Path, **config: object) -> BatchIngestService:
-    cfg = BatchConfig(max_file_size=SAMPLE_MAX_FILE_SIZE, **config)  # type: ignore[arg-type]
-    return BatchIngestService(tmp_path / "s.db", config=cfg, sleep=lambda s: None)
+if TYPE_CHECKING:
+    from tests.conftest import MakeService
 
 
 def _parts(tmp_path: Path) -> list[Path]:
     return sorted((tmp_path / "s.state" / "outcomes").glob("part-*.parquet"))
 
 
-def test_parts_are_written_every_progress_save_interval_files(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path, chunk_processing_size=8, progress_save_interval=3)
+def test_parts_are_written_every_progress_save_interval_files(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service(chunk_processing_size=8, progress_save_interval=3)
     result = service.ingest_batch(sample_tree, pattern=ALL)
     parts = _parts(tmp_path)
     sizes = [pl.read_parquet(p).height for p in parts]
@@ -43,7 +44,9 @@ def test_parts_are_written_every_progress_save_interval_files(tmp_path: Path, sa
     assert loaded.problems == [] and loaded.next_part == len(parts)
 
 
-def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(tmp_path: Path, sample_tree: Path) -> None:
+def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
     class InterruptOnce:
         def start(self, progress):
             pass  # noqa: ANN001, ANN201, E704
@@ -55,7 +58,7 @@ def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(tmp_path: Path, 
             if row["commit"] == 1:
                 os.kill(os.getpid(), signal.SIGINT)
 
-    service = _service(tmp_path, chunk_processing_size=4)
+    service = make_service(chunk_processing_size=4)
     first = service.ingest_batch(sample_tree, pattern=ALL, progress=InterruptOnce())
     assert first.interrupted and first.pending > 0
     assert first.timeline.height == 2  # stopped right after the slice during which Ctrl-C came
@@ -102,9 +105,9 @@ def _calls_until_done(
 
 
 def test_the_calls_of_one_run_walk_the_tree_once(
-    tmp_path: Path, sample_tree: Path, walks: list[Path]
+    tmp_path: Path, sample_tree: Path, walks: list[Path], make_service: MakeService
 ) -> None:
-    service = _service(tmp_path)
+    service = make_service()
     first = service.ingest_batch(sample_tree, pattern=ALL, limit=10)
     late = sample_tree / "added-during-the-run.md"
     late.write_text("# Late\n\nWritten while the run was under way.\n")
@@ -121,9 +124,9 @@ def test_the_calls_of_one_run_walk_the_tree_once(
 
 
 def test_files_changed_during_a_run_of_many_calls_are_read_anew_and_the_run_ends(
-    tmp_path: Path, sample_tree: Path, walks: list[Path]
+    tmp_path: Path, sample_tree: Path, walks: list[Path], make_service: MakeService
 ) -> None:
-    service = _service(tmp_path)
+    service = make_service()
     first = service.ingest_batch(sample_tree, pattern=ALL, limit=3)
     done = set(first.outcomes.filter(pl.col("status").is_in(["succeeded", "failed"]))["doc_id"])
     waiting = first.outcomes.filter(status="pending")["doc_id"].to_list()
@@ -142,8 +145,10 @@ def test_files_changed_during_a_run_of_many_calls_are_read_anew_and_the_run_ends
     assert done.isdisjoint(waiting) and grown.height > 0
 
 
-def test_a_file_removed_during_a_run_of_many_calls_leaves_the_run(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path)
+def test_a_file_removed_during_a_run_of_many_calls_leaves_the_run(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service()
     first = service.ingest_batch(sample_tree, pattern=ALL, limit=5)
     waiting = first.outcomes.filter(status="pending")["doc_id"].to_list()
     gone = waiting[0]
@@ -154,12 +159,12 @@ def test_a_file_removed_during_a_run_of_many_calls_leaves_the_run(tmp_path: Path
 
 
 def test_a_new_service_or_other_settings_walk_the_tree_again(
-    tmp_path: Path, sample_tree: Path, walks: list[Path]
+    tmp_path: Path, sample_tree: Path, walks: list[Path], make_service: MakeService
 ) -> None:
-    first = _service(tmp_path).ingest_batch(sample_tree, pattern=ALL, limit=10)
-    second = _service(tmp_path).ingest_batch(sample_tree, pattern=ALL, limit=10)  # another service
+    first = make_service().ingest_batch(sample_tree, pattern=ALL, limit=10)
+    second = make_service().ingest_batch(sample_tree, pattern=ALL, limit=10)  # another service
     assert second.run_id == first.run_id and len(walks) == 2
-    service = _service(tmp_path)
+    service = make_service()
     service.ingest_batch(sample_tree, pattern=ALL, limit=10)
     service.config.max_file_size = SAMPLE_MAX_FILE_SIZE + 1  # another setting: another inventory
     service.ingest_batch(sample_tree, pattern=ALL, limit=10)
@@ -187,23 +192,23 @@ def _statuses(result: IngestResult) -> dict[str, str]:
 
 
 def test_the_calls_of_one_run_read_the_stored_documents_once(
-    tmp_path: Path, sample_tree: Path, store_reads: list[str]
+    tmp_path: Path, sample_tree: Path, store_reads: list[str], make_service: MakeService
 ) -> None:
-    service = _service(tmp_path / "calls")
+    service = make_service("calls/s.db")
     results = _calls_until_done(
         service, sample_tree, service.ingest_batch(sample_tree, pattern=ALL, limit=4), 4
     )
     assert len(results) > 2 and len(store_reads) == 1
-    one = _service(tmp_path / "one")
+    one = make_service("one/s.db")
     in_one_call = one.ingest_batch(sample_tree, pattern=ALL)
     assert _statuses(results[-1]) == _statuses(in_one_call)
     assert service.backend.counts() == one.backend.counts()
 
 
 def test_a_write_from_elsewhere_between_calls_makes_the_next_call_read_the_store_again(
-    tmp_path: Path, sample_tree: Path, store_reads: list[str]
+    tmp_path: Path, sample_tree: Path, store_reads: list[str], make_service: MakeService
 ) -> None:
-    service = _service(tmp_path)
+    service = make_service()
     first = service.ingest_batch(sample_tree, pattern=ALL, limit=4)
     waiting = set(first.outcomes.filter(status="pending")["doc_id"])
     elsewhere = BatchIngestService(
@@ -224,11 +229,15 @@ def test_a_write_from_elsewhere_between_calls_makes_the_next_call_read_the_store
 
 
 def test_documents_removed_by_one_call_are_not_removed_again_by_the_next(
-    tmp_path: Path, sample_tree: Path, store_reads: list[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    sample_tree: Path,
+    store_reads: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    make_service: MakeService,
 ) -> None:
     from docbatch.store.sqlite import SQLiteStore
 
-    service = _service(tmp_path)
+    service = make_service()
     _calls_until_done(service, sample_tree, service.ingest_batch(sample_tree, pattern=ALL, limit=4), 4)
     gone = "guides/troubleshooting.md"
     (sample_tree / gone).unlink()
@@ -321,8 +330,10 @@ def test_a_merge_cut_short_leaves_the_same_rows(tmp_path: Path) -> None:
     assert len(list(checkpoint.parts_dir.iterdir())) == 1
 
 
-def test_a_run_of_many_calls_keeps_few_parts_and_every_outcome(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path, chunk_processing_size=1, progress_save_interval=1)
+def test_a_run_of_many_calls_keeps_few_parts_and_every_outcome(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service(chunk_processing_size=1, progress_save_interval=1)
     results = [service.ingest_batch(sample_tree, pattern=ALL, limit=4, executor="serial")]
     most_parts = len(_parts(tmp_path))
     while results[-1].pending:
@@ -333,13 +344,13 @@ def test_a_run_of_many_calls_keeps_few_parts_and_every_outcome(tmp_path: Path, s
     assert len(results) > 5 and processed > 24 and most_parts <= 20
     final = results[-1].outcomes
     assert final["doc_id"].is_unique().all() and final.filter(status="pending").height == 0
-    one_call = _service(tmp_path / "one").ingest_batch(sample_tree, pattern=ALL)
+    one_call = make_service("one/s.db").ingest_batch(sample_tree, pattern=ALL)
     columns = ["doc_id", "status", "content_hash", "n_passages"]
     assert final.select(columns).sort("doc_id").equals(one_call.outcomes.select(columns).sort("doc_id"))
 
 
-def test_resume_false_starts_a_new_run(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path)
+def test_resume_false_starts_a_new_run(tmp_path: Path, sample_tree: Path, make_service: MakeService) -> None:
+    service = make_service()
     first = service.ingest_batch(sample_tree, pattern=ALL, limit=5)
     fresh = service.ingest_batch(sample_tree, pattern=ALL, limit=5, resume=False)
     assert fresh.run_id != first.run_id
@@ -349,9 +360,9 @@ def test_resume_false_starts_a_new_run(tmp_path: Path, sample_tree: Path) -> Non
 
 @pytest.mark.parametrize("damage", ["truncated", "empty", "garbage", "wrong_schema"])
 def test_corrupt_part_is_moved_aside_reported_and_replanned(
-    tmp_path: Path, sample_tree: Path, damage: str
+    tmp_path: Path, sample_tree: Path, damage: str, make_service: MakeService
 ) -> None:
-    service = _service(tmp_path, chunk_processing_size=4, progress_save_interval=4)
+    service = make_service(chunk_processing_size=4, progress_save_interval=4)
     first = service.ingest_batch(sample_tree, pattern=ALL, limit=12)
     victim = _parts(tmp_path)[0]
     victim_ids = set(pl.read_parquet(victim)["doc_id"])
@@ -385,8 +396,10 @@ def test_corrupt_part_is_moved_aside_reported_and_replanned(
     assert set(second.outcomes.filter(status="failed")["doc_id"]) == set(BAD_FILES)
 
 
-def test_unreadable_run_manifest_starts_a_new_run(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path)
+def test_unreadable_run_manifest_starts_a_new_run(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service()
     first = service.ingest_batch(sample_tree, pattern=ALL, limit=5)
     (tmp_path / "s.state" / "run.json").write_text('{"run_id": "x", "sta')
     with pytest.warns(CheckpointWarning, match="run manifest"):
@@ -395,8 +408,8 @@ def test_unreadable_run_manifest_starts_a_new_run(tmp_path: Path, sample_tree: P
     assert second.skipped >= first.succeeded
 
 
-def test_stray_temp_files_are_swept(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path)
+def test_stray_temp_files_are_swept(tmp_path: Path, sample_tree: Path, make_service: MakeService) -> None:
+    service = make_service()
     service.ingest_batch(sample_tree, pattern="*.md")
     stray = tmp_path / "s.state" / "outcomes" / ".part-x-000001.parquet.123.tmp"
     stray.write_bytes(b"half written")
@@ -418,10 +431,12 @@ def test_legacy_progress_file_whole_and_cut_off(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("cut.json.corrupt-*.bak"))) == 1
 
 
-def test_ingest_accepts_a_damaged_legacy_progress_file(tmp_path: Path, sample_tree: Path) -> None:
+def test_ingest_accepts_a_damaged_legacy_progress_file(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
     legacy = tmp_path / "progress.json"
     legacy.write_text('["guides/installation.md", "FAQ.txt", "api/ca')
-    result = _service(tmp_path).ingest_batch(sample_tree, pattern=ALL, progress_file=legacy)
+    result = make_service().ingest_batch(sample_tree, pattern=ALL, progress_file=legacy)
     problem = result.checkpoint_problems[0]
     assert problem["category"] == "checkpoint" and "recovered 2 paths" in problem["message"]
     # listed files the store did not hold are processed, never skipped on the file's word

@@ -8,6 +8,7 @@ import threading
 import time
 from concurrent.futures import Executor, Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pytest
@@ -17,18 +18,16 @@ from docbatch.frames import OUTCOMES, TIMELINE
 from docbatch.sample import BAD_FILES, HIDDEN_FILES, KNOWN_WORDS, SAMPLE_MAX_FILE_SIZE, sample_files
 from docbatch.sample import SAMPLE_PATTERN as ALL_FORMATS
 
+if TYPE_CHECKING:
+    from tests.conftest import MakeService
+
 GOOD = sorted(p for p in sample_files() if p not in BAD_FILES and p not in HIDDEN_FILES)
 
 
-def _service(tmp_path: Path, **config: object) -> BatchIngestService:
-    cfg = BatchConfig(max_file_size=SAMPLE_MAX_FILE_SIZE, **config)  # type: ignore[arg-type]
-    return BatchIngestService(tmp_path / "store.db", config=cfg, sleep=lambda s: None)
-
-
 def test_first_run_ingests_every_good_file_and_reports_every_bad_one(
-    tmp_path: Path, sample_tree: Path
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
 ) -> None:
-    service = _service(tmp_path)
+    service = make_service()
     result = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
     assert result.outcomes.schema == pl.Schema(OUTCOMES)
     assert result.outcomes["doc_id"].to_list() == sorted(result.outcomes["doc_id"])
@@ -56,8 +55,10 @@ def test_first_run_ingests_every_good_file_and_reports_every_bad_one(
     assert (ok["n_passages"] > 0).all() and ok["content_hash"].str.len_chars().eq(64).all()
 
 
-def test_known_words_are_found_in_their_file(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path)
+def test_known_words_are_found_in_their_file(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service()
     service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
     for word, doc_id in KNOWN_WORDS.items():
         hits = service.search(word)
@@ -65,8 +66,8 @@ def test_known_words_are_found_in_their_file(tmp_path: Path, sample_tree: Path) 
         assert hits["source"][0] == "sample_docs"
 
 
-def test_reports_have_the_seed_shape(tmp_path: Path, sample_tree: Path) -> None:
-    result = _service(tmp_path).ingest_batch(sample_tree, pattern=ALL_FORMATS)
+def test_reports_have_the_seed_shape(tmp_path: Path, sample_tree: Path, make_service: MakeService) -> None:
+    result = make_service().ingest_batch(sample_tree, pattern=ALL_FORMATS)
     errors = json.loads(Path(result.reports["errors"]).read_text())
     assert set(errors) == {"timestamp", "total_errors", "error_summary", "errors"}
     assert errors["total_errors"] == len(BAD_FILES) == len(errors["errors"])
@@ -77,13 +78,16 @@ def test_reports_have_the_seed_shape(tmp_path: Path, sample_tree: Path) -> None:
     assert perf["configuration"]["max_file_size"] == SAMPLE_MAX_FILE_SIZE
     assert pl.read_parquet(result.reports["outcomes"]).equals(result.outcomes)
     assert pl.read_parquet(result.reports["timeline"]).height == result.timeline.height > 0
-    assert Path(result.reports["errors"]).parent == tmp_path / "store.state"
+    assert Path(result.reports["errors"]).parent == tmp_path / "s.state"
 
 
 def test_second_run_skips_unchanged_files_without_reading_them(
-    tmp_path: Path, sample_tree: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    sample_tree: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make_service: MakeService,
 ) -> None:
-    service = _service(tmp_path)
+    service = make_service()
     service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
     import docbatch.work.worker as worker
 
@@ -99,8 +103,10 @@ def test_second_run_skips_unchanged_files_without_reading_them(
     assert (skipped["reason"] == "same size and mtime as stored").all()
 
 
-def test_touched_but_identical_file_is_not_rewritten(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path)
+def test_touched_but_identical_file_is_not_rewritten(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service()
     service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
     target = sample_tree / "guides" / "installation.md"
     before = service.backend.passages("sample_docs", "guides/installation.md")
@@ -115,8 +121,10 @@ def test_touched_but_identical_file_is_not_rewritten(tmp_path: Path, sample_tree
     )
 
 
-def test_changed_file_replaces_its_passages(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path)
+def test_changed_file_replaces_its_passages(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service()
     service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
     target = sample_tree / "guides" / "installation.md"
     target.write_text("# Installation\n\nNow it is only about the pangolin.\n")
@@ -128,8 +136,8 @@ def test_changed_file_replaces_its_passages(tmp_path: Path, sample_tree: Path) -
     assert service.search("pangolin")["doc_id"].to_list() == ["guides/installation.md"]
 
 
-def test_force_reingests_everything(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path)
+def test_force_reingests_everything(tmp_path: Path, sample_tree: Path, make_service: MakeService) -> None:
+    service = make_service()
     service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
     passages = service.backend.counts()["passages"]
     forced = service.ingest_batch(sample_tree, pattern=ALL_FORMATS, force=True)
@@ -138,9 +146,9 @@ def test_force_reingests_everything(tmp_path: Path, sample_tree: Path) -> None:
 
 
 def test_a_limit_leaves_the_rest_pending_and_the_next_call_continues(
-    tmp_path: Path, sample_tree: Path
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
 ) -> None:
-    service = _service(tmp_path, chunk_processing_size=3)
+    service = make_service(chunk_processing_size=3)
     first = service.ingest_batch(sample_tree, pattern=ALL_FORMATS, limit=7)
     assert first.pending > 0 and not first.complete
     processed = first.succeeded + first.failed
@@ -164,20 +172,22 @@ def test_a_limit_leaves_the_rest_pending_and_the_next_call_continues(
 
 @pytest.mark.parametrize("limit", [0, -1, 2.5, True, "10"])
 def test_a_bad_limit_is_refused_before_anything_is_done(
-    tmp_path: Path, sample_tree: Path, limit: object
+    tmp_path: Path, sample_tree: Path, limit: object, make_service: MakeService
 ) -> None:
-    service = _service(tmp_path)
+    service = make_service()
     with pytest.raises(ConfigError, match="limit=.* is not allowed: expected a whole number >= 1"):
         service.ingest_batch(sample_tree, pattern=ALL_FORMATS, limit=limit)  # type: ignore[arg-type]
-    assert not (tmp_path / "store.state" / "outcomes").exists()
+    assert not (tmp_path / "s.state" / "outcomes").exists()
 
 
-def test_one_call_ingests_the_whole_tree_in_batches_of_max_batch_size(tmp_path: Path) -> None:
+def test_one_call_ingests_the_whole_tree_in_batches_of_max_batch_size(
+    tmp_path: Path, make_service: MakeService
+) -> None:
     root = tmp_path / "docs"
     root.mkdir()
     for i in range(45):
         (root / f"{i:02}.md").write_text(f"# Page {i}\n\nText {i}.\n")
-    service = _service(tmp_path, max_batch_size=10, chunk_processing_size=4)
+    service = make_service(max_batch_size=10, chunk_processing_size=4)
     result = service.ingest_batch(root, executor="serial")
     assert (result.succeeded, result.pending, result.complete) == (45, 0, True)
     assert service.progress.total_files == service.progress.processed == 45
@@ -187,12 +197,14 @@ def test_one_call_ingests_the_whole_tree_in_batches_of_max_batch_size(tmp_path: 
     assert per_batch["commit_files"].to_list() == [10, 10, 10, 10, 5]  # no commit spans two batches
 
 
-def test_the_seed_monitoring_loop_ends_on_a_tree_larger_than_max_batch_size(tmp_path: Path) -> None:
+def test_the_seed_monitoring_loop_ends_on_a_tree_larger_than_max_batch_size(
+    tmp_path: Path, make_service: MakeService
+) -> None:
     root = tmp_path / "docs"
     root.mkdir()
     for i in range(60):
         (root / f"{i:02}.md").write_text(f"# Page {i}\n\nText {i}.\n")
-    service = _service(tmp_path, max_batch_size=7, chunk_processing_size=5)
+    service = make_service(max_batch_size=7, chunk_processing_size=5)
     progress = service.progress
     seen_totals: set[int] = set()
 
@@ -255,15 +267,17 @@ class _DoneAtOnce(Executor):
         return future
 
 
-def test_slices_back_together_are_committed_together(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path, chunk_processing_size=2)
+def test_slices_back_together_are_committed_together(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service(chunk_processing_size=2)
     result = service.ingest_batch(sample_tree, pattern=ALL_FORMATS, executor=_DoneAtOnce())
     processed = result.outcomes.filter(pl.col("commit").is_not_null())
     slices = -(-processed.height // 2)
     commits = result.timeline.height
     assert 1 < commits < slices  # several slices per transaction
     assert result.timeline["commit_files"].sum() == processed.height
-    parts = list((tmp_path / "store.state" / "outcomes").glob("part-*.parquet"))
+    parts = list((tmp_path / "s.state" / "outcomes").glob("part-*.parquet"))
     assert len(parts) == commits  # one checkpoint part per commit
     assert sorted(processed["commit"].unique()) == list(range(commits))
     assert sorted(result.outcomes.filter(status="succeeded")["doc_id"]) == GOOD
@@ -295,11 +309,13 @@ class _RunsWhenAsked(Executor):
         return future
 
 
-def test_workers_are_kept_busy_with_slices_queued_beyond_one_each(tmp_path: Path, sample_tree: Path) -> None:
+def test_workers_are_kept_busy_with_slices_queued_beyond_one_each(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
     # the driver submits only between commits: one queued slice per worker leaves workers
     # idle while it commits
     executor = _RunsWhenAsked()
-    service = _service(tmp_path, chunk_processing_size=1)
+    service = make_service(chunk_processing_size=1)
     result = service.ingest_batch(sample_tree, pattern=ALL_FORMATS, executor=executor)
     assert executor.most_waiting > 2 * executor._max_workers + 1
     assert sorted(result.outcomes.filter(status="succeeded")["doc_id"]) == GOOD
@@ -335,8 +351,10 @@ def test_parser_crash_is_a_processing_row(tmp_path: Path, sample_tree: Path) -> 
     assert result.outcomes.filter(pl.col("format") == "markdown", status="succeeded").height > 10
 
 
-def test_progress_is_live_and_readable_from_another_thread(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path, chunk_processing_size=2, progress_save_interval=1)
+def test_progress_is_live_and_readable_from_another_thread(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service(chunk_processing_size=2, progress_save_interval=1)
     seen: list[dict] = []
     done = threading.Event()
 
@@ -372,12 +390,14 @@ def test_bad_arguments_raise_clear_errors(tmp_path: Path) -> None:
         service.ingest_batch(tmp_path, progress="fancy")
 
 
-def test_declared_fallback_encoding_is_used_and_reported_per_file(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path)
+def test_declared_fallback_encoding_is_used_and_reported_per_file(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service()
     result = service.ingest_batch(sample_tree, pattern="broken/*.md", fallback_encoding="latin-1")
     row = result.outcomes.filter(doc_id="broken/latin1.md").row(0, named=True)
     assert row["status"] == "succeeded" and row["reason"] == "decoded as latin-1"
-    strict = _service(tmp_path / "strict").ingest_batch(sample_tree, pattern="broken/*.md")
+    strict = make_service("strict/s.db").ingest_batch(sample_tree, pattern="broken/*.md")
     assert strict.outcomes.filter(doc_id="broken/latin1.md")["error_category"][0] == "validation"
 
 

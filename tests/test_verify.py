@@ -7,26 +7,27 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from docbatch import BatchConfig, BatchIngestService
 from docbatch.cli import main
 from docbatch.sample import SAMPLE_MAX_FILE_SIZE, SAMPLE_PATTERN
 
+if TYPE_CHECKING:
+    from tests.conftest import MakeService
 
-def _service(tmp_path: Path) -> BatchIngestService:
-    return BatchIngestService(tmp_path / "s.db", config=BatchConfig(max_file_size=SAMPLE_MAX_FILE_SIZE))
 
-
-def test_a_clean_store_verifies_clean(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path)
+def test_a_clean_store_verifies_clean(tmp_path: Path, sample_tree: Path, make_service: MakeService) -> None:
+    service = make_service()
     service.ingest_batch(sample_tree, SAMPLE_PATTERN)
     assert service.verify().height == 0
 
 
-def test_every_kind_of_drift_is_found_and_repaired(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path)
+def test_every_kind_of_drift_is_found_and_repaired(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service()
     service.ingest_batch(sample_tree, SAMPLE_PATTERN)
     passages_before = service.backend.counts()["passages"]
     con = sqlite3.connect(tmp_path / "s.db")
@@ -70,8 +71,10 @@ def test_every_kind_of_drift_is_found_and_repaired(tmp_path: Path, sample_tree: 
     assert "guides/ghost.md" not in service.backend.known_documents("sample_docs")["doc_id"].to_list()
 
 
-def test_documents_outside_the_pattern_scope_are_not_extra(tmp_path: Path, sample_tree: Path) -> None:
-    service = _service(tmp_path)
+def test_documents_outside_the_pattern_scope_are_not_extra(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service()
     service.ingest_batch(sample_tree, "*.md,*.rst")
     service.ingest_batch(sample_tree, "*.txt")
     assert service.verify(sample_tree, "*.md,*.rst").height == 0

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pytest
 
-from docbatch import BatchConfig, BatchIngestService
+from docbatch import BatchConfig
 from docbatch.errors import StoreBusyError, StoreError
 from docbatch.frames import DOCUMENTS, PASSAGES, TOUCHED
 from docbatch.state.checkpoint import Checkpoint
 from docbatch.store import MemoryStore, open_store
+
+if TYPE_CHECKING:
+    from tests.conftest import MakeService
 
 PATTERN = "guides/*.md,reference/*.md"
 NO_TOUCH = pl.DataFrame(schema=TOUCHED)
@@ -44,20 +48,18 @@ def _slice(doc_id: str, *texts: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     return documents, passages
 
 
-def _service(store: MemoryStore, tmp_path: Path, sleeps: list[float]) -> BatchIngestService:
-    return BatchIngestService(
-        store,
-        state_dir=tmp_path / "state",
-        config=BatchConfig(chunk_processing_size=3, max_retry_attempts=3),
-        sleep=sleeps.append,
-    )
-
-
 def test_a_transient_write_failure_is_retried_and_the_slice_lands_once(
-    tmp_path: Path, sample_tree: Path, no_sleep: list[float]
+    tmp_path: Path, sample_tree: Path, no_sleep: list[float], make_service: MakeService
 ) -> None:
     store = MemoryStore(fail_writes={2: "transient"})
-    result = _service(store, tmp_path, no_sleep).ingest_batch(sample_tree, pattern=PATTERN, executor="serial")
+    result = make_service(
+        store=store,
+        state_dir=tmp_path / "state",
+        sleep=no_sleep.append,
+        chunk_processing_size=3,
+        max_retry_attempts=3,
+        max_file_size=BatchConfig.max_file_size,
+    ).ingest_batch(sample_tree, pattern=PATTERN, executor="serial")
     assert result.complete and result.failed == 0 and result.succeeded == result.total_files > 6
     commits = result.timeline.height
     assert store.write_calls == commits + 1  # the second commit was written twice
@@ -69,10 +71,17 @@ def test_a_transient_write_failure_is_retried_and_the_slice_lands_once(
 
 
 def test_a_terminal_write_failure_stops_the_run_and_the_next_call_completes_it(
-    tmp_path: Path, sample_tree: Path, no_sleep: list[float]
+    tmp_path: Path, sample_tree: Path, no_sleep: list[float], make_service: MakeService
 ) -> None:
     store = MemoryStore(fail_writes={3: "terminal"})
-    service = _service(store, tmp_path, no_sleep)
+    service = make_service(
+        store=store,
+        state_dir=tmp_path / "state",
+        sleep=no_sleep.append,
+        chunk_processing_size=3,
+        max_retry_attempts=3,
+        max_file_size=BatchConfig.max_file_size,
+    )
     with pytest.raises(StoreError, match="failure injected on call 3 of write_slice") as raised:
         service.ingest_batch(sample_tree, pattern=PATTERN, executor="serial")
     assert not isinstance(raised.value, StoreBusyError)
