@@ -46,3 +46,20 @@ def shown_text(text: str, unescape: Callable[[str], str]) -> str:
         if shown.startswith("~"):
             shown = shown[1:].rsplit(".", 1)[-1]
     return unescape(shown)
+
+
+def raw_html_blocks(source: str) -> list[str]:
+    """The text blocks of the HTML written inside a ``raw:: html`` directive, as docbatch's
+    HTML reader sees it (scripts and styles dropped); none when it has no text.
+
+    >>> raw_html_blocks("<p>Hello <b>world</b></p><script>x()</script><p>Bye</p>")
+    ['Hello world', 'Bye']
+    """
+    from docbatch.errors import DocbatchError
+    from docbatch.formats import html  # only for documents that embed HTML
+
+    try:
+        text = html.parse(source).text
+    except DocbatchError:
+        return []
+    return [block for block in text.split("\n\n") if block.strip()]

@@ -29,9 +29,9 @@ from typing import Any
 
 from docutils import nodes, utils
 from docutils.parsers.rst import Directive, directives, roles
-from docutils.parsers.rst.directives.misc import Class
+from docutils.parsers.rst.directives.misc import Class, Raw
 
-from docbatch.formats.sphinx_text import shown_text
+from docbatch.formats.sphinx_text import raw_html_blocks, shown_text
 
 _ACTIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("docbatch_sphinx", default=False)
 _LOCK = threading.Lock()
@@ -124,6 +124,20 @@ class _Transparent(_Fallback):
         return []
 
 
+class _RawHtml(Raw):  # type: ignore[misc]  # docutils has no type hints
+    """``raw``: HTML written in the file is its text (``sphinx_text.raw_html_blocks``);
+    other formats, ``:file:``/``:url:`` and substitution definitions behave as with raw
+    output disabled."""
+
+    def run(self) -> list[nodes.Node]:
+        inline = isinstance(self.state_machine.node, nodes.substitution_definition)
+        read = "file" in self.options or "url" in self.options
+        if inline or read or "html" not in self.arguments[0].lower().split() or not self.content:
+            disabled: list[nodes.Node] = super().run()
+            return disabled
+        return [nodes.paragraph(block, block) for block in raw_html_blocks("\n".join(self.content))]
+
+
 class _TocTree(_Fallback):
     """``toctree``: a bullet list holding each entry's title (or target)."""
 
@@ -151,6 +165,7 @@ _OVERRIDES: dict[str, type[Directive]] = {
     "ifconfig": _Transparent,
     "rst-class": Class,
     "productionlist": _Grammar,
+    "raw": _RawHtml,
     **dict.fromkeys(_LITERAL_NAMES.split(), _Literal),
     **dict.fromkeys(_HIDDEN_NAMES.split(), _Hidden),
 }

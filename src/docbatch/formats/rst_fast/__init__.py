@@ -8,15 +8,15 @@ targets and substitutions are known. The result has the shape the docutils
 engine (``docbatch.formats.rst_docutils``) gives: the same title and heading paths,
 directives and roles reduced to their text, code kept verbatim and resolved
 external links in document order. Footnote references are dropped and the
-reader reports no warnings. It never reads a file: ``include``, ``raw``,
-``csv-table :file:`` and friends give nothing. Reading is iterative and linear
+reader reports no warnings. It never reads a file: ``include``, ``raw :file:``,
+``csv-table :file:`` and friends give nothing (``raw:: html`` written in the file is the
+text of its HTML). Reading is iterative and linear
 in the input.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from docbatch.errors import ParseError
 from docbatch.formats.base import DocumentBuilder, ParsedDocument
@@ -26,6 +26,7 @@ from docbatch.formats.rst_fast.inline import Inline
 from docbatch.formats.rst_fast.tables import cell_text
 
 _SPECIAL_SPACE = re.compile("[\v\f]")
+_EXPLICIT_LINE = re.compile(r"^\.\.(?: |$)", re.MULTILINE)
 
 
 def _one_line(text: str) -> str:
@@ -104,20 +105,33 @@ def _render(ops: list[Op], inline: Inline, builder: DocumentBuilder, numbers: _N
         elif kind == "lb":
             text = "\n".join(clean(line) for line in op[2])
         elif kind == "t":
-            prefix, text = "", _table(op[2], clean)
+            prefix, text = "", _table(op[2], inline)
         else:
             inline.refs.append(op[2])
             continue
         builder.block(f"{prefix}{text}")
 
 
-def _table(rows: list[list[str]], clean: Callable[[str], str]) -> str:
+def _table(rows: list[list[str]], inline: Inline) -> str:
     lines = []
     for row in rows:
-        cells = [_one_line(clean(cell_text(cell))) for cell in row]
+        cells = [_one_line(_cell(cell_text(cell), inline)) for cell in row]
         if any(cells):
             lines.append(" | ".join(cells))
     return "\n".join(lines)
+
+
+def _cell(source: str, inline: Inline) -> str:
+    """The text of a table cell: its inline markup removed, and, when it holds explicit
+    markup (a directive, a comment), its body read like the document's (docutils parses a
+    cell as a body: a ``code-block`` in a cell is its code, an empty comment nothing)."""
+    if _EXPLICIT_LINE.search(source) is None:
+        return inline.text(source)
+    reader = BlockReader()
+    reader.read(_lines(source), explicit)
+    builder = DocumentBuilder()
+    _render(reader.ops, inline, builder, None)
+    return builder.build(None).text
 
 
 def parse(text: str) -> ParsedDocument:

@@ -3,8 +3,9 @@
 Directives degrade the way the docutils engine with the ``sphinx_compat``
 fallbacks shows them: code directives keep their body verbatim, admonitions and
 version notes their text, ``toctree`` its entries, ``only``/``ifconfig`` their
-content, unknown (domain) directives their argument and content. Directives that
-would read a file, embed raw output or only steer the build produce nothing.
+content, unknown (domain) directives their argument and content; ``raw:: html`` written
+in the file is the text of its HTML. Directives that would read a file, embed other raw
+output or only steer the build produce nothing.
 Comments are dropped; targets and substitution definitions are recorded for the
 inline pass.
 """
@@ -23,6 +24,7 @@ from docbatch.formats.rst_fast.text import (
     target_link,
     unescape,
 )
+from docbatch.formats.sphinx_text import raw_html_blocks
 
 _NAME = r"(?:(?!_)\w)+(?:[-._+:](?:(?!_)\w)+)*"
 _FOOTNOTE = re.compile(r"\.\.[ ]+\[([0-9]+|#|#" + _NAME + r"|\*)\](?:[ ]+|$)")
@@ -46,7 +48,7 @@ _VERSION_SUFFIXES = ("versionadded", "versionchanged", "versionremoved", "deprec
 _HIDDEN = frozenset(
     """index highlight highlightlang currentmodule module program sectionauthor codeauthor
     moduleauthor tabularcolumns default-domain testsetup testcleanup todolist cssclass contents
-    meta raw include role default-role target-notes date replace unicode
+    meta include role default-role target-notes date replace unicode
     restructuredtext-test-directive""".split()
 )
 _LITERAL = frozenset(
@@ -94,6 +96,7 @@ _NATIVE: dict[str, Spec] = {
     "productionlist": (_OPTIONAL, _ANY, _OPTIONAL, "verbatim"),
     **dict.fromkeys(("only", "ifconfig"), (_OPTIONAL, _ANY, _OPTIONAL, "transparent")),
     **dict.fromkeys(_LITERAL, (_OPTIONAL, _ANY, _OPTIONAL, "literal")),
+    "raw": (_REQUIRED, frozenset({"class", "encoding", "file", "url"}), _OPTIONAL, "raw"),
 }
 _FALLBACK: Spec = (_OPTIONAL, _ANY, _OPTIONAL, "fallback")
 
@@ -314,6 +317,10 @@ def _directive(reader: BlockReader, frame: Frame, pos: int, match: re.Match[str]
             reader.sectnum = options
     elif action in ("parsed", "verbatim", "lines"):
         _verbatim(reader, action, argument, content)
+    elif action == "raw":
+        if "html" in argument.lower().split() and not ("file" in options or "url" in options):
+            for block in raw_html_blocks("\n".join(content)):
+                reader.emit("r", block)
     elif action in ("image", "title"):
         _image(reader, name, argument, options, content)
     else:

@@ -142,22 +142,42 @@ def simple_rows(block: list[str]) -> Rows:
 def _simple_rows(block: list[str]) -> Rows:
     border = block[0]
     starts = [match.start() for match in re.finditer(r"=+", border)]
-    rows: Rows = []
+    first_end = starts[1] if len(starts) > 1 else None
+    # each row: its source lines, the starts of its cells, whether a line may still join it
+    groups: list[tuple[list[str], list[int], bool]] = []
     for line in block[1:]:
-        if not line or _SIMPLE_BORDER.match(line) or _SPAN_UNDERLINE.match(line):
+        if not line or _SIMPLE_BORDER.match(line):
             continue
-        cells = []
-        for index, begin in enumerate(starts):
-            end = starts[index + 1] if index + 1 < len(starts) else len(line)
-            cells.append(line[begin:end].rstrip())
-        if rows and not cells[0].strip():
-            rows[-1] = [
-                f"{old}\n{new}" if old and new else old or new
-                for old, new in zip(rows[-1], cells, strict=True)
-            ]
+        if _SPAN_UNDERLINE.match(line):
+            if groups and groups[-1][2]:  # column spans of the row above
+                groups[-1] = (groups[-1][0], _spanned(starts, line), False)
+            continue
+        if groups and not line[starts[0] : first_end].strip():
+            groups[-1][0].append(line)
         else:
-            rows.append(cells)
+            groups.append(([line], starts, True))
+    rows: Rows = []
+    for lines, cell_starts, _ in groups:
+        row: list[str] = []
+        for line in lines:
+            cells = [
+                line[begin : cell_starts[i + 1] if i + 1 < len(cell_starts) else len(line)].rstrip()
+                for i, begin in enumerate(cell_starts)
+            ]
+            row = (
+                [f"{old}\n{new}" if old and new else old or new for old, new in zip(row, cells, strict=True)]
+                if row
+                else cells
+            )
+        rows.append(row)
     return rows
+
+
+def _spanned(starts: list[int], underline: str) -> list[int]:
+    """Cell starts of a row whose column-span underline is ``underline``: a column whose
+    start lies inside a run of ``-`` joins the column before it."""
+    runs = [match.span() for match in re.finditer(r"-+", underline)]
+    return [start for start in starts if not any(a < start < b for a, b in runs)]
 
 
 def csv_rows(content: list[str], options: dict[str, str]) -> Rows:

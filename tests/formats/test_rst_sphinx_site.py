@@ -1,0 +1,150 @@
+"""reStructuredText found on a real Sphinx site (Sphinx's own documentation): column spans
+in simple tables, directives and comments inside table cells, inline ``raw`` HTML and
+``:ref:`` roles. Every test runs on both engines (the ``rst_engine`` fixture); the last
+checks the fast reader gives the docutils engine's text for all of them."""
+
+from __future__ import annotations
+
+import pytest
+
+from docbatch.formats import get_parser
+from docbatch.formats.base import Parser
+
+SPANNED_HEADER = """\
+Title
+=====
+
+=====  =====  ======
+   Inputs     Output
+------------  ------
+A      B      A or B
+=====  =====  ======
+False  False  False
+True   True   True
+=====  =====  ======
+"""
+
+SPANNED_NAME = """\
+Title
+=====
+
+=======  ========  ========
+autodoc_connection: setting
+---------------------------
+name     value     default
+=======  ========  ========
+a        b         c
+=======  ========  ========
+"""
+
+CODE_IN_CELL = """\
+Title
+=====
+
++------------------+-------------------------+
+| Name             | Example                 |
++==================+=========================+
+| thing            | .. code-block:: python  |
+|                  |    :caption: greeting   |
+|                  |                         |
+|                  |    print("hi")          |
++------------------+-------------------------+
+"""
+
+COMMENT_CELL = """\
+Title
+=====
+
++------+--------+
+| ..   | Header |
++======+========+
+| row  | value  |
++------+--------+
+
+=====  =====
+..     B
+=====  =====
+x      y
+=====  =====
+"""
+
+RAW_HTML = """\
+Title
+=====
+
+Before.
+
+.. raw:: html
+
+   <p>Hello <b>world</b>.</p>
+   <script>alert("leak")</script>
+   <style>p { color: crimson }</style>
+   <p>Second paragraph.</p>
+
+.. raw:: html
+   :file: other.html
+
+.. raw:: html
+   :url: https://example.org/page.html
+
+.. raw:: latex
+
+   \\textbf{latexonly}
+
+After.
+"""
+
+REFS = """\
+Title
+=====
+
+See :ref:`my-label`, :ref:`Shown title <other-label>` and :ref:`~pkg.mod.name`.
+"""
+
+
+def test_a_header_cell_spanning_columns_stays_whole(rst_engine: Parser) -> None:
+    lines = rst_engine(SPANNED_HEADER).text.splitlines()
+    assert "Inputs | Output" in lines
+    assert "A | B | A or B" in lines
+    assert rst_engine(SPANNED_NAME).text.splitlines()[2:] == [
+        "autodoc_connection: setting",
+        "name | value | default",
+        "a | b | c",
+    ]
+
+
+def test_a_code_block_in_a_grid_cell_is_its_code(rst_engine: Parser) -> None:
+    text = rst_engine(CODE_IN_CELL).text
+    assert "code-block" not in text and ".." not in text
+    assert 'print("hi")' in text
+    assert "greeting" in text
+
+
+def test_an_empty_comment_in_a_cell_leaves_an_empty_cell(rst_engine: Parser) -> None:
+    text = rst_engine(COMMENT_CELL).text
+    assert ".." not in text
+    assert text.splitlines()[2:] == [" | Header", "row | value", "", " | B", "x | y"]
+
+
+def test_inline_raw_html_is_text_and_files_stay_unread(rst_engine: Parser) -> None:
+    text = rst_engine(RAW_HTML).text
+    assert "Hello world." in text and "Second paragraph." in text
+    assert text.index("Before.") < text.index("Hello world.") < text.index("After.")
+    for absent in ("alert", "leak", "crimson", "<", "latexonly", "other.html", "example.org"):
+        assert absent not in text
+
+
+def test_a_ref_without_a_title_shows_its_label(rst_engine: Parser) -> None:
+    assert "See my-label, Shown title and name." in rst_engine(REFS).text
+
+
+@pytest.mark.parametrize(
+    "source",
+    [SPANNED_HEADER, SPANNED_NAME, CODE_IN_CELL, COMMENT_CELL, RAW_HTML, REFS],
+    ids=["spanned-header", "spanned-name", "code-in-cell", "comment-cell", "raw-html", "refs"],
+)
+def test_the_fast_reader_gives_the_docutils_text(source: str) -> None:
+    fast = get_parser("rst", rst_engine="fast")(source)
+    exact = get_parser("rst", rst_engine="docutils")(source)
+    assert fast.text == exact.text
+    assert fast.links == exact.links
