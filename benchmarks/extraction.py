@@ -26,7 +26,8 @@ per site:
 - ``template share``: passages holding at least one template line (target at most 0.5%);
 - ``template-only``: passages made of template lines alone (target 0);
 - ``content recall``: the content's words (counted with repeats, per page, summed) found in
-  the page's passages (target at least 0.99), with the lowest page's recall and name;
+  the page's passages (target at least 0.99), with the lowest page's recall and name; the
+  headings of the passages' heading paths count once each, as the store keeps them there;
 - ``no match``: pages where the content selector matched nothing (their whole body, less
   the ``BODY_RULES`` of DocBook, counts as content).
 """
@@ -233,13 +234,15 @@ def html_pages(folder: Path) -> tuple[list[Path], str]:
     return pages, ",".join(f"*{suffix}" for suffix in suffixes)
 
 
-def stored_passages(db: Path) -> dict[str, list[str]]:
-    """The passages' texts per doc id, in order, read straight from a SQLite store file."""
-    found: dict[str, list[str]] = {}
+def stored_passages(db: Path) -> dict[str, list[tuple[str, str]]]:
+    """The passages' heading paths and texts per doc id, in order, read straight from a SQLite
+    store file."""
+    found: dict[str, list[tuple[str, str]]] = {}
     con = sqlite3.connect(db)
     try:
-        for doc_id, text in con.execute("SELECT doc_id, text FROM passages ORDER BY doc_id, seq"):
-            found.setdefault(doc_id, []).append(text)
+        query = "SELECT doc_id, heading_path, text FROM passages ORDER BY doc_id, seq"
+        for doc_id, heading_path, text in con.execute(query):
+            found.setdefault(doc_id, []).append((heading_path, text))
     finally:
         con.close()
     return found
@@ -262,7 +265,11 @@ def measure_site(name: str, generator: str, folder: Path, selector: str | None) 
     leaks: Counter[str] = Counter()
     for path in pages:
         doc_id = path.relative_to(folder).as_posix()
-        texts = passages.get(doc_id, [])
+        stored = passages.get(doc_id, [])
+        texts = [text for _, text in stored]
+        # a heading the passages' texts leave out (one followed directly by a subheading)
+        # is still stored, in the heading paths: each heading counts once
+        headings = {part for path_of, _ in stored for part in path_of.split(HEADING_SEPARATOR)}
         try:
             text, _ = decode(path.read_bytes(), None)
             template, content, matched = truth(text, selector, rule)
@@ -278,7 +285,7 @@ def measure_site(name: str, generator: str, folder: Path, selector: str | None) 
             quality.template_passages += bool(held)
             quality.template_only += bool(held) and held == lines
         total = content.total()
-        found = (content & _words("\n".join(texts))).total()
+        found = (content & _words("\n".join([*texts, *headings]))).total()
         quality.content_words += total
         quality.found_words += found
         recall = found / total if total else 1.0
