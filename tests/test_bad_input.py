@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -395,7 +395,7 @@ def test_a_dangling_symlink_is_a_row_that_says_so(tmp_path: Path, make_service: 
 
 
 # files that change under the run -----------------------------------------------------------
-def _meddling_markdown(actions: list[Callable[[], None]]) -> Callable[[str], ParsedDocument]:
+def _meddling_markdown(actions: Sequence[Callable[[], object]]) -> Callable[[str], ParsedDocument]:
     """The Markdown parser, which first runs ``actions`` when it parses the trigger file."""
 
     def parse(text: str) -> ParsedDocument:

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -142,7 +143,7 @@ def test_limit_leaves_files_pending_says_so_and_the_same_command_continues(
     capsys: pytest.CaptureFixture[str], sample_tree: Path
 ) -> None:
     command = ["ingest-docs-batch", str(sample_tree), "--pattern", "*.md,*.rst", "--limit", "4", "--json"]
-    runs = []
+    runs: list[dict[str, Any]] = []
     while not runs or runs[-1]["pending"]:
         assert main(command) == 0
         captured = capsys.readouterr()

@@ -69,6 +69,7 @@ def test_db_help_says_it_takes_a_path_or_a_postgresql_url() -> None:
     for name, parser in _subcommands(build_parser()).items():
         for action in parser._actions:
             if "--db" in action.option_strings:
+                assert action.help is not None, name
                 assert "path" in action.help and "postgresql://" in action.help, name
 
 
@@ -151,7 +152,8 @@ def test_size_values() -> None:
 def test_a_bad_size_names_the_variable_or_option_the_value_and_what_is_allowed(
     value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from docbatch.config import BatchConfig, ConfigError
+    from docbatch.config import BatchConfig
+    from docbatch.errors import ConfigError
 
     if value.strip():
         with pytest.raises(ConfigError) as caught:

@@ -21,7 +21,8 @@ from docbatch import BatchConfig, BatchIngestService
 from docbatch.errors import ConfigError
 from docbatch.formats import get_parser
 from docbatch.formats.base import ParsedDocument
-from docbatch.run.execution import DaskExecutor, open_executor, slices_in_flight
+from docbatch.run.dask_cluster import DaskExecutor
+from docbatch.run.execution import open_executor, slices_in_flight
 from docbatch.sample import SAMPLE_MAX_FILE_SIZE, SAMPLE_PATTERN, write_sample_tree
 
 distributed = pytest.importorskip("distributed")

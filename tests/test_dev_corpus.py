@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from docbatch import BatchIngestService
+from docbatch import BatchIngestService, IngestResult
 from docbatch.plan.inventory import scan
 
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "dev"
@@ -27,7 +28,7 @@ KNOWN = {
 
 
 @pytest.fixture(scope="module")
-def ingested(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BatchIngestService, IngestResult]]:
     db = tmp_path_factory.mktemp("dev") / "dev.db"
     service = BatchIngestService(db)
     result = service.ingest_batch(DEV, pattern=PATTERN, executor="process")
@@ -37,7 +38,7 @@ def ingested(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     service.close()
 
 
-def test_every_file_becomes_a_document(ingested) -> None:  # noqa: ANN001
+def test_every_file_becomes_a_document(ingested: tuple[BatchIngestService, IngestResult]) -> None:
     service, result = ingested
     expected = scan(DEV, PATTERN)
     assert result.total_files == expected.height >= 3714
@@ -47,7 +48,7 @@ def test_every_file_becomes_a_document(ingested) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("term", list(KNOWN))
-def test_a_known_term_finds_its_file(ingested, term: str) -> None:  # noqa: ANN001
+def test_a_known_term_finds_its_file(ingested: tuple[BatchIngestService, IngestResult], term: str) -> None:
     service, _ = ingested
     hits = service.search(term, limit=5)
     assert KNOWN[term] in hits["doc_id"].to_list()

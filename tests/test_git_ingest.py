@@ -61,7 +61,9 @@ def test_provenance_and_gitignore(tmp_path: Path, repo: Path) -> None:
     assert not any(d.startswith("broken/") for d in result.outcomes["doc_id"])  # ignored by git
     docs = _documents(tmp_path / "s.db")
     head = _git(repo.parent, "rev-parse", "HEAD")
-    assert docs["FAQ.txt"][:2] == (head, "Grace") and docs["FAQ.txt"][2].startswith("2025-06-07T08:09:10")
+    assert docs["FAQ.txt"][:2] == (head, "Grace") and (docs["FAQ.txt"][2] or "").startswith(
+        "2025-06-07T08:09:10"
+    )
     first = _git(repo.parent, "rev-parse", "HEAD~1")
     assert docs["README.md"][:2] == (first, "Ada")
     assert docs["untracked.md"] == (None, None, None)

@@ -27,7 +27,9 @@ from docbatch.state.checkpoint import CheckpointWarning
     ],
     ids=["climbs-out", "absolute", "not-text", "patterns-not-a-list", "root-not-text"],
 )
-def test_a_tampered_manifest_is_moved_aside_and_never_names_a_file(tmp_path: Path, tampered: dict) -> None:
+def test_a_tampered_manifest_is_moved_aside_and_never_names_a_file(
+    tmp_path: Path, tampered: dict[str, object]
+) -> None:
     docs = tmp_path / "work" / "docs"
     docs.mkdir(parents=True)
     for i in range(3):

@@ -58,7 +58,8 @@ def test_a_killed_runs_lock_is_taken_over(
     proc = _hold(tmp_path / "s.state")
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
-    assert holder(tmp_path / "s.state")["pid"] == proc.pid  # the dead run's record is still there
+    record = holder(tmp_path / "s.state")
+    assert record is not None and record["pid"] == proc.pid  # the dead run's record is still there
     with caplog.at_level(logging.WARNING, logger="docbatch"):
         result = BatchIngestService(tmp_path / "s.db").ingest_batch(sample_tree, pattern="*.md")
     assert result.succeeded > 0

@@ -10,6 +10,7 @@ import pytest
 
 from docbatch import BatchConfig, BatchIngestService, BatchProgress
 from docbatch.display.progress import LogProgress, TqdmProgress, resolve
+from docbatch.formats import ParsedDocument
 from docbatch.metrics import SliceSizer, processing_metrics
 from docbatch.sample import SAMPLE_PATTERN
 
@@ -92,7 +93,7 @@ def test_memory_error_halves_the_slice_and_only_the_culprit_fails(
 
     real = get_parser("markdown")
 
-    def greedy(text: str):  # noqa: ANN202
+    def greedy(text: str) -> ParsedDocument:
         if "quokka" in text:
             raise MemoryError
         return real(text)
@@ -163,7 +164,7 @@ def test_the_seed_monitoring_example_works_as_written(tmp_path: Path, sample_tre
     progress = service.progress
 
     # --- the seed's example, with print and sleep shortened for a test ---
-    def monitor_progress(service, progress):  # noqa: ANN001, ANN202
+    def monitor_progress(service: BatchIngestService, progress: BatchProgress) -> None:
         """Monitor processing progress in real-time."""
         while progress.processed < progress.total_files:
             metrics = service.get_processing_metrics(progress)

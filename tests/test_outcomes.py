@@ -14,7 +14,7 @@ import pytest
 
 import docbatch
 from docbatch import BatchIngestService, errors, load_run
-from docbatch.formats import EXTENSIONS, supported_formats
+from docbatch.formats import EXTENSIONS, ParsedDocument, supported_formats
 from docbatch.frames import (
     ERROR_CATEGORIES,
     ERROR_CATEGORY,
@@ -54,7 +54,7 @@ def test_the_enum_columns_list_every_value_and_sort_as_text() -> None:
     assert FORMATS == supported_formats() and set(EXTENSIONS.values()) <= set(FORMATS)
 
 
-def _subclasses(cls: type) -> list[type]:
+def _subclasses(cls: type[errors.FileError]) -> list[type[errors.FileError]]:
     return [cls, *(s for sub in cls.__subclasses__() for s in _subclasses(sub))]
 
 
@@ -230,7 +230,7 @@ class _OwnCategory(errors.FileError):
     category = "my_own_category"
 
 
-def _parser_with_its_own_category(text: str) -> object:
+def _parser_with_its_own_category(text: str) -> ParsedDocument:
     raise _OwnCategory("this parser refuses the file")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
+import pytest
 
 from docbatch import BatchIngestService, IngestResult
 from docbatch.cli import main
@@ -113,7 +114,7 @@ def test_a_forced_run_stays_forced_when_it_continues(
     assert _skipped_reasons(result) == ["hidden"]
 
 
-def test_plan_command(tmp_path: Path, sample_tree: Path, capsys) -> None:  # noqa: ANN001
+def test_plan_command(tmp_path: Path, sample_tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", str(sample_tree), "--pattern", "*.md", "--db", str(tmp_path / "s.db")]) == 0
     out = capsys.readouterr().out
     # 17 visible .md files, one of them empty, and the hidden folder .drafts/

@@ -6,12 +6,12 @@ import json
 import os
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pytest
 
-from docbatch import BatchConfig, BatchIngestService, IngestResult
+from docbatch import BatchConfig, BatchIngestService, BatchProgress, IngestResult
 from docbatch.frames import OUTCOMES
 from docbatch.sample import BAD_FILES, SAMPLE_MAX_FILE_SIZE
 from docbatch.sample import SAMPLE_PATTERN as ALL
@@ -48,13 +48,13 @@ def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(
     tmp_path: Path, sample_tree: Path, make_service: MakeService
 ) -> None:
     class InterruptOnce:
-        def start(self, progress):
-            pass  # noqa: ANN001, ANN201, E704
+        def start(self, progress: BatchProgress) -> None:
+            pass
 
-        def stop(self, progress):
-            pass  # noqa: ANN001, ANN201, E704
+        def stop(self, progress: BatchProgress) -> None:
+            pass
 
-        def update(self, progress, row):  # noqa: ANN001, ANN201
+        def update(self, progress: BatchProgress, row: dict[str, Any]) -> None:
             if row["commit"] == 1:
                 os.kill(os.getpid(), signal.SIGINT)
 
@@ -82,7 +82,7 @@ def walks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     import docbatch.run.preparation
 
     seen: list[Path] = []
-    real_scan = docbatch.run.preparation.scan
+    from docbatch.plan.inventory import scan as real_scan
 
     def counted_scan(root, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN002, ANN003, ANN202
         seen.append(Path(root))
@@ -423,8 +423,8 @@ def test_legacy_progress_file_whole_and_cut_off(tmp_path: Path) -> None:
     assert load_legacy_progress(whole) == ({"a.md", "dir/b.md", 'c "q".md'}, None)
     cut = tmp_path / "cut.json"
     cut.write_text('["a.md", "dir/b.md", "c.m')
-    paths, problem = load_legacy_progress(cut)
-    assert paths == {"a.md", "dir/b.md"} and "recovered 2 paths" in problem
+    paths, note = load_legacy_progress(cut)
+    assert paths == {"a.md", "dir/b.md"} and note is not None and "recovered 2 paths" in note
     assert legacy_problems(whole) == []
     [problem] = legacy_problems(cut)  # what an ingest given the file reports
     assert problem["recovered"] == 2 and "backed up to" in problem["message"]

@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from docbatch import BatchConfig, BatchIngestService, retry
+from docbatch import BatchConfig, BatchIngestService, IngestResult, retry
 from docbatch.errors import StoreBusyError, is_transient
-from docbatch.formats import get_parser
+from docbatch.formats import ParsedDocument, get_parser
 from docbatch.retry import RetryPolicy, backoff_delay
 from docbatch.store import MemoryStore
 
@@ -123,7 +123,7 @@ class FlakyParser:
         self.real = get_parser(fmt)
         self.seen: dict[str, int] = {}
 
-    def __call__(self, text: str):  # noqa: ANN204
+    def __call__(self, text: str) -> ParsedDocument:
         key = text[:200]
         self.seen[key] = self.seen.get(key, 0) + 1
         if self.seen[key] <= self.failures:
@@ -131,7 +131,9 @@ class FlakyParser:
         return self.real(text)
 
 
-def _run(tmp_path: Path, sample_tree: Path, parser: FlakyParser, sleeps: list[float]):  # noqa: ANN202
+def _run(
+    tmp_path: Path, sample_tree: Path, parser: FlakyParser, sleeps: list[float]
+) -> tuple[BatchIngestService, IngestResult]:
     service = BatchIngestService(
         tmp_path / "s.db",
         ingest_service={"markdown": parser},

@@ -8,12 +8,13 @@ import threading
 import time
 from concurrent.futures import Executor, Future
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pytest
 
-from docbatch import BatchConfig, BatchIngestService, ConfigError, RootError
+from docbatch import BatchConfig, BatchIngestService, ConfigError, IngestResult, RootError
+from docbatch.formats import ParsedDocument
 from docbatch.frames import OUTCOMES, TIMELINE
 from docbatch.sample import BAD_FILES, HIDDEN_FILES, KNOWN_WORDS, SAMPLE_MAX_FILE_SIZE, sample_files
 from docbatch.sample import SAMPLE_PATTERN as ALL_FORMATS
@@ -93,9 +94,12 @@ def test_second_run_skips_unchanged_files_without_reading_them(
 
     opened: list[str] = []
     real_open = worker._SliceWork._open_inside_root
-    monkeypatch.setattr(
-        worker._SliceWork, "_open_inside_root", lambda self, p, d: opened.append(p) or real_open(self, p, d)
-    )
+
+    def recording_open(self: worker._SliceWork, path: str, doc_id: str) -> int:
+        opened.append(path)
+        return real_open(self, path, doc_id)
+
+    monkeypatch.setattr(worker._SliceWork, "_open_inside_root", recording_open)
     again = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
     assert again.skipped == len(GOOD) + 1 and again.succeeded == 0  # and the hidden .drafts/
     assert all(Path(p).relative_to(sample_tree).as_posix() in BAD_FILES for p in opened)
@@ -224,7 +228,7 @@ def test_the_seed_monitoring_loop_ends_on_a_tree_larger_than_max_batch_size(
     assert service.backend.counts()["documents"] == 60
 
 
-def title_is_the_worker_pid(text: str):  # noqa: ANN201
+def title_is_the_worker_pid(text: str) -> ParsedDocument:
     from dataclasses import replace
 
     from docbatch.formats import get_parser
@@ -243,7 +247,8 @@ def test_calls_that_leave_files_pending_keep_their_workers_for_the_next_call(tmp
     service = BatchIngestService(
         tmp_path / "s.db", ingest_service={"markdown": title_is_the_worker_pid}, config=config
     )
-    calls, kept_after = [], []
+    calls: list[IngestResult] = []
+    kept_after: list[set[int]] = []
     while not calls or calls[-1].pending:
         calls.append(service.ingest_batch(root, executor="process", workers=2, limit=8))
         kept = {c.pid for c in psutil.Process().children() if "resource_tracker" not in " ".join(c.cmdline())}
@@ -324,7 +329,7 @@ def test_workers_are_kept_busy_with_slices_queued_beyond_one_each(
 def test_custom_parser_replaces_a_builtin(tmp_path: Path, sample_tree: Path) -> None:
     from docbatch.formats.base import DocumentBuilder
 
-    def shout(text: str):  # noqa: ANN202
+    def shout(text: str) -> ParsedDocument:
         b = DocumentBuilder()
         b.heading(1, "SHOUT")
         b.block(text.upper())
@@ -337,7 +342,7 @@ def test_custom_parser_replaces_a_builtin(tmp_path: Path, sample_tree: Path) -> 
 
 
 def test_parser_crash_is_a_processing_row(tmp_path: Path, sample_tree: Path) -> None:
-    def broken(text: str):  # noqa: ANN202
+    def broken(text: str) -> ParsedDocument:
         raise IndexError("list index out of range")
 
     service = BatchIngestService(tmp_path / "s.db", ingest_service={"rst": broken}, sleep=lambda s: None)
@@ -355,7 +360,7 @@ def test_progress_is_live_and_readable_from_another_thread(
     tmp_path: Path, sample_tree: Path, make_service: MakeService
 ) -> None:
     service = make_service(chunk_processing_size=2, progress_save_interval=1)
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
     done = threading.Event()
 
     def watch() -> None:
@@ -407,7 +412,7 @@ def test_a_failed_reparse_keeps_the_old_version_searchable(tmp_path: Path, sampl
 
     markdown = get_parser("markdown")
 
-    def picky(text: str):  # noqa: ANN202
+    def picky(text: str) -> ParsedDocument:
         if "UNPARSEABLE" in text:
             raise ParseError("this parser cannot read the new version")
         return markdown(text)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from docbatch import BatchIngestService
 
@@ -275,7 +276,10 @@ def test_python_api(tmp_path: Path) -> None:
         assert service.sources().height == 0 and service.backend.counts()["documents"] == 0
 
 
-def test_the_rename_check_reads_a_sample_not_the_tree(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_the_rename_check_reads_a_sample_not_the_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from docbatch.plan.hashing import file_sha256
     from docbatch.state import sources
 
     docs = _tree(tmp_path / "docs", 300)
@@ -288,7 +292,6 @@ def test_the_rename_check_reads_a_sample_not_the_tree(tmp_path: Path, monkeypatc
             hashed.append(path)
             return file_sha256(path)
 
-        file_sha256 = sources.file_sha256
         monkeypatch.setattr(sources, "file_sha256", counting)
         found = sources.moved_source(service.backend, service.sources(), moved)
         assert found == ("docs", str(docs), sources.RENAME_SAMPLE, sources.RENAME_SAMPLE)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
+import pytest
 
 from docbatch.cli import main
 from docbatch.sample import SAMPLE_MAX_FILE_SIZE, SAMPLE_PATTERN
@@ -80,7 +81,9 @@ def test_documents_outside_the_pattern_scope_are_not_extra(
     assert service.verify(sample_tree, "*.md,*.rst").height == 0
 
 
-def test_verify_command_exit_codes(tmp_path: Path, sample_tree: Path, capsys) -> None:  # noqa: ANN001
+def test_verify_command_exit_codes(
+    tmp_path: Path, sample_tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = str(tmp_path / "s.db")
     assert main(["ingest-docs-batch", str(sample_tree), "--db", db, "--quiet"]) == 0
     assert main(["verify", "--db", db]) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from docbatch import BatchConfig, BatchIngestService, IngestResult, sample
 ALL_FORMATS = "*.md,*.rst,*.html,*.txt"
 
 
-def _ingest(root: Path, folder: Path, **settings: int) -> IngestResult:
+def _ingest(root: Path, folder: Path, **settings: Any) -> IngestResult:  # BatchConfig's fields
     config = BatchConfig(max_file_size=sample.SAMPLE_MAX_FILE_SIZE, **settings)
     with BatchIngestService(folder / "docs.db", config=config) as service:
         return service.ingest_batch(root, ALL_FORMATS, progress=None)

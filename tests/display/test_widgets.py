@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-from ipywidgets.embed import dependency_state, embed_data  # noqa: E402
+from ipywidgets.embed import dependency_state, embed_data  # type: ignore[import-untyped]  # noqa: E402
 
 from docbatch import BatchConfig, BatchIngestService, BatchProgress, sample  # noqa: E402
 from docbatch.display.widgets import UNREPORTED, Dashboard, format_seconds  # noqa: E402

@@ -87,6 +87,6 @@ def test_bad_selectors_are_a_config_error_naming_the_setting() -> None:
     from docbatch.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"html_drop_selectors=\['div\['\] is not allowed"):
-        BatchConfig(html_drop_selectors=["div["])
+        BatchConfig(html_drop_selectors=["div["])  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="html_content_selectors='main'"):
         BatchConfig(html_content_selectors="main")  # type: ignore[arg-type]

@@ -228,7 +228,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "memory":
         return _memory_backend()
     url = request.getfixturevalue("postgres_schema_url")
-    from docbatch.store.postgres import PostgresStore, mask_password
+    from docbatch.store import mask_password
+    from docbatch.store.postgres import PostgresStore
 
     def open_store(**options: Any) -> DocumentStore:
         return PostgresStore(url, **options)

@@ -55,7 +55,7 @@ def test_without_psycopg_open_store_names_the_extra(monkeypatch: pytest.MonkeyPa
 
 def test_mask_password() -> None:
     pytest.importorskip("psycopg")
-    from docbatch.store.postgres import mask_password
+    from docbatch.store import mask_password
 
     assert mask_password("postgresql://ann:pw@h:5/db") == "postgresql://ann:***@h:5/db"
     assert mask_password("postgresql://ann@h/db") == "postgresql://ann@h/db"
@@ -101,7 +101,8 @@ def test_unreachable_server_is_a_store_error_without_the_password() -> None:
 
 
 def test_open_store_url_gives_a_postgres_store(postgres_schema_url: str) -> None:
-    from docbatch.store.postgres import PostgresStore, mask_password
+    from docbatch.store import mask_password
+    from docbatch.store.postgres import PostgresStore
 
     store = open_store(postgres_schema_url)
     try:
