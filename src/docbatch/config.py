@@ -76,16 +76,21 @@ class BatchConfig:
     html_drop_selectors: tuple[str, ...] = ()
     """CSS selectors of elements dropped from a page's content (besides ``nav``, ``header``,
     ``footer``, scripts and the site template docbatch finds itself)."""
+    format_map: tuple[tuple[str, str], ...] = ()
+    """Files of an extension read as another format: pairs ``(extension, format)``, the
+    extension with or without its dot, e.g. ``(("txt", "rst"),)`` reads ``.txt`` files (Sphinx's
+    include snippets) as reStructuredText; a mapped extension goes before the built-in ones
+    (``--format EXT=FORMAT``). Formats: html, markdown, rst, text."""
     keep_runs: int = 20
     """The state folder keeps the reports of this many latest runs in ``runs/<run_id>/``."""
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            if f.name in _RULES or f.name in _CHOICES or f.name in _TEXTS or f.name in _SELECTORS:
+            if f.name in _RULES or f.name in _CHOICES or f.name in _TEXTS or f.name in _OTHERS:
                 _check(f.name, getattr(self, f.name))
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in _RULES or name in _CHOICES or name in _TEXTS or name in _SELECTORS:
+        if name in _RULES or name in _CHOICES or name in _TEXTS or name in _OTHERS:
             _check(name, value)
         object.__setattr__(self, name, value)
 
@@ -162,6 +167,29 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 
 _SELECTORS = ("html_content_selectors", "html_drop_selectors")
 
+FORMAT_NAMES: tuple[str, ...] = ("html", "markdown", "rst", "text")
+"""The formats docbatch parses (``docbatch.formats.supported_formats()``), for ``format_map``."""
+FORMAT_MAP_ALLOWED = (
+    "pairs (extension, format) such as (('txt', 'rst'),): an extension of letters, digits,"
+    " '_', '+' or '-' (a leading dot is fine), a format one of " + ", ".join(FORMAT_NAMES)
+)
+"""What ``format_map`` accepts, for error messages."""
+_EXTENSION = re.compile(r"\.?[\w+-]+")
+_OTHERS = (*_SELECTORS, "format_map")
+
+
+def _check_format_map(name: str, value: Any) -> None:
+    good = isinstance(value, tuple | list) and all(
+        isinstance(pair, tuple | list)
+        and len(pair) == 2
+        and isinstance(pair[0], str)
+        and _EXTENSION.fullmatch(pair[0]) is not None
+        and pair[1] in FORMAT_NAMES
+        for pair in value
+    )
+    if not good:
+        raise ConfigError.invalid(name, value, FORMAT_MAP_ALLOWED)
+
 
 def _check_selectors(name: str, value: Any) -> None:
     allowed = "a list of CSS selectors, such as ['div.content', '#main']"
@@ -208,6 +236,9 @@ def _in_range(name: str, value: float) -> bool:
 def _check(name: str, value: Any) -> None:
     if name in _SELECTORS:
         _check_selectors(name, value)
+        return
+    if name == "format_map":
+        _check_format_map(name, value)
         return
     if name in _TEXTS:
         pattern, allowed = _TEXTS[name]

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from docbatch.cli.parser import EXIT_FAILED_FILES, EXIT_INTERRUPTED, EXIT_OK
-from docbatch.config import BatchConfig
+from docbatch.config import FORMAT_NAMES, BatchConfig
 from docbatch.errors import (
     ConfigError,
     StateError,
@@ -34,6 +34,22 @@ def shown(value: object) -> str:
     'red\\x1b[31m.md'
     """
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(value))
+
+
+def format_map(values: list[str]) -> tuple[tuple[str, str], ...]:
+    """``--format EXT=FORMAT`` values as the ``format_map`` setting.
+
+    >>> format_map([".txt=rst", "inc = rst"])
+    (('.txt', 'rst'), ('inc', 'rst'))
+    """
+    pairs = []
+    for value in values:
+        extension, equals, fmt = value.partition("=")
+        if not equals:
+            allowed = "EXT=FORMAT such as .txt=rst, FORMAT one of " + ", ".join(FORMAT_NAMES)
+            raise ConfigError.invalid("--format (format_map)", value, allowed)
+        pairs.append((extension.strip(), fmt.strip()))
+    return tuple(pairs)
 
 
 def ingest(args: argparse.Namespace) -> int:
@@ -55,6 +71,8 @@ def ingest(args: argparse.Namespace) -> int:
         cfg.html_content_selectors = tuple(args.html_content_selector)
     if args.html_drop_selector:
         cfg.html_drop_selectors = tuple(args.html_drop_selector)
+    if args.format:
+        cfg.format_map = format_map(args.format)
     _check_tree(args.directory, args.pattern)  # before the store and the state folder are made
     with BatchIngestService(args.db, config=cfg, state_dir=args.state_dir) as service:
         result = service.ingest_batch(

@@ -158,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CSS",
         help="CSS selector of elements to drop from a page's content (repeatable)",
     )
+    ingest.add_argument(
+        "--format",
+        action="append",
+        metavar="EXT=FORMAT",
+        help="read files of extension EXT as FORMAT (html, markdown, rst, text), e.g. .txt=rst (repeatable)",
+    )
     ingest.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ingest.add_argument("--fail-on-error", action="store_true", help="exit 1 when any file failed")
     ingest.add_argument("--quiet", action="store_true", help="no progress output")

@@ -11,6 +11,7 @@ template (``templates``: regions repeated across a source's pages).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable, Mapping
 from functools import cache
 
 from docbatch.errors import FormatError
@@ -50,18 +51,38 @@ def supported_formats() -> tuple[str, ...]:
     return tuple(sorted(_MODULES))
 
 
-def detect_format(name: str) -> str | None:
+def detect_format(name: str, format_map: Mapping[str, str] | None = None) -> str | None:
     """The format of a file name, or None when no part of it is a known extension.
+
+    ``format_map`` (see ``extension_formats``) maps more extensions, or known ones to
+    another format; it goes before ``EXTENSIONS``.
 
     >>> detect_format("guide.md"), detect_format("mod_ssl.html.en.utf8"), detect_format("a.png")
     ('markdown', 'html', None)
+    >>> detect_format("snippet.txt", {"txt": "rst"})
+    'rst'
     """
     parts = name.lower().split(".")[1:]
     for part in reversed(parts):
-        fmt = EXTENSIONS.get(part)
+        fmt = format_map.get(part) if format_map else None
+        if fmt is None:
+            fmt = EXTENSIONS.get(part)
         if fmt is not None:
             return fmt
     return None
+
+
+def extension_formats(format_map: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> dict[str, str]:
+    """The ``format_map`` setting (pairs, or a dict, of extension and format) as
+    ``detect_format`` reads it: extensions lower-cased, without their dot.
+
+    >>> extension_formats([(".TXT", "rst")])
+    {'txt': 'rst'}
+    """
+    if not format_map:
+        return {}
+    pairs = format_map.items() if isinstance(format_map, Mapping) else format_map
+    return {extension.lower().lstrip("."): fmt for extension, fmt in pairs}
 
 
 @cache
@@ -95,6 +116,7 @@ __all__ = [
     "Parser",
     "Section",
     "detect_format",
+    "extension_formats",
     "get_parser",
     "supported_formats",
 ]

@@ -15,6 +15,7 @@ from importlib import metadata
 from typing import Any
 
 from docbatch import __version__
+from docbatch.formats import extension_formats
 from docbatch.work.chunking import PassageRules
 
 # the library that parses each format; its version is part of the format's fingerprint
@@ -77,8 +78,14 @@ def _fingerprints(passages: PassageRules, rst_engine: str) -> tuple[tuple[str, s
 
 def parser_fingerprints(config: Any, parsers: Mapping[str, object]) -> dict[str, str]:
     """Per-format fingerprints of ``config``'s settings; a custom parser for a format makes
-    that format's fingerprint name it (module and name)."""
+    that format's fingerprint name it (module and name), and so do the extensions
+    ``format_map`` gives a format (``+map:inc,txt``): changing the map re-plans them."""
     prints = fingerprints(passages=PassageRules.from_config(config), rst_engine=config.rst_engine)
+    mapped: dict[str, list[str]] = {}
+    for extension, fmt in sorted(extension_formats(getattr(config, "format_map", ())).items()):
+        mapped.setdefault(fmt, []).append(extension)
+    for fmt, extensions in mapped.items():
+        prints[fmt] = f"{prints.get(fmt, '')}+map:{','.join(extensions)}"
     for fmt, parser in parsers.items():
         module = getattr(parser, "__module__", "?")
         name = getattr(parser, "__qualname__", type(parser).__name__)

@@ -29,13 +29,13 @@ import errno
 import logging
 import os
 import stat as stat_module
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import polars as pl
 
 from docbatch.errors import ConfigError, RootError
-from docbatch.formats import detect_format, supported_formats
+from docbatch.formats import detect_format, extension_formats, supported_formats
 from docbatch.frames import INVENTORY
 from docbatch.plan.selection import (
     DEFAULT_PATTERN,
@@ -54,6 +54,9 @@ NOT_FOLLOWED = "not followed"
 
 log = logging.getLogger("docbatch")
 
+FormatMap = Mapping[str, str] | Iterable[tuple[str, str]] | None
+"""The ``format_map`` setting: pairs (or a dict) of extension and format."""
+
 
 def scan(
     root: str | os.PathLike[str],
@@ -64,9 +67,12 @@ def scan(
     exclude: str | Iterable[str] | None = None,
     include_hidden: bool = False,
     unmatched: list[str] | None = None,
+    format_map: FormatMap = None,
 ) -> pl.DataFrame:
     """The inventory frame of ``root``: one row per path the selection takes (see
     ``Selection``; hidden paths and folder symlinks as ``skipped`` rows), sorted by doc_id.
+    A file's format comes from its name (``detect_format``), ``format_map`` first (the
+    setting's pairs of extension and format).
 
     A pattern that matches no file (or an exclusion that leaves none out) is logged as a
     warning, which is also appended to ``unmatched`` when given.
@@ -87,7 +93,7 @@ def scan(
     except OSError as exc:
         raise RootError(f"cannot list directory {root}: {exc.strerror or exc}") from None
 
-    walk = _Walk(rules, max_file_size, real_root)
+    walk = _Walk(rules, max_file_size, real_root, format_map)
     stack: list[tuple[str, str]] = [(real_root, "")]
     while stack:
         directory, rel_dir = stack.pop()
@@ -121,6 +127,7 @@ def scan_listed(
     max_file_size: int = 50 * 1024 * 1024,
     exclude: str | Iterable[str] | None = None,
     include_hidden: bool = False,
+    format_map: FormatMap = None,
 ) -> pl.DataFrame:
     """The inventory frame of only the listed files of ``root`` (e.g. those git says changed),
     with the same selection, hidden, symlink and validation rules as ``scan``; nothing else
@@ -131,7 +138,7 @@ def scan_listed(
     real_root = os.path.realpath(root)
     if not os.path.isdir(real_root):
         raise RootError(f"not a directory: {root}")
-    walk = _Walk(rules, max_file_size, real_root)
+    walk = _Walk(rules, max_file_size, real_root, format_map)
     for rel in sorted(set(doc_ids)):
         parts = rel.split("/")
         name = parts[-1]
@@ -140,7 +147,7 @@ def scan_listed(
         if not rules.matches(rel):
             continue
         path = os.path.join(real_root, *parts)
-        fmt = detect_format(name)
+        fmt = detect_format(name, walk.formats)
         if not os.path.lexists(path):
             continue
         link = _folder_link_on_the_way(real_root, parts)
@@ -162,8 +169,9 @@ def scan_listed(
 class _Walk:
     """The rows of one inventory, and the paths that exclusions left out."""
 
-    def __init__(self, rules: Selection, max_file_size: int, real_root: str) -> None:
+    def __init__(self, rules: Selection, max_file_size: int, real_root: str, format_map: FormatMap) -> None:
         self.rules = rules
+        self.formats = extension_formats(format_map)
         self.take = rules.taker
         self.hidden_too = rules.include_hidden
         self.max_file_size = max_file_size
@@ -198,13 +206,13 @@ class _Walk:
                 self.excluded.append(rel)
             return
         if name[0] == "." and not self.hidden_too:
-            self.add(rel, entry.path, detect_format(name), "skipped", HIDDEN)
+            self.add(rel, entry.path, detect_format(name, self.formats), "skipped", HIDDEN)
             return
         if is_link:
             self.file(rel, entry.path, name, is_link, entry)
             return
         # a plain file (every file but a few): what ``file`` does, without its call
-        fmt = detect_format(name)
+        fmt = detect_format(name, self.formats)
         try:
             st = entry.stat()
         except OSError as exc:
@@ -220,7 +228,7 @@ class _Walk:
 
     def file(self, rel: str, path: str, name: str, is_link: bool, entry: os.DirEntry[str] | None) -> None:
         """The row of a selected file: valid (status ""), or invalid with the reason."""
-        fmt = detect_format(name)
+        fmt = detect_format(name, self.formats)
         if is_link and not _inside(os.path.realpath(path), self.real_root):
             self.add(rel, path, fmt, "invalid", "symlink points outside the root")
             return

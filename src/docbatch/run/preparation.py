@@ -98,6 +98,7 @@ def take_inventory(
     exclude: tuple[str, ...] = (),
     include_hidden: bool = False,
     unmatched: list[str] | None = None,
+    format_map: tuple[tuple[str, str], ...] = (),
 ) -> tuple[pl.DataFrame, set[str] | None]:
     """The files to consider, and — with ``since`` — the doc ids git reports as changed
     (planning then looks at those only, instead of the whole tree). Warnings about
@@ -112,6 +113,7 @@ def take_inventory(
             exclude=exclude,
             include_hidden=include_hidden,
             unmatched=unmatched,
+            format_map=format_map,
         )
         listed = None
     else:
@@ -128,6 +130,7 @@ def take_inventory(
             max_file_size=max_size,
             exclude=exclude,
             include_hidden=include_hidden,
+            format_map=format_map,
         )
     if repo is not None and respect_gitignore and inventory.height:
         ignored = repo.ignored(inventory["doc_id"].to_list())
@@ -170,7 +173,7 @@ def prepare(
         "include_hidden": include_hidden,
     }
     checkpoint = Checkpoint(state_dir)
-    key = (*job.values(), cfg.max_file_size, respect_gitignore, repo is not None)
+    key = (*job.values(), cfg.max_file_size, respect_gitignore, repo is not None, cfg.format_map)
     continued = continued_run(checkpoint, job, request.resume)
     inventory = None
     if kept is not None and since is None and continued is not None:
@@ -190,6 +193,7 @@ def prepare(
             exclude=excludes,
             include_hidden=include_hidden,
             unmatched=unmatched,
+            format_map=cfg.format_map,
         )
     if html is not None:
         html = source_options(inventory, state_dir, source, html)
@@ -280,6 +284,7 @@ def preview(
         max_file_size=config.max_file_size,
         exclude=excludes,
         include_hidden=include_hidden,
+        format_map=config.format_map,
     )
     if html is not None and state_dir is not None:
         fingerprints = with_template(

@@ -176,6 +176,7 @@ def verify_source(
             max_file_size=config.max_file_size,
             exclude=excludes,
             include_hidden=hidden,
+            format_map=config.format_map,
         )
         ledger = reports.latest_outcomes(state_dir, source)
         problems = find_problems(
