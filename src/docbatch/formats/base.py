@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Protocol
+
+SourceLines = tuple[int, int] | None
+"""A block's first and last source line (1-based, inclusive), or None when unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,12 +17,15 @@ class Section:
     ``start``/``end`` are character offsets into ``ParsedDocument.text``; the span
     begins with the heading's own line (when there is one). ``heading_path`` runs
     from the outermost heading to this section's heading; it is empty for text
-    before the first heading.
+    before the first heading. ``anchor`` is what a link to the section uses (the heading's
+    id in its rendered page: an explicit id, else the one its format derives from the
+    heading text); empty when there is none.
     """
 
     heading_path: tuple[str, ...]
     start: int
     end: int
+    anchor: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +36,10 @@ class ParsedDocument:
     separated by blank lines. ``sections`` cover ``text`` in order without
     overlapping. ``links`` are the link targets as written in the source.
     ``warnings`` are problems the parser recovered from (kept as outcome data).
+    ``line_map`` tells where the text comes from in the source: sorted
+    ``(offset, first, last)`` entries, each saying that the clean text from ``offset`` up to
+    the next entry's offset comes from source lines ``first``..``last`` (1-based, inclusive;
+    0 and 0 when unknown); empty when the parser gave no lines at all.
     """
 
     title: str | None
@@ -36,6 +47,29 @@ class ParsedDocument:
     sections: tuple[Section, ...]
     links: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    line_map: tuple[tuple[int, int, int], ...] = ()
+
+    def line_range(self, start: int, end: int) -> SourceLines:
+        """The source lines ``text[start:end]`` comes from: the first line of the first block
+        it overlaps and the last line of the last; None when one of them is unknown.
+
+        >>> b = DocumentBuilder(); b.block("one", (1, 2)); b.block("two", (4, 4))
+        >>> doc = b.build(None)
+        >>> doc.line_range(0, 3), doc.line_range(0, len(doc.text)), doc.line_range(5, 8)
+        ((1, 2), (1, 4), (4, 4))
+        """
+        entries = self.line_map
+        if not entries or end <= start:
+            return None
+        i = max(bisect_right(entries, (start, _MAX, _MAX)) - 1, 0)
+        first, last = _MAX, 0
+        while i < len(entries) and entries[i][0] < end:
+            _, a, b = entries[i]
+            if not a:
+                return None
+            first, last = min(first, a), max(last, b)
+            i += 1
+        return (first, last) if last else None
 
 
 def check_sections(doc: ParsedDocument, *, complete: bool = True) -> None:
@@ -78,12 +112,17 @@ class Parser(Protocol):
     def __call__(self, text: str) -> ParsedDocument: ...
 
 
+_MAX = 1 << 62
+
+
 class DocumentBuilder:
     """Accumulates blocks of clean text under headings and builds a ``ParsedDocument``.
 
-    Parsers call ``heading(level, text)`` and ``block(text)`` in document order;
-    the builder keeps the heading stack, the character offsets and the block
-    separators, so every parser produces text and sections the same way.
+    Parsers call ``heading(level, text, anchor, line)`` and ``block(text, line)`` in
+    document order; the builder keeps the heading stack, the character offsets, the block
+    separators and the source lines, so every parser produces text, sections and line map
+    the same way. ``line`` is the block's ``(first, last)`` source line range (1-based),
+    or None when the parser does not know it.
     """
 
     def __init__(self) -> None:
@@ -93,6 +132,9 @@ class DocumentBuilder:
         self._sections: list[Section] = []
         self._section_start = 0
         self._section_path: tuple[str, ...] = ()
+        self._section_anchor = ""
+        self._lines: list[tuple[int, int, int]] = []
+        self._known_lines = False
         self.links: list[str] = []
         self.warnings: list[str] = []
 
@@ -103,7 +145,18 @@ class DocumentBuilder:
         self._parts.append(text)
         self._length += len(text)
 
-    def heading(self, level: int, text: str) -> None:
+    def _place(self, line: SourceLines) -> None:
+        """Record the source lines of the block about to be appended."""
+        first, last = line if line is not None else (0, 0)
+        last = max(first, last)
+        if first:
+            self._known_lines = True
+        lines = self._lines
+        if lines and lines[-1][1] == first and lines[-1][2] == last:
+            return  # the same lines as the block before: one entry covers both
+        lines.append((self._length + (2 if self._parts else 0), first, last))
+
+    def heading(self, level: int, text: str, anchor: str = "", line: SourceLines = None) -> None:
         text = " ".join(text.split())
         if not text:
             return
@@ -112,16 +165,21 @@ class DocumentBuilder:
             self._stack.pop()
         self._stack.append((level, text))
         self._section_path = tuple(t for _, t in self._stack)
+        self._section_anchor = anchor
         self._section_start = self._length + (2 if self._parts else 0)
+        self._place(line)
         self._append(text)
 
-    def block(self, text: str) -> None:
+    def block(self, text: str, line: SourceLines = None) -> None:
         if text.strip():
+            self._place(line)
             self._append(_strip_blank_lines(text))
 
     def _close_section(self) -> None:
         if self._length > self._section_start:
-            self._sections.append(Section(self._section_path, self._section_start, self._length))
+            self._sections.append(
+                Section(self._section_path, self._section_start, self._length, self._section_anchor)
+            )
 
     def build(self, title: str | None) -> ParsedDocument:
         self._close_section()
@@ -134,6 +192,7 @@ class DocumentBuilder:
             sections=tuple(self._sections),
             links=tuple(self.links),
             warnings=tuple(self.warnings),
+            line_map=tuple(self._lines) if self._known_lines else (),
         )
 
 

@@ -5,6 +5,11 @@ inside it (``REMOVED_SELECTORS``) is dropped. Instead of walking the tree in
 Python, marker characters are inserted around block elements and the text of
 the main node is read once; the markers then split it into headings and
 blocks. No Python recursion is involved, so very deep trees are safe.
+
+A heading's anchor is its ``id``, else its enclosing ``section``'s or ``div``'s when that
+starts with the heading, else that of an ``<a id>`` or ``<a name>`` inside it. The tree
+keeps no source lines: a section's lines run from the line where its anchor is found in
+the source to the line of the next section's (unknown for a section without one).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import itertools
 import operator
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -64,10 +69,37 @@ def _flat(raw: str) -> str:
     return "\n".join(lines)
 
 
-def _mark(main: LexborNode) -> None:
+def _starts_with(parent: LexborNode, node: LexborNode) -> bool:
+    """Whether ``node`` comes first in ``parent`` (before any other element or text)."""
+    child = parent.child
+    while child is not None and child.mem_id != node.mem_id:
+        if child.tag != "-comment" and (child.tag != "-text" or (child.text_content or "").strip()):
+            return False
+        child = child.next
+    return child is not None
+
+
+def _anchor(heading: LexborNode) -> str:
+    """What a link to ``heading`` uses (see the module's documentation), else ""."""
+    anchor = heading.attributes.get("id")
+    if anchor:
+        return anchor
+    parent = heading.parent
+    if parent is not None and parent.tag in ("section", "div") and _starts_with(parent, heading):
+        anchor = parent.attributes.get("id")
+        if anchor:
+            return anchor
+    inner = heading.css_first("a[id], a[name]")
+    if inner is not None:
+        return inner.attributes.get("id") or inner.attributes.get("name") or ""
+    return ""
+
+
+def _mark(main: LexborNode) -> list[str]:
     """Insert marker text nodes around the block elements under ``main``; an image's alt
     text stands in its place. Blocks inside a table cell stay in the cell, so that a table
-    keeps one line per row."""
+    keeps one line per row. Returns the anchor of every heading, in document order."""
+    anchors = [_anchor(heading) for heading in main.css("h1, h2, h3, h4, h5, h6")]
     for image in main.css("img[alt]"):
         alt = " ".join((image.attributes.get("alt") or "").split())
         if alt:
@@ -93,14 +125,18 @@ def _mark(main: LexborNode) -> None:
         else:
             node.insert_before(_BLOCK)
             node.insert_after(_BLOCK)
+    return anchors
 
 
-def _emit(builder: DocumentBuilder, marked: str) -> None:
-    """Feed the marked text of the main node to ``builder`` as headings and blocks."""
+def _emit(builder: DocumentBuilder, marked: str, anchors: list[str]) -> None:
+    """Feed the marked text of the main node to ``builder`` as headings and blocks;
+    ``anchors`` are the headings' anchors, in order."""
     parts = _SPLIT_RE.split(marked)
     buf = [parts[0]]
     pre = heading = 0
     level = 1
+    n_heading = -1
+    anchor = ""
     for i in range(1, len(parts), 2):
         mark, chunk = parts[i], parts[i + 1]
         if mark == _BLOCK and not heading and not pre:  # by far the most common mark
@@ -111,17 +147,19 @@ def _emit(builder: DocumentBuilder, marked: str) -> None:
             continue
         if mark == _HEAD_OPEN:
             digit, chunk = chunk[:1], chunk[1:]
+            n_heading += 1
             if not pre:
                 if not heading:
                     builder.block(_flat("".join(buf)))
                     buf.clear()
                     level = int(digit) if digit.isdigit() else 1
+                    anchor = anchors[n_heading] if n_heading < len(anchors) else ""
                 heading += 1
         elif mark == _HEAD_CLOSE:
             if not pre and heading:
                 heading -= 1
                 if not heading:
-                    builder.heading(level, "".join(buf).translate(_INLINE_MARKS))
+                    builder.heading(level, "".join(buf).translate(_INLINE_MARKS), anchor)
                     buf.clear()
         elif heading:
             if mark == _BLOCK:
@@ -278,9 +316,48 @@ def parse(text: str, options: HtmlOptions | None = None) -> ParsedDocument:
         if not title:
             h1 = main.css_first("h1") or tree.css_first("h1")
             title = " ".join(h1.text().split()) if h1 is not None else ""
-        _mark(main)
-        _emit(builder, main.text(deep=True))
-    return builder.build(title or None)
+        anchors = _mark(main)
+        _emit(builder, main.text(deep=True), anchors)
+    doc = builder.build(title or None)
+    return replace(doc, line_map=_line_map(text, doc)) if doc.sections else doc
+
+
+_BEFORE_VALUE = re.compile(r"""[\s"'/](?:id|name|ID|NAME)\s*=\s*["']?$""")
+_AFTER_VALUE = frozenset("\"' \t\r\n/>")
+
+
+def _attribute_at(text: str, value: str, position: int) -> int:
+    """The offset of the first ``id`` or ``name`` attribute whose value is ``value`` at or
+    after ``position``, else -1."""
+    at = text.find(value, position)
+    while at != -1:
+        end = at + len(value)
+        ends = end == len(text) or text[end] in _AFTER_VALUE
+        if ends and _BEFORE_VALUE.search(text, max(0, at - 24), at):
+            return at
+        at = text.find(value, at + 1)
+    return -1
+
+
+def _line_map(text: str, doc: ParsedDocument) -> tuple[tuple[int, int, int], ...]:
+    """Each section's source lines: from the line where its anchor is (``id="..."`` or
+    ``name="..."``, found after the previous section's) to the line of the next section's
+    found anchor, or to the last line; unknown (0) when its anchor is not found."""
+    found: list[tuple[int, int]] = []  # (section number, line)
+    position, line = 0, 1
+    for n, section in enumerate(doc.sections):
+        at = _attribute_at(text, section.anchor, position) if section.anchor else -1
+        if at != -1:
+            line += text.count("\n", position, at)
+            position = at
+            found.append((n, line))
+    if not found:
+        return ()
+    last_line = text.count("\n") + (0 if text.endswith("\n") else 1)
+    lines = dict.fromkeys(range(len(doc.sections)), (0, 0))
+    for (n, first), following in zip(found, [*found[1:], (0, last_line)], strict=True):
+        lines[n] = (first, max(first, following[1]))
+    return tuple((section.start, *lines[n]) for n, section in enumerate(doc.sections))
 
 
 _DEFAULT = HtmlOptions()

@@ -36,7 +36,12 @@ UNITS = ("chars", "tokens")
 
 @dataclass(frozen=True, slots=True)
 class Passage:
-    """One searchable piece of a document."""
+    """One searchable piece of a document.
+
+    ``anchor`` is the anchor of the section the passage starts in (what a link to it
+    uses; empty when the section has none); ``line_start``/``line_end`` are the first and
+    last source lines of the blocks it overlaps (1-based, inclusive), None when unknown.
+    """
 
     seq: int
     passage_id: str
@@ -44,6 +49,9 @@ class Passage:
     start: int
     end: int
     text: str
+    anchor: str = ""
+    line_start: int | None = None
+    line_end: int | None = None
 
 
 def estimate_tokens(text: str) -> int:
@@ -187,7 +195,9 @@ def chunk(doc_id: str, doc: ParsedDocument, rules: PassageRules | int) -> list[P
         n = seen.get(digest, 0)
         seen[digest] = n + 1
         pid = digest if n == 0 else f"{digest}-{n}"
-        passages.append(Passage(seq, pid, heading, span.start, span.end, body))
+        anchor = sections[span.section].anchor if sections else ""
+        lines = doc.line_range(span.start, span.end) or (None, None)
+        passages.append(Passage(seq, pid, heading, span.start, span.end, body, anchor, *lines))
     return passages
 
 

@@ -5,6 +5,9 @@ Parsing never reads another file, embeds raw content or touches the network:
 the Sphinx fallbacks (see ``sphinx_compat``) never read files. docutils reports
 nothing; the ERROR-level messages left in the doctree are summarised in
 ``ParsedDocument.warnings`` and removed before the text is extracted.
+
+A section's anchor is its docutils id (its explicit label when it has one); a block's
+source lines run from its node's line to the line before the next block's.
 """
 
 from __future__ import annotations
@@ -191,7 +194,7 @@ def _field_items(node: nodes.Element, depth: int) -> list[_Item] | str:
     items: list[_Item] = []
     for field in node.children:
         if isinstance(field, nodes.field):
-            items.append((nodes.paragraph("", _field_label(field) + ":"), depth, ""))
+            items.append((_placed_like(field, _field_label(field) + ":"), depth, ""))
             items.extend((child, depth, "") for child in field.children[-1].children)
         else:
             items.append((field, depth, f"{_field_label(field)}: "))
@@ -208,12 +211,99 @@ def _children(node: nodes.Element, depth: int, prefix: str) -> list[_Item]:
     return _items(node.children, depth, prefix)
 
 
-def _expand(node: nodes.Node, depth: int, prefix: str, builder: DocumentBuilder) -> list[_Item]:
+def _placed_like(node: nodes.Node, text: str) -> nodes.paragraph:
+    """A paragraph of ``text`` standing for part of ``node``, at its line."""
+    paragraph = nodes.paragraph("", text)
+    paragraph.line = _line_of(node)
+    return paragraph
+
+
+def _line_of(node: nodes.Node) -> int | None:
+    """The source line of ``node``, else of its first descendant that has one, else of
+    its nearest ancestor that has one."""
+    if node.line:
+        return int(node.line)
+    if isinstance(node, nodes.Element):
+        for inner in node.findall(include_self=False):
+            if inner.line:
+                return int(inner.line)
+    for parent in _ancestors(node):
+        if parent.line:
+            return int(parent.line)
+    return None
+
+
+def _anchor(section: nodes.Element) -> str:
+    """The id a link to ``section`` uses: its explicit label's, else its own."""
+    ids: list[str] = section["ids"]
+    doc = section.document
+    if doc is not None:
+        for name in section["names"]:
+            if doc.nametypes.get(name) and doc.nameids.get(name) in ids:
+                return str(doc.nameids[name])
+    return ids[0] if ids else ""
+
+
+_LONG_WORD, _WORD = re.compile(r"\w{4,}"), re.compile(r"\w+")
+
+
+class _Placed:
+    """Hands headings and blocks to a ``DocumentBuilder`` with their source lines. docutils
+    gives the first line of a node only: a block runs to the line before the next block's
+    (the last one to the last line of the text), a heading covers its title and underline.
+    A node made by a directive may give the line after the directive: a block whose first
+    word is not on its line starts on the nearest line above that holds it."""
+
+    def __init__(self, builder: DocumentBuilder, text: str) -> None:
+        self.builder = builder
+        self.node: nodes.Node | None = None  # the node being expanded
+        self._pending: tuple[str, int] | None = None
+        self._known = 1  # the line of the last block or heading
+        self._source = text.split("\n")
+        self._end = max(1, len(text.rstrip().split("\n")))
+
+    def _first(self) -> int:
+        line = _line_of(self.node) if self.node is not None else None
+        return line if line is not None and line > 0 else self._known
+
+    def _flush(self, next_first: int) -> None:
+        if self._pending is not None:
+            text, first = self._pending
+            self.builder.block(text, (first, max(first, next_first - 1)))
+            self._pending = None
+
+    def heading(self, level: int, text: str, anchor: str = "") -> None:
+        underline = self._first()
+        first = max(1, underline - 1)
+        self._flush(first)
+        self._known = underline
+        self.builder.heading(level, text, anchor, (first, underline))
+
+    def block(self, text: str) -> None:
+        if not text.strip():
+            return
+        first = self._first()
+        word = _LONG_WORD.search(text, 0, 60) or _WORD.search(text)
+        source = self._source
+        if word is not None and first <= len(source) and word[0] not in source[first - 1]:
+            for line in range(min(first, len(source)) - 1, self._known - 1, -1):
+                if word[0] in source[line - 1]:
+                    first = line
+                    break
+        self._flush(first)
+        self._known = first
+        self._pending = (text, first)
+
+    def finish(self) -> None:
+        self._flush(self._end + 1)
+
+
+def _expand(node: nodes.Node, depth: int, prefix: str, builder: _Placed) -> list[_Item]:
     """Emit ``node``'s text, or return the child items to walk next."""
     if isinstance(node, nodes.section):
         return _children(node, depth + 1, "")
     if isinstance(node, nodes.title) and isinstance(node.parent, nodes.section):
-        builder.heading(depth, node.astext())
+        builder.heading(depth, node.astext(), _anchor(node.parent))
         return []
     if isinstance(node, nodes.literal_block | nodes.doctest_block | nodes.math_block):
         builder.block(node.astext())
@@ -244,7 +334,7 @@ def _expand(node: nodes.Node, depth: int, prefix: str, builder: DocumentBuilder)
         if definition is not None:
             builder.block(prefix + "\n".join(t for t in (term, definition) if t))
             return []
-        return [(nodes.paragraph("", term), depth, prefix), *_children(node[-1], depth, "")]
+        return [(_placed_like(node, term), depth, prefix), *_children(node[-1], depth, "")]
     if isinstance(node, nodes.field_list | nodes.docinfo):
         fields = _field_items(node, depth)
         if isinstance(fields, str):
@@ -267,14 +357,16 @@ def _expand(node: nodes.Node, depth: int, prefix: str, builder: DocumentBuilder)
     return []
 
 
-def _walk(doc: nodes.document, builder: DocumentBuilder) -> None:
+def _walk(doc: nodes.document, builder: _Placed) -> None:
     """Visit the doctree in document order without recursion."""
     stack: list[_Item] = list(reversed(_children(doc, 0, "")))
     while stack:
         node, depth, prefix = stack.pop()
         if _skip(node):
             continue
+        builder.node = node
         stack.extend(reversed(_expand(node, depth, prefix, builder)))
+    builder.finish()
 
 
 def _links(doc: nodes.document) -> Iterable[str]:
@@ -312,7 +404,7 @@ def parse(text: str) -> ParsedDocument:
         return builder.build(None)
     doc = _doctree(text)
     builder.warnings.extend(_prepare(doc))
-    _walk(doc, builder)
+    _walk(doc, _Placed(builder, text))
     builder.links.extend(_links(doc))
     title = doc.get("title") or _first_section_title(doc)
     return builder.build(title)

@@ -1,0 +1,253 @@
+"""Each passage names its place in the source: the anchor a link to its section uses and
+the source lines its words come from."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from docbatch.formats import html, markdown, text
+from docbatch.formats.base import DocumentBuilder, ParsedDocument
+from docbatch.formats.rst_docutils import parse as parse_rst_docutils
+from docbatch.formats.rst_fast import parse as parse_rst_fast
+from docbatch.work.chunking import Passage, PassageRules, chunk
+
+_WORD = re.compile(r"\w+")
+
+
+def _passages(doc: ParsedDocument, max_size: int = 1500, min_size: int = 0) -> list[Passage]:
+    return chunk("doc", doc, PassageRules(max_size=max_size, min_size=min_size))
+
+
+def _assert_in_lines(source: str, passages: list[Passage]) -> None:
+    """Every word of each passage occurs within the source lines it names."""
+    lines = source.split("\n")
+    for p in passages:
+        assert p.line_start is not None and p.line_end is not None, p
+        assert 1 <= p.line_start <= p.line_end <= len(lines), p
+        region = "\n".join(lines[p.line_start - 1 : p.line_end])
+        missing = [w for w in _WORD.findall(p.text) if w not in region]
+        assert not missing, (p, missing, region)
+
+
+MARKDOWN = """\
+---
+title: Front
+---
+# Getting Started
+
+Intro paragraph that
+spans two lines.
+
+## Install the *tool*!
+
+- first item
+- second item
+  - nested item
+
+```python
+print("code block")
+```
+
+## Install the tool
+
+| name | value |
+|------|-------|
+| alpha | one |
+
+## Custom place {#custom-id}
+
+Last words here.
+"""
+
+
+def test_markdown_passages_know_their_anchor_and_lines() -> None:
+    doc = markdown.parse(MARKDOWN)
+    assert [s.anchor for s in doc.sections] == [
+        "getting-started",
+        "install-the-tool",
+        "install-the-tool-1",
+        "custom-id",
+    ]
+    assert doc.sections[-1].heading_path[-1] == "Custom place"  # the {#id} is no text
+    passages = _passages(doc)
+    assert [p.anchor for p in passages] == [s.anchor for s in doc.sections]
+    _assert_in_lines(MARKDOWN, passages)
+    assert [(p.line_start, p.line_end) for p in passages] == [(4, 7), (9, 17), (19, 23), (25, 27)]
+
+
+def test_markdown_lines_count_characters_not_bytes() -> None:
+    source = "# Été à Zürich\n\nÇa va très bien.\n\n## Ünïcödé\n\nÉnd wörds.\n"
+    doc = markdown.parse(source)
+    passages = _passages(doc, max_size=20)
+    _assert_in_lines(source, passages)
+    assert [p.anchor for p in passages] == ["été-à-zürich", "été-à-zürich", "ünïcödé"]
+    assert passages[-1].line_start == 5
+
+
+def test_markdown_smaller_passages_have_narrower_ranges() -> None:
+    source = "# Long\n\n" + "\n\n".join(f"Paragraph {i} " + "word " * 30 for i in range(8)) + "\n"
+    passages = _passages(markdown.parse(source), max_size=400)
+    assert len(passages) > 2
+    _assert_in_lines(source, passages)
+    assert passages[1].line_start is not None and passages[1].line_start > 3
+    assert all(p.anchor == "long" for p in passages)
+
+
+def test_a_merged_passage_takes_the_first_sections_anchor() -> None:
+    source = "# Top\n\nShort.\n\n## Next\n\nAlso short.\n"
+    passages = _passages(markdown.parse(source), max_size=200, min_size=100)
+    assert len(passages) == 1
+    assert passages[0].anchor == "top"
+    assert (passages[0].line_start, passages[0].line_end) == (1, 7)
+
+
+RST = """\
+Guide
+=====
+
+Intro para
+second line.
+
+.. _install-label:
+
+Install
+-------
+
+- item one
+- item two
+
+  nested para
+
+::
+
+   code
+   more
+
+Install
+-------
+
+Term
+   definition
+
+.. note:: A note
+   continues
+
+=== ===
+a   b
+=== ===
+
+=========
+Overlined
+=========
+
+Final words.
+"""
+
+
+def test_docutils_passages_know_their_anchor_and_lines() -> None:
+    doc = parse_rst_docutils(RST)
+    assert [s.anchor for s in doc.sections] == ["guide", "install-label", "install-1", "overlined"]
+    passages = _passages(doc)
+    assert [p.anchor for p in passages] == [s.anchor for s in doc.sections]
+    _assert_in_lines(RST, passages)
+    assert passages[0].line_start == 1
+    assert passages[1].line_start == 9
+    assert passages[-1].line_start == 36  # the title's line (under its overline)
+
+
+def test_the_fast_rst_reader_gives_no_lines_yet() -> None:
+    passages = _passages(parse_rst_fast(RST))
+    assert passages
+    assert all(p.line_start is None and p.line_end is None for p in passages)
+
+
+HTML = """\
+<html><head><title>Page</title></head>
+<body>
+<nav>Menu</nav>
+<main>
+<p>Lead text before headings.</p>
+<h1 id="top">Top heading</h1>
+<p>First paragraph.</p>
+<section id="second">
+  <h2>Second heading<a class="headerlink" href="#second">#</a></h2>
+  <p>Second body
+  on two lines.</p>
+</section>
+<div class="section" id="third"><h2>Third heading</h2>
+<p>Third body.</p></div>
+<h2><a name="fourth"></a>Fourth heading</h2>
+<p>Fourth body.</p>
+<h2>Unnamed heading</h2>
+<p>Unnamed body.</p>
+<div id="not-this"><p>Not first.</p><h2>Fifth heading</h2></div>
+</main>
+</body></html>
+"""
+
+
+def test_html_passages_know_their_anchor_and_lines() -> None:
+    doc = html.parse(HTML)
+    assert [(s.heading_path[-1:], s.anchor) for s in doc.sections] == [
+        ((), ""),
+        (("Top heading",), "top"),
+        (("Second heading",), "second"),
+        (("Third heading",), "third"),
+        (("Fourth heading",), "fourth"),
+        (("Unnamed heading",), ""),
+        (("Fifth heading",), ""),
+    ]
+    passages = _passages(doc)
+    assert [p.anchor for p in passages] == [s.anchor for s in doc.sections]
+    # lines are known from where a heading's id is, to where the next known one is
+    assert [(p.line_start, p.line_end) for p in passages] == [
+        (None, None),
+        (6, 8),
+        (8, 13),
+        (13, 15),
+        (15, 21),
+        (None, None),  # no id: no place to look for
+        (None, None),
+    ]
+    _assert_in_lines(HTML, passages[1:5])
+
+
+def test_text_passages_have_lines_and_no_anchor() -> None:
+    source = (
+        "Title line\n==========\n\nFirst block\nof text.\n\n\nSecond block.\n\nPart two\n--------\n\nEnd.\n"
+    )
+    passages = _passages(text.parse(source), max_size=30)
+    assert all(p.anchor == "" for p in passages)
+    _assert_in_lines(source, passages)
+    assert (passages[0].line_start, passages[-1].line_end) == (1, 13)
+
+
+def test_a_parser_without_lines_gives_unknown_ranges() -> None:
+    b = DocumentBuilder()
+    b.heading(1, "A", anchor="a")
+    b.block("words")
+    doc = b.build(None)
+    assert doc.line_map == ()
+    (p,) = _passages(doc)
+    assert (p.anchor, p.line_start, p.line_end) == ("a", None, None)
+
+
+def test_a_block_of_unknown_lines_makes_the_range_unknown() -> None:
+    b = DocumentBuilder()
+    b.heading(1, "A", line=(1, 1))
+    b.block("known", line=(3, 4))
+    b.block("unknown")
+    b.heading(1, "B", line=(9, 9))
+    b.block("known too", line=(10, 10))
+    doc = b.build(None)
+    first, second = _passages(doc)
+    assert (first.line_start, first.line_end) == (None, None)
+    assert (second.line_start, second.line_end) == (9, 10)
+    assert doc.line_range(0, 1) == (1, 1)
+
+
+@pytest.mark.parametrize("parse", [markdown.parse, text.parse, parse_rst_docutils, html.parse])
+def test_an_empty_document_has_no_line_map(parse: object) -> None:
+    assert parse("") == ParsedDocument(title=None, text="", sections=())  # type: ignore[operator]
