@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from docbatch.errors import QueryError
+from docbatch.store.tokens import parts, token_code
 
 _OPERATORS = {"OR", "AND", "NOT"}
 MAX_QUERY_CHARS = 2000
@@ -102,3 +104,172 @@ def _without_repeats(terms: list[str]) -> list[str]:
 
 def _quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
+
+
+STOPWORDS = frozenset(
+    """a an the of to for in on at by with from into onto about as and or is are was were be been
+    being do does did doing how what why when where which who whom whose can could should would
+    will shall may might must i me my we our us you your it its this that these those there here
+    have has had so some any get got""".split()
+)
+"""Words that carry no meaning in a question or a long query: they are not required."""
+_INTERROGATIVES = frozenset(
+    "how what why when where which who whom whose can could should does do is are".split()
+)
+_QUESTION_SECOND = frozenset(
+    "do does did to is are was were can could should would i we you my the a an it".split()
+)
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word or phrase of a query as the stores match it."""
+
+    words: tuple[str, ...]
+    """The plain words (case and accents folded); more than one for a phrase."""
+    prefix: bool = False
+    code: str | None = None
+    """The encoded form (``docbatch.store.tokens``) of a word with punctuation: matched
+    instead of its plain words, so ``c++`` is not ``c``."""
+    parts: tuple[str, ...] = ()
+    """The plain words inside a code-like word (what the fallback looks for)."""
+
+    def fts5(self) -> str:
+        """The term in FTS5 syntax; a code-like word must match its code, and its plain words
+        (a phrase) count in the ranking, weighted by the column they are in."""
+        star = "*" if self.prefix else ""
+        if self.code is None:
+            return _quote(" ".join(self.words)) + star
+        if not self.parts:
+            return _quote(self.code) + star
+        return f"({_quote(self.code)}{star} AND {_quote(' '.join(self.parts))}{star})"
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """How a store runs a query: ``strict`` must all match (operators as typed); when it
+    finds fewer hits than asked for, passages matching any of ``fallback`` follow, ranked."""
+
+    strict: list[Term | str]
+    fallback: list[Term]
+
+    def strict_fts5(self) -> str:
+        """``strict`` in FTS5 syntax, ``AND`` written out between adjacent terms (FTS5 wants
+        it after a parenthesis)."""
+        out: list[str] = []
+        for item in self.strict:
+            if isinstance(item, Term):
+                if out and out[-1] not in _OPERATORS:
+                    out.append("AND")
+                out.append(item.fts5())
+            else:
+                out.append(item)
+        return " ".join(out)
+
+    def fallback_fts5(self) -> str | None:
+        return " OR ".join(t.fts5() for t in self.fallback) or None
+
+
+def plan_search(query: str) -> SearchPlan:
+    """The plan of ``query``: words with punctuation encoded, words that carry no meaning in
+    a question or a long query left out, and the fallback of a query without operators.
+
+    >>> plan = plan_search("How do I link a library to my executable?")
+    >>> plan.strict_fts5(), plan.fallback_fts5()
+    ('"link" AND "library" AND "executable"', '"link" OR "library" OR "executable"')
+    >>> plan_search("c++ foo-bar* E[x]tract").strict_fts5()
+    '("c0p0p" AND "c") AND ("foo0mbar"* AND "foo bar"*) AND "extract"'
+    >>> plan_search("archive.tar.gz").fallback_fts5()
+    '("archive0dtar0dgz" AND "archive tar gz") OR "archive" OR "tar" OR "gz"'
+
+    Raises:
+        QueryError: as ``to_fts5``.
+    """
+    items = _items(to_fts5(query))
+    if any(isinstance(t, str) for t in items):
+        return SearchPlan(items, [])
+    terms = [t for t in items if isinstance(t, Term)]
+    kept = _meaningful(terms, query)
+    fallback: list[Term] = []
+    for term in kept:
+        fallback.append(term)
+        if term.code is not None:
+            fallback += [Term((p,)) for p in term.parts if len(p) > 1 and p not in STOPWORDS]
+    fallback = list(dict.fromkeys(fallback))
+    if len(fallback) == 1 and fallback[0] in kept:
+        fallback = []
+    return SearchPlan(list(kept), fallback)
+
+
+_ITEM = re.compile(r'"((?:[^"]|"")*)"(\*?)|(AND|OR|NOT)')
+
+
+def _items(expression: str) -> list[Term | str]:
+    """The terms and operators of a ``to_fts5`` expression."""
+    items: list[Term | str] = []
+    for match in _ITEM.finditer(expression):
+        text, star, operator = match.groups()
+        if operator is not None:
+            items.append(operator)
+            continue
+        text = text.replace('""', '"')
+        chunks = text.split()
+        if len(chunks) == 1:
+            code = token_code(chunks[0])
+            if code is not None:
+                items.append(Term(tuple(parts(chunks[0])), bool(star), code, tuple(parts(chunks[0]))))
+                continue
+        words = tuple(w for chunk in chunks for w in parts(chunk))
+        items.append(Term(words or (text,), bool(star)))
+    return items
+
+
+def _meaningful(terms: list[Term], query: str) -> list[Term]:
+    """``terms`` without stopwords when the query is a question or long (3 words or more)
+    and enough words remain."""
+    single = [t for t in terms if len(t.words) == 1 and t.code is None and not t.prefix]
+    first = query.split()[0].casefold() if query.split() else ""
+    second = query.split()[1].casefold() if len(query.split()) > 1 else ""
+    question = first in _INTERROGATIVES and (second in _QUESTION_SECOND or query.rstrip().endswith("?"))
+    content = [t for t in terms if t not in single or t.words[0] not in STOPWORDS]
+    if not content:
+        return terms
+    if question or (len(terms) >= 3 and len(content) >= 2):
+        return content
+    return terms
+
+
+TITLE_BONUS = 1.0
+"""A hit's score is raised by up to this share when its document's title is what was asked for
+(``title_match``): a page named for the query answers it better than a passage on the way."""
+CANDIDATES = 50
+"""Ranked passages fetched before the title bonus reorders them."""
+
+
+def title_match(plan: SearchPlan, title: str | None) -> float:
+    """How well ``title`` names the query, from 0 to 1: the share of the title's words the
+    query holds times the share of the query's words the title holds (words compared
+    by their first letters, so ``functions`` names ``Function``).
+
+    >>> plan = plan_search("define a function")
+    >>> title_match(plan, "function"), title_match(plan, "Functions and macros")
+    (0.5, 0.1666...)
+    """
+    if not title:
+        return 0.0
+    wanted = {w for t in plan.strict if isinstance(t, Term) for w in (t.parts or t.words)}
+    named = set(parts(title))
+    if not wanted or not named:
+        return 0.0
+    hit_title = sum(1 for w in named if any(_same_word(w, q) for q in wanted))
+    hit_query = sum(1 for q in wanted if any(_same_word(w, q) for w in named))
+    return (hit_title / len(named)) * (hit_query / len(wanted))
+
+
+def _same_word(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    return (
+        len(short) >= 4 and long.startswith(short[: max(4, len(short) - 2)]) and len(long) - len(short) <= 3
+    )

@@ -15,8 +15,9 @@ import polars as pl
 from docbatch.errors import QueryError, StoreBusyError, StoreError
 from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
 from docbatch.store.base import SOURCES, no_source, source_exists
-from docbatch.store.query import check_limit, to_fts5
-from docbatch.store.sqlite_schema import DELETE_TRIGGER, prepare_schema
+from docbatch.store.query import CANDIDATES, TITLE_BONUS, SearchPlan, check_limit, plan_search, title_match
+from docbatch.store.sqlite_schema import DELETE_TRIGGER, FTS_INDEXES, prepare_schema
+from docbatch.store.tokens import codes
 
 _SOURCES = """
 SELECT n.name, s.root, coalesce(d.n, 0), coalesce(s.last_ingest, d.last)
@@ -28,15 +29,41 @@ LEFT JOIN (
 ORDER BY n.name
 """
 
-_SEARCH = """
-SELECT p.source, p.doc_id, p.title, p.heading_path,
-       snippet(passages_fts, 2, '[', ']', ' … ', 16) AS snippet,
-       -bm25(passages_fts, 4.0, 2.0, 1.0) AS score
-FROM passages_fts JOIN passages AS p ON p.id = passages_fts.rowid
-WHERE passages_fts MATCH ? {source_filter}
-ORDER BY bm25(passages_fts, 4.0, 2.0, 1.0)
-LIMIT ?
+WEIGHTS = (4.0, 4.0, 1.0, 4.0)
+"""bm25 weights of the indexed columns: title, heading path, text, codes (chosen on the
+judgment set of ``benchmarks.search``)."""
+EXACT_BONUS = 0.5
+"""How much an exact match of the words adds to the stemmed match's score (times its bm25)."""
+SHORT_CHARS = 400
+SHORT_FLOOR = 0.5
+"""A passage shorter than ``SHORT_CHARS`` characters of its document has its score scaled
+down linearly to ``SHORT_FLOOR`` (no text): bm25 would otherwise prefer a heading alone or a template line."""
+
+_SCORE = """(-bm25(passages_stem, {w}) * min(1.0, {floor} + (1.0 - {floor}) * (p."end" - p.start) / {short}.0)
+    + {exact} * coalesce(exact.score, 0.0))"""
+_RANKED = """
+WITH exact AS MATERIALIZED (
+    SELECT rowid AS id, -bm25(passages_fts, {w}) AS score FROM passages_fts WHERE passages_fts MATCH :match
+)
+SELECT id, source, doc_id, score, title FROM (
+    SELECT p.id, p.source, p.doc_id, {score} AS score, p.title{rank}
+    FROM passages_stem JOIN passages AS p ON p.id = passages_stem.rowid
+    LEFT JOIN exact ON exact.id = passages_stem.rowid
+    WHERE passages_stem MATCH :match {source_filter}
+)
+{grouped} ORDER BY score DESC, id
+LIMIT :limit
 """
+_RANK_IN_DOCUMENT = (
+    ",\n           row_number() OVER (PARTITION BY p.source, p.doc_id ORDER BY {score} DESC) AS nth"
+)
+_SHOWN = """
+SELECT snippet(passages_stem, 2, '[', ']', ' … ', 16) AS snippet, p.*
+FROM passages_stem JOIN passages AS p ON p.id = passages_stem.rowid
+WHERE passages_stem MATCH :match AND passages_stem.rowid = :id
+"""
+"""The shown fields of one ranked passage (a snippet costs: only for the hits returned):
+the ``SEARCH_HITS`` columns are taken from it by name."""
 
 
 _T = TypeVar("_T")
@@ -117,17 +144,29 @@ class SQLiteStore:
                 (last_id,) = con.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()
                 con.executemany(
                     "INSERT INTO passages (source, doc_id, seq, passage_id, title, heading_path, "
-                    'start, "end", text) VALUES (?,?,?,?,?,?,?,?,?)',
+                    'start, "end", text, codes) VALUES (?,?,?,?,?,?,?,?,?,?)',
                     (
-                        (source, d, seq, pid, titles.get(d), heading, start, end, text)
+                        (
+                            source,
+                            d,
+                            seq,
+                            pid,
+                            titles.get(d),
+                            heading,
+                            start,
+                            end,
+                            text,
+                            codes(titles.get(d), heading, text),
+                        )
                         for d, seq, pid, heading, start, end, text in passages.iter_rows()
                     ),
                 )
-                con.execute(
-                    "INSERT INTO passages_fts (rowid, title, heading_path, text) "
-                    "SELECT id, title, heading_path, text FROM passages WHERE id > ?",
-                    (last_id,),
-                )
+                for index in FTS_INDEXES:
+                    con.execute(
+                        f"INSERT INTO {index} (rowid, title, heading_path, text, codes) "
+                        "SELECT id, title, heading_path, text, codes FROM passages WHERE id > ?",
+                        (last_id,),
+                    )
                 con.executemany(
                     "UPDATE documents SET size = ?, mtime_ns = ? WHERE source = ? AND doc_id = ?",
                     ((size, mtime, source, d) for d, size, mtime in touched.iter_rows()),
@@ -168,10 +207,11 @@ class SQLiteStore:
             (source,),
         ):
             rows.append((doc_id, "passage_count", f"{actual} passages stored, {expected} written"))
-        try:
-            con.execute("INSERT INTO passages_fts(passages_fts, rank) VALUES ('integrity-check', 1)")
-        except sqlite3.DatabaseError as exc:
-            rows.append((None, "index", f"full-text index out of step with the passages: {exc}"))
+        for index in FTS_INDEXES:
+            try:
+                con.execute(f"INSERT INTO {index}({index}, rank) VALUES ('integrity-check', 1)")
+            except sqlite3.DatabaseError as exc:
+                rows.append((None, "index", f"full-text index {index} out of step with the passages: {exc}"))
         return pl.DataFrame(rows, schema=PROBLEMS, orient="row")
 
     def repair_integrity(self, source: str) -> None:
@@ -187,21 +227,62 @@ class SQLiteStore:
                     (source,),
                 )
                 con.execute(DELETE_TRIGGER)
-                con.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
+                for index in FTS_INDEXES:
+                    con.execute(f"INSERT INTO {index}({index}) VALUES ('rebuild')")
         except sqlite3.Error as exc:
             raise _store_error(self.location, exc) from None
 
     @_reads
-    def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
+    def search(
+        self, query: str, *, limit: int = 10, source: str | None = None, group_by_document: bool = False
+    ) -> pl.DataFrame:
+        """Ranked hits: passages holding every word (stemmed; an exact match and the code-like
+        words of ``docbatch.store.tokens`` rank higher), then, when they are fewer than
+        ``limit``, passages holding some of the words. With ``group_by_document`` each
+        document appears once, with its best passage."""
         limit = check_limit(limit)
-        expression = to_fts5(query)
-        sql = _SEARCH.format(source_filter="AND p.source = ?" if source else "")
-        params: tuple[object, ...] = (expression, source, limit) if source else (expression, limit)
+        plan = plan_search(query)
         try:
-            rows = self._con.execute(sql, params).fetchall()
+            strict = plan.strict_fts5()
+            ranked = self._ranked(plan, strict, limit, source, group_by_document)
+            fallback = plan.fallback_fts5()
+            if len(ranked) < limit and fallback is not None:
+                seen = {row[2:4] if group_by_document else row[1] for row in ranked}
+                for row in self._ranked(plan, fallback, limit + len(ranked), source, group_by_document):
+                    if len(ranked) < limit and (row[2:4] if group_by_document else row[1]) not in seen:
+                        ranked.append(row)
+            hits = []
+            for expression, id_, _, _, score in ranked:
+                cursor = self._con.execute(_SHOWN, {"match": expression, "id": id_})
+                shown = dict(zip((d[0] for d in cursor.description), cursor.fetchone(), strict=True))
+                shown["score"] = score
+                hits.append(tuple(shown.get(name) for name in SEARCH_HITS))
         except sqlite3.OperationalError as exc:
             raise QueryError(f"invalid search query {query!r}: {exc}") from None
-        return pl.DataFrame(rows, schema=SEARCH_HITS, orient="row")
+        return pl.DataFrame(hits, schema=SEARCH_HITS, orient="row")
+
+    def _ranked(
+        self, plan: SearchPlan, expression: str, limit: int, source: str | None, group_by_document: bool
+    ) -> list[tuple[str, int, str, str, float]]:
+        """The best passages matching ``expression``: the expression, id, source, document
+        and score (raised by ``title_match``)."""
+        score = _SCORE.format(
+            w=", ".join(map(str, WEIGHTS)), floor=SHORT_FLOOR, short=SHORT_CHARS, exact=EXACT_BONUS
+        )
+        sql = _RANKED.format(
+            w=", ".join(map(str, WEIGHTS)),
+            score=score,
+            rank=_RANK_IN_DOCUMENT.format(score=score) if group_by_document else "",
+            source_filter="AND p.source = :source" if source else "",
+            grouped="WHERE nth = 1" if group_by_document else "",
+        )
+        params = {"match": expression, "source": source, "limit": max(limit, CANDIDATES)}
+        rows = [
+            (expression, id_, hit_source, doc_id, score * (1.0 + TITLE_BONUS * title_match(plan, title)))
+            for id_, hit_source, doc_id, score, title in self._con.execute(sql, params)
+        ]
+        rows.sort(key=lambda row: -row[4])  # stable: equal scores keep the store's order
+        return rows[:limit]
 
     @_reads
     def passages(self, source: str, doc_id: str) -> pl.DataFrame:

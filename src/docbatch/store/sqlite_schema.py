@@ -1,14 +1,17 @@
 """The tables of a SQLite store and how a connection makes them: the documents, passages
-and sources tables, the FTS5 index of the passages and the trigger that unindexes deleted
-passages, and the schema version this docbatch reads."""
+and sources tables, the FTS5 indexes of the passages (exact words, and stemmed words) and
+the trigger that unindexes deleted passages, the schema version this docbatch reads, and
+the steps that upgrade a store of an older version when it is opened."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from docbatch.errors import StoreError
+from docbatch.store.tokens import codes
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 FTS_AUTOMERGE = 16
 
 _SCHEMA = """
@@ -41,12 +44,10 @@ CREATE TABLE IF NOT EXISTS passages (
     start INTEGER NOT NULL,
     "end" INTEGER NOT NULL,
     text TEXT NOT NULL,
+    codes TEXT NOT NULL DEFAULT '',
     UNIQUE (source, doc_id, seq)
 );
-CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
-    title, heading_path, text,
-    content='passages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
-);
+{fts}
 CREATE TABLE IF NOT EXISTS sources (
     name TEXT PRIMARY KEY,
     root TEXT,
@@ -54,12 +55,28 @@ CREATE TABLE IF NOT EXISTS sources (
 ) WITHOUT ROWID;
 DROP TRIGGER IF EXISTS passages_ai;
 """
+FTS_TABLES = """
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
+    title, heading_path, text, codes,
+    content='passages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_stem USING fts5(
+    title, heading_path, text, codes,
+    content='passages', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+);
+"""
+"""Two indexes of the same columns: ``passages_fts`` holds the words as written (an exact
+match ranks higher), ``passages_stem`` their Porter stems (what a search matches).
+``codes`` holds the terms of ``docbatch.store.tokens.codes``."""
+FTS_INDEXES = ("passages_fts", "passages_stem")
 # the sources table came after schema version 3: a store without it gets it when opened
 
 DELETE_TRIGGER = """
 CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
-    INSERT INTO passages_fts(passages_fts, rowid, title, heading_path, text)
-    VALUES ('delete', old.id, old.title, old.heading_path, old.text);
+    INSERT INTO passages_fts(passages_fts, rowid, title, heading_path, text, codes)
+    VALUES ('delete', old.id, old.title, old.heading_path, old.text, old.codes);
+    INSERT INTO passages_stem(passages_stem, rowid, title, heading_path, text, codes)
+    VALUES ('delete', old.id, old.title, old.heading_path, old.text, old.codes);
 END
 """
 """Deleting a passage removes it from the index (passages are indexed in bulk when written)."""
@@ -72,15 +89,67 @@ def prepare_schema(con: sqlite3.Connection, location: str) -> None:
         StoreError: the file holds a docbatch schema of another version.
         sqlite3.Error: SQLite failed.
     """
-    con.executescript(_SCHEMA)
-    con.execute(DELETE_TRIGGER)
+    con.executescript(_SCHEMA.format(fts=FTS_TABLES))
     row = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
     if row is None:
         con.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        # merge index segments 16 at a time instead of 4: a full ingest of the dev corpus
-        # spends a fifth less on indexing, and searches take as long (kept in the index)
-        con.execute(f"INSERT INTO passages_fts(passages_fts, rank) VALUES ('automerge', {FTS_AUTOMERGE})")
+        _set_automerge(con)
     elif int(row[0]) != SCHEMA_VERSION:
+        _upgrade(con, location, int(row[0]))
+    con.execute(DELETE_TRIGGER)
+
+
+def _set_automerge(con: sqlite3.Connection) -> None:
+    # merge index segments 16 at a time instead of 4: a full ingest of the dev corpus
+    # spends a fifth less on indexing, and searches take as long (kept in the index)
+    for index in FTS_INDEXES:
+        con.execute(f"INSERT INTO {index}({index}, rank) VALUES ('automerge', {FTS_AUTOMERGE})")
+
+
+def _upgrade(con: sqlite3.Connection, location: str, version: int) -> None:
+    """Bring a store of schema ``version`` up to ``SCHEMA_VERSION``, one step per version,
+    in one transaction.
+
+    Raises:
+        StoreError: no step upgrades ``version`` (a newer store, or one too old).
+    """
+    if version > SCHEMA_VERSION or any(v not in MIGRATIONS for v in range(version, SCHEMA_VERSION)):
         raise StoreError(
-            f"store {location} has schema version {row[0]}, this docbatch reads version {SCHEMA_VERSION}"
+            f"store {location} has schema version {version}, this docbatch reads version {SCHEMA_VERSION}"
         )
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        for step in range(version, SCHEMA_VERSION):
+            MIGRATIONS[step](con)
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+        con.execute("COMMIT")
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+
+
+def _index_codes_and_stems(con: sqlite3.Connection) -> None:
+    """From version 3: passages get their ``codes`` and two indexes replace the one (exact
+    words and Porter stems, each with the codes), rebuilt from the passages."""
+    columns = {row[1] for row in con.execute("PRAGMA table_info(passages)")}
+    if "codes" not in columns:
+        con.execute("ALTER TABLE passages ADD COLUMN codes TEXT NOT NULL DEFAULT ''")
+    rows = con.execute("SELECT id, title, heading_path, text FROM passages").fetchall()
+    con.executemany(
+        "UPDATE passages SET codes = ? WHERE id = ?",
+        ((codes(title, heading, text), id_) for id_, title, heading, text in rows),
+    )
+    con.execute("DROP TRIGGER IF EXISTS passages_ad")
+    for index in FTS_INDEXES:
+        con.execute(f"DROP TABLE IF EXISTS {index}")
+    for statement in FTS_TABLES.split(";"):
+        if statement.strip():
+            con.execute(statement)
+    for index in FTS_INDEXES:
+        con.execute(f"INSERT INTO {index}({index}) VALUES ('rebuild')")
+    _set_automerge(con)
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {3: _index_codes_and_stems}
+"""The step that upgrades a store of each older schema version to the next one."""
