@@ -116,6 +116,9 @@ PASSAGES: dict[str, pl.DataType] = {
     "start": pl.Int64(),
     "end": pl.Int64(),
     "text": pl.Utf8(),
+    "anchor": pl.Utf8(),  # of the section it starts in: what a link to it uses ("" when none)
+    "line_start": pl.Int32(),  # the source lines it comes from (1-based, inclusive; null: unknown)
+    "line_end": pl.Int32(),
 }
 
 TIMELINE: dict[str, pl.DataType] = {  # one row per store commit: a slice, or slices back together
@@ -145,6 +148,10 @@ SEARCH_HITS: dict[str, pl.DataType] = {
     "heading_path": pl.Utf8(),
     "snippet": pl.Utf8(),
     "score": pl.Float64(),
+    "passage_id": pl.Utf8(),
+    "anchor": pl.Utf8(),
+    "line_start": pl.Int32(),
+    "line_end": pl.Int32(),
 }
 
 PROBLEMS: dict[str, pl.DataType] = {

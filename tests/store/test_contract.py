@@ -41,7 +41,7 @@ def _docs(*rows: tuple[str, str, str]) -> pl.DataFrame:
 
 def _passages(doc_id: str, *texts: str) -> pl.DataFrame:
     return pl.DataFrame(
-        [(doc_id, i, f"{doc_id}-{i}", "Head", 0, len(t), t) for i, t in enumerate(texts)],
+        [(doc_id, i, f"{doc_id}-{i}", "Head", 0, len(t), t, "", None, None) for i, t in enumerate(texts)],
         schema=PASSAGES,
         orient="row",
     )

@@ -41,7 +41,7 @@ def _slice(doc_id: str, *texts: str) -> tuple[pl.DataFrame, pl.DataFrame]:
         schema=DOCUMENTS,
     )
     passages = pl.DataFrame(
-        [(doc_id, i, f"{doc_id}-{i}", "", 0, len(t), t) for i, t in enumerate(texts)],
+        [(doc_id, i, f"{doc_id}-{i}", "", 0, len(t), t, "", None, None) for i, t in enumerate(texts)],
         schema=PASSAGES,
         orient="row",
     )

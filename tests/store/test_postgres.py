@@ -42,7 +42,9 @@ def _one_document(text: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         ],
         schema=DOCUMENTS,
     )
-    passages = pl.DataFrame([("a.md", 0, "a-0", "Setup", 0, len(text), text)], schema=PASSAGES, orient="row")
+    passages = pl.DataFrame(
+        [("a.md", 0, "a-0", "Setup", 0, len(text), text, "setup", 1, 3)], schema=PASSAGES, orient="row"
+    )
     return docs, passages, pl.DataFrame(schema=TOUCHED)
 
 

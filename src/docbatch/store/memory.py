@@ -25,7 +25,7 @@ from typing import Any, Literal
 import polars as pl
 
 from docbatch.errors import StoreBusyError, StoreError
-from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
+from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS, conform
 from docbatch.store.base import SOURCES, no_source, source_exists
 from docbatch.store.memory_search import parse_query, snippet, words
 from docbatch.store.query import check_limit, to_fts5
@@ -45,8 +45,11 @@ _DOCUMENT_REQUIRED = (
     "fingerprint",
 )
 
-_Passage = tuple[str, int, str, str, int, int, str, str | None]
-"""doc_id, seq, passage_id, heading_path, start, end, text, title (of its document when written)."""
+_Passage = tuple[str, int, str, str, int, int, str, str, int | None, int | None, str | None]
+"""doc_id, seq, passage_id, heading_path, start, end, text, anchor, line_start, line_end, title
+(of its document when written)."""
+_PASSAGE_REQUIRED = tuple(name for name in PASSAGES if name not in ("line_start", "line_end"))
+"""Columns of ``PASSAGES`` that are never null (the source lines may be unknown)."""
 
 
 @dataclass
@@ -199,8 +202,8 @@ class MemoryStore:
                 _required(self.location, "documents", doc, _DOCUMENT_REQUIRED)
                 new_docs[(source, doc["doc_id"])] = {**doc, "ingested_at": now}
                 new_passages[(source, doc["doc_id"])] = {}
-            for row in passages.select(list(PASSAGES)).iter_rows(named=True):
-                _required(self.location, "passages", row, tuple(PASSAGES))
+            for row in conform(passages, PASSAGES, {"anchor": ""}).iter_rows(named=True):
+                _required(self.location, "passages", row, _PASSAGE_REQUIRED)
                 key = (source, row["doc_id"])
                 if key not in new_passages:
                     new_passages[key] = dict(tables.passages.get(key, {}))
@@ -218,6 +221,9 @@ class MemoryStore:
                     row["start"],
                     row["end"],
                     row["text"],
+                    row["anchor"],
+                    row["line_start"],
+                    row["line_end"],
                     new_docs[key]["title"] if key in new_docs else None,
                 )
             for doc_id, size, mtime_ns in touched.iter_rows():
@@ -273,18 +279,31 @@ class MemoryStore:
             if source and s != source:
                 continue
             for seq in sorted(seqs):
-                doc_id, _, _, heading, _, _, text, title = seqs[seq]
+                doc_id, _, pid, heading, _, _, text, anchor, line_start, line_end, title = seqs[seq]
                 fields = [words(title or ""), words(heading), words(text)]
                 found = match(fields)
                 if found:
-                    hits.append((s, doc_id, title, heading, snippet(text, match.positives), float(found)))
+                    hits.append(
+                        (
+                            s,
+                            doc_id,
+                            title,
+                            heading,
+                            snippet(text, match.positives),
+                            float(found),
+                            pid,
+                            anchor,
+                            line_start,
+                            line_end,
+                        )
+                    )
         hits.sort(key=lambda hit: -hit[5])  # stable: equal scores stay in store order
         return pl.DataFrame(hits[:limit], schema=SEARCH_HITS, orient="row")
 
     def passages(self, source: str, doc_id: str) -> pl.DataFrame:
         self._check_open()
         seqs = self._tables.passages.get((source, doc_id), {})
-        return pl.DataFrame([seqs[seq][:7] for seq in sorted(seqs)], schema=PASSAGES, orient="row")
+        return pl.DataFrame([seqs[seq][:10] for seq in sorted(seqs)], schema=PASSAGES, orient="row")
 
     def counts(self) -> dict[str, int]:
         self._check_open()

@@ -16,7 +16,7 @@ import polars as pl
 import psycopg
 
 from docbatch.errors import ConfigError, QueryError, StoreBusyError, StoreError
-from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
+from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS, conform
 from docbatch.store import mask_password, mask_secrets
 from docbatch.store.base import SOURCES, WriterLocker, no_source, source_exists
 from docbatch.store.postgres_lock import LOCK_CLASS, RunLock, take_run_lock
@@ -42,7 +42,8 @@ SELECT EXISTS (SELECT 1 FROM docbatch_sources WHERE name = %(name)s)
 """
 _COPY_DOCUMENTS = f"COPY documents (source, {', '.join(DOCUMENTS)}) FROM STDIN"
 _COPY_PASSAGES = (
-    'COPY passages (source, doc_id, seq, passage_id, title, heading_path, start, "end", text) FROM STDIN'
+    'COPY passages (source, doc_id, seq, passage_id, title, heading_path, start, "end", text, anchor, '
+    "line_start, line_end) FROM STDIN"
 )
 _TOUCH = """
 UPDATE documents AS d SET size = t.size, mtime_ns = t.mtime_ns
@@ -135,7 +136,7 @@ class PostgresStore:
         self, source: str, documents: pl.DataFrame, passages: pl.DataFrame, touched: pl.DataFrame
     ) -> None:
         documents = _without_nul(documents.unique("doc_id", keep="last", maintain_order=True), "title")
-        passages = _without_nul(passages, "heading_path", "text")
+        passages = _without_nul(conform(passages, PASSAGES, {"anchor": ""}), "heading_path", "text", "anchor")
         doc_ids = documents["doc_id"].to_list()
         titles = dict(zip(doc_ids, documents["title"], strict=True))
         try:
@@ -149,9 +150,11 @@ class PostgresStore:
                             copy.write_row((source, *row))
                 if passages.height:
                     with cur.copy(_COPY_PASSAGES) as copy:
-                        for doc_id, seq, pid, heading, start, end, text in passages.iter_rows():
+                        for doc_id, seq, pid, heading, start, end, text, *place in passages.iter_rows():
                             title = titles.get(doc_id)
-                            copy.write_row((source, doc_id, seq, pid, title, heading, start, end, text))
+                            copy.write_row(
+                                (source, doc_id, seq, pid, title, heading, start, end, text, *place)
+                            )
                 if touched.height:
                     cur.execute(
                         _TOUCH,
@@ -218,8 +221,8 @@ class PostgresStore:
 
     def passages(self, source: str, doc_id: str) -> pl.DataFrame:
         rows = self._fetch(
-            'SELECT doc_id, seq, passage_id, heading_path, start, "end", text FROM passages '
-            "WHERE source = %s AND doc_id = %s ORDER BY seq",
+            'SELECT doc_id, seq, passage_id, heading_path, start, "end", text, anchor, line_start, line_end '
+            "FROM passages WHERE source = %s AND doc_id = %s ORDER BY seq",
             (source, doc_id),
         )
         return pl.DataFrame(rows, schema=PASSAGES, orient="row")

@@ -15,7 +15,7 @@ from docbatch.frames import DOCUMENTS
 from docbatch.store.postgres_lock import LOCK_CLASS
 from docbatch.store.postgres_search import WORD_SEPARATORS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docbatch_meta (key text PRIMARY KEY, value text NOT NULL);
 {documents}
@@ -30,6 +30,9 @@ CREATE TABLE IF NOT EXISTS passages (
     start bigint NOT NULL,
     "end" bigint NOT NULL,
     text text NOT NULL,
+    anchor text NOT NULL DEFAULT '',
+    line_start integer,
+    line_end integer,
     tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', translate(
         coalesce(title, '') || ' ' || heading_path || ' ' || text, '{separators}', '{spaces}'
     ))) STORED,
@@ -84,11 +87,29 @@ def prepare_schema(conn: psycopg.Connection[Any], location: str) -> None:
         _check_version(conn, location)
 
 
+_PASSAGE_PLACE = {"anchor": "text NOT NULL DEFAULT ''", "line_start": "integer", "line_end": "integer"}
+"""Columns of ``passages`` since version 2: where a passage is in its source (a store of
+version 1 gets them when opened, empty: a document re-parsed fills them)."""
+
+
 def _check_version(conn: psycopg.Connection[Any], location: str) -> None:
     row = conn.execute("SELECT value FROM docbatch_meta WHERE key = 'schema_version'").fetchone()
     if row is None:
         conn.execute(
             "INSERT INTO docbatch_meta (key, value) VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),)
+        )
+    elif int(row[0]) == 1:
+        present = _columns(conn, "passages")
+        if any(name not in present for name in _PASSAGE_PLACE):
+            conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
+            for name, definition in _PASSAGE_PLACE.items():
+                conn.execute(
+                    sql.SQL("ALTER TABLE passages ADD COLUMN IF NOT EXISTS {} {}").format(
+                        sql.Identifier(name), sql.SQL(definition)
+                    )
+                )
+        conn.execute(
+            "UPDATE docbatch_meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
         )
     elif int(row[0]) != SCHEMA_VERSION:
         raise StoreError(
@@ -126,11 +147,7 @@ def _documents_table() -> str:
 def _add_missing_columns(conn: psycopg.Connection[Any]) -> None:
     """Columns added to ``DOCUMENTS`` since the table was made are added (empty, so the
     planner re-parses those documents)."""
-    rows = conn.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_name = 'documents' AND table_schema = current_schema()"
-    ).fetchall()
-    present = {name for (name,) in rows}
+    present = _columns(conn, "documents")
     for name, dtype in DOCUMENTS.items():
         if name not in present:
             conn.execute(
@@ -138,3 +155,13 @@ def _add_missing_columns(conn: psycopg.Connection[Any]) -> None:
                     sql.Identifier(name), sql.SQL(_sql_type(dtype))
                 )
             )
+
+
+def _columns(conn: psycopg.Connection[Any], table: str) -> set[str]:
+    """The names of ``table``'s columns."""
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = %s AND table_schema = current_schema()",
+        (table,),
+    ).fetchall()
+    return {name for (name,) in rows}

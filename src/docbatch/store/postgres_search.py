@@ -21,9 +21,11 @@ _FTS5_TOKEN = re.compile(r'"((?:[^"]|"")*)"(\*?)|(AND|OR|NOT)')
 _SEARCH = """
 WITH q AS (SELECT {tsquery} AS query)
 SELECT hit.source, hit.doc_id, hit.title, hit.heading_path,
-       ts_headline('simple', hit.text, q.query, %(headline)s) AS snippet, hit.score
+       ts_headline('simple', hit.text, q.query, %(headline)s) AS snippet, hit.score,
+       hit.passage_id, hit.anchor, hit.line_start, hit.line_end
 FROM (
     SELECT p.source, p.doc_id, p.seq, p.title, p.heading_path, p.text,
+           p.passage_id, p.anchor, p.line_start, p.line_end,
            ts_rank_cd(p.tsv, q.query)::float8 AS score
     FROM passages AS p, q
     WHERE p.tsv @@ q.query {source_filter}

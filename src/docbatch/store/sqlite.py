@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from docbatch.errors import QueryError, StoreBusyError, StoreError
-from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS
+from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS, conform
 from docbatch.store.base import SOURCES, no_source, source_exists
 from docbatch.store.query import CANDIDATES, TITLE_BONUS, SearchPlan, check_limit, plan_search, title_match
 from docbatch.store.sqlite_schema import DELETE_TRIGGER, FTS_INDEXES, prepare_schema
@@ -144,7 +144,8 @@ class SQLiteStore:
                 (last_id,) = con.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()
                 con.executemany(
                     "INSERT INTO passages (source, doc_id, seq, passage_id, title, heading_path, "
-                    'start, "end", text, codes) VALUES (?,?,?,?,?,?,?,?,?,?)',
+                    'start, "end", text, codes, anchor, line_start, line_end) '
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         (
                             source,
@@ -157,8 +158,11 @@ class SQLiteStore:
                             end,
                             text,
                             codes(titles.get(d), heading, text),
+                            *place,
                         )
-                        for d, seq, pid, heading, start, end, text in passages.iter_rows()
+                        for d, seq, pid, heading, start, end, text, *place in conform(
+                            passages, PASSAGES, {"anchor": ""}
+                        ).iter_rows()
                     ),
                 )
                 for index in FTS_INDEXES:
@@ -287,8 +291,8 @@ class SQLiteStore:
     @_reads
     def passages(self, source: str, doc_id: str) -> pl.DataFrame:
         rows = self._con.execute(
-            'SELECT doc_id, seq, passage_id, heading_path, start, "end", text FROM passages '
-            "WHERE source = ? AND doc_id = ? ORDER BY seq",
+            'SELECT doc_id, seq, passage_id, heading_path, start, "end", text, anchor, line_start, line_end '
+            "FROM passages WHERE source = ? AND doc_id = ? ORDER BY seq",
             (source, doc_id),
         ).fetchall()
         return pl.DataFrame(rows, schema=PASSAGES, orient="row")

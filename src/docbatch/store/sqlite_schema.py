@@ -11,7 +11,7 @@ from collections.abc import Callable
 from docbatch.errors import StoreError
 from docbatch.store.tokens import codes
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 FTS_AUTOMERGE = 16
 
 _SCHEMA = """
@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS passages (
     "end" INTEGER NOT NULL,
     text TEXT NOT NULL,
     codes TEXT NOT NULL DEFAULT '',
+    anchor TEXT NOT NULL DEFAULT '',
+    line_start INTEGER,
+    line_end INTEGER,
     UNIQUE (source, doc_id, seq)
 );
 {fts}
@@ -151,5 +154,20 @@ def _index_codes_and_stems(con: sqlite3.Connection) -> None:
     _set_automerge(con)
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {3: _index_codes_and_stems}
+_PASSAGE_PLACE = {"anchor": "TEXT NOT NULL DEFAULT ''", "line_start": "INTEGER", "line_end": "INTEGER"}
+
+
+def _add_passage_places(con: sqlite3.Connection) -> None:
+    """From version 4: passages get where they are in their source (``anchor``,
+    ``line_start``, ``line_end``), empty until their document is written again."""
+    columns = {row[1] for row in con.execute("PRAGMA table_info(passages)")}
+    for name, definition in _PASSAGE_PLACE.items():
+        if name not in columns:
+            con.execute(f"ALTER TABLE passages ADD COLUMN {name} {definition}")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    3: _index_codes_and_stems,
+    4: _add_passage_places,
+}
 """The step that upgrades a store of each older schema version to the next one."""

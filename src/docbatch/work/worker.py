@@ -196,6 +196,9 @@ class _SliceWork:
         columns["start"].extend([p.start for p in pieces])
         columns["end"].extend([p.end for p in pieces])
         columns["text"].extend([p.text for p in pieces])
+        columns["anchor"].extend([p.anchor for p in pieces])
+        columns["line_start"].extend([p.line_start for p in pieces])
+        columns["line_end"].extend([p.line_end for p in pieces])
         _append(
             self.docs,
             (
