@@ -68,6 +68,27 @@ x      y
 =====  =====
 """
 
+TARGET_IN_CELL = """\
+Title
+=====
+
+.. list-table::
+
+   * - ``sphinx.websupport``
+     - 1.6
+     - `sphinxcontrib-websupport`_
+
+       .. _sphinxcontrib-websupport: https://pypi.org/project/sphinxcontrib-websupport/
+
+   * - other
+     - 2.0
+     - plain
+"""
+
+LONG_LIST = "Title\n=====\n\n* New class: Counter\n\n  .. doctest::\n\n     >>> Counter()\n\n" + "".join(
+    f"* Item {i}.\n\n" for i in range(60)
+)
+
 RAW_HTML = """\
 Title
 =====
@@ -126,6 +147,22 @@ def test_an_empty_comment_in_a_cell_leaves_an_empty_cell(rst_engine: Parser) -> 
     assert text.splitlines()[2:] == [" | Header", "row | value", "", " | B", "x | y"]
 
 
+def test_a_target_in_a_list_table_cell_is_no_text(rst_engine: Parser) -> None:
+    doc = rst_engine(TARGET_IN_CELL)
+    assert doc.text.splitlines()[2:] == [
+        "sphinx.websupport | 1.6 | sphinxcontrib-websupport",
+        "other | 2.0 | plain",
+    ]
+    assert doc.links == ("https://pypi.org/project/sphinxcontrib-websupport/",)
+
+
+def test_a_directive_in_the_first_of_many_list_items_is_read(rst_engine: Parser) -> None:
+    """Sixty list items are sixty bodies side by side, not sixty levels of nesting."""
+    lines = rst_engine(LONG_LIST).text.splitlines()
+    assert lines[2:6] == ["- New class: Counter", "", ">>> Counter()", ""]
+    assert "- Item 59." in lines
+
+
 def test_inline_raw_html_is_text_and_files_stay_unread(rst_engine: Parser) -> None:
     text = rst_engine(RAW_HTML).text
     assert "Hello world." in text and "Second paragraph." in text
@@ -140,8 +177,17 @@ def test_a_ref_without_a_title_shows_its_label(rst_engine: Parser) -> None:
 
 @pytest.mark.parametrize(
     "source",
-    [SPANNED_HEADER, SPANNED_NAME, CODE_IN_CELL, COMMENT_CELL, RAW_HTML, REFS],
-    ids=["spanned-header", "spanned-name", "code-in-cell", "comment-cell", "raw-html", "refs"],
+    [SPANNED_HEADER, SPANNED_NAME, CODE_IN_CELL, COMMENT_CELL, TARGET_IN_CELL, LONG_LIST, RAW_HTML, REFS],
+    ids=[
+        "spanned-header",
+        "spanned-name",
+        "code-in-cell",
+        "comment-cell",
+        "target-in-cell",
+        "long-list",
+        "raw-html",
+        "refs",
+    ],
 )
 def test_the_fast_reader_gives_the_docutils_text(source: str) -> None:
     fast = get_parser("rst", rst_engine="fast")(source)

@@ -129,6 +129,8 @@ def _cell(source: str, inline: Inline) -> str:
         return inline.text(source)
     reader = BlockReader()
     reader.read(_lines(source), explicit)
+    for name, target in reader.targets.items():  # a target defined in a cell is the document's
+        inline.targets.setdefault(name, target)
     builder = DocumentBuilder()
     _render(reader.ops, inline, builder, None)
     return builder.build(None).text

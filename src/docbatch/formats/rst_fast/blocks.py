@@ -5,7 +5,7 @@
 tables, explicit markup) and records *ops*: headings and blocks whose inline
 source is cleaned later, when every target and substitution is known. Nested
 bodies (list items, definitions, directive content, block quotes) are frames on
-an explicit stack, so nothing recurses; past ``MAX_DEPTH`` frames a nested body
+an explicit stack, so nothing recurses; past ``MAX_DEPTH`` levels a nested body
 is kept as plain text. Where the items of a list end is read in ``lists``, where a
 table ends and its rows in ``tables``.
 """
@@ -44,6 +44,8 @@ class Frame:
     ``prefix``: list marker or footnote label for the body's first block, handed
     over when reading starts (``owner`` then drops a prefix left unused at the end).
     ``op``: instead of a body, an op to emit in its turn.
+    ``depth``: how many bodies it is nested in (its siblings, side by side on the
+    stack, share it).
     """
 
     lines: list[str]
@@ -52,6 +54,7 @@ class Frame:
     prefix: str | None = None
     owner: bool = False
     op: Op | None = None
+    depth: int = 0
 
 
 class BlockReader:
@@ -93,32 +96,40 @@ class BlockReader:
         self.chain = []
         self.ops.append((kind, self.take_prefix(), *payload))
 
-    def push(self, lines: list[str], *, titles: bool = False, prefix: str | None = None) -> None:
+    def _depth(self) -> int:
+        """The depth of a body nested in the one being read."""
+        return self.stack[-1].depth + 1 if self.stack else 0
+
+    def push(
+        self, lines: list[str], *, titles: bool = False, prefix: str | None = None, depth: int | None = None
+    ) -> None:
         """Read ``lines`` as a nested body next (``prefix`` goes to its first block)."""
         lines = trim(lines)
         if not lines:
             return
-        if len(self.stack) >= MAX_DEPTH:
+        depth = self._depth() if depth is None else depth
+        if depth >= MAX_DEPTH:
             if prefix is not None:
                 self.prefix = prefix
             self.emit("p", "\n".join(line.strip() for line in lines))
             return
-        self.stack.append(Frame(lines, titles=titles, prefix=prefix))
+        self.stack.append(Frame(lines, titles=titles, prefix=prefix, depth=depth))
 
     def push_all(self, bodies: list[tuple[list[str], str | None] | Op]) -> None:
         """Read several bodies in order, each with its own prefix (or emit an op between)."""
-        if len(self.stack) >= MAX_DEPTH:
+        depth = self._depth()
+        if depth >= MAX_DEPTH:
             for body in bodies:
                 if isinstance(body[0], list):
-                    self.push(body[0], prefix=body[1])
+                    self.push(body[0], prefix=body[1], depth=depth)
                 else:
                     self.emit(*body)
             return
         for body in reversed(bodies):
             if isinstance(body[0], list):
-                self.push(body[0], prefix=body[1])
+                self.push(body[0], prefix=body[1], depth=depth)
             else:
-                self.stack.append(Frame([], op=body))
+                self.stack.append(Frame([], op=body, depth=depth))
 
     # -- main loop -----------------------------------------------------------------------
 

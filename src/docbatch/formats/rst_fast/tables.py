@@ -234,7 +234,16 @@ def _items(lines: list[str]) -> list[list[str]]:
             items.append(current)
         elif current is not None:
             current.append(line[indent:] if line[:indent].isspace() else line.strip())
-    return [[line for line in item if line.strip()] for item in items]
+    return [_trimmed(item) for item in items]
+
+
+def _trimmed(lines: list[str]) -> list[str]:
+    """``lines`` without blank lines at either end (those inside separate paragraphs)."""
+    first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    last = len(lines)
+    while last > first and not lines[last - 1].strip():
+        last -= 1
+    return lines[first:last]
 
 
 __all__ = [
