@@ -23,11 +23,15 @@ docbatch's HTML parser reads from the element the generator marks as main conten
 parser reads from the whole ``body`` that the content lacks (white space collapsed). Printed
 per site:
 
-- ``template share``: passages holding at least one template line (target at most 0.5%);
+- ``template share``: passages holding at least one template line (target at most 0.5%): a
+  line outside the content that is on at least two pages of the site (a line outside the
+  content on one page only, such as the page's own title in a header, is the page's);
 - ``template-only``: passages made of template lines alone (target 0);
-- ``content recall``: the content's words (counted with repeats, per page, summed) found in
-  the page's passages (target at least 0.99), with the lowest page's recall and name; the
-  headings of the passages' heading paths count once each, as the store keeps them there;
+- ``content recall``: the content's distinct words (case-folded, English stopwords left
+  out, per page, summed) found in
+  the page's passages or their heading paths (target at least 0.99), with the lowest page's
+  recall and name. Distinct words, because what is dropped on purpose may repeat what the
+  page says elsewhere: a table of contents repeats the headings, and loses no word;
 - ``no match``: pages where the content selector matched nothing (their whole body, less
   the ``BODY_RULES`` of DocBook, counts as content).
 """
@@ -191,7 +195,20 @@ def _lines(text: str) -> set[str]:
 
 
 def _words(text: str) -> Counter[str]:
-    return Counter(word.casefold() for word in _WORD.findall(text))
+    """The words of ``text``, case-folded, without the English words that carry no content
+    (a label such as "On this page" is no content word)."""
+    return Counter(w for w in (word.casefold() for word in _WORD.findall(text)) if w not in STOPWORDS)
+
+
+STOPWORDS = frozenset(
+    """a about above after again all am an and any are as at be because been before being
+    below between both but by can did do does doing down during each few for from further
+    had has have having he her here hers him his how i if in into is it its itself just me
+    more most my no nor not now of off on once only or other our out over own same she
+    should so some such than that the their them then there these they this those through
+    to too under until up very was we were what when where which while who whom why will
+    with you your""".split()
+)
 
 
 def truth(page: str, selector: str | None, rule: tuple[str, ...]) -> tuple[set[str], Counter[str], bool]:
@@ -262,6 +279,16 @@ def measure_site(name: str, generator: str, folder: Path, selector: str | None) 
         result = BatchIngestService(db).ingest_batch(folder, pattern=pattern, source=name)
         quality.failed = result.failed
         passages = stored_passages(db)
+    truths: dict[Path, tuple[set[str], Counter[str], bool] | None] = {}
+    for path in pages:
+        try:
+            text, _ = decode(path.read_bytes(), None)
+            truths[path] = truth(text, selector, rule)
+        except Exception:  # a page docbatch refuses too (binary, too deep): no truth to compare
+            truths[path] = None
+    # boilerplate is what repeats: a line outside the content on one page only (the page's
+    # own title or name line in a header) is that page's, not the site's template
+    repeated = Counter(line for found in truths.values() if found for line in found[0])
     leaks: Counter[str] = Counter()
     for path in pages:
         doc_id = path.relative_to(folder).as_posix()
@@ -270,12 +297,12 @@ def measure_site(name: str, generator: str, folder: Path, selector: str | None) 
         # a heading the passages' texts leave out (one followed directly by a subheading)
         # is still stored, in the heading paths: each heading counts once
         headings = {part for path_of, _ in stored for part in path_of.split(HEADING_SEPARATOR)}
-        try:
-            text, _ = decode(path.read_bytes(), None)
-            template, content, matched = truth(text, selector, rule)
-        except Exception:  # a page docbatch refuses too (binary, too deep): no truth to compare
+        page_truth = truths[path]
+        if page_truth is None:
             quality.unread += 1
             continue
+        template, content, matched = page_truth
+        template = {line for line in template if repeated[line] > 1}
         quality.no_match += not matched
         quality.passages += len(texts)
         for passage in texts:
@@ -284,8 +311,8 @@ def measure_site(name: str, generator: str, folder: Path, selector: str | None) 
             leaks.update(held)
             quality.template_passages += bool(held)
             quality.template_only += bool(held) and held == lines
-        total = content.total()
-        found = (content & _words("\n".join([*texts, *headings]))).total()
+        total = len(content)
+        found = len(content.keys() & _words("\n".join([*texts, *headings])).keys())
         quality.content_words += total
         quality.found_words += found
         recall = found / total if total else 1.0

@@ -90,3 +90,32 @@ def test_bad_selectors_are_a_config_error_naming_the_setting() -> None:
         BatchConfig(html_drop_selectors=["div["])  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="html_content_selectors='main'"):
         BatchConfig(html_content_selectors="main")  # type: ignore[arg-type]
+
+
+def flat_page(i: int) -> str:
+    """A flat page (mdBook-like): a breadcrumb, a table of contents, paragraphs and code
+    listings each under the same caption, a list of related pages, a repeated long note."""
+    crumbs = "".join(f'<li><a href="../{n}.html">Part {n}</a></li>' for n in range(1 + i % 2))
+    toc = "".join(f'<li><a href="#s{n}">Step {n} of {i}</a></li>' for n in range(3))
+    related = "".join(f'<li><a href="p{(i + n) % 9}.html">Page {(i + n) % 9}</a></li>' for n in (1, 2))
+    note = "<div class='note'><p>" + "A long shared note about licences and support. " * 15 + "</p></div>"
+    return (
+        f"<body><ul class='crumbs'>{crumbs}</ul><ul class='toc'>{toc}</ul>"
+        f"<h1>Chapter {i}</h1><p>Chapter {i} text.</p>"
+        f"<p>Filename: src/main.rs</p><pre>fn main{i}() {{}}</pre>"
+        f"<p>More about chapter {i}.</p><p>Filename: src/main.rs</p><pre>fn other{i}() {{}}</pre>"
+        f"<h2>See also</h2><ul class='related'>{related}</ul><div class='notes'>{note}</div>"
+        f"<p class='end'>Last chapter text {i}.</p></body>"
+    )
+
+
+def test_tables_of_contents_and_breadcrumbs_go_and_related_pages_notes_and_captions_stay() -> None:
+    pages = [flat_page(i) for i in range(10)]
+    template = site_template(pages)
+    for i, source in enumerate(pages):
+        text = parse(source, HtmlOptions(template=template)).text
+        assert "Step 0" not in text and "Part 0" not in text  # the page's contents, its breadcrumb
+        assert text.count("Filename: src/main.rs") == 2  # a caption repeated among paragraphs
+        assert "Page " in text and "See also" in text  # links to other pages, mid-page
+        assert "A long shared note" in text  # a long repeated text is content
+        assert f"Chapter {i} text." in text and f"Last chapter text {i}." in text

@@ -96,14 +96,10 @@ def _anchor(heading: LexborNode) -> str:
 
 
 def _mark(main: LexborNode) -> list[str]:
-    """Insert marker text nodes around the block elements under ``main``; an image's alt
-    text stands in its place. Blocks inside a table cell stay in the cell, so that a table
-    keeps one line per row. Returns the anchor of every heading, in document order."""
+    """Insert marker text nodes around the block elements under ``main``. Blocks inside a
+    table cell stay in the cell, so that a table keeps one line per row. Returns the anchor
+    of every heading, in document order."""
     anchors = [_anchor(heading) for heading in main.css("h1, h2, h3, h4, h5, h6")]
-    for image in main.css("img[alt]"):
-        alt = " ".join((image.attributes.get("alt") or "").split())
-        if alt:
-            image.insert_before(f" {alt} ")
     in_cells = {inner.mem_id for cell in main.css("td, th") for inner in cell.css(_BLOCK_TAGS)}
     for node in main.css(_MARKED):
         tag = node.tag
@@ -228,6 +224,10 @@ def _content(tree: LexborHTMLParser, options: HtmlOptions) -> LexborNode | None:
         for node in reversed(main.css(removed)):
             if node.mem_id != main_id:
                 node.decompose()
+        for image in main.css("img[alt]"):  # its alt text stands in its place (template too)
+            alt = " ".join((image.attributes.get("alt") or "").split())
+            if alt:
+                image.insert_before(f" {alt} ")
     return main
 
 
