@@ -52,9 +52,10 @@ def fingerprints(*, passages: PassageRules | None = None, rst_engine: str = "fas
     return dict(_fingerprints(passages or PassageRules(), rst_engine))
 
 
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 """Bumped when the same settings cut passages differently (2: heading-only passages
-dropped, short passages merged, long sections cut evenly)."""
+dropped, short passages merged, long sections cut evenly; 3: passages know their anchor
+and source lines)."""
 
 
 @cache
