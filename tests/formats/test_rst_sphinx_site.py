@@ -115,6 +115,27 @@ Before.
 After.
 """
 
+RAW_IN_BODIES = """\
+Title
+=====
+
+* Item text.
+
+  .. raw:: html
+
+     <p>Inside item</p>
+
+* Second.
+
+Term
+   Definition.
+
+   .. raw:: html
+      :file: other.html
+
+* Only an item.
+"""
+
 REFS = """\
 Title
 =====
@@ -171,13 +192,29 @@ def test_inline_raw_html_is_text_and_files_stay_unread(rst_engine: Parser) -> No
         assert absent not in text
 
 
+def test_raw_html_in_a_list_item_is_its_text(rst_engine: Parser) -> None:
+    lines = rst_engine(RAW_IN_BODIES).text.splitlines()
+    assert lines[2:7] == ["- Item text.", "", "Inside item", "", "- Second."]
+    assert lines[-4:] == ["Term", "Definition.", "", "- Only an item."]
+
+
 def test_a_ref_without_a_title_shows_its_label(rst_engine: Parser) -> None:
     assert "See my-label, Shown title and name." in rst_engine(REFS).text
 
 
 @pytest.mark.parametrize(
     "source",
-    [SPANNED_HEADER, SPANNED_NAME, CODE_IN_CELL, COMMENT_CELL, TARGET_IN_CELL, LONG_LIST, RAW_HTML, REFS],
+    [
+        SPANNED_HEADER,
+        SPANNED_NAME,
+        CODE_IN_CELL,
+        COMMENT_CELL,
+        TARGET_IN_CELL,
+        LONG_LIST,
+        RAW_HTML,
+        RAW_IN_BODIES,
+        REFS,
+    ],
     ids=[
         "spanned-header",
         "spanned-name",
@@ -186,6 +223,7 @@ def test_a_ref_without_a_title_shows_its_label(rst_engine: Parser) -> None:
         "target-in-cell",
         "long-list",
         "raw-html",
+        "raw-in-bodies",
         "refs",
     ],
 )

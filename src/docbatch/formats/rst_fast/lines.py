@@ -140,15 +140,34 @@ def simple_text(body: list[str]) -> str | None:
 def vanishing(body: list[str], start: int) -> bool:
     """Whether ``body[start:]`` holds only directives that produce nothing."""
     inside = False
-    for line in body[start:]:
+    for index in range(start, len(body)):
+        line = body[index]
         if line and line[0] != " ":
             match = _DIRECTIVE.match(line)
             if match is None or match.group(1).lower() not in VANISHING:
+                return False
+            if match.group(1).lower() == "raw" and _html_text(body, index, line[match.end() :]):
                 return False
             inside = True
         elif line and not inside:
             return False
     return True
+
+
+def _html_text(body: list[str], start: int, argument: str) -> bool:
+    """Whether the ``raw`` directive at ``body[start]`` is HTML written in the file (which
+    is text: ``rst_fast.directives``) rather than read from ``:file:``/``:url:``."""
+    if "html" not in argument.lower().split():
+        return False
+    content = False
+    for line in body[start + 1 :]:
+        if line and line[0] != " ":
+            break
+        option = line.lstrip()
+        if option.startswith((":file:", ":url:")):
+            return False
+        content = content or bool(option) and not option.startswith(":")
+    return content
 
 
 def valid_item(lines: list[str], pos: int, ordinal: int | None, seq: str, fmt: str) -> bool:
