@@ -1,6 +1,7 @@
 """The in-memory store's search (``MemoryStore.search``): the docbatch query language
-(``docbatch.store.query``) matched word by word over a passage's title, headings and
-text, scored by occurrences, with a snippet around the first match."""
+(``docbatch.store.query``, its ``SearchPlan``) matched word by word over a passage's title,
+headings, text and codes (``docbatch.store.tokens``), scored by occurrences, with a snippet
+around the first match. Unlike the other stores, words are not stemmed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from docbatch.errors import QueryError
+from docbatch.store.query import Term
 
 _SNIPPET_WORDS = 16
 
@@ -100,3 +102,16 @@ def snippet(text: str, phrases: list[_Phrase]) -> str:
         word = text[begin:end]
         parts.append(f"[{word}]" if hit[i] else word)
     return ("… " if start else "") + " ".join(parts) + (" …" if shown and shown[-1] < len(spans) - 1 else "")
+
+
+def plan_match(query: str, items: list[Term | str]) -> _Match:
+    """The matcher of a ``SearchPlan``'s terms (``strict``, or ``fallback`` joined by
+    ``OR``): a code-like word matches its code (``docbatch.store.tokens``), so the fields
+    searched must include ``codes`` of the passage. Words are not stemmed here."""
+    parts = [
+        item
+        if isinstance(item, str)
+        else '"' + (item.code or " ".join(item.words)).replace('"', '""') + '"' + ("*" if item.prefix else "")
+        for item in items
+    ]
+    return parse_query(query, " ".join(parts))

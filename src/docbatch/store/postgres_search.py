@@ -10,7 +10,7 @@ from typing import Any
 from psycopg import sql
 
 from docbatch.errors import QueryError
-from docbatch.store.query import to_fts5
+from docbatch.store.query import Term, to_fts5
 
 WORD_SEPARATORS = "./@:"
 """Split words here before indexing, as SQLite's tokenizer does: PostgreSQL's parser would
@@ -84,3 +84,111 @@ def _term(text: str, *, prefix: bool) -> sql.Composable:
         return sql.SQL("to_tsquery('simple', {})").format(sql.Literal(f"'{escaped}':*"))
     phrase = '"' + text.replace('"', " ") + '"'
     return sql.SQL("websearch_to_tsquery('simple', {})").format(sql.Literal(phrase))
+
+
+STEMMED = "english"
+"""The text search configuration of the matching ``tsv`` (Porter stems, English stopwords);
+``tsv_exact`` holds the words as written (``simple``) and ranks an exact match higher."""
+WEIGHTS = "{0.25, 1.0, 1.0, 1.0}"
+"""``ts_rank`` weights of the ``tsv`` labels D, C, B, A: text, codes, heading path, title."""
+EXACT_BONUS = 0.5
+NORMALIZATION = 0
+"""``ts_rank`` normalization: none (the short-passage damping stands in; dividing by the
+length, or its logarithm, ranked worse on the judgment set)."""
+SHORT_CHARS = 400
+SHORT_FLOOR = 0.5
+"""As in the SQLite store: a passage shorter than ``SHORT_CHARS`` has its score scaled down
+linearly to ``SHORT_FLOOR``."""
+_RANKED = """
+WITH q AS (SELECT {stemmed} AS query, {exact} AS exact)
+SELECT id, source, doc_id, score, title FROM (
+    SELECT {distinct} p.id, p.source, p.doc_id, p.title,
+           (ts_rank(%(weights)s, p.tsv, q.query, {norm})
+               * least(1.0, {floor} + (1.0 - {floor}) * (p."end" - p.start) / {short}.0)
+            + {bonus} * ts_rank(%(weights)s, p.tsv_exact, q.exact, {norm}))::float8 AS score
+    FROM passages AS p, q
+    WHERE p.tsv @@ q.query {source_filter}
+    ORDER BY {order} score DESC, p.id
+) AS hit
+ORDER BY score DESC, id
+LIMIT %(limit)s
+"""
+_SHOWN = """
+SELECT ts_headline(%(config)s, p.text, {stemmed}, %(headline)s) AS snippet, p.*
+FROM passages AS p WHERE p.id = %(id)s
+"""
+
+
+def ranked_statement(
+    terms: list[Term | str], *, limit: int, source: str | None, group_by_document: bool
+) -> tuple[sql.Composed, dict[str, Any]]:
+    """The best passages matching ``terms`` (id, source, document, score, title), each
+    document once with ``group_by_document``."""
+    statement = sql.SQL(_RANKED).format(
+        stemmed=plan_tsquery(terms, STEMMED),
+        exact=plan_tsquery(terms, "simple"),
+        distinct=sql.SQL("DISTINCT ON (p.source, p.doc_id)" if group_by_document else ""),
+        order=sql.SQL("p.source, p.doc_id," if group_by_document else ""),
+        floor=sql.Literal(SHORT_FLOOR),
+        short=sql.Literal(SHORT_CHARS),
+        bonus=sql.Literal(EXACT_BONUS),
+        norm=sql.Literal(NORMALIZATION),
+        source_filter=sql.SQL("AND p.source = %(source)s" if source else ""),
+    )
+    return statement, {"weights": WEIGHTS, "limit": limit, "source": source}
+
+
+def shown_statement(terms: list[Term | str], id_: int) -> tuple[sql.Composed, dict[str, Any]]:
+    """The stored fields of one ranked passage and its snippet, ``[ ]`` around the matches."""
+    statement = sql.SQL(_SHOWN).format(stemmed=plan_tsquery(terms, STEMMED))
+    return statement, {"config": STEMMED, "headline": _HEADLINE, "id": id_}
+
+
+def plan_tsquery(terms: list[Term | str], config: str) -> sql.Composable:
+    """A ``tsquery`` of ``terms`` (a ``SearchPlan``'s, operators as in ``to_fts5``): words
+    and phrases in ``config``, code-like words by their code (``simple``) and their words.
+
+    Raises:
+        QueryError: an operator lacks words on a side.
+    """
+    groups: list[list[sql.Composable]] = [[]]
+    negate = False
+    for item in terms:
+        if isinstance(item, str):
+            if negate or (item == "OR" and not groups[-1]):
+                raise QueryError("invalid search query: an operator needs words on both sides")
+            negate = item == "NOT"
+            if item == "OR":
+                groups.append([])
+            continue
+        term = _plan_term(item, config)
+        groups[-1].append(sql.SQL("!!") + term if negate else term)
+        negate = False
+    if not all(groups):
+        raise QueryError("invalid search query: an operator needs words on both sides")
+    ors = [sql.SQL("(") + sql.SQL(" && ").join(group) + sql.SQL(")") for group in groups]
+    return sql.SQL("(") + sql.SQL(" || ").join(ors) + sql.SQL(")")
+
+
+def _plan_term(term: Term, config: str) -> sql.Composable:
+    words = _words_tsquery(" ".join(term.words), config, prefix=term.prefix)
+    if term.code is None:
+        return words
+    code = _words_tsquery(term.code, "simple", prefix=term.prefix)
+    if not term.parts:
+        return code
+    return sql.SQL("({} && {})").format(
+        code, _words_tsquery(" ".join(term.parts), config, prefix=term.prefix)
+    )
+
+
+def _words_tsquery(text: str, config: str, *, prefix: bool) -> sql.Composable:
+    text = text.translate(_SPLIT)
+    if prefix:
+        words = [w.replace("\\", "\\\\").replace("'", "''") for w in text.split()]
+        if words:
+            expression = " <-> ".join(f"'{w}'" for w in words[:-1]) + " <-> " * (len(words) > 1)
+            expression += f"'{words[-1]}':*"
+            return sql.SQL("to_tsquery({}, {})").format(sql.Literal(config), sql.Literal(expression))
+    phrase = '"' + text.replace('"', " ") + '"'
+    return sql.SQL("websearch_to_tsquery({}, {})").format(sql.Literal(config), sql.Literal(phrase))

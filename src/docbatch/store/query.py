@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -147,27 +148,65 @@ class Term:
 
 @dataclass(frozen=True)
 class SearchPlan:
-    """How a store runs a query: ``strict`` must all match (operators as typed); when it
-    finds fewer hits than asked for, passages matching any of ``fallback`` follow, ranked."""
+    """How a store runs a query: ``strict`` must all match (operators as typed); while the
+    hits are fewer than asked for, passages matching each of ``fallbacks`` in turn follow,
+    ranked: those holding all words but one, ... (``AND`` within ``OR``), then any word."""
 
     strict: list[Term | str]
     fallback: list[Term]
+    """The words any of which the last fallback looks for (a code-like word's parts too)."""
+
+    @property
+    def fallbacks(self) -> list[tuple[list[Term | str], bool]]:
+        """The fallback stages in turn, each with whether it runs only when nothing was found
+        before it (the parts of a code-like word: ``foo-bar`` does not find ``foo.bar``
+        next to its own hits)."""
+        terms = [t for t in self.strict if isinstance(t, Term)]
+        if not self.fallback:
+            return []
+        stages: list[tuple[list[Term | str], bool]] = []
+        for size in range(len(terms) - 1, 1, -1):
+            groups = list(itertools.combinations(terms, size))[:MAX_FALLBACK_GROUPS]
+            stages.append(([x for group in groups for x in ("OR", *_and(group))][1:], False))
+        if len(terms) > 1:
+            stages.append(([x for term in terms for x in ("OR", term)][1:], False))
+        if self.fallback != terms:
+            stages.append(([x for term in self.fallback for x in ("OR", term)][1:], True))
+        return stages
 
     def strict_fts5(self) -> str:
         """``strict`` in FTS5 syntax, ``AND`` written out between adjacent terms (FTS5 wants
         it after a parenthesis)."""
-        out: list[str] = []
-        for item in self.strict:
-            if isinstance(item, Term):
-                if out and out[-1] not in _OPERATORS:
-                    out.append("AND")
-                out.append(item.fts5())
-            else:
-                out.append(item)
-        return " ".join(out)
+        return items_fts5(self.strict)
 
     def fallback_fts5(self) -> str | None:
+        """The last fallback in FTS5 syntax."""
         return " OR ".join(t.fts5() for t in self.fallback) or None
+
+
+MAX_FALLBACK_GROUPS = 10
+"""At most this many combinations of words in one fallback stage."""
+
+
+def _and(terms: tuple[Term, ...]) -> list[Term | str]:
+    return [x for term in terms for x in ("AND", term)][1:]
+
+
+def items_fts5(items: list[Term | str]) -> str:
+    """Terms and operators in FTS5 syntax, ``AND`` written out between adjacent terms.
+
+    >>> items_fts5([Term(("a",)), Term(("b",)), "OR", Term(("c",))])
+    '"a" AND "b" OR "c"'
+    """
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, Term):
+            if out and out[-1] not in _OPERATORS:
+                out.append("AND")
+            out.append(item.fts5())
+        else:
+            out.append(item)
+    return " ".join(out)
 
 
 def plan_search(query: str) -> SearchPlan:
@@ -252,8 +291,8 @@ def title_match(plan: SearchPlan, title: str | None) -> float:
     by their first letters, so ``functions`` names ``Function``).
 
     >>> plan = plan_search("define a function")
-    >>> title_match(plan, "function"), title_match(plan, "Functions and macros")
-    (0.5, 0.1666...)
+    >>> title_match(plan, "function"), round(title_match(plan, "Functions and macros"), 3)
+    (0.5, 0.167)
     """
     if not title:
         return 0.0

@@ -34,10 +34,15 @@ PUNCTUATION = {
 }
 """Punctuation kept inside a code-like token, and the letter that encodes each."""
 
-_CHUNK = re.compile(r"\S+")
+_TRIGGER = re.compile(r"[+#.\-_:/@$<>=~&%][^\W_]|[^\W_][+#]")
+"""Punctuation before a letter or digit, or a ``+`` or ``#`` after one: the whitespace-
+separated chunks around these are worth a look (prose has few)."""
+_SPACE = re.compile(r"\s")
+_WINDOW = 80
+"""How far around a trigger a chunk is looked for (longer chunks are no codes)."""
 _EDGE = "\"'`,;()[]{}«»“”‘’|"
 _TRAILING = ".,;:?!"
-_BRACKETED = re.compile(r"(?<![\w\]])([^\W\d_]*)\[([^\W\d_]{1,3})\]([^\W\d_]+)")
+_BRACKETED = re.compile(r"(?<![\w\]])([^\W\d_]{0,40})\[([^\W\d_]{1,3})\]([^\W\d_]+)")
 _ALNUM = re.compile(r"[^\W_]")
 MAX_CODE_CHARS = 60
 """Longer tokens (URLs, hashes, paths) are not worth an exact term."""
@@ -80,6 +85,8 @@ def joined_words(text: str) -> list[str]:
     >>> joined_words("E[x]tract files, [A]dd one, list[0] stays")
     ['extract', 'add']
     """
+    if "[" not in text:
+        return []
     return [fold(a + b + c) for a, b, c in _BRACKETED.findall(text)]
 
 
@@ -94,13 +101,29 @@ def codes(*texts: str | None) -> str:
     for text in texts:
         if not text:
             continue
-        for chunk in _CHUNK.findall(text):
+        for chunk in _candidates(text):
             code = token_code(chunk)
             if code is not None:
                 found[code] = None
         for word in joined_words(text):
             found[word] = None
     return " ".join(found)
+
+
+def _candidates(text: str) -> list[str]:
+    """The chunks of ``text`` (between whitespace) that hold a ``_TRIGGER``."""
+    found: list[str] = []
+    end = -1
+    for match in _TRIGGER.finditer(text):
+        if match.start() < end:
+            continue
+        window = max(0, match.start() - _WINDOW)
+        before = text[window : match.start()].split()
+        head = before[-1] if before and not text[match.start() - 1].isspace() else ""
+        after = _SPACE.search(text, match.end(), match.end() + _WINDOW)
+        end = after.start() if after else min(len(text), match.end() + _WINDOW)
+        found.append(head + text[match.start() : end])
+    return found
 
 
 def parts(token: str) -> list[str]:
@@ -118,6 +141,8 @@ def plain_form(token: str) -> str:
 
 
 def _unbracket(token: str) -> str:
+    if "[" not in token:
+        return token
     return _BRACKETED.sub(lambda m: m.group(1) + m.group(2) + m.group(3), token)
 
 
