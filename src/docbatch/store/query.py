@@ -159,8 +159,9 @@ class SearchPlan:
     @property
     def fallbacks(self) -> list[tuple[list[Term | str], bool]]:
         """The fallback stages in turn, each with whether it runs only when nothing was found
-        before it (the parts of a code-like word: ``foo-bar`` does not find ``foo.bar``
-        next to its own hits)."""
+        before it: any one word (costly over common words, and weak next to better hits),
+        and the parts of a code-like word (``foo-bar`` does not find ``foo.bar`` next to
+        its own hits)."""
         terms = [t for t in self.strict if isinstance(t, Term)]
         if not self.fallback:
             return []
@@ -169,7 +170,7 @@ class SearchPlan:
             groups = list(itertools.combinations(terms, size))[:MAX_FALLBACK_GROUPS]
             stages.append(([x for group in groups for x in ("OR", *_and(group))][1:], False))
         if len(terms) > 1:
-            stages.append(([x for term in terms for x in ("OR", term)][1:], False))
+            stages.append(([x for term in terms for x in ("OR", term)][1:], True))
         if self.fallback != terms:
             stages.append(([x for term in self.fallback for x in ("OR", term)][1:], True))
         return stages
