@@ -288,6 +288,7 @@ def test_the_module_docstring_names_every_subcommand() -> None:
         "search",
         "report",
         "runs",
+        "export",
         "sources",
         "sample",
     }

@@ -23,10 +23,10 @@ LAYERS = {
     "work": 2,
     "plan": 3,
     "state": 4,
-    "result": 5, "run": 5,
+    "result": 5, "run": 5, "export": 5,
     "display": 6,
     "service": 7,
-    "cli": 8,
+    "cli": 8, "integrations": 8,
     "__main__": 9, "__init__": 9,
 }  # fmt: skip
 """The layer of each top-level module or package of docbatch."""

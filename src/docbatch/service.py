@@ -25,6 +25,7 @@ import polars as pl
 from docbatch.config import BatchConfig
 from docbatch.config import config as default_config
 from docbatch.display.progress import resolve as resolve_progress
+from docbatch.export.reading import StoreReading
 from docbatch.formats.base import Parser
 from docbatch.metrics import BatchProgress, processing_metrics
 from docbatch.plan.fingerprint import parser_fingerprints
@@ -44,7 +45,7 @@ from docbatch.store import DocumentStore, open_store
 from docbatch.store.location import state_dir_for
 
 
-class BatchIngestService:
+class BatchIngestService(StoreReading):
     """Ingest documentation trees into a searchable store, resumably.
 
     Args:

@@ -7,6 +7,7 @@
 - ``report``: summarise a run from its reports (``--plots`` to draw them);
 - ``runs``: list the runs the state folder keeps, newest first;
 - ``sources``: list, rename or drop the sources (ingested trees) of the store;
+- ``export``: write every passage with its document's metadata to a Parquet or JSON-lines file;
 - ``sample``: write the sample documentation tree.
 
 Exit codes: 0 done (even when some files failed, unless ``--fail-on-error``),
@@ -61,6 +62,7 @@ _COMMANDS = {
     "report": commands.report,
     "runs": commands.runs,
     "sources": commands.sources,
+    "export": commands.export,
     "sample": commands.sample,
 }
 

@@ -333,6 +333,31 @@ def sources(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def export(args: argparse.Namespace) -> int:
+    from docbatch.export import EXPORT_SCHEMA, EXPORT_SCHEMA_VERSION, export_passages
+    from docbatch.store import open_store
+    from docbatch.store.location import state_dir_for
+
+    if "://" not in args.db and not Path(args.db).exists():
+        raise ConfigError(f"no store at {args.db}: ingest a directory first (docbatch ingest-docs-batch DIR)")
+    state_dir = Path(args.state_dir) if args.state_dir else state_dir_for(args.db)
+    store = open_store(args.db)
+    try:
+        summary = export_passages(
+            store, args.out, format=args.format, source=args.source, since_run=args.since, state_dir=state_dir
+        )
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(summary.to_dict()))
+        return EXIT_OK
+    print(f"wrote {summary.passages} passages to {shown(summary.path)}")
+    print(f"  schema {EXPORT_SCHEMA} version {EXPORT_SCHEMA_VERSION} in {shown(summary.schema_path)}")
+    if summary.removed_path is not None:
+        print(f"wrote {summary.removed} removed passage ids to {shown(summary.removed_path)}")
+    return EXIT_OK
+
+
 def sample(args: argparse.Namespace) -> int:
     from docbatch import sample
 

@@ -268,6 +268,28 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("--yes", action="store_true", help="drop: really remove the source's documents")
     sources.add_argument("--json", action="store_true", help="list: print a JSON array of the sources")
 
+    export = sub.add_parser(
+        "export",
+        help="write every passage with its document's metadata to a Parquet or JSON-lines file",
+        description="Write every passage of the store, with its document's metadata, to OUT (schema "
+        "docbatch.passages, its version in the Parquet metadata and in OUT's .schema.json file), "
+        "streamed from the store in batches.",
+    )
+    export.add_argument("out", type=Path, metavar="OUT", help="the file to write (replaced if it exists)")
+    export.add_argument(
+        "--format", choices=["parquet", "jsonl"], default="parquet", help="the file format (default parquet)"
+    )
+    export.add_argument("--source", help="only the documents of this tree (default: every tree)")
+    export.add_argument(
+        "--since",
+        metavar="RUN_ID",
+        help="only the documents written since that run started (docbatch runs lists them), and the ids "
+        "of the passages removed since then in OUT's .removed file",
+    )
+    export.add_argument("--db", default="docbatch.db", help=_DB_HELP)
+    export.add_argument("--state-dir", help=f"where --since finds the run: {_STATE_HELP}")
+    export.add_argument("--json", action="store_true", help="print what was written as one JSON object")
+
     sample = sub.add_parser("sample", help="write the sample documentation tree")
     sample.add_argument("destination", type=Path, help="the folder to write the tree into")
     sample.add_argument("--overwrite", action="store_true", help="replace the files of an existing tree")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -13,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import polars as pl
 
 from docbatch.errors import ConfigError, StoreLockedError
+from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
 
 
 @runtime_checkable
@@ -25,7 +27,8 @@ class DocumentStore(Protocol):
     * writing a document replaces all its previous passages (no duplicates, no stale tail);
     * ``known_documents`` reflects every committed ``write_slice``.
 
-    A store may also have the optional hooks of ``ChangeMarker`` (``change_mark()``) and,
+    A store may also have the optional hooks of ``ChangeMarker`` (``change_mark()``),
+    ``PassageReader`` (reading its passages back out) and,
     one that several machines or state folders can write, of ``WriterLocker``
     (``writer_lock(source)``).
     """
@@ -114,6 +117,45 @@ class WriterLocker(Protocol):
         Raises:
             StoreLockedError: another run holds ``source`` (``lock_refused`` names it).
         """
+        ...
+
+
+@runtime_checkable
+class PassageReader(Protocol):
+    """The hook of a ``DocumentStore`` that gives its passages back out (every store of
+    docbatch has it): in bounded batches with their document's metadata, one passage or one
+    document by id, and the passage ids removed since a time (for a copy kept in step).
+
+    A store without it still ingests and searches; ``BatchIngestService.passages`` and
+    ``docbatch export`` then raise ``ConfigError``.
+    """
+
+    def passage_batches(
+        self,
+        where: PassageFilter | None = None,
+        *,
+        columns: list[str] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> Iterator[pl.DataFrame]:
+        """The passages ``where`` keeps as ``docbatch.store.records.PASSAGE_RECORDS`` frames
+        (only ``columns``, when given), in the order (source, doc_id, seq), at most
+        ``batch_size`` rows each: each batch is read after the last key of the one before,
+        so memory holds one batch. Raises ``StoreError`` when the store cannot be read."""
+        ...
+
+    def passage(self, passage_id: str, source: str | None = None) -> dict[str, Any] | None:
+        """The ``PASSAGE_RECORDS`` fields of passage ``passage_id`` (of ``source``; without
+        it, of the first source by name holding it), or None."""
+        ...
+
+    def document(self, doc_id: str, source: str | None = None) -> dict[str, Any] | None:
+        """The ``docbatch.store.records.DOCUMENT_RECORD`` fields of document ``doc_id`` (of
+        ``source``; without it, of the first source by name holding it), or None."""
+        ...
+
+    def removed_passages(self, *, source: str | None = None, since: datetime | None = None) -> pl.DataFrame:
+        """``docbatch.store.records.REMOVED_PASSAGES`` rows of the passage ids removed (at or
+        after ``since``, of ``source``) and not written again since, by source and id."""
         ...
 
 

@@ -26,9 +26,11 @@ import polars as pl
 
 from docbatch.errors import StoreBusyError, StoreError
 from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS, conform
+from docbatch.store import memory_records
 from docbatch.store.base import SOURCES, no_source, source_exists
 from docbatch.store.memory_search import parse_query, snippet, words
 from docbatch.store.query import check_limit, to_fts5
+from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
 
 Failure = Literal["transient", "terminal"] | BaseException
 """What an injected failure raises: ``"transient"`` a ``StoreBusyError``, ``"terminal"`` a
@@ -59,6 +61,7 @@ class _Tables:
     documents: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     passages: dict[tuple[str, str], dict[int, _Passage]] = field(default_factory=dict)
     sources: dict[str, tuple[str | None, datetime]] = field(default_factory=dict)
+    removed: memory_records.Removed = field(default_factory=dict)
     version: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -232,6 +235,9 @@ class MemoryStore:
                 if found is not None:
                     new_docs[key] = {**found, "size": size, "mtime_ns": mtime_ns}
             # all checked: nothing above changed the tables, everything below cannot fail
+            memory_records.record(tables.removed, tables.passages, source, [k[1] for k in new_docs], now)
+            for key, seqs in new_passages.items():
+                memory_records.forget(tables.removed, key[0], [stored[2] for stored in seqs.values()])
             tables.documents.update(new_docs)
             tables.passages.update(new_passages)
             tables.version += 1
@@ -241,6 +247,7 @@ class MemoryStore:
         self._injected("delete", self.delete_calls)
         with self._writing() as tables:
             removed = 0
+            memory_records.record(tables.removed, tables.passages, source, list(doc_ids), datetime.now(UTC))
             for doc_id in dict.fromkeys(doc_ids):
                 tables.passages.pop((source, doc_id), None)
                 removed += tables.documents.pop((source, doc_id), None) is not None
@@ -305,6 +312,32 @@ class MemoryStore:
         seqs = self._tables.passages.get((source, doc_id), {})
         return pl.DataFrame([seqs[seq][:10] for seq in sorted(seqs)], schema=PASSAGES, orient="row")
 
+    # reading passages out (PassageReader) ------------------------------------------------------
+    def passage_batches(
+        self,
+        where: PassageFilter | None = None,
+        *,
+        columns: list[str] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> Iterator[pl.DataFrame]:
+        self._check_open()
+        tables = self._tables
+        yield from memory_records.passage_batches(
+            tables.documents, tables.passages, where, columns, batch_size
+        )
+
+    def passage(self, passage_id: str, source: str | None = None) -> dict[str, Any] | None:
+        self._check_open()
+        return memory_records.passage(self._tables.documents, self._tables.passages, passage_id, source)
+
+    def document(self, doc_id: str, source: str | None = None) -> dict[str, Any] | None:
+        self._check_open()
+        return memory_records.document(self._tables.documents, doc_id, source)
+
+    def removed_passages(self, *, source: str | None = None, since: datetime | None = None) -> pl.DataFrame:
+        self._check_open()
+        return memory_records.removed_passages(self._tables.removed, source, since)
+
     def counts(self) -> dict[str, int]:
         self._check_open()
         passages = sum(len(seqs) for seqs in self._tables.passages.values())
@@ -344,6 +377,7 @@ class MemoryStore:
                 raise source_exists(new)
             tables.documents = {_renamed(k, old, new): v for k, v in tables.documents.items()}
             tables.passages = {_renamed(k, old, new): v for k, v in tables.passages.items()}
+            tables.removed = {_renamed(k, old, new): v for k, v in tables.removed.items()}
             if old in tables.sources:
                 tables.sources[new] = tables.sources.pop(old)
             tables.version += 1
@@ -354,6 +388,8 @@ class MemoryStore:
             if not self._has_source(name):
                 raise no_source(name)
             before = len(tables.documents)
+            dropped = [k[1] for k in tables.passages if k[0] == name]
+            memory_records.record(tables.removed, tables.passages, name, dropped, datetime.now(UTC))
             tables.documents = {k: v for k, v in tables.documents.items() if k[0] != name}
             tables.passages = {k: v for k, v in tables.passages.items() if k[0] != name}
             tables.sources.pop(name, None)

@@ -14,8 +14,10 @@ import polars as pl
 
 from docbatch.errors import QueryError, StoreBusyError, StoreError
 from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS, conform
+from docbatch.store import sqlite_records
 from docbatch.store.base import SOURCES, no_source, source_exists
 from docbatch.store.query import CANDIDATES, TITLE_BONUS, SearchPlan, check_limit, plan_search, title_match
+from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
 from docbatch.store.sqlite_schema import DELETE_TRIGGER, FTS_INDEXES, prepare_schema
 from docbatch.store.tokens import codes
 
@@ -131,6 +133,7 @@ class SQLiteStore:
         con = self._con
         try:
             with _transaction(con):
+                sqlite_records.record_removed(con, source, documents["doc_id"].to_list(), now)
                 con.executemany(
                     "DELETE FROM passages WHERE source = ? AND doc_id = ?",
                     ((source, d) for d in documents["doc_id"]),
@@ -171,6 +174,7 @@ class SQLiteStore:
                         "SELECT id, title, heading_path, text, codes FROM passages WHERE id > ?",
                         (last_id,),
                     )
+                sqlite_records.forget_written_again(con, source, last_id)
                 con.executemany(
                     "UPDATE documents SET size = ?, mtime_ns = ? WHERE source = ? AND doc_id = ?",
                     ((size, mtime, source, d) for d, size, mtime in touched.iter_rows()),
@@ -182,6 +186,8 @@ class SQLiteStore:
         con = self._con
         try:
             with _transaction(con):
+                now = datetime.now(UTC).isoformat(timespec="seconds")
+                sqlite_records.record_removed(con, source, list(doc_ids), now)
                 con.executemany(
                     "DELETE FROM passages WHERE source = ? AND doc_id = ?", ((source, d) for d in doc_ids)
                 )
@@ -297,6 +303,37 @@ class SQLiteStore:
         ).fetchall()
         return pl.DataFrame(rows, schema=PASSAGES, orient="row")
 
+    # reading passages out (PassageReader) --------------------------------------------------
+    def passage_batches(
+        self,
+        where: PassageFilter | None = None,
+        *,
+        columns: list[str] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> Iterator[pl.DataFrame]:
+        """The batches are read on a connection of their own, as one snapshot of the store."""
+        batches = sqlite_records.passage_batches(self.path, where, columns, batch_size)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            except sqlite3.Error as exc:
+                raise _store_error(self.location, exc) from None
+            yield batch
+
+    @_reads
+    def passage(self, passage_id: str, source: str | None = None) -> dict[str, Any] | None:
+        return sqlite_records.passage(self._con, passage_id, source)
+
+    @_reads
+    def document(self, doc_id: str, source: str | None = None) -> dict[str, Any] | None:
+        return sqlite_records.document(self._con, doc_id, source)
+
+    @_reads
+    def removed_passages(self, *, source: str | None = None, since: datetime | None = None) -> pl.DataFrame:
+        return sqlite_records.removed_passages(self._con, source, since)
+
     def sources(self) -> pl.DataFrame:
         try:
             rows = self._con.execute(_SOURCES).fetchall()
@@ -340,6 +377,7 @@ class SQLiteStore:
                     raise source_exists(new)
                 # the full-text index holds no source: the passages keep their row ids
                 con.execute("UPDATE passages SET source = ? WHERE source = ?", (new, old))
+                con.execute("UPDATE removed_passages SET source = ? WHERE source = ?", (new, old))
                 moved = con.execute("UPDATE documents SET source = ? WHERE source = ?", (new, old)).rowcount
                 con.execute("UPDATE sources SET name = ? WHERE name = ?", (new, old))
                 return int(moved)
@@ -352,6 +390,10 @@ class SQLiteStore:
             with _transaction(con):
                 if not self._has_source(name):
                     raise no_source(name)
+                now = datetime.now(UTC).isoformat(timespec="seconds")
+                held = con.execute("SELECT DISTINCT doc_id FROM passages WHERE source = ?", (name,))
+                doc_ids = [d for (d,) in held]
+                sqlite_records.record_removed(con, name, doc_ids, now)
                 con.execute("DELETE FROM passages WHERE source = ?", (name,))
                 removed = con.execute("DELETE FROM documents WHERE source = ?", (name,)).rowcount
                 con.execute("DELETE FROM sources WHERE name = ?", (name,))

@@ -1,5 +1,5 @@
-"""The tables of a SQLite store and how a connection makes them: the documents, passages
-and sources tables, the FTS5 indexes of the passages (exact words, and stemmed words) and
+"""The tables of a SQLite store and how a connection makes them: the documents, passages,
+sources and removed_passages tables, the FTS5 indexes of the passages (exact words, and stemmed words) and
 the trigger that unindexes deleted passages, the schema version this docbatch reads, and
 the steps that upgrade a store of an older version when it is opened."""
 
@@ -9,9 +9,10 @@ import sqlite3
 from collections.abc import Callable
 
 from docbatch.errors import StoreError
+from docbatch.store.sqlite_records import add_removed_passages
 from docbatch.store.tokens import codes
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 FTS_AUTOMERGE = 16
 
 _SCHEMA = """
@@ -97,6 +98,7 @@ def prepare_schema(con: sqlite3.Connection, location: str) -> None:
     if row is None:
         con.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         _set_automerge(con)
+        add_removed_passages(con)
     elif int(row[0]) != SCHEMA_VERSION:
         _upgrade(con, location, int(row[0]))
     con.execute(DELETE_TRIGGER)
@@ -169,5 +171,6 @@ def _add_passage_places(con: sqlite3.Connection) -> None:
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     3: _index_codes_and_stems,
     4: _add_passage_places,
+    5: add_removed_passages,
 }
 """The step that upgrades a store of each older schema version to the next one."""
