@@ -134,12 +134,12 @@ def export_passages(
     schema_path, removed_path = side_paths(path, format)
     path.parent.mkdir(parents=True, exist_ok=True)
     where = PassageFilter(source=source, since=since)
-    _sink(scan_passages(store, where, batch_size=batch_size), path, format)
+    _sink(scan_passages(store, where, batch_size=batch_size), path, format, batch_size)
     passages = _count(path, format)
     removed = None
     if since is not None:
         frame = reader.removed_passages(source=source, since=since)
-        _sink(frame.lazy(), removed_path, format)
+        _sink(frame.lazy(), removed_path, format, batch_size)
         removed = frame.height
     summary = ExportSummary(
         path=str(path),
@@ -164,8 +164,9 @@ def export_passages(
     return summary
 
 
-def _sink(frame: pl.LazyFrame, path: Path, fmt: ExportFormat) -> None:
-    """Stream ``frame`` into ``path`` under a temporary name, then rename it."""
+def _sink(frame: pl.LazyFrame, path: Path, fmt: ExportFormat, batch_size: int) -> None:
+    """Stream ``frame`` into ``path`` under a temporary name, then rename it. A Parquet row
+    group holds one batch: the writer keeps a row group in memory until it is written."""
     partial = path.with_name(f".{path.name}.partial")
     try:
         if fmt == "parquet":
@@ -173,7 +174,7 @@ def _sink(frame: pl.LazyFrame, path: Path, fmt: ExportFormat) -> None:
                 "docbatch.schema": EXPORT_SCHEMA,
                 "docbatch.schema_version": str(EXPORT_SCHEMA_VERSION),
             }
-            frame.sink_parquet(partial, metadata=metadata)
+            frame.sink_parquet(partial, metadata=metadata, row_group_size=batch_size)
         else:
             frame.sink_ndjson(partial, check_extension=False)
         os.replace(partial, path)
