@@ -157,10 +157,160 @@ def test_docutils_passages_know_their_anchor_and_lines() -> None:
     assert passages[-1].line_start == 36  # the title's line (under its overline)
 
 
-def test_the_fast_rst_reader_gives_no_lines_yet() -> None:
-    passages = _passages(parse_rst_fast(RST))
-    assert passages
-    assert all(p.line_start is None and p.line_end is None for p in passages)
+def _blocks(doc: ParsedDocument) -> list[tuple[str, int, int]]:
+    """Each stretch of the clean text the line map tells apart, with its source lines."""
+    entries = doc.line_map
+    if not entries:
+        return []
+    ends = [offset for offset, _, _ in entries[1:]] + [len(doc.text)]
+    return [(doc.text[o:e].strip(), a, b) for (o, a, b), e in zip(entries, ends, strict=True)]
+
+
+def test_fast_rst_passages_know_their_anchor_and_lines() -> None:
+    doc = parse_rst_fast(RST)
+    assert [s.anchor for s in doc.sections] == ["guide", "install-label", "install-1", "overlined"]
+    passages = _passages(doc)
+    assert [p.anchor for p in passages] == [s.anchor for s in doc.sections]
+    _assert_in_lines(RST, passages)
+    # each block covers its own lines; a heading its title and adornments
+    assert [(p.line_start, p.line_end) for p in passages] == [(1, 5), (9, 20), (22, 33), (35, 39)]
+
+
+NESTED_RST = """\
+Top
+===
+
+.. note::
+
+   First para
+   of the note.
+
+   - alpha
+   - beta
+
+     beta body
+
+.. code-block:: python
+   :caption: The caption
+
+   x = 1
+   y = 2
+
+Term
+   Definition one.
+
+   Definition two.
+
+   Quoted text
+   in a quote.
+
+   -- Someone
+
+:Field: value
+:Other: first para
+
+   second para
+
+.. [1] A footnote
+   body.
+
+.. figure:: pic.png
+   :alt: the alt
+
+   Figure caption.
+"""
+
+
+def test_fast_rst_blocks_of_nested_bodies_know_their_lines() -> None:
+    doc = parse_rst_fast(NESTED_RST)
+    assert _blocks(doc) == [
+        ("Top", 1, 2),
+        ("First para of the note.", 6, 7),
+        ("- alpha", 9, 9),
+        ("- beta", 10, 10),
+        ("beta body", 12, 12),
+        ("The caption", 14, 15),
+        ("x = 1\ny = 2", 17, 18),
+        ("Term", 20, 20),
+        ("Definition one.", 21, 21),
+        ("Definition two.", 23, 23),
+        ("Quoted text in a quote.", 25, 26),
+        ("-- Someone", 28, 28),
+        ("Field:\n\nvalue", 30, 30),  # one entry for blocks on the same lines
+        ("Other:\n\nfirst para", 31, 31),
+        ("second para", 33, 33),
+        ("[1] A footnote body.", 35, 36),
+        ("the alt", 38, 39),
+        ("Figure caption.", 41, 41),
+    ]
+    _assert_in_lines(NESTED_RST, _passages(doc, max_size=40))
+
+
+LABELS_RST = """\
+.. _My  Label:
+
+Title
+=====
+
+.. _first:
+.. _Second_One:
+
+Chained
+-------
+
+Title
+-----
+
+.. _title:
+
+Labelled Again
+--------------
+
+.. _a-comment-between:
+
+..  just a comment
+
+Étude über Straße
+-----------------
+
+2024 Release
+------------
+
+.. _after-a-list:
+
+- item
+
+Last
+----
+
+.. |CPS| replace:: Common Package Specification
+
+About the |CPS|
+---------------
+"""
+
+
+def test_fast_rst_section_anchors_are_the_docutils_ids() -> None:
+    expected = [
+        "my-label",
+        "second-one",
+        "title-1",
+        "title-2",  # the label's id: "title" and "title-1" are taken by then
+        "etude-uber-strasze",
+        "release",
+        "last",
+        "about-the-cps",  # named before the substitution is made
+    ]
+    assert [s.anchor for s in parse_rst_docutils(LABELS_RST).sections] == expected
+    assert [s.anchor for s in parse_rst_fast(LABELS_RST).sections] == expected
+
+
+def test_fast_rst_lines_count_every_line_break_of_the_source() -> None:
+    source = "Title\r\n=====\r\n\r\nFirst\r\npara.\r\n\r\nSecond para.\r\n"
+    assert _blocks(parse_rst_fast(source)) == [("Title", 1, 2), ("First para.", 4, 5), ("Second para.", 7, 7)]
+    source = "Title\n=====\n\nOne\u2028two.\n\nLast\rpara.\n\nEnd.\n"  # breaks only str.splitlines sees
+    expected = [("Title", 1, 2), ("One two.", 4, 4), ("Last para.", 6, 6), ("End.", 8, 8)]
+    assert _blocks(parse_rst_fast(source)) == expected
 
 
 HTML = """\

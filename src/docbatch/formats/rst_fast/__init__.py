@@ -12,6 +12,10 @@ reader reports no warnings. It never reads a file: ``include``, ``raw :file:``,
 ``csv-table :file:`` and friends give nothing (``raw:: html`` written in the file is the
 text of its HTML). Reading is iterative and linear
 in the input.
+
+A section's anchor is its docutils id (the label of the target right before it, else
+its title's; ``rst_fast_ids``); each block and heading knows the source lines it was
+read from (a heading its title and adornment lines).
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ import re
 
 from docbatch.errors import ParseError
 from docbatch.formats.base import DocumentBuilder, ParsedDocument
-from docbatch.formats.rst_fast.blocks import BlockReader, Op
+from docbatch.formats.rst_fast.blocks import BlockReader
 from docbatch.formats.rst_fast.directives import explicit
+from docbatch.formats.rst_fast.ids import Ids
 from docbatch.formats.rst_fast.inline import Inline
 from docbatch.formats.rst_fast.tables import cell_text
 
@@ -72,14 +77,51 @@ def _number(value: str | None, default: int) -> int:
         return default
 
 
-def _render(ops: list[Op], inline: Inline, builder: DocumentBuilder, numbers: _Numbers | None) -> None:
-    """Turn the reader's ops into blocks of clean text."""
+def _rows(text: str, count: int) -> list[int] | None:
+    """The source line (lines split at ``\\n``) of each of the reader's ``count`` lines, by
+    its number; None when they are the same (no other line breaks in ``text``)."""
+    if count == text.count("\n") + (not text.endswith("\n")):
+        return None
+    rows, row = [0], 1
+    for piece in text.splitlines(keepends=True):
+        rows.append(row)
+        row += piece.count("\n")
+    return rows[: count + 1] + [row] * (count + 1 - len(rows))
+
+
+def _render(
+    reader: BlockReader,
+    inline: Inline,
+    builder: DocumentBuilder,
+    numbers: _Numbers | None,
+    rows: list[int] | None,
+) -> None:
+    """Turn the reader's ops into blocks of clean text on their source lines (``rows``: the
+    source line of each of the reader's lines, None when they are the same)."""
     clean = inline.text
-    for op in ops:
+    ids: Ids = inline.ids
+    labels: dict[str, str] = {}
+    for op, line in zip(reader.ops, reader.places, strict=True):
         kind, prefix = op[0], op[1]
+        if rows is not None and line is not None:
+            line = (rows[line[0]], rows[line[1]])
         if kind == "h":
+            shown = inline.shown
+            shown.clear()
             title = clean(op[2])
-            builder.heading(prefix, numbers(prefix, title) if numbers else title)
+            if not title.strip():
+                continue
+            name = title  # docutils names a section before its substitutions are made
+            for made, key in shown:
+                name = name.replace(made, key, 1)
+            anchor = ids.add(name, "section")
+            label = op[3]
+            if label is not None and reader.named.get(label) == 1:
+                anchor = labels.get(label, anchor)
+            builder.heading(prefix, numbers(prefix, title) if numbers else title, anchor, line)
+            continue
+        if kind == "id":
+            labels[op[2]] = ids.add(op[2], "target")
             continue
         if kind == "p":
             text = _one_line(clean(op[2]))
@@ -109,7 +151,7 @@ def _render(ops: list[Op], inline: Inline, builder: DocumentBuilder, numbers: _N
         else:
             inline.refs.append(op[2])
             continue
-        builder.block(f"{prefix}{text}")
+        builder.block(f"{prefix}{text}", line)
 
 
 def _table(rows: list[list[str]], inline: Inline) -> str:
@@ -132,7 +174,7 @@ def _cell(source: str, inline: Inline) -> str:
     for name, target in reader.targets.items():  # a target defined in a cell is the document's
         inline.targets.setdefault(name, target)
     builder = DocumentBuilder()
-    _render(reader.ops, inline, builder, None)
+    _render(reader, inline, builder, None, None)
     return builder.build(None).text
 
 
@@ -147,10 +189,11 @@ def parse(text: str) -> ParsedDocument:
         return builder.build(None)
     try:
         reader = BlockReader()
-        reader.read(_lines(text), explicit)
+        lines = _lines(text)
+        reader.read(lines, explicit)
         inline = Inline(reader.targets, reader.substitutions, len(text))
         numbers = _Numbers(reader.sectnum) if reader.sectnum is not None else None
-        _render(reader.ops, inline, builder, numbers)
+        _render(reader, inline, builder, numbers, _rows(text, len(lines)))
         builder.links.extend(inline.links(reader.anonymous))
         return builder.build(reader.title)
     except (RecursionError, MemoryError) as exc:

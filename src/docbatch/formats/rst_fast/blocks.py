@@ -8,6 +8,9 @@ bodies (list items, definitions, directive content, block quotes) are frames on
 an explicit stack, so nothing recurses; past ``MAX_DEPTH`` levels a nested body
 is kept as plain text. Where the items of a list end is read in ``lists``, where a
 table ends and its rows in ``tables``.
+
+A nested body is a run of the document's lines (dedented), so a frame knows the line
+its body starts on and every op the source lines it was read from.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from docbatch.formats.rst_fast.text import Substitution, target_link
 
 MAX_DEPTH = 48
 Op = tuple[Any, ...]
+Place = tuple[int, int]
+"""The first and last of the document's lines (numbered from 1) an op was read from."""
 Explicit = Callable[["BlockReader", "Frame", int, int], int]
 
 
@@ -46,6 +51,7 @@ class Frame:
     ``op``: instead of a body, an op to emit in its turn.
     ``depth``: how many bodies it is nested in (its siblings, side by side on the
     stack, share it).
+    ``base``: the number of the document line ``lines[0]`` is; ``at``: the lines of ``op``.
     """
 
     lines: list[str]
@@ -55,6 +61,8 @@ class Frame:
     owner: bool = False
     op: Op | None = None
     depth: int = 0
+    base: int = 1
+    at: Place | None = None
 
 
 class BlockReader:
@@ -65,12 +73,20 @@ class BlockReader:
     ``h`` heading source, ``p`` paragraph source, ``r`` raw text (no inline
     markup), ``v`` verbatim code, ``vi`` verbatim with inline markup, ``l`` list of
     (marker, source) and whether to clean it, ``d`` term and definition, ``f``
-    fields, ``o`` options, ``lb`` line block, ``t`` table rows, ``link`` a link.
-    Targets, substitutions and the document title are collected on the way.
+    fields, ``o`` options, ``lb`` line block, ``t`` table rows, ``link`` a link, ``id`` a
+    named target (its name), which takes an id in the rendered page. A heading op also
+    holds the label of the empty target right before it (or None): docutils moves the
+    target there, and links to the section use the label's id.
+    ``places`` holds each op's source lines (``Place``), side by side with ``ops``.
+    Targets (``named`` counts the targets of each name), substitutions and the document
+    title are collected on the way.
     """
 
     def __init__(self) -> None:
         self.ops: list[Op] = []
+        self.places: list[Place | None] = []
+        self.label: str | None = None
+        self.named: dict[str, int] = {}
         self.styles: list[str] = []
         self.level = 0
         self.prefix = ""
@@ -91,45 +107,67 @@ class BlockReader:
         prefix, self.prefix = self.prefix, ""
         return prefix
 
-    def emit(self, kind: object, *payload: object) -> None:
-        """Record an op (taking the pending prefix); it ends a chain of empty targets."""
+    def emit(self, kind: object, *payload: object, at: Place | None = None) -> None:
+        """Record an op (taking the pending prefix) read from lines ``at`` (None: those of
+        the block being read); it ends a chain of empty targets."""
         self.chain = []
+        self.label = None
         self.ops.append((kind, self.take_prefix(), *payload))
+        self.places.append(at)
+
+    def add(self, op: Op, at: Place | None = None) -> None:
+        """Record an op as it is (see ``emit``)."""
+        self.ops.append(op)
+        self.places.append(at)
 
     def _depth(self) -> int:
         """The depth of a body nested in the one being read."""
         return self.stack[-1].depth + 1 if self.stack else 0
 
     def push(
-        self, lines: list[str], *, titles: bool = False, prefix: str | None = None, depth: int | None = None
+        self,
+        lines: list[str],
+        base: int,
+        *,
+        titles: bool = False,
+        prefix: str | None = None,
+        depth: int | None = None,
     ) -> None:
-        """Read ``lines`` as a nested body next (``prefix`` goes to its first block)."""
-        lines = trim(lines)
-        if not lines:
+        """Read ``lines``, which start on document line ``base``, as a nested body next
+        (``prefix`` goes to its first block)."""
+        trimmed = trim(lines)
+        if not trimmed:
             return
+        if trimmed[0] is not lines[0]:
+            lead = 0
+            while not lines[lead].strip():
+                lead += 1
+            base += lead
+        lines = trimmed
         depth = self._depth() if depth is None else depth
         if depth >= MAX_DEPTH:
             if prefix is not None:
                 self.prefix = prefix
-            self.emit("p", "\n".join(line.strip() for line in lines))
+            self.emit("p", "\n".join(line.strip() for line in lines), at=(base, base + len(lines) - 1))
             return
-        self.stack.append(Frame(lines, titles=titles, prefix=prefix, depth=depth))
+        self.stack.append(Frame(lines, titles=titles, prefix=prefix, depth=depth, base=base))
 
-    def push_all(self, bodies: list[tuple[list[str], str | None] | Op]) -> None:
-        """Read several bodies in order, each with its own prefix (or emit an op between)."""
+    def push_all(self, bodies: list[tuple[list[str], str | None, int] | tuple[Op, Place]]) -> None:
+        """Read several bodies in order, each with its own prefix and first line (or emit an
+        op, with its lines, between)."""
         depth = self._depth()
         if depth >= MAX_DEPTH:
             for body in bodies:
                 if isinstance(body[0], list):
-                    self.push(body[0], prefix=body[1], depth=depth)
+                    self.push(body[0], body[2], prefix=body[1], depth=depth)
                 else:
-                    self.emit(*body)
+                    self.emit(*body[0], at=body[1])
             return
         for body in reversed(bodies):
             if isinstance(body[0], list):
-                self.push(body[0], prefix=body[1], depth=depth)
+                self.push(body[0], body[2], prefix=body[1], depth=depth)
             else:
-                self.stack.append(Frame([], op=body, depth=depth))
+                self.stack.append(Frame([], op=body[0], depth=depth, base=body[1][0], at=body[1]))
 
     # -- main loop -----------------------------------------------------------------------
 
@@ -139,12 +177,12 @@ class BlockReader:
         ``explicit`` reads explicit markup (``.. ``) blocks (see ``rst_fast_directives``).
         """
         self.stack = [Frame(lines, titles=True)]
-        stack = self.stack
+        stack, ops, places = self.stack, self.ops, self.places
         while stack:
             frame = stack[-1]
             if frame.op is not None:
                 stack.pop()
-                self.emit(*frame.op)
+                self.emit(*frame.op, at=frame.at)
                 continue
             if frame.prefix is not None:
                 self.prefix, frame.prefix, frame.owner = frame.prefix, None, True
@@ -157,19 +195,41 @@ class BlockReader:
                     self.prefix = ""
                 continue
             line = lines[pos]
+            count = len(ops)
+            height = len(stack)
             if line[0] == " ":
                 block, frame.pos = indented(lines, pos)
-                self.quote(block)
-                continue
-            match = BLOCK.match(line)
-            if match is None:
-                frame.pos = self._text(frame, pos)
-                continue
-            kind = next((k for k in KINDS if match.group(k)), "line")
-            if kind == "explicit":
-                frame.pos = explicit(self, frame, pos, match.end())
+                self.quote(block, frame.base + pos)
             else:
-                frame.pos = getattr(self, "_" + kind)(frame, pos, match)
+                match = BLOCK.match(line)
+                if match is None:
+                    frame.pos = self._text(frame, pos)
+                else:
+                    kind = next((k for k in KINDS if match.group(k)), "line")
+                    if kind == "explicit":
+                        frame.pos = explicit(self, frame, pos, match.end())
+                    else:
+                        frame.pos = getattr(self, "_" + kind)(frame, pos, match)
+            if len(ops) > count:  # the ops read have the lines read (blank lines left out)
+                end = frame.pos
+                if len(stack) > height:  # up to the first nested body pushed meanwhile
+                    end = min(end, *(pushed.base - frame.base for pushed in stack[height:]))
+                while end > pos + 1 and not lines[end - 1]:
+                    end -= 1
+                place = (frame.base + pos, frame.base + (end - 1 if end > pos else pos))
+                for index in range(count, len(ops)):
+                    if places[index] is None:
+                        places[index] = place
+
+    @staticmethod
+    def span(frame: Frame, start: int, end: int) -> Place:
+        """The document lines of ``frame.lines[start:end]`` without blank lines at the ends."""
+        lines = frame.lines
+        while end > start + 1 and not lines[end - 1]:
+            end -= 1
+        while start < end - 1 and not lines[start]:
+            start += 1
+        return frame.base + start, frame.base + max(start, end - 1)
 
     # -- sections, paragraphs, literal blocks ---------------------------------------------
 
@@ -187,7 +247,8 @@ class BlockReader:
         self.level = level
         self.prefix = ""
         self.chain = []
-        self.ops.append(("h", level, title))
+        self.add(("h", level, title, self.label))
+        self.label = None
 
     def _line(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
         lines, line = frame.lines, frame.lines[pos]
@@ -230,13 +291,15 @@ class BlockReader:
             self.emit("p", data)
             return end
         if len(data) > 2:
-            self.emit("p", data[:-3].rstrip() if data[-3] in " \n" else data[:-1])
-        return self._literal(lines, end)
+            text = data[:-3].rstrip() if data[-3] in " \n" else data[:-1]
+            self.emit("p", text, at=self.span(frame, pos, end))
+        return self._literal(frame, end)
 
-    def _literal(self, lines: list[str], start: int) -> int:
+    def _literal(self, frame: Frame, start: int) -> int:
+        lines = frame.lines
         block, end = indented(lines, start)
         if block:
-            self.emit("v", "\n".join(block))
+            self.emit("v", "\n".join(block), at=self.span(frame, start, end))
             return end
         size = len(lines)
         while start < size and not lines[start]:
@@ -246,7 +309,7 @@ class BlockReader:
         quote, end = lines[start][0], start
         while end < size and lines[end][:1] == quote:
             end += 1
-        self.emit("v", "\n".join(lines[start:end]))
+        self.emit("v", "\n".join(lines[start:end]), at=self.span(frame, start, end))
         return end
 
     def _definition(self, frame: Frame, pos: int) -> int:
@@ -256,41 +319,48 @@ class BlockReader:
             self.emit("d", frame.lines[pos], text)
         else:
             self.emit("p", frame.lines[pos])
-            self.push(body)
+            self.push(body, frame.base + pos + 1)
         return end
 
     # -- lists and fields ---------------------------------------------------------------
 
     def _bullet(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
-        bodies, end = lists.bullet_items(frame.lines, pos, match.end())
-        self._items(bodies, ["- "] * len(bodies))
+        bodies, starts, end = lists.bullet_items(frame.lines, pos, match.end())
+        self._items(frame, bodies, starts, ["- "] * len(bodies))
         return end
 
-    def _items(self, bodies: list[list[str]], markers: list[str]) -> None:
+    def _items(self, frame: Frame, bodies: list[list[str]], starts: list[int], markers: list[str]) -> None:
         texts = [simple_text(body) for body in bodies]
         if all(text is not None for text in texts):
             self.emit("l", list(zip(markers, texts, strict=True)), True)
         else:
-            self.push_all(list(zip(bodies, markers, strict=True)))
+            base = frame.base
+            self.push_all(
+                [
+                    (body, marker, base + start)
+                    for body, marker, start in zip(bodies, markers, starts, strict=True)
+                ]
+            )
 
     def _enum(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
         if not enum_valid(frame.lines, pos, match):
             return self._text(frame, pos)
-        bodies, first, end = lists.enum_items(frame.lines, pos, match)
-        self._items(bodies, [f"{first + index}. " for index in range(len(bodies))])
+        bodies, starts, first, end = lists.enum_items(frame.lines, pos, match)
+        self._items(frame, bodies, starts, [f"{first + index}. " for index in range(len(bodies))])
         return end
 
     def _field(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
         fields, end = lists.field_items(frame.lines, pos, match)
-        texts = [simple_text(body) for _, body in fields]
+        texts = [simple_text(body) for _, body, _ in fields]
         if all(text is not None for text in texts):
-            pairs = [(name, text) for (name, _), text in zip(fields, texts, strict=True)]
+            pairs = [(name, text) for (name, _, _), text in zip(fields, texts, strict=True)]
             self.emit("f", pairs)
             return end
-        bodies: list[tuple[list[str], str | None] | Op] = []
-        for name, body in fields:
-            bodies.append(("p", f"{name}:"))
-            bodies.append((body, ""))
+        bodies: list[tuple[list[str], str | None, int] | tuple[Op, Place]] = []
+        for name, body, start in fields:
+            line = frame.base + start
+            bodies.append((("p", f"{name}:"), (line, line)))
+            bodies.append((body, "", line))
         self.push_all(bodies)
         return end
 
@@ -301,8 +371,9 @@ class BlockReader:
         self.emit("o", items)
         return end
 
-    def quote(self, block: list[str]) -> None:
-        """Read a block quote, splitting off a final attribution (``-- Author``)."""
+    def quote(self, block: list[str], base: int) -> None:
+        """Read a block quote starting on document line ``base``, splitting off a final
+        attribution (``-- Author``)."""
         for index in range(2, len(block)):
             match = ATTRIBUTION.match(block[index])
             if match and not block[index - 1]:
@@ -313,9 +384,15 @@ class BlockReader:
                 if len({len(line) - len(line.lstrip()) for line in rest}) > 1:
                     continue
                 text = "\n".join([block[index][match.end() :], *(line.strip() for line in rest)])
-                self.push_all([(block[:index], None), ("p", text), (block[end:], None)])
+                self.push_all(
+                    [
+                        (block[:index], None, base),
+                        (("p", text), (base + index, base + end - 1)),
+                        (block[end:], None, base + end),
+                    ]
+                )
                 return
-        self.push(block)
+        self.push(block, base)
 
     def _lineblock(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
         lines, size = frame.lines, len(frame.lines)
@@ -358,6 +435,7 @@ class BlockReader:
 
     def _anon(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
         block, end = first_known(frame.lines, pos, match.end(), until_blank=True)
+        self.label = None
         self.anonymous.append(target_link(block))
         return end
 

@@ -7,7 +7,9 @@ content, unknown (domain) directives their argument and content; ``raw:: html`` 
 in the file is the text of its HTML. Directives that would read a file, embed other raw
 output or only steer the build produce nothing.
 Comments are dropped; targets and substitution definitions are recorded for the
-inline pass.
+inline pass. An empty target stays the pending label of a section title that follows
+unless something docutils keeps as a node comes between (a comment, a substitution
+definition, a footnote, a directive other than those that leave nothing).
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ _CLASS_NAME = frozenset({"class", "name"})
 _IMAGE = frozenset({"align", "alt", "class", "height", "loading", "name", "scale", "target", "width"})
 _TABLE = frozenset({"align", "class", "name", "width", "widths", "header-rows", "stub-columns"})
 _CSV = _TABLE | {"delim", "encoding", "escape", "file", "header", "keepspace", "quote", "url"}
+_NODES = frozenset({"contents", "meta", "target-notes", "sectnum", "section-numbering", "image", "figure"})
+"""Directives that make a node even when they give no text here."""
 _ANY: frozenset[str] = frozenset()
 _NONE = 0
 _OPTIONAL = 1
@@ -122,6 +126,7 @@ def explicit(reader: BlockReader, frame: Frame, pos: int, column: int) -> int:
         match = _SUBSTITUTION_START.match(line)
         if match:
             return _substitution(reader, lines, pos, match.end())
+    reader.label = None  # a comment
     if not line[column:].strip() and (pos + 1 >= len(lines) or not lines[pos + 1]):
         return pos + 1
     return first_known(lines, pos, column)[1]
@@ -139,12 +144,14 @@ def _footnote(reader: BlockReader, frame: Frame, pos: int, match: re.Match[str])
     elif label.isdigit():
         reader.footnotes = max(reader.footnotes, int(label))
     body, end = first_known(frame.lines, pos, match.end())
-    reader.push(body, prefix=f"{reader.take_prefix()}[{label}] ")
+    reader.label = None
+    reader.push(body, frame.base + pos, prefix=f"{reader.take_prefix()}[{label}] ")
     return end
 
 
 def _target(reader: BlockReader, lines: list[str], pos: int, column: int) -> int:
     block, end = first_known(lines, pos, column, until_blank=True)
+    reader.label = None
     escaped, index = escape(block[0]), 0
     match = _TARGET.match(escaped)
     while match is None:
@@ -160,8 +167,11 @@ def _target(reader: BlockReader, lines: list[str], pos: int, column: int) -> int
         reader.anonymous.append(link)
         return end
     key = normalize_name(unescape(name))
+    reader.add(("id", "", key))
+    reader.named[key] = reader.named.get(key, 0) + 1
     if link == ("internal", ""):
         reader.chain.append(key)
+        reader.label = key
     else:
         for chained in reader.chain:
             reader.targets[chained] = link
@@ -180,6 +190,7 @@ def _restore(text: str) -> str:
 
 def _substitution(reader: BlockReader, lines: list[str], pos: int, column: int) -> int:
     block, end = first_known(lines, pos, column)
+    reader.label = None
     joined, index = block[0].rstrip(), 0
     match = _SUBSTITUTION.match(joined)
     while match is None:
@@ -230,8 +241,9 @@ def _unicode(text: str) -> str:
     return "".join(chars)
 
 
-def _split(body: list[str], spec: Spec) -> tuple[str, dict[str, str], list[str]] | None:
-    """Argument text, options and content of a directive body (None: docutils rejects it)."""
+def _split(body: list[str], spec: Spec) -> tuple[str, dict[str, str], list[str], int] | None:
+    """Argument text, options and content of a directive body, and the index in ``body``
+    of the content's first line (None: docutils rejects it)."""
     argument, accepted, content_rule, _ = spec
     first, last = (1 if body and not body[0].strip() else 0), len(body)
     while last > first and not body[last - 1].strip():
@@ -241,6 +253,7 @@ def _split(body: list[str], spec: Spec) -> tuple[str, dict[str, str], list[str]]
     if argument or accepted is not None:
         split = next((i for i, line in enumerate(body) if not line.strip()), len(body))
     arg_block, content = body[:split], body[split + 1 :]
+    at = first + split + 1
     values: dict[str, list[str]] = {}
     start = None
     if accepted is not None:
@@ -261,19 +274,24 @@ def _split(body: list[str], spec: Spec) -> tuple[str, dict[str, str], list[str]]
         arg_block = arg_block[:start]
     options = {name: "\n".join(lines).strip() for name, lines in values.items()}
     if arg_block and not argument:
-        content, arg_block = arg_block + body[split:], []
+        content, arg_block, at = arg_block + body[split:], [], first
+    lead = 0
+    while lead < len(content) and not content[lead].strip():
+        lead += 1
     content = trim(content)
     text = "\n".join(arg_block).strip()
     if argument == _REQUIRED and not text:
         return None
     if (content and content_rule == _NONE) or (not content and content_rule == _REQUIRED):
         return None
-    return text, options, content
+    return text, options, content, at + lead
 
 
 def _directive(reader: BlockReader, frame: Frame, pos: int, match: re.Match[str]) -> int:
     name = match.group(1).lower()
     body, end = first_known(frame.lines, pos, match.end())
+    if name in _NODES:
+        reader.label = None
     if name in _HIDDEN:
         return end
     spec = _NATIVE.get(name, _FALLBACK)
@@ -282,32 +300,33 @@ def _directive(reader: BlockReader, frame: Frame, pos: int, match: re.Match[str]
     parts = _split(body, spec)
     if parts is None:
         return end
-    argument, options, content = parts
+    argument, options, content, at = parts
+    base = frame.base + pos + at  # the document line of the content's first line
     action = spec[3]
     if action == "fallback":
         if argument:
             prose = name in _PROSE or name.endswith(_VERSION_SUFFIXES)
             reader.emit("p" if prose else "r", argument)
-        reader.push(content)
+        reader.push(content, base)
     elif action == "body":
         if name in ("epigraph", "highlights", "pull-quote"):
-            reader.quote(content)
+            reader.quote(content, base)
         else:
-            reader.push(content)
+            reader.push(content, base)
     elif action == "titled":
         if name in ("topic", "sidebar") and not frame.titles:
             return end
         reader.emit("p", argument)
         if options.get("subtitle"):
             reader.emit("p", options["subtitle"])
-        reader.push(content)
+        reader.push(content, base)
     elif action == "literal":
         if options.get("caption"):
-            reader.emit("r", options["caption"])
+            reader.emit("r", options["caption"], at=reader.span(frame, pos, pos + at))
         if content:
-            reader.emit("v", "\n".join(content))
+            reader.emit("v", "\n".join(content), at=(base, base + len(content) - 1))
     elif action == "transparent":
-        reader.push(content, titles=frame.titles)
+        reader.push(content, base, titles=frame.titles)
     elif action == "toctree":
         entries = [("- ", display_text(line.strip())) for line in content if line.strip()]
         if entries:
@@ -322,7 +341,7 @@ def _directive(reader: BlockReader, frame: Frame, pos: int, match: re.Match[str]
             for block in raw_html_blocks("\n".join(content)):
                 reader.emit("r", block)
     elif action in ("image", "title"):
-        _image(reader, name, argument, options, content)
+        _image(reader, name, argument, options, content, base)
     else:
         _table(reader, name, argument, options, content)
     return end
@@ -349,7 +368,7 @@ def _verbatim(reader: BlockReader, action: str, argument: str, content: list[str
 
 
 def _image(
-    reader: BlockReader, name: str, argument: str, options: dict[str, str], content: list[str]
+    reader: BlockReader, name: str, argument: str, options: dict[str, str], content: list[str], base: int
 ) -> None:
     if name == "title":
         if argument and reader.title is None:
@@ -358,12 +377,12 @@ def _image(
     if not argument:
         return
     if options.get("target"):
-        reader.ops.append(("link", "", target_link(options["target"].splitlines())))
+        reader.add(("link", "", target_link(options["target"].splitlines())))
         reader.emit("r", options.get("alt", ""))
     elif options.get("alt", "").strip():  # the alt text stands in the image's place
         reader.emit("p", " ".join(options["alt"].split()))
     if name == "figure":
-        reader.push(content)
+        reader.push(content, base)
 
 
 def _table(

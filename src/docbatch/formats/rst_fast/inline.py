@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from docbatch.formats.rst_fast.ids import Ids
 from docbatch.formats.rst_fast.text import (
     EMAIL_ONLY,
     ENDS,
@@ -78,7 +79,9 @@ class Inline:
     ``("internal", "")``; ``substitutions`` maps names to their definitions in
     order: (text, whether the text is inline source, link or None). Substitutions
     may add at most ``max(1 MiB, 4 * size)`` characters in all, so nested ones cannot
-    blow up.
+    blow up. ``ids`` are the document's ids: inline targets and named references with an
+    embedded target take theirs as they are read. ``shown`` collects the (text, name) of
+    each substitution made in the runs given to ``text`` (the caller empties it).
     """
 
     def __init__(
@@ -88,6 +91,8 @@ class Inline:
         self.substitutions = substitutions
         self._folded = {name.lower(): value for name, value in substitutions.items()}
         self.refs: list[Link] = []
+        self.ids = Ids()
+        self.shown: list[tuple[str, str]] = []
         self._uri_budget = URI_BUDGET
         self._depth = 0
         self._illegal = 0
@@ -188,6 +193,7 @@ class Inline:
         if start == "_`":
             self._illegal += 1
             self.targets.setdefault(normalize_name(text), ("internal", ""))
+            self.ids.add(text, "target")
         elif start == "|":
             if closing.endswith("__"):
                 self._illegal += 1
@@ -212,6 +218,8 @@ class Inline:
             return key
         self._budget -= len(shown)
         self.refs.extend(refs)
+        if self._depth == 1:
+            self.shown.append((shown, key))
         return shown
 
     def _expand(self, key: str) -> str:
@@ -306,6 +314,7 @@ class Inline:
             self._illegal += 1
             if before:
                 self.targets.setdefault(normalize_name(text), link)
+                self.ids.add(text, "target")
         return text
 
     def _uris(self, text: str) -> None:

@@ -1,8 +1,9 @@
 """Where the items of a list end, for the fast reStructuredText reader (``rst_fast``).
 
 Bullet and enumerated lists, field lists and option lists: each function reads one
-list from its first marker and returns the items' (dedented) bodies and the position
-after the list; ``BlockReader`` decides what to emit for them.
+list from its first marker and returns the items' (dedented) bodies, the line each body
+starts on (its marker's) and the position after the list; ``BlockReader`` decides what
+to emit for them.
 """
 
 from __future__ import annotations
@@ -36,25 +37,29 @@ def next_block(lines: list[str], pos: int) -> int:
     return pos
 
 
-def bullet_items(lines: list[str], pos: int, column: int) -> tuple[list[list[str]], int]:
-    """The bodies of a bullet list starting at line ``pos`` (same bullet character), and
-    the end of its last item."""
+def bullet_items(lines: list[str], pos: int, column: int) -> tuple[list[list[str]], list[int], int]:
+    """The bodies of a bullet list starting at line ``pos`` (same bullet character), the
+    line of each item's marker, and the end of its last item."""
     char = lines[pos][0]
     bodies: list[list[str]] = []
+    starts: list[int] = []
     while True:
         body, end = item_body(lines, pos, column)
         bodies.append(body)
+        starts.append(pos)
         pos = next_block(lines, end)
         following = BLOCK.match(lines[pos]) if pos < len(lines) else None
         if not following or not following.group("bullet") or lines[pos][0] != char:
             break
         column = following.end()
-    return bodies, end
+    return bodies, starts, end
 
 
-def enum_items(lines: list[str], pos: int, match: re.Match[str]) -> tuple[list[list[str]], int, int]:
+def enum_items(
+    lines: list[str], pos: int, match: re.Match[str]
+) -> tuple[list[list[str]], list[int], int, int]:
     """The bodies of an enumerated list starting at line ``pos`` (``match``: its first
-    marker), its first ordinal and the end of its last item.
+    marker), the line of each item's marker, its first ordinal and the end of its last item.
 
     The list ends where the enumeration format changes or an ordinal does not follow on.
     """
@@ -64,10 +69,12 @@ def enum_items(lines: list[str], pos: int, match: re.Match[str]) -> tuple[list[l
     first = 1 if ordinal is None else ordinal
     auto, last = seq == "#", first
     bodies: list[list[str]] = []
+    starts: list[int] = []
     column = match.end()
     while True:
         body, end = item_body(lines, pos, column)
         bodies.append(body)
+        starts.append(pos)
         pos = next_block(lines, end)
         following = BLOCK.match(lines[pos]) if pos < len(lines) else None
         if not following or not following.group("enum") or not following.group(fmt):
@@ -79,18 +86,20 @@ def enum_items(lines: list[str], pos: int, match: re.Match[str]) -> tuple[list[l
         if not valid_item(lines, pos, ordinal, seq, fmt):
             break
         auto, last = auto or seq == "#", last + 1
-    return bodies, first, end
+    return bodies, starts, first, end
 
 
-def field_items(lines: list[str], pos: int, match: re.Match[str]) -> tuple[list[tuple[str, list[str]]], int]:
-    """The (name, body) of each field of a field list starting at line ``pos``, and the
-    end of its last field."""
-    fields: list[tuple[str, list[str]]] = []
+def field_items(
+    lines: list[str], pos: int, match: re.Match[str]
+) -> tuple[list[tuple[str, list[str], int]], int]:
+    """The (name, body, line of the name) of each field of a field list starting at line
+    ``pos``, and the end of its last field."""
+    fields: list[tuple[str, list[str], int]] = []
     marker: re.Match[str] | None = match
     while marker is not None:
         name = marker.group()[1 : marker.group().rstrip().rfind(":")]
         body, end = first_known(lines, pos, marker.end())
-        fields.append((name, body))
+        fields.append((name, body, pos))
         pos = next_block(lines, end)
         marker = FIELD.match(lines[pos]) if pos < len(lines) else None
     return fields, end
