@@ -401,3 +401,58 @@ def test_a_block_of_unknown_lines_makes_the_range_unknown() -> None:
 @pytest.mark.parametrize("parse", [markdown.parse, text.parse, parse_rst_docutils, html.parse])
 def test_an_empty_document_has_no_line_map(parse: object) -> None:
     assert parse("") == ParsedDocument(title=None, text="", sections=())  # type: ignore[operator]
+
+
+DIRECTIVES_RST = """\
+Top
+===
+
+Intro.
+
+.. code-block:: python
+   :caption: The caption
+
+   x = 1
+   y = 2
+
+.. toctree::
+   :maxdepth: 1
+
+   intro
+   usage
+
+.. versionadded:: 2.0
+   The feature.
+
+.. productionlist::
+   rule: "a" | "b"
+
+.. command:: frobnicate
+
+   Frobnicates.
+
+.. raw:: html
+
+   <p>Raw words.</p>
+
+Tail.
+"""
+
+
+def test_docutils_blocks_made_by_sphinx_directives_start_on_the_directive() -> None:
+    doc = parse_rst_docutils(DIRECTIVES_RST)
+    starts = {text: first for text, first, _ in _blocks(doc)}
+    assert starts == {
+        "Top": 1,
+        "Intro.": 4,
+        "The caption": 6,
+        "x = 1\ny = 2": 9,
+        "- intro\n- usage": 15,  # its first entry
+        "2.0 The feature.": 18,
+        'rule: "a" | "b"': 21,  # the directive's argument
+        "frobnicate": 24,
+        "Frobnicates.": 26,
+        "Raw words.": 30,
+        "Tail.": 32,
+    }
+    _assert_in_lines(DIRECTIVES_RST, _passages(doc, max_size=30))

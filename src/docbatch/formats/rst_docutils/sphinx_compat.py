@@ -14,6 +14,9 @@ the raw markup (a directive's whole body ends up inside the error message). Whil
 - a generic role: the display text of the role (``Title`` for
   ``Title <target>``, otherwise the target).
 
+Every node a fallback makes has its source line: the directive's, or the line of the
+content it holds (code, toctree entries, raw HTML).
+
 ``install()`` wraps ``docutils.parsers.rst.directives.directive`` and
 ``docutils.parsers.rst.roles.role`` once per process; outside ``active()`` the
 wrappers delegate unchanged, so other docutils users are not affected.
@@ -56,6 +59,12 @@ class _AnyOptions(dict[str, Callable[[str | None], Any]]):
         return True
 
 
+def _at(node: nodes.Node, line: int) -> nodes.Node:
+    """``node`` on source line ``line`` (1-based)."""
+    node.line = line
+    return node
+
+
 class _Fallback(Directive):  # type: ignore[misc]  # docutils has no type information
     """Any directive: the argument as a paragraph, the body parsed as RST."""
 
@@ -64,8 +73,13 @@ class _Fallback(Directive):  # type: ignore[misc]  # docutils has no type inform
     has_content = True
     option_spec = _AnyOptions()
 
+    def _content_line(self, index: int = 0) -> int:
+        """The source line of content line ``index``."""
+        return int(self.content_offset) + 1 + index
+
     def run(self) -> list[nodes.Node]:
         node = nodes.container(classes=["sphinx-" + self.name.lower().replace(":", "-")])
+        node.line = self.lineno
         names = [nodes.fully_normalize_name(t) for t in (self.options.get("target") or "").splitlines()]
         if any(names):
             node["names"].extend(name for name in names if name)
@@ -82,8 +96,8 @@ class _Fallback(Directive):  # type: ignore[misc]  # docutils has no type inform
         name = self.name.lower()
         if name in _PROSE_DIRECTIVES or name.endswith(_VERSION_SUFFIXES):
             inline, messages = self.state.inline_text(text, self.lineno)
-            return nodes.paragraph(text, "", *inline), list(messages)
-        return nodes.paragraph(text, text), []
+            return _at(nodes.paragraph(text, "", *inline), self.lineno), list(messages)
+        return _at(nodes.paragraph(text, text), self.lineno), []
 
 
 class _Hidden(_Fallback):
@@ -100,10 +114,10 @@ class _Literal(_Fallback):
         result: list[nodes.Node] = []
         caption = self.options.get("caption")
         if caption:
-            result.append(nodes.paragraph(caption, caption))
+            result.append(_at(nodes.paragraph(caption, caption), self.lineno))
         if self.content:
             code = "\n".join(self.content)
-            result.append(nodes.literal_block(code, code))
+            result.append(_at(nodes.literal_block(code, code), self._content_line()))
         return result
 
 
@@ -112,7 +126,8 @@ class _Grammar(_Fallback):
 
     def run(self) -> list[nodes.Node]:
         code = "\n".join([*self.arguments, *self.content])
-        return [nodes.literal_block(code, code)] if code.strip() else []
+        line = self.lineno if self.arguments else self._content_line()
+        return [_at(nodes.literal_block(code, code), line)] if code.strip() else []
 
 
 class _Transparent(_Fallback):
@@ -135,7 +150,9 @@ class _RawHtml(Raw):  # type: ignore[misc]  # docutils has no type hints
         if inline or read or "html" not in self.arguments[0].lower().split() or not self.content:
             disabled: list[nodes.Node] = super().run()
             return disabled
-        return [nodes.paragraph(block, block) for block in raw_html_blocks("\n".join(self.content))]
+        line = int(self.content_offset) + 1
+        blocks = raw_html_blocks("\n".join(self.content))
+        return [_at(nodes.paragraph(block, block), line) for block in blocks]
 
 
 class _TocTree(_Fallback):
@@ -145,14 +162,15 @@ class _TocTree(_Fallback):
 
     def run(self) -> list[nodes.Node]:
         items = []
-        for line in self.content:
+        for index, line in enumerate(self.content):
             entry = line.strip()
             if entry:
                 text = display_text(entry)
-                items.append(nodes.list_item("", nodes.paragraph(text, text)))
+                at = self._content_line(index)
+                items.append(_at(nodes.list_item("", _at(nodes.paragraph(text, text), at)), at))
         if not items:
             return []
-        return [nodes.bullet_list("", *items, bullet="-")]
+        return [_at(nodes.bullet_list("", *items, bullet="-"), items[0].line)]
 
 
 _LITERAL_NAMES = """code code-block sourcecode literalinclude doctest testcode testoutput prompt
