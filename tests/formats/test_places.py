@@ -456,3 +456,32 @@ def test_docutils_blocks_made_by_sphinx_directives_start_on_the_directive() -> N
         "Tail.": 32,
     }
     _assert_in_lines(DIRECTIVES_RST, _passages(doc, max_size=30))
+
+
+REFS_RST = """\
+Guide
+=====
+
+See :ref:`install-label` and :ref:`Install-Label`, :ref:`the steps <install-label>`,
+:ref:`first` and :ref:`elsewhere-label`.
+
+.. _install-label:
+
+Install *it*
+------------
+
+.. _first:
+.. _second:
+
+Chained
+-------
+
+Back to :ref:`second`.
+"""
+
+
+@pytest.mark.parametrize("parse", [parse_rst_fast, parse_rst_docutils], ids=["fast", "docutils"])
+def test_a_ref_without_title_shows_the_title_of_its_section_in_the_document(parse: object) -> None:
+    doc = parse(REFS_RST)  # type: ignore[operator]
+    assert "See Install it and Install it, the steps, Chained and elsewhere-label." in doc.text
+    assert "Back to Chained." in doc.text  # a label defined in another document stays as written

@@ -7,7 +7,9 @@ nothing; the ERROR-level messages left in the doctree are summarised in
 ``ParsedDocument.warnings`` and removed before the text is extracted.
 
 A section's anchor is its docutils id (its explicit label when it has one); a block's
-source lines run from its node's line to the line before the next block's.
+source lines run from its node's line to the line before the next block's. A ``:ref:``
+without a title of its own to a section labelled in the document shows the section's
+title, as in Sphinx.
 """
 
 from __future__ import annotations
@@ -384,6 +386,21 @@ def _ancestors(node: nodes.Node) -> Iterable[nodes.Node]:
         parent = parent.parent
 
 
+def _resolve_refs(doc: nodes.document) -> None:
+    """Show the title of the section a ``:ref:`` names (by its explicit label) in place of
+    the label, when the section is in the document."""
+    marked = [node for node in doc.findall(nodes.inline) if sphinx_compat.REF_LABEL in node.attributes]
+    for node in marked:
+        label = node[sphinx_compat.REF_LABEL]
+        if not doc.nametypes.get(label):
+            continue
+        section = doc.ids.get(doc.nameids.get(label) or "")
+        if isinstance(section, nodes.section) and section.children:
+            title = section.children[0]
+            if isinstance(title, nodes.title) and title.astext().strip():
+                node[:] = [nodes.Text(_one_line(title.astext()))]
+
+
 def _first_section_title(doc: nodes.document) -> str | None:
     for section in doc.findall(nodes.section):
         if section.children and isinstance(section.children[0], nodes.title):
@@ -404,6 +421,8 @@ def parse(text: str) -> ParsedDocument:
         return builder.build(None)
     doc = _doctree(text)
     builder.warnings.extend(_prepare(doc))
+    if ":ref:`" in text:
+        _resolve_refs(doc)
     _walk(doc, _Placed(builder, text))
     builder.links.extend(_links(doc))
     title = doc.get("title") or _first_section_title(doc)

@@ -12,7 +12,9 @@ the raw markup (a directive's whole body ends up inside the error message). Whil
   other code-like directives: a literal block (never reading any file);
 - invisible bookkeeping directives (``index``, ``highlight``, ...): nothing;
 - a generic role: the display text of the role (``Title`` for
-  ``Title <target>``, otherwise the target).
+  ``Title <target>``, otherwise the target); a ``:ref:`` without a title of its own
+  also keeps its label (normalised) in the ``REF_LABEL`` attribute, so the label can
+  be replaced by its section's title once the document is read.
 
 Every node a fallback makes has its source line: the directive's, or the line of the
 content it holds (code, toctree entries, raw HTML).
@@ -34,7 +36,7 @@ from docutils import nodes, utils
 from docutils.parsers.rst import Directive, directives, roles
 from docutils.parsers.rst.directives.misc import Class, Raw
 
-from docbatch.formats.sphinx_text import raw_html_blocks, shown_text
+from docbatch.formats.sphinx_text import closing_bracket_start, raw_html_blocks, shown_text
 
 _ACTIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("docbatch_sphinx", default=False)
 _LOCK = threading.Lock()
@@ -43,6 +45,9 @@ _MARK = "_docbatch_sphinx_compat"
 _Lookup = Callable[..., tuple[Any, list[Any]]]
 _VERSION_SUFFIXES = ("versionadded", "versionchanged", "versionremoved", "deprecated")
 _PROSE_DIRECTIVES = frozenset({"seealso", "centered", "todo", "deprecated-removed", "hlist"})
+_REF_ROLES = frozenset({"ref", "std:ref"})
+REF_LABEL = "docbatch_ref_label"
+"""The attribute holding the label of a ``:ref:`` that shows its label (no title given)."""
 _PROSE_ROLES = frozenset(
     {"ref", "doc", "term", "numref", "any", "abbr", "download", "guilabel", "menuselection", "dfn"}
 )
@@ -210,7 +215,16 @@ def _fallback_role(
     """Any role: its display text, as a literal for code-like roles."""
     shown = display_text(text)
     node_class = nodes.inline if name.lower() in _PROSE_ROLES else nodes.literal
-    return [node_class(rawtext, shown)], []
+    node = node_class(rawtext, shown)
+    if name.lower() in _REF_ROLES and not _has_title(text):
+        node[REF_LABEL] = nodes.fully_normalize_name(utils.unescape(text))
+    return [node], []
+
+
+def _has_title(text: str) -> bool:
+    """Whether a role's text gives its own title (``Title <target>``, see ``shown_text``)."""
+    start = closing_bracket_start(text)
+    return start > 0 and text[start - 1].isspace() and bool(text[:start].strip())
 
 
 def _wrap_directive(original: _Lookup) -> _Lookup:
@@ -262,4 +276,4 @@ def active() -> Iterator[None]:
         _ACTIVE.reset(token)
 
 
-__all__ = ["active", "display_text", "install"]
+__all__ = ["REF_LABEL", "active", "display_text", "install"]

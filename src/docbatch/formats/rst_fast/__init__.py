@@ -15,7 +15,8 @@ in the input.
 
 A section's anchor is its docutils id (the label of the target right before it, else
 its title's; ``rst_fast_ids``); each block and heading knows the source lines it was
-read from (a heading its title and adornment lines).
+read from (a heading its title and adornment lines). A ``:ref:`` without a title of its
+own to a section labelled in the document shows the section's title, as in Sphinx.
 """
 
 from __future__ import annotations
@@ -115,9 +116,8 @@ def _render(
             for made, key in shown:
                 name = name.replace(made, key, 1)
             anchor = ids.add(name, "section")
-            label = op[3]
-            if label is not None and reader.named.get(label) == 1:
-                anchor = labels.get(label, anchor)
+            if op[3] and reader.named.get(op[3][-1]) == 1:
+                anchor = labels.get(op[3][-1], anchor)
             builder.heading(prefix, numbers(prefix, title) if numbers else title, anchor, line)
             continue
         if kind == "id":
@@ -152,6 +152,20 @@ def _render(
             inline.refs.append(op[2])
             continue
         builder.block(f"{prefix}{text}", line)
+
+
+def _titles(reader: BlockReader, size: int) -> dict[str, str]:
+    """The title of each labelled section (what a ``:ref:`` to the label shows), cleaned
+    apart from the document's inline pass (which they must not change)."""
+    clean = Inline(dict(reader.targets), reader.substitutions, size).text
+    titles: dict[str, str] = {}
+    for op in reader.ops:
+        if op[0] == "h" and op[3]:
+            title = _one_line(clean(op[2]))
+            for label in op[3]:
+                if title and reader.named.get(label) == 1:
+                    titles[label] = title
+    return titles
 
 
 def _table(rows: list[list[str]], inline: Inline) -> str:
@@ -192,6 +206,8 @@ def parse(text: str) -> ParsedDocument:
         lines = _lines(text)
         reader.read(lines, explicit)
         inline = Inline(reader.targets, reader.substitutions, len(text))
+        if ":ref:`" in text:
+            inline.titles = _titles(reader, len(text))
         numbers = _Numbers(reader.sectnum) if reader.sectnum is not None else None
         _render(reader, inline, builder, numbers, _rows(text, len(lines)))
         builder.links.extend(inline.links(reader.anonymous))

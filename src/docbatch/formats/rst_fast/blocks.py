@@ -75,8 +75,8 @@ class BlockReader:
     (marker, source) and whether to clean it, ``d`` term and definition, ``f``
     fields, ``o`` options, ``lb`` line block, ``t`` table rows, ``link`` a link, ``id`` a
     named target (its name), which takes an id in the rendered page. A heading op also
-    holds the label of the empty target right before it (or None): docutils moves the
-    target there, and links to the section use the label's id.
+    holds the labels of the empty targets right before it: docutils moves the targets
+    there, and links to the section use the last one's id.
     ``places`` holds each op's source lines (``Place``), side by side with ``ops``.
     Targets (``named`` counts the targets of each name), substitutions and the document
     title are collected on the way.
@@ -85,7 +85,7 @@ class BlockReader:
     def __init__(self) -> None:
         self.ops: list[Op] = []
         self.places: list[Place | None] = []
-        self.label: str | None = None
+        self.labels: tuple[str, ...] = ()
         self.named: dict[str, int] = {}
         self.styles: list[str] = []
         self.level = 0
@@ -111,7 +111,7 @@ class BlockReader:
         """Record an op (taking the pending prefix) read from lines ``at`` (None: those of
         the block being read); it ends a chain of empty targets."""
         self.chain = []
-        self.label = None
+        self.labels = ()
         self.ops.append((kind, self.take_prefix(), *payload))
         self.places.append(at)
 
@@ -247,8 +247,8 @@ class BlockReader:
         self.level = level
         self.prefix = ""
         self.chain = []
-        self.add(("h", level, title, self.label))
-        self.label = None
+        self.add(("h", level, title, self.labels))
+        self.labels = ()
 
     def _line(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
         lines, line = frame.lines, frame.lines[pos]
@@ -435,7 +435,7 @@ class BlockReader:
 
     def _anon(self, frame: Frame, pos: int, match: re.Match[str]) -> int:
         block, end = first_known(frame.lines, pos, match.end(), until_blank=True)
-        self.label = None
+        self.labels = ()
         self.anonymous.append(target_link(block))
         return end
 

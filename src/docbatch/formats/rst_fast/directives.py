@@ -126,7 +126,7 @@ def explicit(reader: BlockReader, frame: Frame, pos: int, column: int) -> int:
         match = _SUBSTITUTION_START.match(line)
         if match:
             return _substitution(reader, lines, pos, match.end())
-    reader.label = None  # a comment
+    reader.labels = ()  # a comment
     if not line[column:].strip() and (pos + 1 >= len(lines) or not lines[pos + 1]):
         return pos + 1
     return first_known(lines, pos, column)[1]
@@ -144,14 +144,14 @@ def _footnote(reader: BlockReader, frame: Frame, pos: int, match: re.Match[str])
     elif label.isdigit():
         reader.footnotes = max(reader.footnotes, int(label))
     body, end = first_known(frame.lines, pos, match.end())
-    reader.label = None
+    reader.labels = ()
     reader.push(body, frame.base + pos, prefix=f"{reader.take_prefix()}[{label}] ")
     return end
 
 
 def _target(reader: BlockReader, lines: list[str], pos: int, column: int) -> int:
     block, end = first_known(lines, pos, column, until_blank=True)
-    reader.label = None
+    labels, reader.labels = reader.labels, ()
     escaped, index = escape(block[0]), 0
     match = _TARGET.match(escaped)
     while match is None:
@@ -171,7 +171,7 @@ def _target(reader: BlockReader, lines: list[str], pos: int, column: int) -> int
     reader.named[key] = reader.named.get(key, 0) + 1
     if link == ("internal", ""):
         reader.chain.append(key)
-        reader.label = key
+        reader.labels = (*labels, key)
     else:
         for chained in reader.chain:
             reader.targets[chained] = link
@@ -190,7 +190,7 @@ def _restore(text: str) -> str:
 
 def _substitution(reader: BlockReader, lines: list[str], pos: int, column: int) -> int:
     block, end = first_known(lines, pos, column)
-    reader.label = None
+    reader.labels = ()
     joined, index = block[0].rstrip(), 0
     match = _SUBSTITUTION.match(joined)
     while match is None:
@@ -291,7 +291,7 @@ def _directive(reader: BlockReader, frame: Frame, pos: int, match: re.Match[str]
     name = match.group(1).lower()
     body, end = first_known(frame.lines, pos, match.end())
     if name in _NODES:
-        reader.label = None
+        reader.labels = ()
     if name in _HIDDEN:
         return end
     spec = _NATIVE.get(name, _FALLBACK)

@@ -36,6 +36,7 @@ from docbatch.formats.rst_fast.text import (
     embedded,
     escape,
     find_ref,
+    has_title,
     match_chars,
     normalize_name,
     unescape,
@@ -82,6 +83,8 @@ class Inline:
     blow up. ``ids`` are the document's ids: inline targets and named references with an
     embedded target take theirs as they are read. ``shown`` collects the (text, name) of
     each substitution made in the runs given to ``text`` (the caller empties it).
+    ``titles`` maps section labels to their titles: a ``:ref:`` to a label without a title
+    of its own shows the title, as in Sphinx.
     """
 
     def __init__(
@@ -93,6 +96,7 @@ class Inline:
         self.refs: list[Link] = []
         self.ids = Ids()
         self.shown: list[tuple[str, str]] = []
+        self.titles: dict[str, str] = {}
         self._uri_budget = URI_BUDGET
         self._depth = 0
         self._illegal = 0
@@ -274,6 +278,10 @@ class Inline:
             shown = self._numbered(role, unescape(escaped))
             if shown is not None:
                 return shown
+        if role in ("ref", "std:ref") and self.titles and not has_title(escaped):
+            title = self.titles.get(normalize_name(unescape(escaped)))
+            if title is not None:
+                return title
         return display_text(escaped)
 
     def _numbered(self, role: str, text: str) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from docbatch.formats.sphinx_text import shown_text
+from docbatch.formats.sphinx_text import closing_bracket_start, shown_text
 
 _OPENERS = (
     "\"'(<\\[{\u0f3a\u0f3c\u169b\u2045\u207d\u208d\u2329\u2768\u276a\u276c\u276e\u2770\u2772"
@@ -222,6 +222,16 @@ def embedded(escaped: str) -> tuple[str, str] | None:
     return escaped[:index].rstrip(" \n"), alias
 
 
+def has_title(text: str) -> bool:
+    """Whether a role's text gives its own title (``Title <target>``, see ``shown_text``).
+
+    >>> has_title("Guide <guide-1>"), has_title("guide-1"), has_title("CMAKE_<LANG>")
+    (True, False, False)
+    """
+    start = closing_bracket_start(text)
+    return start > 0 and text[start - 1].isspace() and bool(text[:start].strip())
+
+
 __all__ = [
     "EMAIL_ONLY",
     "ENDS",
@@ -244,6 +254,7 @@ __all__ = [
     "embedded",
     "escape",
     "find_ref",
+    "has_title",
     "match_chars",
     "normalize_name",
     "target_link",
