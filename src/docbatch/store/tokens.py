@@ -37,13 +37,16 @@ PUNCTUATION = {
 _TRIGGER = re.compile(r"[+#.\-_:/@$<>=~&%][^\W_]|[^\W_][+#]")
 """Punctuation before a letter or digit, or a ``+`` or ``#`` after one: the whitespace-
 separated chunks around these are worth a look (prose has few)."""
-_SPACE = re.compile(r"\s")
-_WINDOW = 80
-"""How far around a trigger a chunk is looked for (longer chunks are no codes)."""
+_CHUNK = re.compile(r"(?<!\S)\S{0,80}?(?:" + _TRIGGER.pattern + r")\S{0,80}")
+"""A whitespace-separated chunk holding a trigger (at most 80 characters either side of it:
+longer chunks are no codes)."""
 _EDGE = "\"'`,;()[]{}«»“”‘’|"
 _TRAILING = ".,;:?!"
 _BRACKETED = re.compile(r"(?<![\w\]])([^\W\d_]{0,40})\[([^\W\d_]{1,3})\]([^\W\d_]+)")
 _ALNUM = re.compile(r"[^\W_]")
+_ENCODE = str.maketrans({c: "0" + letter for c, letter in PUNCTUATION.items()})
+_NOT_IN_CODES = re.compile(r"[^\w" + "".join(re.escape(c) for c in PUNCTUATION) + "]")
+"""A character that is neither a letter or digit nor encodable punctuation."""
 MAX_CODE_CHARS = 60
 """Longer tokens (URLs, hashes, paths) are not worth an exact term."""
 
@@ -64,19 +67,12 @@ def token_code(token: str) -> str | None:
     ('archive0dtar0dgz', 'foo0c0cbar', None)
     """
     token = _trim(token)
-    if not token or len(token) > MAX_CODE_CHARS or not _ALNUM.search(token):
+    if not token or len(token) > MAX_CODE_CHARS or token.isalnum() or not _ALNUM.search(token):
         return None
-    if all(c.isalnum() for c in token):
+    folded = token.casefold() if token.isascii() else fold(token)
+    if _NOT_IN_CODES.search(folded):
         return None
-    out = []
-    for c in fold(token):
-        if c.isalnum():
-            out.append(c)
-        elif c in PUNCTUATION:
-            out.append("0" + PUNCTUATION[c])
-        else:
-            return None
-    return "".join(out)
+    return folded.translate(_ENCODE)
 
 
 def joined_words(text: str) -> list[str]:
@@ -111,19 +107,8 @@ def codes(*texts: str | None) -> str:
 
 
 def _candidates(text: str) -> list[str]:
-    """The chunks of ``text`` (between whitespace) that hold a ``_TRIGGER``."""
-    found: list[str] = []
-    end = -1
-    for match in _TRIGGER.finditer(text):
-        if match.start() < end:
-            continue
-        window = max(0, match.start() - _WINDOW)
-        before = text[window : match.start()].split()
-        head = before[-1] if before and not text[match.start() - 1].isspace() else ""
-        after = _SPACE.search(text, match.end(), match.end() + _WINDOW)
-        end = after.start() if after else min(len(text), match.end() + _WINDOW)
-        found.append(head + text[match.start() : end])
-    return found
+    """The chunks of ``text`` (between whitespace) that hold a ``_TRIGGER``, in one pass."""
+    return _CHUNK.findall(text)
 
 
 def parts(token: str) -> list[str]:
