@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -17,12 +18,13 @@ import psycopg
 
 from docbatch.errors import ConfigError, QueryError, StoreBusyError, StoreError
 from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS, conform
-from docbatch.store import mask_password, mask_secrets
+from docbatch.store import mask_password, mask_secrets, postgres_records
 from docbatch.store.base import SOURCES, WriterLocker, no_source, source_exists
 from docbatch.store.postgres_lock import LOCK_CLASS, RunLock, take_run_lock
 from docbatch.store.postgres_schema import prepare_schema
 from docbatch.store.postgres_search import search_statement
 from docbatch.store.query import check_limit
+from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
 
 BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
 """lock_not_available, deadlock_detected, serialization_failure: worth retrying."""
@@ -149,6 +151,7 @@ class PostgresStore:
                         for row in documents.iter_rows():
                             copy.write_row((source, *row))
                 if passages.height:
+                    postgres_records.forget_written_again(cur, source, passages["passage_id"].to_list())
                     with cur.copy(_COPY_PASSAGES) as copy:
                         for doc_id, seq, pid, heading, start, end, text, *place in passages.iter_rows():
                             title = titles.get(doc_id)
@@ -227,6 +230,39 @@ class PostgresStore:
         )
         return pl.DataFrame(rows, schema=PASSAGES, orient="row")
 
+    # reading passages out (PassageReader) --------------------------------------------------
+    def passage_batches(
+        self,
+        where: PassageFilter | None = None,
+        *,
+        columns: list[str] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> Iterator[pl.DataFrame]:
+        """The batches are read on a connection of their own, as one snapshot of the store."""
+        batches = postgres_records.passage_batches(
+            lambda: psycopg.connect(self._url, connect_timeout=self._connect_timeout_s),
+            where,
+            columns,
+            batch_size,
+        )
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            except psycopg.Error as exc:
+                raise self._store_error("read", exc) from None
+            yield batch
+
+    def passage(self, passage_id: str, source: str | None = None) -> dict[str, Any] | None:
+        return postgres_records.passage(self._fetch, passage_id, source)
+
+    def document(self, doc_id: str, source: str | None = None) -> dict[str, Any] | None:
+        return postgres_records.document(self._fetch, doc_id, source)
+
+    def removed_passages(self, *, source: str | None = None, since: datetime | None = None) -> pl.DataFrame:
+        return postgres_records.removed_passages(self._fetch, source, since)
+
     def sources(self) -> pl.DataFrame:
         rows = self._fetch(_SOURCES)
         return pl.DataFrame([(a, b, int(n), last) for a, b, n, last in rows], schema=SOURCES, orient="row")
@@ -261,6 +297,7 @@ class PostgresStore:
                 if _has_source(cur, new):
                     raise source_exists(new)
                 cur.execute("UPDATE passages SET source = %s WHERE source = %s", (new, old))
+                cur.execute("UPDATE docbatch_removed_passages SET source = %s WHERE source = %s", (new, old))
                 cur.execute("UPDATE documents SET source = %s WHERE source = %s", (new, old))
                 moved = cur.rowcount
                 cur.execute("UPDATE docbatch_sources SET name = %s WHERE name = %s", (new, old))
@@ -275,6 +312,8 @@ class PostgresStore:
                 _lock_source(cur, name)
                 if not _has_source(cur, name):
                     raise no_source(name)
+                cur.execute("SELECT DISTINCT doc_id FROM passages WHERE source = %s", (name,))
+                postgres_records.record_removed(cur, name, [d for (d,) in cur.fetchall()])
                 cur.execute("DELETE FROM passages WHERE source = %s", (name,))
                 cur.execute("DELETE FROM documents WHERE source = %s", (name,))
                 removed = cur.rowcount
@@ -346,7 +385,9 @@ def _has_source(cur: psycopg.Cursor[Any], name: str) -> bool:
 
 
 def _delete(cur: psycopg.Cursor[Any], source: str, doc_ids: list[str]) -> int:
-    """Remove documents and their passages; returns how many documents there were."""
+    """Remove documents and their passages (their ids kept as removed); returns how many
+    documents there were."""
+    postgres_records.record_removed(cur, source, doc_ids)
     cur.execute("DELETE FROM passages WHERE source = %s AND doc_id = ANY(%s)", (source, doc_ids))
     cur.execute("DELETE FROM documents WHERE source = %s AND doc_id = ANY(%s)", (source, doc_ids))
     return int(cur.rowcount)

@@ -13,9 +13,10 @@ from psycopg import sql
 from docbatch.errors import StoreError
 from docbatch.frames import DOCUMENTS
 from docbatch.store.postgres_lock import LOCK_CLASS
+from docbatch.store.postgres_records import add_removed_passages
 from docbatch.store.postgres_search import WORD_SEPARATORS
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docbatch_meta (key text PRIMARY KEY, value text NOT NULL);
 {documents}
@@ -98,23 +99,35 @@ def _check_version(conn: psycopg.Connection[Any], location: str) -> None:
         conn.execute(
             "INSERT INTO docbatch_meta (key, value) VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),)
         )
-    elif int(row[0]) == 1:
-        present = _columns(conn, "passages")
-        if any(name not in present for name in _PASSAGE_PLACE):
-            conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
-            for name, definition in _PASSAGE_PLACE.items():
-                conn.execute(
-                    sql.SQL("ALTER TABLE passages ADD COLUMN IF NOT EXISTS {} {}").format(
-                        sql.Identifier(name), sql.SQL(definition)
-                    )
-                )
+        add_removed_passages(conn)
+    elif int(row[0]) != SCHEMA_VERSION:
+        version = int(row[0])
+        if version > SCHEMA_VERSION or any(v not in _MIGRATIONS for v in range(version, SCHEMA_VERSION)):
+            raise StoreError(
+                f"store {location} has schema version {row[0]}, this docbatch reads version {SCHEMA_VERSION}"
+            )
+        conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
+        for step in range(version, SCHEMA_VERSION):
+            _MIGRATIONS[step](conn)
         conn.execute(
             "UPDATE docbatch_meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
         )
-    elif int(row[0]) != SCHEMA_VERSION:
-        raise StoreError(
-            f"store {location} has schema version {row[0]}, this docbatch reads version {SCHEMA_VERSION}"
-        )
+
+
+def _add_passage_place(conn: psycopg.Connection[Any]) -> None:
+    """From version 1: the columns of ``_PASSAGE_PLACE``."""
+    present = _columns(conn, "passages")
+    for name, definition in _PASSAGE_PLACE.items():
+        if name not in present:
+            conn.execute(
+                sql.SQL("ALTER TABLE passages ADD COLUMN IF NOT EXISTS {} {}").format(
+                    sql.Identifier(name), sql.SQL(definition)
+                )
+            )
+
+
+_MIGRATIONS = {1: _add_passage_place, 2: add_removed_passages}
+"""The step that upgrades a store of each older schema version to the next one."""
 
 
 def _sql_type(dtype: pl.DataType) -> str:
