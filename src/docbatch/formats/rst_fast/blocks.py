@@ -210,7 +210,9 @@ class BlockReader:
                         frame.pos = explicit(self, frame, pos, match.end())
                     else:
                         frame.pos = getattr(self, "_" + kind)(frame, pos, match)
-            if len(ops) > count:  # the ops read have the lines read (blank lines left out)
+            if len(ops) > count and (places[count] is None or places[-1] is None):
+                # the ops read without lines of their own have the lines read (blank lines
+                # left out)
                 end = frame.pos
                 if len(stack) > height:  # up to the first nested body pushed meanwhile
                     end = min(end, *(pushed.base - frame.base for pushed in stack[height:]))
@@ -288,7 +290,7 @@ class BlockReader:
         data = "\n".join(lines[pos:end])
         backslashes = len(data) - 2 - len(data[:-2].rstrip("\\"))
         if not data.endswith("::") or backslashes % 2:
-            self.emit("p", data)
+            self.emit("p", data, at=(frame.base + pos, frame.base + end - 1))
             return end
         if len(data) > 2:
             text = data[:-3].rstrip() if data[-3] in " \n" else data[:-1]
