@@ -50,7 +50,11 @@ def test_end_to_end_on_the_shipped_sample(tmp_path: Path, sample_tree: Path) -> 
     assert search.returncode == 0, search.stderr
     hits = json.loads(search.stdout)
     assert hits[0]["doc_id"] == KNOWN_WORDS["zephyrine"]
-    assert set(hits[0]) == {"source", "doc_id", "title", "heading_path", "snippet", "score"}
+    assert set(hits[0]) == {
+        "source", "doc_id", "title", "heading_path", "snippet", "score",
+        "passage_id", "anchor", "line_start", "line_end",
+    }  # fmt: skip
+    assert hits[0]["passage_id"] and hits[0]["line_start"] is not None
 
     text = _run("search", "quokka", cwd=tmp_path)
     assert KNOWN_WORDS["quokka"] in text.stdout

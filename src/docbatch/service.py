@@ -38,7 +38,6 @@ from docbatch.run.kept import RunInventory
 from docbatch.run.preparation import preview
 from docbatch.run.request import ARGUMENTS, IngestRequest
 from docbatch.run.templates import html_options
-from docbatch.state.folders import check_folder, check_state_folder
 from docbatch.state.sources import drop_source, registry, rename_source
 from docbatch.state.verify import verify_source
 from docbatch.store import DocumentStore, open_store
@@ -128,9 +127,6 @@ class BatchIngestService(StoreReading):
             sync_deletions=sync_deletions, allow_mass_delete=allow_mass_delete, since=since, limit=limit,
             include_hidden=include_hidden, exclude=exclude, respect_gitignore=self.respect_gitignore,
         )  # fmt: skip
-        check_state_folder(self.state_dir)  # a clear message now, not a traceback mid-run
-        if report_dir is not None:
-            check_folder(Path(report_dir), "report folder", "--report-dir")
         sinks = resolve_progress(progress, memory_threshold_mb=self.config.memory_threshold_mb)
         call = IngestCall(
             self.backend, self.config, self.state_dir, self.parsers, self.sleep, self.progress, self._pools,
@@ -217,10 +213,13 @@ class BatchIngestService(StoreReading):
         return drop_source(self.backend, self.state_dir, name)
 
     # queries -------------------------------------------------------------------------------
-    def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
+    def search(
+        self, query: str, *, limit: int = 10, source: str | None = None, group_by_document: bool = False
+    ) -> pl.DataFrame:
         """Ranked hits for ``query`` as a polars DataFrame (doc_id, title, heading_path,
-        snippet, score). Raises ``QueryError`` for a query the store cannot run."""
-        return self.backend.search(query, limit=limit, source=source)
+        snippet, score), one per document with ``group_by_document``. Raises ``QueryError``
+        for a query the store cannot run."""
+        return self.backend.search(query, limit=limit, source=source, group_by_document=group_by_document)
 
     def get_processing_metrics(self, progress: BatchProgress | IngestResult | None = None) -> dict[str, Any]:
         """Rate, memory, percent done, ETA and success rate of a progress object or a result.

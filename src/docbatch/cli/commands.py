@@ -181,7 +181,9 @@ def search(args: argparse.Namespace) -> int:
         raise ConfigError(f"no store at {args.db}: ingest a directory first (docbatch ingest-docs-batch DIR)")
     store = open_store(args.db)
     try:
-        hits = store.search(args.query, limit=args.limit, source=args.source)
+        hits = store.search(
+            args.query, limit=args.limit, source=args.source, group_by_document=not args.all_passages
+        )
     finally:
         store.close()
     if args.json:

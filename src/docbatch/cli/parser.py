@@ -219,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = sub.add_parser("search", help="search the store")
     search.add_argument(
-        "query", help='words that must all match; "quoted phrases", OR, NOT and a trailing * are understood'
+        "query",
+        help='words that must all match (then passages holding some of them); "quoted phrases", OR, NOT '
+        "and a trailing * are understood",
     )
     search.add_argument("--db", default="docbatch.db", help=_DB_HELP)
     search.add_argument("--state-dir", help="accepted as by the other commands; search reads only the store")
@@ -227,6 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=_positive, default=10, metavar="N", help="at most N hits (default 10)"
     )
     search.add_argument("--source", help="only the documents of this tree (default: every tree)")
+    search.add_argument(
+        "--all-passages",
+        action="store_true",
+        help="show every matching passage (default: the best passage of each document)",
+    )
     search.add_argument("--json", action="store_true", help="print a JSON array on stdout")
 
     report = sub.add_parser("report", help="summarise the last run from its reports")

@@ -25,6 +25,7 @@ from docbatch.run.preparation import prepare
 from docbatch.run.request import IngestRequest
 from docbatch.run.templates import html_options
 from docbatch.state.checkpoint import legacy_problems
+from docbatch.state.folders import check_folder, check_state_folder
 from docbatch.state.lock import writer_lock
 from docbatch.state.sources import claim_root, record_ingest
 
@@ -38,6 +39,9 @@ def ingest(
     ``sinks``; ``clock0`` is when the call began (``BatchProgress.begin_call``), and
     ``git_service`` the service's (see ``find_repo``)."""
     store, state_dir = call.backend, call.state_dir
+    check_state_folder(state_dir)  # a clear message now, not a traceback mid-run
+    if request.report_dir is not None:
+        check_folder(Path(request.report_dir), "report folder", "--report-dir")
     source = request.source_name()
     with writer_lock(state_dir, store, source) as lock:
         previous = lock.previous

@@ -62,8 +62,13 @@ class DocumentStore(Protocol):
         """Remove orphaned passages, and rebuild the search index."""
         ...
 
-    def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
-        """Ranked hits as a ``docbatch.frames.SEARCH_HITS`` frame, best first."""
+    def search(
+        self, query: str, *, limit: int = 10, source: str | None = None, group_by_document: bool = False
+    ) -> pl.DataFrame:
+        """Ranked hits as a ``docbatch.frames.SEARCH_HITS`` frame, best first: the passages
+        holding every word, then, when fewer than ``limit``, those holding some of them
+        (``docbatch.store.query.plan_search``). With ``group_by_document`` each document
+        appears once, with its best passage."""
         ...
 
     def passages(self, source: str, doc_id: str) -> pl.DataFrame:

@@ -28,9 +28,10 @@ from docbatch.errors import StoreBusyError, StoreError
 from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS, conform
 from docbatch.store import memory_records
 from docbatch.store.base import SOURCES, no_source, source_exists
-from docbatch.store.memory_search import parse_query, snippet, words
-from docbatch.store.query import check_limit, to_fts5
+from docbatch.store.memory_search import _Match, plan_match, snippet, words
+from docbatch.store.query import check_limit, plan_search
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
+from docbatch.store.tokens import codes
 
 Failure = Literal["transient", "terminal"] | BaseException
 """What an injected failure raises: ``"transient"`` a ``StoreBusyError``, ``"terminal"`` a
@@ -277,17 +278,40 @@ class MemoryStore:
                 del tables.passages[key]
             tables.version += 1
 
-    def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
+    def search(
+        self, query: str, *, limit: int = 10, source: str | None = None, group_by_document: bool = False
+    ) -> pl.DataFrame:
         self._check_open()
         limit = check_limit(limit)
-        match = parse_query(query, to_fts5(query))
+        plan = plan_search(query)
+        hits = self._matches(plan_match(query, plan.strict), source)
+        for stage, if_empty in plan.fallbacks:
+            if len({hit[:2] if group_by_document else hit for hit in hits}) >= limit or (if_empty and hits):
+                break
+            seen = {(hit[0], hit[1], hit[6]) for hit in hits}
+            more = self._matches(plan_match(query, stage), source)
+            hits += [hit for hit in more if (hit[0], hit[1], hit[6]) not in seen]
+        if group_by_document:
+            best: dict[tuple[str, str], tuple[Any, ...]] = {}
+            for hit in hits:
+                best.setdefault(hit[:2], hit)
+            hits = list(best.values())
+        return pl.DataFrame(hits[:limit], schema=SEARCH_HITS, orient="row")
+
+    def _matches(self, match: _Match, source: str | None) -> list[tuple[Any, ...]]:
+        """The passages ``match`` finds, best first (equal scores in store order)."""
         hits = []
         for (s, _), seqs in sorted(self._tables.passages.items()):
             if source and s != source:
                 continue
             for seq in sorted(seqs):
                 doc_id, _, pid, heading, _, _, text, anchor, line_start, line_end, title = seqs[seq]
-                fields = [words(title or ""), words(heading), words(text)]
+                fields = [
+                    words(title or ""),
+                    words(heading),
+                    words(text),
+                    codes(title, heading, text).split(),
+                ]
                 found = match(fields)
                 if found:
                     hits.append(
@@ -305,7 +329,7 @@ class MemoryStore:
                         )
                     )
         hits.sort(key=lambda hit: -hit[5])  # stable: equal scores stay in store order
-        return pl.DataFrame(hits[:limit], schema=SEARCH_HITS, orient="row")
+        return hits
 
     def passages(self, source: str, doc_id: str) -> pl.DataFrame:
         self._check_open()

@@ -22,8 +22,16 @@ from docbatch.store import mask_password, mask_secrets, postgres_records
 from docbatch.store.base import SOURCES, WriterLocker, no_source, source_exists
 from docbatch.store.postgres_lock import LOCK_CLASS, RunLock, take_run_lock
 from docbatch.store.postgres_schema import prepare_schema
-from docbatch.store.postgres_search import search_statement
-from docbatch.store.query import check_limit
+from docbatch.store.postgres_search import ranked_statement, shown_statement
+from docbatch.store.query import (
+    CANDIDATES,
+    TITLE_BONUS,
+    SearchPlan,
+    Term,
+    check_limit,
+    plan_search,
+    title_match,
+)
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
 
 BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
@@ -205,22 +213,66 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise self._store_error("repair", exc) from None
 
-    def search(self, query: str, *, limit: int = 10, source: str | None = None) -> pl.DataFrame:
-        """Ranked hits (``ts_rank_cd``), with ``[ ]`` around the matches in the snippet.
+    def search(
+        self, query: str, *, limit: int = 10, source: str | None = None, group_by_document: bool = False
+    ) -> pl.DataFrame:
+        """Ranked hits (``ts_rank`` of English stems, an exact match and a title naming the
+        query ranking higher), with ``[ ]`` around the matches in the snippet.
 
-        The query language is the one of every docbatch store (see ``to_fts5``): words
-        (all must match), ``"phrases"``, ``OR``, ``NOT`` and ``prefix*``; each word or
-        phrase is parsed by ``websearch_to_tsquery``, so any text is safe.
+        The query language is the one of every docbatch store (see ``plan_search``): words
+        (all must match; then, when fewer than ``limit`` do, passages holding some of them),
+        ``"phrases"``, ``OR``, ``NOT`` and ``prefix*``; each word or phrase is parsed by
+        ``websearch_to_tsquery``, so any text is safe. With ``group_by_document`` each
+        document appears once, with its best passage.
         """
         limit = check_limit(limit)
-        statement, params = search_statement(query, limit=limit, source=source)
+        plan = plan_search(query)
         try:
-            rows = self._connection().execute(statement, params).fetchall()
+            conn = self._connection()
+            ranked = self._ranked(conn, plan, plan.strict, limit, source, group_by_document)
+            for stage, if_empty in plan.fallbacks:
+                if len(ranked) >= limit or (if_empty and ranked):
+                    break
+                seen = {row[2:4] if group_by_document else row[1] for row in ranked}
+                more = self._ranked(conn, plan, stage, limit + len(ranked), source, group_by_document)
+                for row in more:
+                    if len(ranked) < limit and (row[2:4] if group_by_document else row[1]) not in seen:
+                        ranked.append(row)
+            hits = []
+            for terms, id_, _, _, score in ranked:
+                statement, params = shown_statement(terms, id_)
+                cursor = conn.execute(statement, params)
+                shown = dict(
+                    zip((d.name for d in cursor.description or ()), cursor.fetchone() or (), strict=True)
+                )
+                shown["score"] = score
+                hits.append(tuple(shown.get(name) for name in SEARCH_HITS))
         except psycopg.Error as exc:
             if isinstance(exc, psycopg.OperationalError) or (exc.sqlstate or "").startswith("08"):
                 raise self._store_error("read", exc) from None
             raise QueryError(f"invalid search query {query!r}: {self._message(exc)}") from None
-        return pl.DataFrame(rows, schema=SEARCH_HITS, orient="row")
+        return pl.DataFrame(hits, schema=SEARCH_HITS, orient="row")
+
+    def _ranked(
+        self,
+        conn: psycopg.Connection[Any],
+        plan: SearchPlan,
+        terms: list[Term | str],
+        limit: int,
+        source: str | None,
+        group_by_document: bool,
+    ) -> list[tuple[list[Term | str], int, str, str, float]]:
+        """The best passages matching ``terms``: the terms, id, source, document and score
+        (raised by ``title_match``)."""
+        statement, params = ranked_statement(
+            terms, limit=max(limit, CANDIDATES), source=source, group_by_document=group_by_document
+        )
+        rows = [
+            (terms, id_, hit_source, doc_id, score * (1.0 + TITLE_BONUS * title_match(plan, title)))
+            for id_, hit_source, doc_id, score, title in conn.execute(statement, params).fetchall()
+        ]
+        rows.sort(key=lambda row: -row[4])  # stable: equal scores keep the store's order
+        return rows[:limit]
 
     def passages(self, source: str, doc_id: str) -> pl.DataFrame:
         rows = self._fetch(

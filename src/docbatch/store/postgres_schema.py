@@ -16,7 +16,7 @@ from docbatch.store.postgres_lock import LOCK_CLASS
 from docbatch.store.postgres_records import add_removed_passages
 from docbatch.store.postgres_search import WORD_SEPARATORS
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docbatch_meta (key text PRIMARY KEY, value text NOT NULL);
 {documents}
@@ -34,13 +34,47 @@ CREATE TABLE IF NOT EXISTS passages (
     anchor text NOT NULL DEFAULT '',
     line_start integer,
     line_end integer,
-    tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', translate(
-        coalesce(title, '') || ' ' || heading_path || ' ' || text, '{separators}', '{spaces}'
-    ))) STORED,
+    {tsv},
     UNIQUE (source, doc_id, seq)
 );
 CREATE INDEX IF NOT EXISTS passages_tsv ON passages USING GIN (tsv);
 """
+_CODES_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION docbatch_codes(t text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $codes$
+SELECT coalesce(string_agg(DISTINCT c, ' '), '') FROM (
+    SELECT replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(
+        replace(replace(lower(w), '+', '0p'), '#', '0h'), '.', '0d'), '-', '0m'), '_', '0u'),
+        ':', '0c'), '/', '0s'), '@', '0a'), '$', '0v'), '<', '0l'), '>', '0g'), '=', '0e'), '~', '0t')
+        AS c
+    FROM (
+        SELECT replace(replace(regexp_replace(regexp_replace(
+            m[1], '^["''`,;()\[\]{}«»“”‘’|]+', ''), '["''`,;()\[\]{}«»“”‘’|.,;:?!]+$', ''),
+            '&', '0n'), '%', '0r') AS w
+        FROM regexp_matches(t, '(\S+)', 'g') AS m
+    ) AS chunk
+    WHERE length(w) <= 60 AND w ~ '[[:alnum:]]' AND w ~ '[^[:alnum:]]'
+        AND w ~ '^[[:alnum:]+#.\-_:/@$<>=~0]+$'
+    UNION ALL
+    SELECT lower(m[1] || m[2] || m[3])
+    FROM regexp_matches(t, '(?<![[:alnum:]_\]])([[:alpha:]]*)\[([[:alpha:]]{1,3})\]([[:alpha:]]+)', 'g') AS m
+) AS codes
+$codes$
+"""
+"""``docbatch.store.tokens.codes`` in SQL, for the generated ``tsv`` (the same codes for
+the usual tokens; accents are not folded)."""
+_TSV = """tsv tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english', translate(coalesce(title, ''), '{separators}', '{spaces}')), 'A')
+        || setweight(to_tsvector('english', translate(heading_path, '{separators}', '{spaces}')), 'B')
+        || setweight(to_tsvector('english', translate(text, '{separators}', '{spaces}')), 'D')
+        || setweight(to_tsvector('simple', docbatch_codes(
+            coalesce(title, '') || ' ' || heading_path || ' ' || text)), 'C')
+    ) STORED,
+    tsv_exact tsvector GENERATED ALWAYS AS (to_tsvector('simple', translate(
+        coalesce(title, '') || ' ' || heading_path || ' ' || text, '{separators}', '{spaces}'
+    ))) STORED"""
+"""What a search matches (``tsv``: English stems of the title, heading path and text, and
+the codes, each under its own weight) and the words as written (``tsv_exact``, ranking)."""
 _SOURCES_TABLE = """
 CREATE TABLE IF NOT EXISTS docbatch_sources (
     name text PRIMARY KEY,
@@ -73,13 +107,8 @@ def prepare_schema(conn: psycopg.Connection[Any], location: str) -> None:
         (ready,) = conn.execute(_SCHEMA_READY).fetchone() or (False,)
         if not ready:
             conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
-            conn.execute(
-                _SCHEMA.format(
-                    documents=_documents_table(),
-                    separators=WORD_SEPARATORS,
-                    spaces=" " * len(WORD_SEPARATORS),
-                )
-            )
+            conn.execute(_CODES_FUNCTION)
+            conn.execute(_SCHEMA.format(documents=_documents_table(), tsv=_tsv_columns()))
         (has_sources,) = conn.execute(_SOURCES_READY).fetchone() or (False,)
         if not has_sources:
             conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
@@ -126,8 +155,24 @@ def _add_passage_place(conn: psycopg.Connection[Any]) -> None:
             )
 
 
-_MIGRATIONS = {1: _add_passage_place, 2: add_removed_passages}
+def _index_stems_and_codes(conn: psycopg.Connection[Any]) -> None:
+    """From version 3: the one ``simple`` tsvector becomes ``tsv`` (stems, codes, weights)
+    and ``tsv_exact``, computed again from every passage."""
+    conn.execute("DROP INDEX IF EXISTS passages_tsv")
+    conn.execute("ALTER TABLE passages DROP COLUMN IF EXISTS tsv, DROP COLUMN IF EXISTS tsv_exact")
+    conn.execute(_CODES_FUNCTION)
+    conn.execute(
+        "ALTER TABLE passages ADD COLUMN " + _tsv_columns().replace("tsv_exact", "ADD COLUMN tsv_exact")
+    )
+    conn.execute("CREATE INDEX passages_tsv ON passages USING GIN (tsv)")
+
+
+_MIGRATIONS = {1: _add_passage_place, 2: add_removed_passages, 3: _index_stems_and_codes}
 """The step that upgrades a store of each older schema version to the next one."""
+
+
+def _tsv_columns() -> str:
+    return _TSV.format(separators=WORD_SEPARATORS, spaces=" " * len(WORD_SEPARATORS))
 
 
 def _sql_type(dtype: pl.DataType) -> str:

@@ -16,7 +16,15 @@ from docbatch.errors import QueryError, StoreBusyError, StoreError
 from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS, conform
 from docbatch.store import sqlite_records
 from docbatch.store.base import SOURCES, no_source, source_exists
-from docbatch.store.query import CANDIDATES, TITLE_BONUS, SearchPlan, check_limit, plan_search, title_match
+from docbatch.store.query import (
+    CANDIDATES,
+    TITLE_BONUS,
+    SearchPlan,
+    check_limit,
+    items_fts5,
+    plan_search,
+    title_match,
+)
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
 from docbatch.store.sqlite_schema import DELETE_TRIGGER, FTS_INDEXES, prepare_schema
 from docbatch.store.tokens import codes
@@ -35,30 +43,30 @@ WEIGHTS = (4.0, 4.0, 1.0, 4.0)
 """bm25 weights of the indexed columns: title, heading path, text, codes (chosen on the
 judgment set of ``benchmarks.search``)."""
 EXACT_BONUS = 0.5
-"""How much an exact match of the words adds to the stemmed match's score (times its bm25)."""
+"""The share a passage's score gains when its words match as written (not only their stems)."""
 SHORT_CHARS = 400
 SHORT_FLOOR = 0.5
 """A passage shorter than ``SHORT_CHARS`` characters of its document has its score scaled
 down linearly to ``SHORT_FLOOR`` (no text): bm25 would otherwise prefer a heading alone or a template line."""
 
-_SCORE = """(-bm25(passages_stem, {w}) * min(1.0, {floor} + (1.0 - {floor}) * (p."end" - p.start) / {short}.0)
-    + {exact} * coalesce(exact.score, 0.0))"""
+_SCORE = """(-bm25(passages_stem, {w})
+    * min(1.0, {floor} + (1.0 - {floor}) * (p."end" - p.start) / {short}.0)
+    * (1.0 + {exact} * (exact.id IS NOT NULL)))"""
 _RANKED = """
-WITH exact AS MATERIALIZED (
-    SELECT rowid AS id, -bm25(passages_fts, {w}) AS score FROM passages_fts WHERE passages_fts MATCH :match
-)
-SELECT id, source, doc_id, score, title FROM (
-    SELECT p.id, p.source, p.doc_id, {score} AS score, p.title{rank}
-    FROM passages_stem JOIN passages AS p ON p.id = passages_stem.rowid
+WITH exact AS MATERIALIZED (SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH :match),
+hit AS {materialized} (
+    SELECT p.id, p.source, p.doc_id, {score} AS score, p.title
+    FROM passages_stem CROSS JOIN passages AS p ON p.id = passages_stem.rowid
     LEFT JOIN exact ON exact.id = passages_stem.rowid
     WHERE passages_stem MATCH :match {source_filter}
 )
-{grouped} ORDER BY score DESC, id
+SELECT id, source, doc_id, score, title FROM {hits}
+ORDER BY score DESC, id
 LIMIT :limit
 """
-_RANK_IN_DOCUMENT = (
-    ",\n           row_number() OVER (PARTITION BY p.source, p.doc_id ORDER BY {score} DESC) AS nth"
-)
+_BEST_IN_DOCUMENT = """(
+    SELECT *, row_number() OVER (PARTITION BY source, doc_id ORDER BY score DESC, id) AS nth FROM hit
+) WHERE nth = 1"""
 _SHOWN = """
 SELECT snippet(passages_stem, 2, '[', ']', ' … ', 16) AS snippet, p.*
 FROM passages_stem JOIN passages AS p ON p.id = passages_stem.rowid
@@ -255,10 +263,12 @@ class SQLiteStore:
         try:
             strict = plan.strict_fts5()
             ranked = self._ranked(plan, strict, limit, source, group_by_document)
-            fallback = plan.fallback_fts5()
-            if len(ranked) < limit and fallback is not None:
+            for stage, if_empty in plan.fallbacks:
+                if len(ranked) >= limit or (if_empty and ranked):
+                    break
                 seen = {row[2:4] if group_by_document else row[1] for row in ranked}
-                for row in self._ranked(plan, fallback, limit + len(ranked), source, group_by_document):
+                expression = items_fts5(stage)
+                for row in self._ranked(plan, expression, limit + len(ranked), source, group_by_document):
                     if len(ranked) < limit and (row[2:4] if group_by_document else row[1]) not in seen:
                         ranked.append(row)
             hits = []
@@ -276,20 +286,26 @@ class SQLiteStore:
     ) -> list[tuple[str, int, str, str, float]]:
         """The best passages matching ``expression``: the expression, id, source, document
         and score (raised by ``title_match``)."""
-        score = _SCORE.format(
-            w=", ".join(map(str, WEIGHTS)), floor=SHORT_FLOOR, short=SHORT_CHARS, exact=EXACT_BONUS
-        )
+        weights = ", ".join(map(str, WEIGHTS))
+        score = _SCORE.format(w=weights, floor=SHORT_FLOOR, short=SHORT_CHARS, exact=EXACT_BONUS)
         sql = _RANKED.format(
-            w=", ".join(map(str, WEIGHTS)),
             score=score,
-            rank=_RANK_IN_DOCUMENT.format(score=score) if group_by_document else "",
+            hits=_BEST_IN_DOCUMENT if group_by_document else "hit",
+            # kept apart from the window function, which cannot hold bm25()
+            materialized="MATERIALIZED" if group_by_document else "",
             source_filter="AND p.source = :source" if source else "",
-            grouped="WHERE nth = 1" if group_by_document else "",
         )
         params = {"match": expression, "source": source, "limit": max(limit, CANDIDATES)}
+        found = self._con.execute(sql, params).fetchall()
         rows = [
-            (expression, id_, hit_source, doc_id, score * (1.0 + TITLE_BONUS * title_match(plan, title)))
-            for id_, hit_source, doc_id, score, title in self._con.execute(sql, params)
+            (
+                expression,
+                id_,
+                hit_source,
+                doc_id,
+                score * (1.0 + TITLE_BONUS * title_match(plan, title)),
+            )
+            for id_, hit_source, doc_id, score, title in found
         ]
         rows.sort(key=lambda row: -row[4])  # stable: equal scores keep the store's order
         return rows[:limit]
