@@ -165,3 +165,12 @@ def test_sample_command_writes_the_tree(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["sample", str(tmp_path / "docs")]) == 0
     assert (tmp_path / "docs" / "README.md").exists()
     assert main(["sample", str(tmp_path / "docs")]) == 2
+
+
+def test_search_shows_matches_within_guillemets_off_a_terminal(tmp_path: Path, sample_tree: Path) -> None:
+    ingest = _run("ingest", str(sample_tree), "--pattern", "*.md", cwd=tmp_path)
+    assert ingest.returncode in (0, 1), ingest.stderr
+    text = _run("search", "quokka", cwd=tmp_path)
+    assert "«quokka»" in text.stdout.casefold() and "\x1b[" not in text.stdout
+    hits = json.loads(_run("search", "quokka", "--json", cwd=tmp_path).stdout)
+    assert "«" in hits[0]["snippet"] and "»" in hits[0]["snippet"]

@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import polars as pl
 
@@ -42,6 +42,7 @@ from docbatch.state.sources import drop_source, registry, rename_source
 from docbatch.state.verify import verify_source
 from docbatch.store import DocumentStore, open_store
 from docbatch.store.location import state_dir_for
+from docbatch.store.query import SearchOptions
 
 
 class BatchIngestService(StoreReading):
@@ -214,12 +215,11 @@ class BatchIngestService(StoreReading):
 
     # queries -------------------------------------------------------------------------------
     def search(
-        self, query: str, *, limit: int = 10, source: str | None = None, group_by_document: bool = False
+        self, query: str, *, limit: int = 10, source: str | None = None, **options: Unpack[SearchOptions]
     ) -> pl.DataFrame:
-        """Ranked hits for ``query`` as a polars DataFrame (doc_id, title, heading_path,
-        snippet, score), one per document with ``group_by_document``. Raises ``QueryError``
-        for a query the store cannot run."""
-        return self.backend.search(query, limit=limit, source=source, group_by_document=group_by_document)
+        """Ranked hits for ``query`` as a ``SEARCH_HITS`` frame; ``options`` as ``SearchOptions``
+        (``group_by_document``, ``markers``). ``QueryError`` for a query the store cannot run."""
+        return self.backend.search(query, limit=limit, source=source, **options)
 
     def get_processing_metrics(self, progress: BatchProgress | IngestResult | None = None) -> dict[str, Any]:
         """Rate, memory, percent done, ETA and success rate of a progress object or a result.

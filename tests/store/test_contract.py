@@ -71,7 +71,7 @@ def test_write_and_search(store: DocumentStore) -> None:
     assert hits.schema == pl.Schema(SEARCH_HITS)
     assert set(hits["doc_id"]) == {"a.md", "b.md"}
     assert hits["score"].is_sorted(descending=True)
-    assert "[widget]" in hits.filter(pl.col("doc_id") == "a.md")["snippet"][0]
+    assert "«widget»" in hits.filter(pl.col("doc_id") == "a.md")["snippet"][0]
     assert store.search("install widget")["doc_id"].to_list() == ["a.md"]
     assert store.counts() == {"documents": 2, "passages": 3}
 

@@ -22,6 +22,7 @@ from docbatch.errors import (
     check_root,
 )
 from docbatch.plan.selection import parse_patterns
+from docbatch.store.query import MARKERS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -34,6 +35,17 @@ def shown(value: object) -> str:
     'red\\x1b[31m.md'
     """
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(value))
+
+
+def marked(snippet: str, *, bold: bool) -> str:
+    """A snippet for the terminal: the matches (within ``MARKERS``) in bold when ``bold``.
+
+    >>> marked("a «b» c", bold=True)
+    'a \x1b[1mb\x1b[22m c'
+    """
+    if not bold:
+        return snippet
+    return snippet.replace(MARKERS[0], "\x1b[1m").replace(MARKERS[1], "\x1b[22m")
 
 
 def format_map(values: list[str]) -> tuple[tuple[str, str], ...]:
@@ -194,7 +206,7 @@ def search(args: argparse.Namespace) -> int:
     for rank, hit in enumerate(hits.iter_rows(named=True), 1):
         where = f" > {shown(hit['heading_path'])}" if hit["heading_path"] else ""
         print(f"{rank:2}. {shown(hit['doc_id'])}{where}  (score {hit['score']:.2f})")
-        print(f"    {shown(' '.join(hit['snippet'].split()))}")
+        print(f"    {marked(shown(' '.join(hit['snippet'].split())), bold=sys.stdout.isatty())}")
     return EXIT_OK
 
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import polars as pl
 
 from docbatch.errors import ConfigError, StoreLockedError
+from docbatch.store.query import MARKERS
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
 
 
@@ -63,12 +64,19 @@ class DocumentStore(Protocol):
         ...
 
     def search(
-        self, query: str, *, limit: int = 10, source: str | None = None, group_by_document: bool = False
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        source: str | None = None,
+        group_by_document: bool = False,
+        markers: tuple[str, str] = MARKERS,
     ) -> pl.DataFrame:
         """Ranked hits as a ``docbatch.frames.SEARCH_HITS`` frame, best first: the passages
         holding every word, then, when fewer than ``limit``, those holding some of them
         (``docbatch.store.query.plan_search``). With ``group_by_document`` each document
-        appears once, with its best passage."""
+        appears once, with its best passage. ``markers`` surround the matching words in
+        the snippet (``QueryError`` unless two non-empty strings)."""
         ...
 
     def passages(self, source: str, doc_id: str) -> pl.DataFrame:

@@ -29,7 +29,7 @@ from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEAR
 from docbatch.store import memory_records
 from docbatch.store.base import SOURCES, no_source, source_exists
 from docbatch.store.memory_search import _Match, plan_match, snippet, words
-from docbatch.store.query import check_limit, plan_search
+from docbatch.store.query import MARKERS, check_limit, check_markers, plan_search
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
 from docbatch.store.tokens import codes
 
@@ -279,17 +279,24 @@ class MemoryStore:
             tables.version += 1
 
     def search(
-        self, query: str, *, limit: int = 10, source: str | None = None, group_by_document: bool = False
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        source: str | None = None,
+        group_by_document: bool = False,
+        markers: tuple[str, str] = MARKERS,
     ) -> pl.DataFrame:
         self._check_open()
         limit = check_limit(limit)
+        markers = check_markers(markers)
         plan = plan_search(query)
-        hits = self._matches(plan_match(query, plan.strict), source)
+        hits = self._matches(plan_match(query, plan.strict), source, markers)
         for stage, if_empty in plan.fallbacks:
             if len({hit[:2] if group_by_document else hit for hit in hits}) >= limit or (if_empty and hits):
                 break
             seen = {(hit[0], hit[1], hit[6]) for hit in hits}
-            more = self._matches(plan_match(query, stage), source)
+            more = self._matches(plan_match(query, stage), source, markers)
             hits += [hit for hit in more if (hit[0], hit[1], hit[6]) not in seen]
         if group_by_document:
             best: dict[tuple[str, str], tuple[Any, ...]] = {}
@@ -298,7 +305,7 @@ class MemoryStore:
             hits = list(best.values())
         return pl.DataFrame(hits[:limit], schema=SEARCH_HITS, orient="row")
 
-    def _matches(self, match: _Match, source: str | None) -> list[tuple[Any, ...]]:
+    def _matches(self, match: _Match, source: str | None, markers: tuple[str, str]) -> list[tuple[Any, ...]]:
         """The passages ``match`` finds, best first (equal scores in store order)."""
         hits = []
         for (s, _), seqs in sorted(self._tables.passages.items()):
@@ -320,7 +327,7 @@ class MemoryStore:
                             doc_id,
                             title,
                             heading,
-                            snippet(text, match.positives),
+                            snippet(text, match.positives, markers),
                             float(found),
                             pid,
                             anchor,

@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from docbatch.errors import QueryError
-from docbatch.store.query import Term
+from docbatch.store.query import MARKERS, Term
 
 _SNIPPET_WORDS = 16
 
@@ -85,8 +85,8 @@ def parse_query(query: str, expression: str) -> _Match:
     return _Match(groups)
 
 
-def snippet(text: str, phrases: list[_Phrase]) -> str:
-    """A few words of ``text`` around its first match, the matching words in brackets."""
+def snippet(text: str, phrases: list[_Phrase], markers: tuple[str, str] = MARKERS) -> str:
+    """A few words of ``text`` around its first match, the matching words within ``markers``."""
     spans = [(m.start(), m.end(), words(m.group())) for m in _WORD.finditer(text)]
     wanted = {w for phrase in phrases for w in phrase.words}
     prefixes = [phrase.words[-1] for phrase in phrases if phrase.prefix and phrase.words]
@@ -100,7 +100,7 @@ def snippet(text: str, phrases: list[_Phrase]) -> str:
     for i in shown:
         begin, end, _ = spans[i]
         word = text[begin:end]
-        parts.append(f"[{word}]" if hit[i] else word)
+        parts.append(f"{markers[0]}{word}{markers[1]}" if hit[i] else word)
     return ("… " if start else "") + " ".join(parts) + (" …" if shown and shown[-1] < len(spans) - 1 else "")
 
 

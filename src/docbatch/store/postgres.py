@@ -25,10 +25,12 @@ from docbatch.store.postgres_schema import prepare_schema
 from docbatch.store.postgres_search import ranked_statement, shown_statement
 from docbatch.store.query import (
     CANDIDATES,
+    MARKERS,
     TITLE_BONUS,
     SearchPlan,
     Term,
     check_limit,
+    check_markers,
     plan_search,
     title_match,
 )
@@ -214,10 +216,16 @@ class PostgresStore:
             raise self._store_error("repair", exc) from None
 
     def search(
-        self, query: str, *, limit: int = 10, source: str | None = None, group_by_document: bool = False
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        source: str | None = None,
+        group_by_document: bool = False,
+        markers: tuple[str, str] = MARKERS,
     ) -> pl.DataFrame:
         """Ranked hits (``ts_rank`` of English stems, an exact match and a title naming the
-        query ranking higher), with ``[ ]`` around the matches in the snippet.
+        query ranking higher), with ``markers`` around the matches in the snippet.
 
         The query language is the one of every docbatch store (see ``plan_search``): words
         (all must match; then, when fewer than ``limit`` do, passages holding some of them),
@@ -226,6 +234,7 @@ class PostgresStore:
         document appears once, with its best passage.
         """
         limit = check_limit(limit)
+        markers = check_markers(markers)
         plan = plan_search(query)
         try:
             conn = self._connection()
@@ -240,7 +249,7 @@ class PostgresStore:
                         ranked.append(row)
             hits = []
             for terms, id_, _, _, score in ranked:
-                statement, params = shown_statement(terms, id_)
+                statement, params = shown_statement(terms, id_, markers)
                 cursor = conn.execute(statement, params)
                 shown = dict(
                     zip((d.name for d in cursor.description or ()), cursor.fetchone() or (), strict=True)

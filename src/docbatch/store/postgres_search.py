@@ -10,7 +10,7 @@ from typing import Any
 from psycopg import sql
 
 from docbatch.errors import QueryError
-from docbatch.store.query import Term, to_fts5
+from docbatch.store.query import MARKERS, Term, to_fts5
 
 WORD_SEPARATORS = "./@:"
 """Split words here before indexing, as SQLite's tokenizer does: PostgreSQL's parser would
@@ -34,12 +34,18 @@ FROM (
 ) AS hit, q
 ORDER BY hit.score DESC, hit.source, hit.doc_id, hit.seq
 """
-_HEADLINE = 'StartSel=[, StopSel=], MaxWords=16, MinWords=6, MaxFragments=2, FragmentDelimiter=" … "'
+_HEADLINE = 'StartSel="{}", StopSel="{}", MaxWords=16, MinWords=6, MaxFragments=2, FragmentDelimiter=" … "'
+
+
+def headline_options(markers: tuple[str, str] = MARKERS) -> str:
+    """The ``ts_headline`` options: ``markers`` around the matches (``check_markers`` keeps
+    double quotes out of them)."""
+    return _HEADLINE.format(*markers)
 
 
 def search_statement(query: str, *, limit: int, source: str | None) -> tuple[sql.Composed, dict[str, Any]]:
     """The statement and parameters of a search for ``query`` (of ``source`` alone, if given):
-    ``SEARCH_HITS`` rows, best first, with ``[ ]`` around the matches in the snippet.
+    ``SEARCH_HITS`` rows, best first, with ``MARKERS`` around the matches in the snippet.
 
     Raises:
         QueryError: the query is empty or malformed.
@@ -48,7 +54,7 @@ def search_statement(query: str, *, limit: int, source: str | None) -> tuple[sql
         tsquery=to_tsquery_sql(query),
         source_filter=sql.SQL("AND p.source = %(source)s" if source else ""),
     )
-    return statement, {"headline": _HEADLINE, "limit": limit, "source": source}
+    return statement, {"headline": headline_options(), "limit": limit, "source": source}
 
 
 def to_tsquery_sql(query: str) -> sql.Composable:
@@ -138,10 +144,12 @@ def ranked_statement(
     return statement, {"weights": WEIGHTS, "limit": limit, "source": source}
 
 
-def shown_statement(terms: list[Term | str], id_: int) -> tuple[sql.Composed, dict[str, Any]]:
-    """The stored fields of one ranked passage and its snippet, ``[ ]`` around the matches."""
+def shown_statement(
+    terms: list[Term | str], id_: int, markers: tuple[str, str] = MARKERS
+) -> tuple[sql.Composed, dict[str, Any]]:
+    """The stored fields of one ranked passage and its snippet, ``markers`` around the matches."""
     statement = sql.SQL(_SHOWN).format(stemmed=plan_tsquery(terms, STEMMED))
-    return statement, {"config": STEMMED, "headline": _HEADLINE, "id": id_}
+    return statement, {"config": STEMMED, "headline": headline_options(markers), "id": id_}
 
 
 def plan_tsquery(terms: list[Term | str], config: str) -> sql.Composable:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from typing import TypedDict
 
 from docbatch.errors import QueryError
 from docbatch.store.tokens import parts, token_code
@@ -16,6 +17,9 @@ MAX_TERMS = 128
 """A query's cost grows with its terms (quadratically in FTS5): past these bounds a query
 is refused with a clear error instead of running for minutes."""
 MAX_HITS = 10_000
+MARKERS = ("«", "»")
+"""What a snippet puts around a matching word by default: characters documentation text
+hardly holds, unlike brackets."""
 
 
 def check_limit(limit: object) -> int:
@@ -27,6 +31,32 @@ def check_limit(limit: object) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_HITS:
         raise QueryError(f"limit={limit!r} is not allowed: expected a whole number from 1 to {MAX_HITS}")
     return limit
+
+
+class SearchOptions(TypedDict, total=False):
+    """The keyword arguments of a search besides ``limit`` and ``source``."""
+
+    group_by_document: bool
+    """Each document once, with its best passage."""
+    markers: tuple[str, str]
+    """What the snippet puts around a match (default ``MARKERS``)."""
+
+
+def check_markers(markers: object) -> tuple[str, str]:
+    """``markers`` when they are two non-empty strings without a double quote, else ``QueryError``.
+
+    >>> check_markers(("<b>", "</b>"))
+    ('<b>', '</b>')
+    """
+    if (
+        not isinstance(markers, tuple | list)
+        or len(markers) != 2
+        or not all(isinstance(m, str) and m and '"' not in m for m in markers)
+    ):
+        raise QueryError(
+            f"markers={markers!r} is not allowed: expected two non-empty strings (no double quote)"
+        )
+    return (markers[0], markers[1])
 
 
 _TOKEN = re.compile(r'"([^"]*)"(\*?)|(\S+)')

@@ -18,9 +18,11 @@ from docbatch.store import sqlite_records
 from docbatch.store.base import SOURCES, no_source, source_exists
 from docbatch.store.query import (
     CANDIDATES,
+    MARKERS,
     TITLE_BONUS,
     SearchPlan,
     check_limit,
+    check_markers,
     items_fts5,
     plan_search,
     title_match,
@@ -68,7 +70,7 @@ _BEST_IN_DOCUMENT = """(
     SELECT *, row_number() OVER (PARTITION BY source, doc_id ORDER BY score DESC, id) AS nth FROM hit
 ) WHERE nth = 1"""
 _SHOWN = """
-SELECT snippet(passages_stem, 2, '[', ']', ' … ', 16) AS snippet, p.*
+SELECT snippet(passages_stem, 2, :open, :close, ' … ', 16) AS snippet, p.*
 FROM passages_stem JOIN passages AS p ON p.id = passages_stem.rowid
 WHERE passages_stem MATCH :match AND passages_stem.rowid = :id
 """
@@ -252,13 +254,20 @@ class SQLiteStore:
 
     @_reads
     def search(
-        self, query: str, *, limit: int = 10, source: str | None = None, group_by_document: bool = False
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        source: str | None = None,
+        group_by_document: bool = False,
+        markers: tuple[str, str] = MARKERS,
     ) -> pl.DataFrame:
         """Ranked hits: passages holding every word (stemmed; an exact match and the code-like
         words of ``docbatch.store.tokens`` rank higher), then, when they are fewer than
         ``limit``, passages holding some of the words. With ``group_by_document`` each
-        document appears once, with its best passage."""
+        document appears once, with its best passage; ``markers`` surround the matches in the snippet."""
         limit = check_limit(limit)
+        open_, close = check_markers(markers)
         plan = plan_search(query)
         try:
             strict = plan.strict_fts5()
@@ -273,7 +282,9 @@ class SQLiteStore:
                         ranked.append(row)
             hits = []
             for expression, id_, _, _, score in ranked:
-                cursor = self._con.execute(_SHOWN, {"match": expression, "id": id_})
+                cursor = self._con.execute(
+                    _SHOWN, {"match": expression, "id": id_, "open": open_, "close": close}
+                )
                 shown = dict(zip((d[0] for d in cursor.description), cursor.fetchone(), strict=True))
                 shown["score"] = score
                 hits.append(tuple(shown.get(name) for name in SEARCH_HITS))
