@@ -52,7 +52,7 @@ def test_end_to_end_on_the_shipped_sample(tmp_path: Path, sample_tree: Path) -> 
     assert hits[0]["doc_id"] == KNOWN_WORDS["zephyrine"]
     assert set(hits[0]) == {
         "source", "doc_id", "title", "heading_path", "snippet", "score",
-        "passage_id", "anchor", "line_start", "line_end",
+        "passage_id", "anchor", "line_start", "line_end", "format", "text", "git_commit", "git_date",
     }  # fmt: skip
     assert hits[0]["passage_id"] and hits[0]["line_start"] is not None
 

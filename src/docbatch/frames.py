@@ -152,6 +152,10 @@ SEARCH_HITS: dict[str, pl.DataType] = {
     "anchor": pl.Utf8(),
     "line_start": pl.Int32(),
     "line_end": pl.Int32(),
+    "format": pl.Utf8(),  # of the passage's document, as are git_commit and git_date
+    "text": pl.Utf8(),  # the passage's full text
+    "git_commit": pl.Utf8(),
+    "git_date": pl.Datetime("us", "UTC"),
 }
 
 PROBLEMS: dict[str, pl.DataType] = {

@@ -4,11 +4,13 @@ on every store."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import polars as pl
 import pytest
 
 from docbatch.errors import QueryError
-from docbatch.frames import DOCUMENTS, PASSAGES, TOUCHED
+from docbatch.frames import DOCUMENTS, PASSAGES, SEARCH_HITS, TOUCHED
 from docbatch.store import DocumentStore
 
 NO_TOUCH = pl.DataFrame(schema=TOUCHED)
@@ -75,3 +77,14 @@ def test_snippets_mark_matches_with_guillemets_or_the_markers_asked_for(store: D
     assert all("<b>widget</b>" in s for s in marked["snippet"])
     with pytest.raises(QueryError, match="markers"):
         store.search("widget", markers=("", "x"))
+
+
+def test_hits_carry_the_passage_text_and_the_document_format_and_git_commit(store: DocumentStore) -> None:
+    _write(store)
+    hits = store.search("widget").sort("doc_id")
+    assert hits.schema == pl.Schema(SEARCH_HITS)
+    assert hits.select("doc_id", "format", "text", "git_commit").rows() == [
+        ("guide/install.md", "markdown", "install the widget [now]", "abc123"),
+        ("ref/widget.rst", "rst", "the widget reference", None),
+    ]
+    assert hits["git_date"].to_list() == [datetime(2024, 3, 1, 12, tzinfo=UTC), None]

@@ -308,9 +308,10 @@ class MemoryStore:
     def _matches(self, match: _Match, source: str | None, markers: tuple[str, str]) -> list[tuple[Any, ...]]:
         """The passages ``match`` finds, best first (equal scores in store order)."""
         hits = []
-        for (s, _), seqs in sorted(self._tables.passages.items()):
+        for (s, d), seqs in sorted(self._tables.passages.items()):
             if source and s != source:
                 continue
+            doc = self._tables.documents.get((s, d), {})
             for seq in sorted(seqs):
                 doc_id, _, pid, heading, _, _, text, anchor, line_start, line_end, title = seqs[seq]
                 fields = [
@@ -333,6 +334,10 @@ class MemoryStore:
                             anchor,
                             line_start,
                             line_end,
+                            doc.get("format"),
+                            text,
+                            doc.get("git_commit"),
+                            doc.get("git_date"),
                         )
                     )
         hits.sort(key=lambda hit: -hit[5])  # stable: equal scores stay in store order

@@ -120,8 +120,10 @@ ORDER BY score DESC, id
 LIMIT %(limit)s
 """
 _SHOWN = """
-SELECT ts_headline(%(config)s, p.text, {stemmed}, %(headline)s) AS snippet, p.*
-FROM passages AS p WHERE p.id = %(id)s
+SELECT ts_headline(%(config)s, p.text, {stemmed}, %(headline)s) AS snippet, p.*,
+       d.format, d.git_commit, d.git_date
+FROM passages AS p LEFT JOIN documents AS d ON d.source = p.source AND d.doc_id = p.doc_id
+WHERE p.id = %(id)s
 """
 
 

@@ -27,7 +27,7 @@ from docbatch.store.query import (
     plan_search,
     title_match,
 )
-from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
+from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter, parse_times
 from docbatch.store.sqlite_schema import DELETE_TRIGGER, FTS_INDEXES, prepare_schema
 from docbatch.store.tokens import codes
 
@@ -70,8 +70,10 @@ _BEST_IN_DOCUMENT = """(
     SELECT *, row_number() OVER (PARTITION BY source, doc_id ORDER BY score DESC, id) AS nth FROM hit
 ) WHERE nth = 1"""
 _SHOWN = """
-SELECT snippet(passages_stem, 2, :open, :close, ' … ', 16) AS snippet, p.*
+SELECT snippet(passages_stem, 2, :open, :close, ' … ', 16) AS snippet, p.*,
+       d.format, d.git_commit, d.git_date
 FROM passages_stem JOIN passages AS p ON p.id = passages_stem.rowid
+LEFT JOIN documents AS d ON d.source = p.source AND d.doc_id = p.doc_id
 WHERE passages_stem MATCH :match AND passages_stem.rowid = :id
 """
 """The shown fields of one ranked passage (a snippet costs: only for the hits returned):
@@ -290,7 +292,8 @@ class SQLiteStore:
                 hits.append(tuple(shown.get(name) for name in SEARCH_HITS))
         except sqlite3.OperationalError as exc:
             raise QueryError(f"invalid search query {query!r}: {exc}") from None
-        return pl.DataFrame(hits, schema=SEARCH_HITS, orient="row")
+        frame = pl.DataFrame(hits, schema={**SEARCH_HITS, "git_date": pl.Utf8()}, orient="row")
+        return parse_times(frame, "git_date").cast(pl.Schema(SEARCH_HITS))
 
     def _ranked(
         self, plan: SearchPlan, expression: str, limit: int, source: str | None, group_by_document: bool
