@@ -174,3 +174,24 @@ def test_search_shows_matches_within_guillemets_off_a_terminal(tmp_path: Path, s
     assert "«quokka»" in text.stdout.casefold() and "\x1b[" not in text.stdout
     hits = json.loads(_run("search", "quokka", "--json", cwd=tmp_path).stdout)
     assert "«" in hits[0]["snippet"] and "»" in hits[0]["snippet"]
+
+
+def test_search_filters_as_options(tmp_path: Path, sample_tree: Path) -> None:
+    ingest = _run(
+        "ingest", str(sample_tree), "--pattern", SAMPLE_PATTERN, "--max-file-size", "200KB", cwd=tmp_path
+    )
+    assert ingest.returncode in (0, 1), ingest.stderr
+    every = json.loads(_run("search", "quokka", "--all-passages", "--json", cwd=tmp_path).stdout)
+    assert KNOWN_WORDS["quokka"] in {h["doc_id"] for h in every}
+    inside = json.loads(_run("search", "quokka", "--path", "guides/*", "--json", cwd=tmp_path).stdout)
+    assert inside and all(h["doc_id"].startswith("guides/") for h in inside)
+    rst = json.loads(_run("search", "quokka", "--format", "rst,html", "--json", cwd=tmp_path).stdout)
+    assert all(h["format"] in ("rst", "html") for h in rst) and KNOWN_WORDS["quokka"] not in {
+        h["doc_id"] for h in rst
+    }
+    future = _run("search", "quokka", "--modified-since", "2999-01-01", cwd=tmp_path)
+    assert future.returncode == 0 and "no matches" in future.stdout
+    bad = _run("search", "quokka", "--git-since", "yesterday", cwd=tmp_path)
+    assert bad.returncode != 0 and "git_since" in bad.stderr
+    wrong = _run("search", "quokka", "--format", "pdf", cwd=tmp_path)
+    assert wrong.returncode != 0 and "format" in wrong.stderr

@@ -218,7 +218,7 @@ class BatchIngestService(StoreReading):
         self, query: str, *, limit: int = 10, source: str | None = None, **options: Unpack[SearchOptions]
     ) -> pl.DataFrame:
         """Ranked hits for ``query`` as a ``SEARCH_HITS`` frame; ``options`` as ``SearchOptions``
-        (``group_by_document``, ``markers``). ``QueryError`` for a query the store cannot run."""
+        (``group_by_document``, ``markers``, filters as ``format="rst"``). ``QueryError`` for a bad one."""
         return self.backend.search(query, limit=limit, source=source, **options)
 
     def get_processing_metrics(self, progress: BatchProgress | IngestResult | None = None) -> dict[str, Any]:

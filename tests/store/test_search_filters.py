@@ -4,14 +4,19 @@ on every store."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 
+from docbatch import BatchIngestService
 from docbatch.errors import QueryError
 from docbatch.frames import DOCUMENTS, PASSAGES, SEARCH_HITS, TOUCHED
 from docbatch.store import DocumentStore
+from docbatch.store.search_filters import glob_regex
 
 NO_TOUCH = pl.DataFrame(schema=TOUCHED)
 
@@ -88,3 +93,80 @@ def test_hits_carry_the_passage_text_and_the_document_format_and_git_commit(stor
         ("ref/widget.rst", "rst", "the widget reference", None),
     ]
     assert hits["git_date"].to_list() == [datetime(2024, 3, 1, 12, tzinfo=UTC), None]
+
+
+def _found(store: DocumentStore, **filters: Any) -> list[str]:
+    return sorted(store.search("widget", **filters)["doc_id"])
+
+
+BOTH = ["guide/install.md", "ref/widget.rst"]
+INSTALL = ["guide/install.md"]
+WIDGET = ["ref/widget.rst"]
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({}, BOTH),
+        ({"format": "rst"}, WIDGET),
+        ({"format": ["rst", "markdown"]}, BOTH),
+        ({"format": "markdown,html"}, INSTALL),
+        ({"path": "guide/*"}, INSTALL),
+        ({"path": "*.rst"}, WIDGET),
+        ({"path": "[!g]*"}, WIDGET),
+        ({"path": "Guide/*"}, []),
+        ({"heading": "widget SETUP"}, INSTALL),
+        ({"modified_since": "2023-01-01"}, INSTALL),
+        ({"modified_since": datetime(2020, 1, 1, tzinfo=UTC)}, BOTH),
+        ({"modified_since": date(2024, 1, 1)}, []),
+        ({"git_since": "2024-03-01"}, INSTALL),
+        ({"git_until": "2024-03-01"}, INSTALL),
+        ({"git_until": "2024-02-29"}, []),
+        ({"git_until": "2024-03-01T11:59:59+00:00"}, []),
+        ({"git_since": "2024-03-02"}, []),
+        ({"git_author": "lovelace"}, INSTALL),
+        ({"git_author": "babbage"}, []),
+        ({"format": "markdown", "heading": "reference"}, []),
+    ],
+)
+def test_filters_leave_out_passages_while_ranking(
+    store: DocumentStore, filters: dict[str, Any], expected: list[str]
+) -> None:
+    _write(store)
+    assert _found(store, **filters) == expected
+    first = store.search("widget", limit=1, **filters)["doc_id"].to_list()  # filtered before the limit
+    assert len(first) == min(1, len(expected)) and set(first) <= set(expected)
+
+
+@pytest.mark.parametrize(
+    ("filters", "named"),
+    [
+        ({"format": "pdf"}, "format="),
+        ({"modified_since": "last tuesday"}, "modified_since="),
+        ({"git_since": "2024-13-01"}, "git_since="),
+        ({"git_until": 3}, "git_until="),
+        ({"path": ""}, "path="),
+        ({"colour": "red"}, "colour="),
+    ],
+)
+def test_a_bad_filter_is_a_query_error_naming_it(
+    store: DocumentStore, filters: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(QueryError, match=named):
+        store.search("widget", **filters)
+
+
+def test_the_path_glob_reads_as_fnmatch_in_postgresql_too() -> None:
+    assert re.fullmatch(glob_regex("guide/*.md"), "guide/a/b.md")
+    assert not re.fullmatch(glob_regex("guide/*.md"), "guide/a.mdx")
+    assert re.fullmatch(glob_regex("[!x]?.txt"), "ab.txt") and not re.fullmatch(
+        glob_regex("[!x]?.txt"), "xb.txt"
+    )
+
+
+def test_the_service_passes_filters_to_its_store(tmp_path: Path) -> None:
+    service = BatchIngestService(tmp_path / "docs.db")
+    _write(service.backend)
+    assert sorted(service.search("widget", format="rst", markers=("<", ">"))["snippet"]) == [
+        "the <widget> reference"
+    ]

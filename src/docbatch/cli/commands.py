@@ -38,7 +38,7 @@ def shown(value: object) -> str:
 
 
 def marked(snippet: str, *, bold: bool) -> str:
-    """A snippet for the terminal: the matches (within ``MARKERS``) in bold when ``bold``.
+    r"""A snippet for the terminal: the matches (within ``MARKERS``) in bold when ``bold``.
 
     >>> marked("a «b» c", bold=True)
     'a \x1b[1mb\x1b[22m c'
@@ -194,7 +194,17 @@ def search(args: argparse.Namespace) -> int:
     store = open_store(args.db)
     try:
         hits = store.search(
-            args.query, limit=args.limit, source=args.source, group_by_document=not args.all_passages
+            args.query,
+            limit=args.limit,
+            source=args.source,
+            group_by_document=not args.all_passages,
+            format=[f.strip() for value in args.format or () for f in value.split(",") if f.strip()] or None,
+            path=args.path,
+            heading=args.heading,
+            modified_since=args.modified_since,
+            git_since=args.git_since,
+            git_until=args.git_until,
+            git_author=args.git_author,
         )
     finally:
         store.close()

@@ -235,6 +235,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="show every matching passage (default: the best passage of each document)",
     )
     search.add_argument("--json", action="store_true", help="print a JSON array on stdout")
+    search.add_argument(
+        "--format",
+        action="append",
+        metavar="FORMAT",
+        help="only documents of this format (html, markdown, rst, text); repeat or comma-separate "
+        "for several",
+    )
+    search.add_argument(
+        "--path",
+        metavar="GLOB",
+        help="only documents whose path (doc_id) matches this glob, fnmatch rules: * matches / too, "
+        "? one character, [abc] and [!abc] one of or none of; case-sensitive",
+    )
+    search.add_argument(
+        "--heading", metavar="TEXT", help="only passages whose heading path contains TEXT (any case)"
+    )
+    search.add_argument(
+        "--modified-since",
+        metavar="DATE",
+        help="only files modified at or after DATE (ISO 8601, UTC if no zone)",
+    )
+    search.add_argument("--git-since", metavar="DATE", help="only files last committed at or after DATE")
+    search.add_argument(
+        "--git-until", metavar="DATE", help="only files last committed at or before DATE (a day: all of it)"
+    )
+    search.add_argument(
+        "--git-author", metavar="TEXT", help="only files whose last commit's author contains TEXT (any case)"
+    )
 
     report = sub.add_parser("report", help="summarise the last run from its reports")
     report.add_argument("--db", default="docbatch.db", help=_DB_HELP)

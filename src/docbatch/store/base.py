@@ -9,13 +9,14 @@ import socket
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Unpack, runtime_checkable
 
 import polars as pl
 
 from docbatch.errors import ConfigError, StoreLockedError
 from docbatch.store.query import MARKERS
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
+from docbatch.store.search_filters import SearchFilterArgs
 
 
 @runtime_checkable
@@ -71,12 +72,15 @@ class DocumentStore(Protocol):
         source: str | None = None,
         group_by_document: bool = False,
         markers: tuple[str, str] = MARKERS,
+        **filters: Unpack[SearchFilterArgs],
     ) -> pl.DataFrame:
         """Ranked hits as a ``docbatch.frames.SEARCH_HITS`` frame, best first: the passages
         holding every word, then, when fewer than ``limit``, those holding some of them
         (``docbatch.store.query.plan_search``). With ``group_by_document`` each document
         appears once, with its best passage. ``markers`` surround the matching words in
-        the snippet (``QueryError`` unless two non-empty strings)."""
+        the snippet (``QueryError`` unless two non-empty strings). ``filters`` are applied
+        while ranking (``docbatch.store.search_filters.SearchFilters``; ``QueryError`` for
+        a bad value, naming the filter)."""
         ...
 
     def passages(self, source: str, doc_id: str) -> pl.DataFrame:

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import polars as pl
 
@@ -31,6 +31,7 @@ from docbatch.store.base import SOURCES, no_source, source_exists
 from docbatch.store.memory_search import _Match, plan_match, snippet, words
 from docbatch.store.query import MARKERS, check_limit, check_markers, plan_search
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
+from docbatch.store.search_filters import SearchFilterArgs, SearchFilters
 from docbatch.store.tokens import codes
 
 Failure = Literal["transient", "terminal"] | BaseException
@@ -286,17 +287,19 @@ class MemoryStore:
         source: str | None = None,
         group_by_document: bool = False,
         markers: tuple[str, str] = MARKERS,
+        **filters: Unpack[SearchFilterArgs],
     ) -> pl.DataFrame:
         self._check_open()
         limit = check_limit(limit)
         markers = check_markers(markers)
+        where = SearchFilters.of(**filters)
         plan = plan_search(query)
-        hits = self._matches(plan_match(query, plan.strict), source, markers)
+        hits = self._matches(plan_match(query, plan.strict), source, markers, where)
         for stage, if_empty in plan.fallbacks:
             if len({hit[:2] if group_by_document else hit for hit in hits}) >= limit or (if_empty and hits):
                 break
             seen = {(hit[0], hit[1], hit[6]) for hit in hits}
-            more = self._matches(plan_match(query, stage), source, markers)
+            more = self._matches(plan_match(query, stage), source, markers, where)
             hits += [hit for hit in more if (hit[0], hit[1], hit[6]) not in seen]
         if group_by_document:
             best: dict[tuple[str, str], tuple[Any, ...]] = {}
@@ -305,7 +308,9 @@ class MemoryStore:
             hits = list(best.values())
         return pl.DataFrame(hits[:limit], schema=SEARCH_HITS, orient="row")
 
-    def _matches(self, match: _Match, source: str | None, markers: tuple[str, str]) -> list[tuple[Any, ...]]:
+    def _matches(
+        self, match: _Match, source: str | None, markers: tuple[str, str], where: SearchFilters
+    ) -> list[tuple[Any, ...]]:
         """The passages ``match`` finds, best first (equal scores in store order)."""
         hits = []
         for (s, d), seqs in sorted(self._tables.passages.items()):
@@ -314,6 +319,8 @@ class MemoryStore:
             doc = self._tables.documents.get((s, d), {})
             for seq in sorted(seqs):
                 doc_id, _, pid, heading, _, _, text, anchor, line_start, line_end, title = seqs[seq]
+                if not where.admits(doc_id, heading, doc):
+                    continue
                 fields = [
                     words(title or ""),
                     words(heading),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import polars as pl
 import psycopg
@@ -35,6 +35,7 @@ from docbatch.store.query import (
     title_match,
 )
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
+from docbatch.store.search_filters import SearchFilterArgs, SearchFilters
 
 BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
 """lock_not_available, deadlock_detected, serialization_failure: worth retrying."""
@@ -223,6 +224,7 @@ class PostgresStore:
         source: str | None = None,
         group_by_document: bool = False,
         markers: tuple[str, str] = MARKERS,
+        **filters: Unpack[SearchFilterArgs],
     ) -> pl.DataFrame:
         """Ranked hits (``ts_rank`` of English stems, an exact match and a title naming the
         query ranking higher), with ``markers`` around the matches in the snippet.
@@ -235,15 +237,16 @@ class PostgresStore:
         """
         limit = check_limit(limit)
         markers = check_markers(markers)
+        where = SearchFilters.of(**filters)
         plan = plan_search(query)
         try:
             conn = self._connection()
-            ranked = self._ranked(conn, plan, plan.strict, limit, source, group_by_document)
+            ranked = self._ranked(conn, plan, plan.strict, limit, source, group_by_document, where)
             for stage, if_empty in plan.fallbacks:
                 if len(ranked) >= limit or (if_empty and ranked):
                     break
                 seen = {row[2:4] if group_by_document else row[1] for row in ranked}
-                more = self._ranked(conn, plan, stage, limit + len(ranked), source, group_by_document)
+                more = self._ranked(conn, plan, stage, limit + len(ranked), source, group_by_document, where)
                 for row in more:
                     if len(ranked) < limit and (row[2:4] if group_by_document else row[1]) not in seen:
                         ranked.append(row)
@@ -270,11 +273,16 @@ class PostgresStore:
         limit: int,
         source: str | None,
         group_by_document: bool,
+        where: SearchFilters,
     ) -> list[tuple[list[Term | str], int, str, str, float]]:
         """The best passages matching ``terms``: the terms, id, source, document and score
         (raised by ``title_match``)."""
         statement, params = ranked_statement(
-            terms, limit=max(limit, CANDIDATES), source=source, group_by_document=group_by_document
+            terms,
+            limit=max(limit, CANDIDATES),
+            source=source,
+            group_by_document=group_by_document,
+            where=where,
         )
         rows = [
             (terms, id_, hit_source, doc_id, score * (1.0 + TITLE_BONUS * title_match(plan, title)))

@@ -11,6 +11,7 @@ from psycopg import sql
 
 from docbatch.errors import QueryError
 from docbatch.store.query import MARKERS, Term, to_fts5
+from docbatch.store.search_filters import SearchFilters
 
 WORD_SEPARATORS = "./@:"
 """Split words here before indexing, as SQLite's tokenizer does: PostgreSQL's parser would
@@ -112,8 +113,8 @@ SELECT id, source, doc_id, score, title FROM (
            (ts_rank(%(weights)s, p.tsv, q.query, {norm})
                * least(1.0, {floor} + (1.0 - {floor}) * (p."end" - p.start) / {short}.0)
             + {bonus} * ts_rank(%(weights)s, p.tsv_exact, q.exact, {norm}))::float8 AS score
-    FROM passages AS p, q
-    WHERE p.tsv @@ q.query {source_filter}
+    FROM passages AS p {documents}, q
+    WHERE p.tsv @@ q.query {source_filter}{filters}
     ORDER BY {order} score DESC, p.id
 ) AS hit
 ORDER BY score DESC, id
@@ -128,10 +129,16 @@ WHERE p.id = %(id)s
 
 
 def ranked_statement(
-    terms: list[Term | str], *, limit: int, source: str | None, group_by_document: bool
+    terms: list[Term | str],
+    *,
+    limit: int,
+    source: str | None,
+    group_by_document: bool,
+    where: SearchFilters | None = None,
 ) -> tuple[sql.Composed, dict[str, Any]]:
-    """The best passages matching ``terms`` (id, source, document, score, title), each
-    document once with ``group_by_document``."""
+    """The best passages matching ``terms`` (id, source, document, score, title) that pass
+    ``where``, each document once with ``group_by_document``."""
+    conditions, filter_params = (where or SearchFilters()).sql("postgres")
     statement = sql.SQL(_RANKED).format(
         stemmed=plan_tsquery(terms, STEMMED),
         exact=plan_tsquery(terms, "simple"),
@@ -142,8 +149,14 @@ def ranked_statement(
         bonus=sql.Literal(EXACT_BONUS),
         norm=sql.Literal(NORMALIZATION),
         source_filter=sql.SQL("AND p.source = %(source)s" if source else ""),
+        documents=sql.SQL(
+            "JOIN documents AS d ON d.source = p.source AND d.doc_id = p.doc_id"
+            if where is not None and where.on_documents
+            else ""
+        ),
+        filters=sql.SQL(conditions),  # fixed text and placeholders only
     )
-    return statement, {"weights": WEIGHTS, "limit": limit, "source": source}
+    return statement, {"weights": WEIGHTS, "limit": limit, "source": source, **filter_params}
 
 
 def shown_statement(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from typing import TypedDict
 
 from docbatch.errors import QueryError
+from docbatch.store.search_filters import SearchFilterArgs
 from docbatch.store.tokens import parts, token_code
 
 _OPERATORS = {"OR", "AND", "NOT"}
@@ -33,8 +33,9 @@ def check_limit(limit: object) -> int:
     return limit
 
 
-class SearchOptions(TypedDict, total=False):
-    """The keyword arguments of a search besides ``limit`` and ``source``."""
+class SearchOptions(SearchFilterArgs, total=False):
+    """The keyword arguments of a search besides ``limit`` and ``source``: the filters
+    (``docbatch.store.search_filters.SearchFilters``) and these."""
 
     group_by_document: bool
     """Each document once, with its best passage."""

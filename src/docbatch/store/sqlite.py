@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import polars as pl
 
@@ -28,6 +28,7 @@ from docbatch.store.query import (
     title_match,
 )
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter, parse_times
+from docbatch.store.search_filters import SearchFilterArgs, SearchFilters
 from docbatch.store.sqlite_schema import DELETE_TRIGGER, FTS_INDEXES, prepare_schema
 from docbatch.store.tokens import codes
 
@@ -59,13 +60,14 @@ WITH exact AS MATERIALIZED (SELECT rowid AS id FROM passages_fts WHERE passages_
 hit AS {materialized} (
     SELECT p.id, p.source, p.doc_id, {score} AS score, p.title
     FROM passages_stem CROSS JOIN passages AS p ON p.id = passages_stem.rowid
-    LEFT JOIN exact ON exact.id = passages_stem.rowid
-    WHERE passages_stem MATCH :match {source_filter}
+    {documents}LEFT JOIN exact ON exact.id = passages_stem.rowid
+    WHERE passages_stem MATCH :match {source_filter}{filters}
 )
 SELECT id, source, doc_id, score, title FROM {hits}
 ORDER BY score DESC, id
 LIMIT :limit
 """
+_DOCUMENTS_JOIN = "JOIN documents AS d ON d.source = p.source AND d.doc_id = p.doc_id\n    "
 _BEST_IN_DOCUMENT = """(
     SELECT *, row_number() OVER (PARTITION BY source, doc_id ORDER BY score DESC, id) AS nth FROM hit
 ) WHERE nth = 1"""
@@ -263,23 +265,28 @@ class SQLiteStore:
         source: str | None = None,
         group_by_document: bool = False,
         markers: tuple[str, str] = MARKERS,
+        **filters: Unpack[SearchFilterArgs],
     ) -> pl.DataFrame:
         """Ranked hits: passages holding every word (stemmed; an exact match and the code-like
         words of ``docbatch.store.tokens`` rank higher), then, when they are fewer than
         ``limit``, passages holding some of the words. With ``group_by_document`` each
-        document appears once, with its best passage; ``markers`` surround the matches in the snippet."""
+        document appears once, with its best passage; ``markers`` surround the matches in the
+        snippet; ``filters`` (``SearchFilters``) apply while ranking."""
         limit = check_limit(limit)
         open_, close = check_markers(markers)
+        where = SearchFilters.of(**filters)
         plan = plan_search(query)
         try:
             strict = plan.strict_fts5()
-            ranked = self._ranked(plan, strict, limit, source, group_by_document)
+            ranked = self._ranked(plan, strict, limit, source, group_by_document, where)
             for stage, if_empty in plan.fallbacks:
                 if len(ranked) >= limit or (if_empty and ranked):
                     break
                 seen = {row[2:4] if group_by_document else row[1] for row in ranked}
                 expression = items_fts5(stage)
-                for row in self._ranked(plan, expression, limit + len(ranked), source, group_by_document):
+                for row in self._ranked(
+                    plan, expression, limit + len(ranked), source, group_by_document, where
+                ):
                     if len(ranked) < limit and (row[2:4] if group_by_document else row[1]) not in seen:
                         ranked.append(row)
             hits = []
@@ -296,20 +303,29 @@ class SQLiteStore:
         return parse_times(frame, "git_date").cast(pl.Schema(SEARCH_HITS))
 
     def _ranked(
-        self, plan: SearchPlan, expression: str, limit: int, source: str | None, group_by_document: bool
+        self,
+        plan: SearchPlan,
+        expression: str,
+        limit: int,
+        source: str | None,
+        group_by_document: bool,
+        where: SearchFilters,
     ) -> list[tuple[str, int, str, str, float]]:
         """The best passages matching ``expression``: the expression, id, source, document
         and score (raised by ``title_match``)."""
         weights = ", ".join(map(str, WEIGHTS))
         score = _SCORE.format(w=weights, floor=SHORT_FLOOR, short=SHORT_CHARS, exact=EXACT_BONUS)
+        conditions, filter_params = where.sql("sqlite")
         sql = _RANKED.format(
             score=score,
             hits=_BEST_IN_DOCUMENT if group_by_document else "hit",
             # kept apart from the window function, which cannot hold bm25()
             materialized="MATERIALIZED" if group_by_document else "",
             source_filter="AND p.source = :source" if source else "",
+            documents=_DOCUMENTS_JOIN if where.on_documents else "",
+            filters=conditions,
         )
-        params = {"match": expression, "source": source, "limit": max(limit, CANDIDATES)}
+        params = {"match": expression, "source": source, "limit": max(limit, CANDIDATES), **filter_params}
         found = self._con.execute(sql, params).fetchall()
         rows = [
             (
