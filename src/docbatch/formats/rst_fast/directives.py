@@ -5,7 +5,8 @@ fallbacks shows them: code directives keep their body verbatim, admonitions and
 version notes their text, ``toctree`` its entries, ``only``/``ifconfig`` their
 content, unknown (domain) directives their argument and content; ``raw:: html`` written
 in the file is the text of its HTML. Directives that would read a file, embed other raw
-output or only steer the build produce nothing.
+output or only steer the build produce nothing (which directives are known, and how a
+body splits into argument, options and content, is in ``specs``).
 Comments are dropped; targets and substitution definitions are recorded for the
 inline pass. An empty target stays the pending label of a section title that follows
 unless something docutils keeps as a node comes between (a comment, a substitution
@@ -19,6 +20,14 @@ import re
 from docbatch.formats.rst_fast import tables
 from docbatch.formats.rst_fast.blocks import BlockReader, Frame
 from docbatch.formats.rst_fast.lines import first_known, trim, vanishing
+from docbatch.formats.rst_fast.specs import (
+    FALLBACK,
+    HIDDEN,
+    NATIVE,
+    NODES,
+    PROSE,
+    split_body,
+)
 from docbatch.formats.rst_fast.text import (
     display_text,
     escape,
@@ -40,69 +49,11 @@ _TARGET = re.compile(
     r"(?<!(?<!\x00):)(?<![\s\x00])[ ]?:(?:[ ]+|$)"
 )
 _SUBSTITUTION = re.compile(r"(?![ ])(?P<name>.+?)(?<![\s\\])\|(?:[ ]+|$)")
-_FIELD = re.compile(r":(?![: ])((?:[^:\\]|\\.|:(?!(?:[ `]|$)))*)(?<! ):(?: +|$)")
 _LETTER = re.compile("[a-zA-Z]")
 _UNICODE = re.compile(r"(?:0x|x|\\x|U\+?|\\u)([0-9a-f]+)$|&#x([0-9a-f]+);$", re.IGNORECASE)
 _NAME_LINES = 16
 _SYMBOLS = "*\u2020\u2021\u00a7\u00b6#\u2660\u2665\u2666\u2663"
 _VERSION_SUFFIXES = ("versionadded", "versionchanged", "versionremoved", "deprecated")
-
-_HIDDEN = frozenset(
-    """index highlight highlightlang currentmodule module program sectionauthor codeauthor
-    moduleauthor tabularcolumns default-domain testsetup testcleanup todolist cssclass contents
-    meta include role default-role target-notes date replace unicode
-    restructuredtext-test-directive""".split()
-)
-_LITERAL = frozenset(
-    """code code-block sourcecode literalinclude doctest testcode testoutput prompt ipython
-    graphviz digraph graph""".split()
-)
-_PROSE = frozenset({"seealso", "centered", "todo", "deprecated-removed", "hlist"})
-_CLASS_NAME = frozenset({"class", "name"})
-_IMAGE = frozenset({"align", "alt", "class", "height", "loading", "name", "scale", "target", "width"})
-_TABLE = frozenset({"align", "class", "name", "width", "widths", "header-rows", "stub-columns"})
-_CSV = _TABLE | {"delim", "encoding", "escape", "file", "header", "keepspace", "quote", "url"}
-_NODES = frozenset({"contents", "meta", "target-notes", "sectnum", "section-numbering", "image", "figure"})
-"""Directives that make a node even when they give no text here."""
-_ANY: frozenset[str] = frozenset()
-_NONE = 0
-_OPTIONAL = 1
-_REQUIRED = 2
-
-# name: (argument, accepted options (None: no options, _ANY: any), content, action);
-# argument and content are _NONE (not allowed), _OPTIONAL or _REQUIRED.
-Spec = tuple[int, frozenset[str] | None, int, str]
-_NATIVE: dict[str, Spec] = {
-    **dict.fromkeys(
-        "attention caution danger error hint important note tip warning".split(),
-        (_NONE, _CLASS_NAME, _REQUIRED, "body"),
-    ),
-    **dict.fromkeys(("epigraph", "highlights", "pull-quote"), (_NONE, None, _REQUIRED, "body")),
-    **dict.fromkeys(("header", "footer"), (_NONE, None, _REQUIRED, "body")),
-    **dict.fromkeys(("class", "rst-class"), (_REQUIRED, None, _OPTIONAL, "body")),
-    **dict.fromkeys(("sectnum", "section-numbering"), (_NONE, _ANY, _NONE, "sectnum")),
-    "admonition": (_REQUIRED, _CLASS_NAME, _REQUIRED, "titled"),
-    "topic": (_REQUIRED, _CLASS_NAME, _REQUIRED, "titled"),
-    "sidebar": (_OPTIONAL, _CLASS_NAME | {"subtitle"}, _REQUIRED, "titled"),
-    "rubric": (_REQUIRED, _CLASS_NAME, _NONE, "titled"),
-    "compound": (_NONE, _CLASS_NAME, _REQUIRED, "body"),
-    "container": (_OPTIONAL, frozenset({"name"}), _REQUIRED, "body"),
-    "parsed-literal": (_NONE, _CLASS_NAME, _REQUIRED, "parsed"),
-    "math": (_NONE, _CLASS_NAME, _REQUIRED, "verbatim"),
-    "line-block": (_NONE, _CLASS_NAME, _REQUIRED, "lines"),
-    "table": (_OPTIONAL, _TABLE, _REQUIRED, "titled"),
-    "csv-table": (_OPTIONAL, _CSV, _OPTIONAL, "table"),
-    "list-table": (_OPTIONAL, _TABLE, _REQUIRED, "table"),
-    "image": (_REQUIRED, _IMAGE, _NONE, "image"),
-    "figure": (_REQUIRED, _IMAGE | {"figclass", "figname", "figwidth"}, _OPTIONAL, "image"),
-    "title": (_REQUIRED, None, _NONE, "title"),
-    "toctree": (_NONE, _ANY, _OPTIONAL, "toctree"),
-    "productionlist": (_OPTIONAL, _ANY, _OPTIONAL, "verbatim"),
-    **dict.fromkeys(("only", "ifconfig"), (_OPTIONAL, _ANY, _OPTIONAL, "transparent")),
-    **dict.fromkeys(_LITERAL, (_OPTIONAL, _ANY, _OPTIONAL, "literal")),
-    "raw": (_REQUIRED, frozenset({"class", "encoding", "file", "url"}), _OPTIONAL, "raw"),
-}
-_FALLBACK: Spec = (_OPTIONAL, _ANY, _OPTIONAL, "fallback")
 
 Link = tuple[str, str]
 
@@ -217,7 +168,7 @@ def _substitution(reader: BlockReader, lines: list[str], pos: int, column: int) 
     elif kind == "date":
         reader.substitutions.setdefault(name, []).append(("", False, None))
     elif kind == "image":
-        parts = _split(data, _NATIVE["image"])
+        parts = split_body(data, NATIVE["image"])
         if parts is not None and parts[0]:
             options = parts[1]
             link = target_link(options["target"].splitlines()) if options.get("target") else None
@@ -241,63 +192,17 @@ def _unicode(text: str) -> str:
     return "".join(chars)
 
 
-def _split(body: list[str], spec: Spec) -> tuple[str, dict[str, str], list[str], int] | None:
-    """Argument text, options and content of a directive body, and the index in ``body``
-    of the content's first line (None: docutils rejects it)."""
-    argument, accepted, content_rule, _ = spec
-    first, last = (1 if body and not body[0].strip() else 0), len(body)
-    while last > first and not body[last - 1].strip():
-        last -= 1
-    body = body[first:last]
-    split = len(body)
-    if argument or accepted is not None:
-        split = next((i for i, line in enumerate(body) if not line.strip()), len(body))
-    arg_block, content = body[:split], body[split + 1 :]
-    at = first + split + 1
-    values: dict[str, list[str]] = {}
-    start = None
-    if accepted is not None:
-        start = next((i for i, line in enumerate(arg_block) if _FIELD.match(line)), None)
-    if start is not None:
-        value: list[str] = []
-        for line in arg_block[start:]:
-            match = _FIELD.match(line)
-            if match:
-                name = match.group(1).lower()
-                if accepted and name not in accepted:
-                    return None
-                value = values[name] = [line[match.end() :].strip()]
-            elif line[:1] == " ":
-                value.append(line.strip())
-            else:
-                return None
-        arg_block = arg_block[:start]
-    options = {name: "\n".join(lines).strip() for name, lines in values.items()}
-    if arg_block and not argument:
-        content, arg_block, at = arg_block + body[split:], [], first
-    lead = 0
-    while lead < len(content) and not content[lead].strip():
-        lead += 1
-    content = trim(content)
-    text = "\n".join(arg_block).strip()
-    if argument == _REQUIRED and not text:
-        return None
-    if (content and content_rule == _NONE) or (not content and content_rule == _REQUIRED):
-        return None
-    return text, options, content, at + lead
-
-
 def _directive(reader: BlockReader, frame: Frame, pos: int, match: re.Match[str]) -> int:
     name = match.group(1).lower()
     body, end = first_known(frame.lines, pos, match.end())
-    if name in _NODES:
+    if name in NODES:
         reader.labels = ()
-    if name in _HIDDEN:
+    if name in HIDDEN:
         return end
-    spec = _NATIVE.get(name, _FALLBACK)
+    spec = NATIVE.get(name, FALLBACK)
     if name == "class" and not _class_names(body[0]):
-        spec = _FALLBACK
-    parts = _split(body, spec)
+        spec = FALLBACK
+    parts = split_body(body, spec)
     if parts is None:
         return end
     argument, options, content, at = parts
@@ -305,7 +210,7 @@ def _directive(reader: BlockReader, frame: Frame, pos: int, match: re.Match[str]
     action = spec[3]
     if action == "fallback":
         if argument:
-            prose = name in _PROSE or name.endswith(_VERSION_SUFFIXES)
+            prose = name in PROSE or name.endswith(_VERSION_SUFFIXES)
             reader.emit("p" if prose else "r", argument)
         reader.push(content, base)
     elif action == "body":
