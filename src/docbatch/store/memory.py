@@ -5,11 +5,7 @@ Its writes can be made to fail on purpose (``fail_write``, ``fail_delete``): the
 retries it) or ``StoreError`` (terminal: the run stops), and changes nothing, as every
 failed write of a store must.
 
-Its search is simple: a passage matches when it holds every word of the query (in its
-text, its document's title or its headings; case and accents ignored), with the phrases,
-prefixes and ``OR``/``AND``/``NOT`` of ``docbatch.store.query``; the score of a hit is how
-often the query's words occur in it. Queries are checked as for the other stores, so a bad
-one raises the same ``QueryError``.
+Its search, simple and not stemmed, is ``docbatch.store.memory_search``.
 """
 
 from __future__ import annotations
@@ -25,14 +21,12 @@ from typing import Any, Literal, Unpack
 import polars as pl
 
 from docbatch.errors import StoreBusyError, StoreError
-from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS, conform
-from docbatch.store import memory_records
-from docbatch.store.base import SOURCES, no_source, source_exists
-from docbatch.store.memory_search import _Match, plan_match, snippet, words
-from docbatch.store.query import MARKERS, check_limit, check_markers, plan_search
+from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, conform
+from docbatch.store import memory_records, memory_search
+from docbatch.store.base import no_source, source_exists
+from docbatch.store.query import MARKERS
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
-from docbatch.store.search_filters import SearchFilterArgs, SearchFilters
-from docbatch.store.tokens import codes
+from docbatch.store.search_filters import SearchFilterArgs
 
 Failure = Literal["transient", "terminal"] | BaseException
 """What an injected failure raises: ``"transient"`` a ``StoreBusyError``, ``"terminal"`` a
@@ -260,18 +254,7 @@ class MemoryStore:
         """Passages without a document, and documents without the passages they were written
         with. (There is no index apart from the passages to go out of step with them.)"""
         self._check_open()
-        tables = self._tables
-        rows: list[tuple[str | None, str, str]] = []
-        for (s, doc_id), seqs in sorted(tables.passages.items()):
-            if s == source and seqs and (s, doc_id) not in tables.documents:
-                rows.append((doc_id, "orphaned_passages", f"{len(seqs)} passages without a document"))
-        for (s, doc_id), doc in sorted(tables.documents.items()):
-            stored = len(tables.passages.get((s, doc_id), {}))
-            if s == source and stored != doc["n_passages"]:
-                rows.append(
-                    (doc_id, "passage_count", f"{stored} passages stored, {doc['n_passages']} written")
-                )
-        return pl.DataFrame(rows, schema=PROBLEMS, orient="row")
+        return memory_records.problems(self._tables.documents, self._tables.passages, source)
 
     def repair_integrity(self, source: str) -> None:
         with self._writing() as tables:
@@ -290,65 +273,17 @@ class MemoryStore:
         **filters: Unpack[SearchFilterArgs],
     ) -> pl.DataFrame:
         self._check_open()
-        limit = check_limit(limit)
-        markers = check_markers(markers)
-        where = SearchFilters.of(**filters)
-        plan = plan_search(query)
-        hits = self._matches(plan_match(query, plan.strict), source, markers, where)
-        for stage, if_empty in plan.fallbacks:
-            if len({hit[:2] if group_by_document else hit for hit in hits}) >= limit or (if_empty and hits):
-                break
-            seen = {(hit[0], hit[1], hit[6]) for hit in hits}
-            more = self._matches(plan_match(query, stage), source, markers, where)
-            hits += [hit for hit in more if (hit[0], hit[1], hit[6]) not in seen]
-        if group_by_document:
-            best: dict[tuple[str, str], tuple[Any, ...]] = {}
-            for hit in hits:
-                best.setdefault(hit[:2], hit)
-            hits = list(best.values())
-        return pl.DataFrame(hits[:limit], schema=SEARCH_HITS, orient="row")
-
-    def _matches(
-        self, match: _Match, source: str | None, markers: tuple[str, str], where: SearchFilters
-    ) -> list[tuple[Any, ...]]:
-        """The passages ``match`` finds, best first (equal scores in store order)."""
-        hits = []
-        for (s, d), seqs in sorted(self._tables.passages.items()):
-            if source and s != source:
-                continue
-            doc = self._tables.documents.get((s, d), {})
-            for seq in sorted(seqs):
-                doc_id, _, pid, heading, _, _, text, anchor, line_start, line_end, title = seqs[seq]
-                if not where.admits(doc_id, heading, doc):
-                    continue
-                fields = [
-                    words(title or ""),
-                    words(heading),
-                    words(text),
-                    codes(title, heading, text).split(),
-                ]
-                found = match(fields)
-                if found:
-                    hits.append(
-                        (
-                            s,
-                            doc_id,
-                            title,
-                            heading,
-                            snippet(text, match.positives, markers),
-                            float(found),
-                            pid,
-                            anchor,
-                            line_start,
-                            line_end,
-                            doc.get("format"),
-                            text,
-                            doc.get("git_commit"),
-                            doc.get("git_date"),
-                        )
-                    )
-        hits.sort(key=lambda hit: -hit[5])  # stable: equal scores stay in store order
-        return hits
+        tables = self._tables
+        return memory_search.search(
+            tables.documents,
+            tables.passages,
+            query,
+            limit=limit,
+            source=source,
+            group_by_document=group_by_document,
+            markers=markers,
+            **filters,
+        )
 
     def passages(self, source: str, doc_id: str) -> pl.DataFrame:
         self._check_open()
@@ -389,16 +324,7 @@ class MemoryStore:
     # the sources (SourceRegistry) ------------------------------------------------------------
     def sources(self) -> pl.DataFrame:
         self._check_open()
-        tables = self._tables
-        held: dict[str, list[datetime]] = {}
-        for (s, _), doc in tables.documents.items():
-            held.setdefault(s, []).append(doc["ingested_at"])
-        rows = []
-        for name in sorted(held.keys() | tables.sources.keys()):
-            root, last = tables.sources.get(name, (None, None))
-            times = held.get(name, [])
-            rows.append((name, root, len(times), last or max(times)))
-        return pl.DataFrame(rows, schema=SOURCES, orient="row")
+        return memory_records.sources(self._tables.documents, self._tables.sources)
 
     def lookup_source(self, name: str) -> tuple[bool, str | None]:
         self._check_open()

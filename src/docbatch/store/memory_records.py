@@ -1,5 +1,5 @@
 """Reading a ``MemoryStore``'s passages back out (``docbatch.store.base.PassageReader``),
-and the passage ids its writes removed."""
+the passage ids its writes removed, its sources and its integrity problems."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 import polars as pl
 
-from docbatch.frames import PASSAGES
+from docbatch.frames import PASSAGES, PROBLEMS
+from docbatch.store.base import SOURCES
 from docbatch.store.records import (
     DOCUMENT_RECORD,
     PASSAGE_RECORDS,
@@ -106,3 +107,30 @@ def removed_passages(removed: Removed, source: str | None, since: datetime | Non
         if (source is None or s == source) and (floor is None or when >= floor)
     ]
     return pl.DataFrame(rows, schema=REMOVED_PASSAGES, orient="row")
+
+
+def sources(documents: Documents, recorded: Mapping[str, tuple[str | None, datetime]]) -> pl.DataFrame:
+    """``SOURCES`` rows: every source recorded (name -> root, last ingest) or holding documents."""
+    held: dict[str, list[datetime]] = {}
+    for (s, _), doc in documents.items():
+        held.setdefault(s, []).append(doc["ingested_at"])
+    rows = []
+    for name in sorted(held.keys() | recorded.keys()):
+        root, last = recorded.get(name, (None, None))
+        times = held.get(name, [])
+        rows.append((name, root, len(times), last or max(times)))
+    return pl.DataFrame(rows, schema=SOURCES, orient="row")
+
+
+def problems(documents: Documents, passages: Passages, source: str) -> pl.DataFrame:
+    """``PROBLEMS`` of ``source``: passages without a document, and documents without the
+    passages they were written with."""
+    rows: list[tuple[str | None, str, str]] = []
+    for (s, doc_id), seqs in sorted(passages.items()):
+        if s == source and seqs and (s, doc_id) not in documents:
+            rows.append((doc_id, "orphaned_passages", f"{len(seqs)} passages without a document"))
+    for (s, doc_id), doc in sorted(documents.items()):
+        stored = len(passages.get((s, doc_id), {}))
+        if s == source and stored != doc["n_passages"]:
+            rows.append((doc_id, "passage_count", f"{stored} passages stored, {doc['n_passages']} written"))
+    return pl.DataFrame(rows, schema=PROBLEMS, orient="row")

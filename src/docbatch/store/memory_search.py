@@ -1,16 +1,30 @@
 """The in-memory store's search (``MemoryStore.search``): the docbatch query language
 (``docbatch.store.query``, its ``SearchPlan``) matched word by word over a passage's title,
 headings, text and codes (``docbatch.store.tokens``), scored by occurrences, with a snippet
-around the first match. Unlike the other stores, words are not stemmed."""
+around the first match. Unlike the other stores, words are not stemmed.
+
+A passage matches when it holds every word of the query (in its text, its document's title
+or its headings; case and accents ignored), with the phrases, prefixes and
+``OR``/``AND``/``NOT`` of ``docbatch.store.query``; the score of a hit is how often the
+query's words occur in it. Queries are checked as for the other stores, so a bad one raises
+the same ``QueryError``.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any, Unpack
+
+import polars as pl
 
 from docbatch.errors import QueryError
-from docbatch.store.query import MARKERS, Term
+from docbatch.frames import SEARCH_HITS
+from docbatch.store.memory_records import Documents, Passages
+from docbatch.store.query import MARKERS, Term, check_limit, check_markers, plan_search
+from docbatch.store.search_filters import SearchFilterArgs, SearchFilters
+from docbatch.store.tokens import codes
 
 _SNIPPET_WORDS = 16
 
@@ -115,3 +129,83 @@ def plan_match(query: str, items: list[Term | str]) -> _Match:
         for item in items
     ]
     return parse_query(query, " ".join(parts))
+
+
+def search(
+    documents: Documents,
+    passages: Passages,
+    query: str,
+    *,
+    limit: int,
+    source: str | None,
+    group_by_document: bool,
+    markers: tuple[str, str],
+    **filters: Unpack[SearchFilterArgs],
+) -> pl.DataFrame:
+    """``MemoryStore.search`` over a store's documents and passages: the plan's strict
+    stage, then its fallbacks while too few passages (or documents) are found."""
+    limit = check_limit(limit)
+    markers = check_markers(markers)
+    where = SearchFilters.of(**filters)
+    plan = plan_search(query)
+    hits = _matches(documents, passages, plan_match(query, plan.strict), source, markers, where)
+    for stage, if_empty in plan.fallbacks:
+        if len({hit[:2] if group_by_document else hit for hit in hits}) >= limit or (if_empty and hits):
+            break
+        seen = {(hit[0], hit[1], hit[6]) for hit in hits}
+        more = _matches(documents, passages, plan_match(query, stage), source, markers, where)
+        hits += [hit for hit in more if (hit[0], hit[1], hit[6]) not in seen]
+    if group_by_document:
+        best: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for hit in hits:
+            best.setdefault(hit[:2], hit)
+        hits = list(best.values())
+    return pl.DataFrame(hits[:limit], schema=SEARCH_HITS, orient="row")
+
+
+def _matches(
+    documents: Documents,
+    passages: Passages,
+    match: _Match,
+    source: str | None,
+    markers: tuple[str, str],
+    where: SearchFilters,
+) -> list[tuple[Any, ...]]:
+    """The passages ``match`` finds, best first (equal scores in store order)."""
+    hits = []
+    for (s, d), seqs in sorted(passages.items()):
+        if source and s != source:
+            continue
+        doc = documents.get((s, d), {})
+        for seq in sorted(seqs):
+            doc_id, _, pid, heading, _, _, text, anchor, line_start, line_end, title = seqs[seq]
+            if not where.admits(doc_id, heading, doc):
+                continue
+            fields = [
+                words(title or ""),
+                words(heading),
+                words(text),
+                codes(title, heading, text).split(),
+            ]
+            found = match(fields)
+            if found:
+                hits.append(
+                    (
+                        s,
+                        doc_id,
+                        title,
+                        heading,
+                        snippet(text, match.positives, markers),
+                        float(found),
+                        pid,
+                        anchor,
+                        line_start,
+                        line_end,
+                        doc.get("format"),
+                        text,
+                        doc.get("git_commit"),
+                        doc.get("git_date"),
+                    )
+                )
+    hits.sort(key=lambda hit: -hit[5])  # stable: equal scores stay in store order
+    return hits
