@@ -133,3 +133,8 @@ def test_with_a_limit_nothing_says_done(tmp_path: Path, make_service: MakeServic
     result = service.ingest_batch(root, ALL, limit=10, progress=[*resolve("terminal", stream=stream), panel])
     assert not result.interrupted
     _check_stopped(service, result, stream, panel)
+    # each place says how many files are left and how to go on
+    for shown in (repr(result), result.summary()):
+        assert f"{result.pending} files pending (limit)" in shown and "to continue" in shown
+    assert f"{result.pending} files pending: run again to continue" in _text(result._repr_html_())
+    assert f"{result.pending:,} files pending: run again to continue" in _text(panel.title.value)
