@@ -17,37 +17,17 @@ import polars as pl
 import psycopg
 
 from docbatch.errors import ConfigError, QueryError, StoreBusyError, StoreError
-from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, SEARCH_HITS, conform
-from docbatch.store import mask_password, mask_secrets, postgres_records
-from docbatch.store.base import SOURCES, WriterLocker, no_source, source_exists
+from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, SEARCH_HITS, conform
+from docbatch.store import mask_password, mask_secrets, postgres_records, postgres_search
+from docbatch.store.base import WriterLocker, no_source, source_exists
 from docbatch.store.postgres_lock import LOCK_CLASS, RunLock, take_run_lock
 from docbatch.store.postgres_schema import prepare_schema
-from docbatch.store.postgres_search import ranked_statement, shown_statement
-from docbatch.store.query import (
-    CANDIDATES,
-    MARKERS,
-    TITLE_BONUS,
-    SearchPlan,
-    Term,
-    check_limit,
-    check_markers,
-    plan_search,
-    title_match,
-)
+from docbatch.store.query import MARKERS
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
-from docbatch.store.search_filters import SearchFilterArgs, SearchFilters
+from docbatch.store.search_filters import SearchFilterArgs
 
 BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
 """lock_not_available, deadlock_detected, serialization_failure: worth retrying."""
-_SOURCES = """
-SELECT n.name, s.root, coalesce(d.n, 0), coalesce(s.last_ingest, d.last)
-FROM (SELECT name FROM docbatch_sources UNION SELECT DISTINCT source FROM documents) AS n
-LEFT JOIN docbatch_sources AS s ON s.name = n.name
-LEFT JOIN (
-    SELECT source, count(*) AS n, max(ingested_at) AS last FROM documents GROUP BY source
-) AS d ON d.source = n.name
-ORDER BY n.name
-"""
 _HAS_SOURCE = """
 SELECT EXISTS (SELECT 1 FROM docbatch_sources WHERE name = %(name)s)
     OR EXISTS (SELECT 1 FROM documents WHERE source = %(name)s)
@@ -62,16 +42,6 @@ _TOUCH = """
 UPDATE documents AS d SET size = t.size, mtime_ns = t.mtime_ns
 FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS t(doc_id, size, mtime_ns)
 WHERE d.source = %s AND d.doc_id = t.doc_id
-"""
-_ORPHANS = """
-SELECT p.doc_id, count(*) FROM passages AS p
-LEFT JOIN documents AS d ON d.source = p.source AND d.doc_id = p.doc_id
-WHERE p.source = %s AND d.doc_id IS NULL GROUP BY p.doc_id ORDER BY p.doc_id
-"""
-_MISCOUNTED = """
-SELECT d.doc_id, d.n_passages, count(p.id) FROM documents AS d
-LEFT JOIN passages AS p ON p.source = d.source AND p.doc_id = d.doc_id
-WHERE d.source = %s GROUP BY d.doc_id, d.n_passages HAVING count(p.id) <> d.n_passages ORDER BY d.doc_id
 """
 
 
@@ -195,12 +165,7 @@ class PostgresStore:
     def integrity(self, source: str) -> pl.DataFrame:
         """Orphaned passages and passage counts that differ from what was written. The search
         index cannot fall out of step: it is a generated column, kept by PostgreSQL."""
-        rows: list[tuple[str | None, str, str]] = []
-        for doc_id, n in self._fetch(_ORPHANS, (source,)):
-            rows.append((doc_id, "orphaned_passages", f"{n} passages without a document"))
-        for doc_id, expected, actual in self._fetch(_MISCOUNTED, (source,)):
-            rows.append((doc_id, "passage_count", f"{actual} passages stored, {expected} written"))
-        return pl.DataFrame(rows, schema=PROBLEMS, orient="row")
+        return postgres_records.problems(self._fetch, source)
 
     def repair_integrity(self, source: str) -> None:
         """Remove the passages of ``source`` that have no document (one transaction)."""
@@ -235,69 +200,24 @@ class PostgresStore:
         ``websearch_to_tsquery``, so any text is safe. With ``group_by_document`` each
         document appears once, with its best passage.
         """
-        limit = check_limit(limit)
-        markers = check_markers(markers)
-        where = SearchFilters.of(**filters)
-        plan = plan_search(query)
         try:
-            conn = self._connection()
-            ranked = self._ranked(conn, plan, plan.strict, limit, source, group_by_document, where)
-            for stage, if_empty in plan.fallbacks:
-                if len(ranked) >= limit or (if_empty and ranked):
-                    break
-                seen = {row[2:4] if group_by_document else row[1] for row in ranked}
-                more = self._ranked(conn, plan, stage, limit + len(ranked), source, group_by_document, where)
-                for row in more:
-                    if len(ranked) < limit and (row[2:4] if group_by_document else row[1]) not in seen:
-                        ranked.append(row)
-            hits = []
-            for terms, id_, _, _, score in ranked:
-                statement, params = shown_statement(terms, id_, markers)
-                cursor = conn.execute(statement, params)
-                shown = dict(
-                    zip((d.name for d in cursor.description or ()), cursor.fetchone() or (), strict=True)
-                )
-                shown["score"] = score
-                hits.append(tuple(shown.get(name) for name in SEARCH_HITS))
+            hits = postgres_search.search(
+                self._connection,
+                query,
+                limit=limit,
+                source=source,
+                group_by_document=group_by_document,
+                markers=markers,
+                **filters,
+            )
         except psycopg.Error as exc:
             if isinstance(exc, psycopg.OperationalError) or (exc.sqlstate or "").startswith("08"):
                 raise self._store_error("read", exc) from None
             raise QueryError(f"invalid search query {query!r}: {self._message(exc)}") from None
         return pl.DataFrame(hits, schema=SEARCH_HITS, orient="row")
 
-    def _ranked(
-        self,
-        conn: psycopg.Connection[Any],
-        plan: SearchPlan,
-        terms: list[Term | str],
-        limit: int,
-        source: str | None,
-        group_by_document: bool,
-        where: SearchFilters,
-    ) -> list[tuple[list[Term | str], int, str, str, float]]:
-        """The best passages matching ``terms``: the terms, id, source, document and score
-        (raised by ``title_match``)."""
-        statement, params = ranked_statement(
-            terms,
-            limit=max(limit, CANDIDATES),
-            source=source,
-            group_by_document=group_by_document,
-            where=where,
-        )
-        rows = [
-            (terms, id_, hit_source, doc_id, score * (1.0 + TITLE_BONUS * title_match(plan, title)))
-            for id_, hit_source, doc_id, score, title in conn.execute(statement, params).fetchall()
-        ]
-        rows.sort(key=lambda row: -row[4])  # stable: equal scores keep the store's order
-        return rows[:limit]
-
     def passages(self, source: str, doc_id: str) -> pl.DataFrame:
-        rows = self._fetch(
-            'SELECT doc_id, seq, passage_id, heading_path, start, "end", text, anchor, line_start, line_end '
-            "FROM passages WHERE source = %s AND doc_id = %s ORDER BY seq",
-            (source, doc_id),
-        )
-        return pl.DataFrame(rows, schema=PASSAGES, orient="row")
+        return postgres_records.passages(self._fetch, source, doc_id)
 
     # reading passages out (PassageReader) --------------------------------------------------
     def passage_batches(
@@ -333,16 +253,10 @@ class PostgresStore:
         return postgres_records.removed_passages(self._fetch, source, since)
 
     def sources(self) -> pl.DataFrame:
-        rows = self._fetch(_SOURCES)
-        return pl.DataFrame([(a, b, int(n), last) for a, b, n, last in rows], schema=SOURCES, orient="row")
+        return postgres_records.sources(self._fetch)
 
     def lookup_source(self, name: str) -> tuple[bool, str | None]:
-        ((found, root),) = self._fetch(
-            "SELECT EXISTS (SELECT 1 FROM documents WHERE source = %s), "
-            "(SELECT root FROM docbatch_sources WHERE name = %s)",
-            (name, name),
-        )
-        return bool(found), root
+        return postgres_records.lookup_source(self._fetch, name)
 
     def record_source(self, name: str, root: str | None = None) -> None:
         try:

@@ -1,5 +1,6 @@
 """Reading a PostgreSQL store's passages back out (``docbatch.store.base.PassageReader``),
-and the ``docbatch_removed_passages`` table that keeps the passage ids its writes removed."""
+the ``docbatch_removed_passages`` table that keeps the passage ids its writes removed, and
+the reads of its sources and of its integrity problems."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 import polars as pl
 import psycopg
 
+from docbatch.frames import PASSAGES, PROBLEMS
+from docbatch.store.base import SOURCES
 from docbatch.store.records import (
     DOCUMENT_RECORD,
     KEY,
@@ -42,6 +45,25 @@ SELECT source, passage_id, doc_id, now() FROM passages WHERE source = %s AND doc
 ON CONFLICT (source, passage_id) DO UPDATE SET doc_id = EXCLUDED.doc_id, removed_at = EXCLUDED.removed_at
 """
 _WRITTEN_AGAIN = "DELETE FROM docbatch_removed_passages WHERE source = %s AND passage_id = ANY(%s)"
+_SOURCES = """
+SELECT n.name, s.root, coalesce(d.n, 0), coalesce(s.last_ingest, d.last)
+FROM (SELECT name FROM docbatch_sources UNION SELECT DISTINCT source FROM documents) AS n
+LEFT JOIN docbatch_sources AS s ON s.name = n.name
+LEFT JOIN (
+    SELECT source, count(*) AS n, max(ingested_at) AS last FROM documents GROUP BY source
+) AS d ON d.source = n.name
+ORDER BY n.name
+"""
+_ORPHANS = """
+SELECT p.doc_id, count(*) FROM passages AS p
+LEFT JOIN documents AS d ON d.source = p.source AND d.doc_id = p.doc_id
+WHERE p.source = %s AND d.doc_id IS NULL GROUP BY p.doc_id ORDER BY p.doc_id
+"""
+_MISCOUNTED = """
+SELECT d.doc_id, d.n_passages, count(p.id) FROM documents AS d
+LEFT JOIN passages AS p ON p.source = d.source AND p.doc_id = d.doc_id
+WHERE d.source = %s GROUP BY d.doc_id, d.n_passages HAVING count(p.id) <> d.n_passages ORDER BY d.doc_id
+"""
 
 Fetch = Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]
 """The store's read: a statement and its parameters -> the rows (errors as ``StoreError``)."""
@@ -118,6 +140,16 @@ def passage_batches(
         conn.close()
 
 
+def passages(fetch: Fetch, source: str, doc_id: str) -> pl.DataFrame:
+    """The ``PASSAGES`` of one document, in order."""
+    rows = fetch(
+        'SELECT doc_id, seq, passage_id, heading_path, start, "end", text, anchor, line_start, line_end '
+        "FROM passages WHERE source = %s AND doc_id = %s ORDER BY seq",
+        (source, doc_id),
+    )
+    return pl.DataFrame(rows, schema=PASSAGES, orient="row")
+
+
 def passage(fetch: Fetch, passage_id: str, source: str | None) -> dict[str, Any] | None:
     sql = f"SELECT {', '.join(SQL_COLUMNS.values())} {SQL_FROM} WHERE p.passage_id = %s"
     params: tuple[Any, ...] = (passage_id,)
@@ -149,3 +181,30 @@ def removed_passages(fetch: Fetch, source: str | None, since: datetime | None) -
         params += (utc(since).replace(microsecond=0),)
     rows = fetch(sql + " ORDER BY source, passage_id", params)
     return pl.DataFrame(rows, schema=REMOVED_PASSAGES, orient="row")
+
+
+def sources(fetch: Fetch) -> pl.DataFrame:
+    """``SOURCES`` rows: every source recorded or holding documents, by name."""
+    rows = fetch(_SOURCES, ())
+    return pl.DataFrame([(a, b, int(n), last) for a, b, n, last in rows], schema=SOURCES, orient="row")
+
+
+def lookup_source(fetch: Fetch, name: str) -> tuple[bool, str | None]:
+    """Whether ``name`` holds documents, and the root recorded for it."""
+    ((found, root),) = fetch(
+        "SELECT EXISTS (SELECT 1 FROM documents WHERE source = %s), "
+        "(SELECT root FROM docbatch_sources WHERE name = %s)",
+        (name, name),
+    )
+    return bool(found), root
+
+
+def problems(fetch: Fetch, source: str) -> pl.DataFrame:
+    """``PROBLEMS`` of ``source``: orphaned passages and passage counts that differ from
+    what was written."""
+    rows: list[tuple[str | None, str, str]] = []
+    for doc_id, n in fetch(_ORPHANS, (source,)):
+        rows.append((doc_id, "orphaned_passages", f"{n} passages without a document"))
+    for doc_id, expected, actual in fetch(_MISCOUNTED, (source,)):
+        rows.append((doc_id, "passage_count", f"{actual} passages stored, {expected} written"))
+    return pl.DataFrame(rows, schema=PROBLEMS, orient="row")

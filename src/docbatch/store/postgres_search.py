@@ -5,13 +5,27 @@ SQLite splits them, the docbatch query language (``docbatch.store.query``) turne
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Unpack
 
+import psycopg
 from psycopg import sql
 
 from docbatch.errors import QueryError
-from docbatch.store.query import MARKERS, Term, to_fts5
-from docbatch.store.search_filters import SearchFilters
+from docbatch.frames import SEARCH_HITS
+from docbatch.store.query import (
+    CANDIDATES,
+    MARKERS,
+    TITLE_BONUS,
+    SearchPlan,
+    Term,
+    check_limit,
+    check_markers,
+    plan_search,
+    title_match,
+    to_fts5,
+)
+from docbatch.store.search_filters import SearchFilterArgs, SearchFilters
 
 WORD_SEPARATORS = "./@:"
 """Split words here before indexing, as SQLite's tokenizer does: PostgreSQL's parser would
@@ -215,3 +229,71 @@ def _words_tsquery(text: str, config: str, *, prefix: bool) -> sql.Composable:
             return sql.SQL("to_tsquery({}, {})").format(sql.Literal(config), sql.Literal(expression))
     phrase = '"' + text.replace('"', " ") + '"'
     return sql.SQL("websearch_to_tsquery({}, {})").format(sql.Literal(config), sql.Literal(phrase))
+
+
+def search(
+    connect: Callable[[], psycopg.Connection[Any]],
+    query: str,
+    *,
+    limit: int,
+    source: str | None,
+    group_by_document: bool,
+    markers: tuple[str, str],
+    **filters: Unpack[SearchFilterArgs],
+) -> list[tuple[Any, ...]]:
+    """The ``SEARCH_HITS`` rows of ``PostgresStore.search``, best first: the plan's strict
+    stage, then its fallbacks while fewer than ``limit`` are found; each hit's fields and
+    snippet read by ``shown_statement``. The arguments are checked before ``connect()``.
+
+    Raises:
+        QueryError: the query, the limit, the markers or a filter is not valid.
+        psycopg.Error: the server failed, or refused the query.
+    """
+    limit = check_limit(limit)
+    markers = check_markers(markers)
+    where = SearchFilters.of(**filters)
+    plan = plan_search(query)
+    conn = connect()
+    ranked = _ranked(conn, plan, plan.strict, limit, source, group_by_document, where)
+    for stage, if_empty in plan.fallbacks:
+        if len(ranked) >= limit or (if_empty and ranked):
+            break
+        seen = {row[2:4] if group_by_document else row[1] for row in ranked}
+        more = _ranked(conn, plan, stage, limit + len(ranked), source, group_by_document, where)
+        for row in more:
+            if len(ranked) < limit and (row[2:4] if group_by_document else row[1]) not in seen:
+                ranked.append(row)
+    hits = []
+    for terms, id_, _, _, score in ranked:
+        statement, params = shown_statement(terms, id_, markers)
+        cursor = conn.execute(statement, params)
+        shown = dict(zip((d.name for d in cursor.description or ()), cursor.fetchone() or (), strict=True))
+        shown["score"] = score
+        hits.append(tuple(shown.get(name) for name in SEARCH_HITS))
+    return hits
+
+
+def _ranked(
+    conn: psycopg.Connection[Any],
+    plan: SearchPlan,
+    terms: list[Term | str],
+    limit: int,
+    source: str | None,
+    group_by_document: bool,
+    where: SearchFilters,
+) -> list[tuple[list[Term | str], int, str, str, float]]:
+    """The best passages matching ``terms``: the terms, id, source, document and score
+    (raised by ``title_match``)."""
+    statement, params = ranked_statement(
+        terms,
+        limit=max(limit, CANDIDATES),
+        source=source,
+        group_by_document=group_by_document,
+        where=where,
+    )
+    rows = [
+        (terms, id_, hit_source, doc_id, score * (1.0 + TITLE_BONUS * title_match(plan, title)))
+        for id_, hit_source, doc_id, score, title in conn.execute(statement, params).fetchall()
+    ]
+    rows.sort(key=lambda row: -row[4])  # stable: equal scores keep the store's order
+    return rows[:limit]
