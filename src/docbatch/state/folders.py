@@ -30,6 +30,9 @@ STATE_LAYOUT: dict[str, str] = {
 }
 """What the state folder holds, and of which kind each entry must be."""
 
+OPENED_IN_PLACE = frozenset({"writer.lock"})
+"""The entries of a state folder written in place rather than replaced whole."""
+
 
 def check_folder(path: Path, what: str, option: str, layout: dict[str, str] | None = None) -> None:
     """Make sure ``path`` is a folder this process can write (made if missing), and that the
@@ -62,6 +65,17 @@ def check_folder(path: Path, what: str, option: str, layout: dict[str, str] | No
                 f"{entry} should be a {kind}, and it is not: move it away (docbatch makes it again) "
                 f"or give another {option}"
             )
+        try:  # files are replaced whole, except the lock, which is opened in place
+            if kind == "folder":
+                with tempfile.TemporaryFile(dir=entry):
+                    pass
+            elif name in OPENED_IN_PLACE:
+                os.close(os.open(entry, os.O_RDWR))
+        except OSError as exc:
+            raise StateError(
+                f"cannot write in {entry}: {_why(exc)}; make it writable for this user, "
+                f"or give another {option}"
+            ) from None
 
 
 def check_state_folder(path: Path) -> None:
