@@ -164,6 +164,7 @@ class BatchIngestService(StoreReading):
             self.backend, self.config, Path(directory), pattern, recursive, source=source, force=force,
             include_hidden=include_hidden, exclude=exclude, fingerprints=fingerprints,
             state_dir=self.state_dir, html=html_options(self.config) if "html" not in self.parsers else None,
+            labels="rst" not in self.parsers,
         )  # fmt: skip
 
     def verify(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -48,6 +49,13 @@ class ParsedDocument:
     links: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     line_map: tuple[tuple[int, int, int], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    """reStructuredText: each section label the document defines and the section's title
+    (what a ``:ref:`` to the label shows in another document)."""
+    refs: tuple[str, ...] = ()
+    """reStructuredText: the labels of the ``:ref:`` roles without a title of their own that
+    name no section of the document (each once, in order); another document's labels,
+    shown by their title when the parser was given them."""
 
     def line_range(self, start: int, end: int) -> SourceLines:
         """The source lines ``text[start:end]`` comes from: the first line of the first block
@@ -112,6 +120,13 @@ class Parser(Protocol):
     def __call__(self, text: str) -> ParsedDocument: ...
 
 
+class LabelParser(Protocol):
+    """A built-in reStructuredText parser: it takes other documents' section labels (label
+    -> title) to show an untitled ``:ref:`` to one by the section's title."""
+
+    def __call__(self, text: str, *, labels: Mapping[str, str] | None = None) -> ParsedDocument: ...
+
+
 _MAX = 1 << 62
 
 
@@ -136,6 +151,8 @@ class DocumentBuilder:
         self._lines: list[tuple[int, int, int]] = []
         self._known_lines = False
         self.links: list[str] = []
+        self.labels: dict[str, str] = {}
+        self.refs: dict[str, None] = {}
         self.warnings: list[str] = []
 
     def _append(self, text: str) -> None:
@@ -193,6 +210,8 @@ class DocumentBuilder:
             links=tuple(self.links),
             warnings=tuple(self.warnings),
             line_map=tuple(self._lines) if self._known_lines else (),
+            labels=tuple(self.labels.items()),
+            refs=tuple(self.refs),
         )
 
 

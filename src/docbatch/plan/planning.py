@@ -15,6 +15,9 @@ from docbatch.frames import PLAN
 from docbatch.plan.hashing import file_sha256
 from docbatch.plan.selection import Selection, selection
 
+RELABEL = "section labels not known, or another document's section title it shows changed"
+"""The reason of a document planned ``changed`` by its ``document_fingerprints`` row."""
+
 
 def plan(
     inventory: pl.DataFrame,
@@ -26,6 +29,7 @@ def plan(
     fingerprints: Mapping[str, str] | None = None,
     exclude: tuple[str, ...] = (),
     include_hidden: bool = False,
+    document_fingerprints: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The plan frame: the inventory plus ``status``, ``reason`` and ``known_hash``.
 
@@ -37,7 +41,9 @@ def plan(
     With ``force`` every valid file is ``changed`` and no stored hash is given,
     so everything is re-parsed. A stored document whose fingerprint differs from
     ``fingerprints[format]`` (other parser or chunking settings) is ``changed``
-    and re-parsed even when its content is the same.
+    and re-parsed even when its content is the same; ``document_fingerprints`` (``doc_id``,
+    ``fingerprint``) gives the fingerprint of some documents in place of their format's
+    (see ``docbatch.state.labels``).
     """
     known = known.select(
         pl.col("doc_id"),
@@ -47,8 +53,20 @@ def plan(
         pl.col("fingerprint").alias("known_fingerprint"),
     )
     joined = inventory.join(known, on="doc_id", how="left")
+    stale_reason: pl.Expr = pl.lit("stored with other parser or chunking settings")
     if fingerprints:
         current = pl.col("format").replace_strict(dict(fingerprints), default=None, return_dtype=pl.Utf8)
+        if document_fingerprints is not None and document_fingerprints.height:
+            own = document_fingerprints.select("doc_id", pl.col("fingerprint").alias("_expected"))
+            joined = joined.join(own, on="doc_id", how="left")
+            by_format, current = current, pl.coalesce(pl.col("_expected"), current)
+            stale_reason = (
+                pl.when(
+                    pl.col("_expected").is_not_null() & pl.col("known_fingerprint").str.starts_with(by_format)
+                )
+                .then(pl.lit(RELABEL))
+                .otherwise(stale_reason)
+            )
         stale = pl.col("known_fingerprint").ne_missing(current) & pl.col("known_hash").is_not_null()
     else:
         stale = pl.lit(False)
@@ -81,7 +99,7 @@ def plan(
             .when(is_known & same_stat & ~stale)
             .then(pl.lit("same size and mtime as stored"))
             .when(stale)
-            .then(pl.lit("stored with other parser or chunking settings"))
+            .then(stale_reason)
             .when(is_known)
             .then(pl.lit("size or mtime differ from stored"))
         )

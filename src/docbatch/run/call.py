@@ -210,6 +210,7 @@ class IngestCall:
                 html=run.html if "html" not in self.parsers else None,
                 file_timeout_s=cfg.file_timeout_s,
                 heartbeat_dir=self._heartbeat_dir() if ours else None,
+                labels=run.labels.titles() if run.labels is not None else None,
             ),
             executor_factory=self.pools.replace if ours else None,
             fallback=fallback,
@@ -224,8 +225,14 @@ class IngestCall:
             stop=stop,
             on_checkpoint=refresh,
             on_batch=end_of_batch,
+            labels=run.labels,
         )
-        return Runner(ctx).run(run.todo)
+        output = Runner(ctx).run(run.todo)
+        if run.labels is None or output.interrupted or run.waiting.height:
+            return output  # the references are resolved again once the run is whole
+        from docbatch.run.references import resolve_references
+
+        return resolve_references(run, ctx, output)
 
     def _in_this_process(self, executor: ExecutorSpec, in_main: list[str]) -> ExecutorSpec:
         """ "serial" for a local executor when custom parsers (of formats ``in_main``) are

@@ -26,6 +26,7 @@ from docbatch.run.request import IngestRequest
 from docbatch.run.templates import html_options
 from docbatch.state.checkpoint import legacy_problems
 from docbatch.state.folders import check_folder, check_state_folder
+from docbatch.state.labels import LabelTable
 from docbatch.state.lock import writer_lock
 from docbatch.state.sources import claim_root, record_ingest
 
@@ -63,6 +64,7 @@ def ingest(
             repo=find_repo(git_service, root),
             kept=call.run_inventory,
             html=html_options(call.config) if "html" not in call.parsers else None,
+            labels=LabelTable.load(state_dir, source) if "rst" not in call.parsers else None,
         )
         lock.note(run_id=run.run_id)
         if request.progress_file is not None:

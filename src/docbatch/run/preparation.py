@@ -25,10 +25,12 @@ from docbatch.plan import planning
 from docbatch.plan.git import GitRepo
 from docbatch.plan.inventory import check_source, default_source, scan, scan_listed
 from docbatch.plan.selection import parse_excludes, parse_patterns
+from docbatch.run.carried import lost_problem, without_lost
 from docbatch.run.kept import RunInventory, change_mark
 from docbatch.run.request import IngestRequest
 from docbatch.run.templates import source_options, with_template
 from docbatch.state.checkpoint import Checkpoint, LoadedCheckpoint
+from docbatch.state.labels import LabelTable, plan_fingerprints
 from docbatch.store.base import DocumentStore
 from docbatch.work.outcomes import carried_over, planned_rows
 
@@ -69,6 +71,8 @@ class PreparedRun:
     """The calls of this run before this one: how many, their seconds and files."""
     html: HtmlOptions = field(default_factory=HtmlOptions)
     """How the source's HTML pages are read: selectors and the site template."""
+    labels: LabelTable | None = None
+    """The source's label table (``state.labels``), when the built-in RST parsers run."""
 
     def manifest(self, state: str, call: tuple[float, int] | None = None) -> dict[str, Any]:
         """The run's manifest; with ``call`` (this call's seconds and files), the run's
@@ -149,8 +153,10 @@ def prepare(
     repo: GitRepo | None = None,
     kept: RunInventory | None = None,
     html: HtmlOptions | None = None,
+    labels: LabelTable | None = None,
 ) -> PreparedRun:
-    """Inventory, plan and checkpoint read back: what one ``ingest_batch`` call will do.
+    """Inventory, plan and checkpoint read back: what one ``ingest_batch`` call will do
+    (``labels``: the source's label table, which plans the documents it finds out of date).
 
     With ``html`` (the built-in HTML parser's options), the source's site template is found
     (``run.templates``) and named in the HTML fingerprint.
@@ -216,6 +222,7 @@ def prepare(
             (patterns, excludes, include_hidden),
             recursive,
             fingerprints,
+            labels,
         )
     carried = carried_over(loaded.outcomes, inventory)
     lost = 0
@@ -239,7 +246,7 @@ def prepare(
         problems=[
             *loaded.problems,
             *(_pattern_problem(note, root) for note in unmatched),
-            *([_lost_problem(lost, store.location)] if lost else []),
+            *([lost_problem(lost, store.location)] if lost else []),
         ],
         recovered=lost,
         earlier_calls=_earlier_calls(continued),
@@ -253,6 +260,7 @@ def prepare(
         waiting=todo.slice(limit or todo.height),
         started_at=datetime.now(UTC),
         html=html or HtmlOptions(),
+        labels=labels,
     )
 
 
@@ -270,6 +278,7 @@ def preview(
     fingerprints: dict[str, str],
     state_dir: Path | None = None,
     html: HtmlOptions | None = None,
+    labels: bool = False,
 ) -> pl.DataFrame:
     """The plan frame of ``BatchIngestService.plan``: the tree walked and planned against
     the store, touched files read to tell a real change, nothing written (with ``html``,
@@ -290,33 +299,20 @@ def preview(
         fingerprints = with_template(
             fingerprints, source_options(inventory, state_dir, source, html, keep=False)
         )
+    known = store.known_documents(source)
+    table = LabelTable.load(state_dir, source) if labels and state_dir is not None else None
     planned = planning.plan(
         inventory,
-        store.known_documents(source),
+        known,
         force=force,
         patterns=patterns,
         recursive=recursive,
         fingerprints=fingerprints,
         exclude=excludes,
         include_hidden=include_hidden,
+        document_fingerprints=plan_fingerprints(table, known, inventory, fingerprints),
     )
     return planning.confirm_changes(planned)
-
-
-def without_lost(carried: pl.DataFrame, planned: pl.DataFrame, force: bool) -> tuple[pl.DataFrame, int]:
-    """``carried`` without the rows of files this run stored (or found stored) that the
-    store, planned against now, does not hold as they were: its committed transactions
-    were lost underneath the run (a write-ahead log removed after a crash, a store file
-    restored from a copy). Those files are processed again; returns how many there are.
-
-    A file the store does not hold plans as "new", one it holds at an older version as
-    "changed" (in a forced run every stored file plans as "changed": only "new" tells)."""
-    gone = ["new"] if force else ["new", "changed"]
-    stored = carried.filter(pl.col("status").is_in(["succeeded", "skipped"]))
-    lost = stored.join(planned.filter(pl.col("status").is_in(gone)).select("doc_id"), on="doc_id", how="semi")
-    if lost.height == 0:
-        return carried, 0
-    return carried.join(lost.select("doc_id"), on="doc_id", how="anti"), lost.height
 
 
 def _earlier_calls(manifest: dict[str, Any] | None) -> tuple[int, float, int]:
@@ -330,16 +326,6 @@ def _earlier_calls(manifest: dict[str, Any] | None) -> tuple[int, float, int]:
     )
 
 
-def _lost_problem(count: int, location: str) -> dict[str, Any]:
-    message = (
-        f"the store has lost {count} documents this run had stored (its committed transactions "
-        f"are not in {location}: a write-ahead log removed after a crash, or the file restored "
-        "from a copy); they are ingested again in this run"
-    )
-    log.warning("%s", message)
-    return {"type": "StoreLost", "category": "checkpoint", "count": count, "message": message}
-
-
 def _plan(
     store: DocumentStore,
     source: str,
@@ -349,6 +335,7 @@ def _plan(
     scope: tuple[tuple[str, ...], tuple[str, ...], bool],
     recursive: bool,
     fingerprints: dict[str, str],
+    labels: LabelTable | None = None,
 ) -> tuple[pl.DataFrame, int]:
     """The plan of ``inventory`` against the store, and the count of stored documents in scope."""
     known = store.known_documents(source)
@@ -365,6 +352,7 @@ def _plan(
         fingerprints=fingerprints,
         exclude=exclude,
         include_hidden=include_hidden,
+        document_fingerprints=plan_fingerprints(labels, known, inventory, fingerprints),
     )
     if listed is None:
         stored_in_scope = int(planned["status"].is_in(["deleted", "changed", "unchanged"]).sum())

@@ -26,7 +26,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
@@ -38,6 +38,7 @@ from docbatch.result import RunOutput
 from docbatch.retry import RetryPolicy
 from docbatch.run.supervisor import Supervisor
 from docbatch.state.checkpoint import Checkpoint
+from docbatch.state.labels import LabelTable
 from docbatch.store.base import DocumentStore
 from docbatch.work.outcomes import after_retries
 from docbatch.work.worker import ParseOptions, SliceResult, process_slice
@@ -103,6 +104,11 @@ class RunContext:
     """Called after each checkpoint part (e.g. to refresh the performance report)."""
     on_batch: Callable[[int], None] | None = None
     """Called with the batch's number when its last commit is done."""
+    labels: LabelTable | None = None
+    """The source's label table: each commit's label rows are merged in and saved."""
+    fix_up: bool = False
+    """The commits store files the run has counted and checkpointed already, parsed again
+    (``run.references``): they write no checkpoint part and count nothing."""
 
 
 class Runner:
@@ -227,9 +233,7 @@ class Runner:
             failed = result.outcomes.filter(pl.col("retryable"))
             ids = set(failed["doc_id"])
             if attempt >= policy.max_attempts:
-                return SliceResult(
-                    after_retries(result.outcomes), result.documents, result.passages, result.touched
-                )
+                return replace(result, outcomes=after_retries(result.outcomes))
             for row in failed.iter_rows(named=True):
                 log.info(
                     "retrying %s after %s (attempt %d of %d): %s",
@@ -263,6 +267,12 @@ class Runner:
             result.touched,
             on_retry=_log_store_retry,
         )
+        if ctx.labels is not None and result.labels.height:  # after the store has the documents
+            ctx.labels.merge(result.labels)
+            ctx.labels.save()
+        self.outcomes.append(outcomes)
+        if ctx.fix_up:
+            return
         ctx.checkpoint.write_part(ctx.run_id, self.part, outcomes)
         self.part += 1
         status = outcomes["status"]
@@ -277,7 +287,6 @@ class Runner:
                 sink.outcomes(ctx.progress, outcomes)
         if ctx.on_checkpoint is not None:
             ctx.on_checkpoint()
-        self.outcomes.append(outcomes)
 
     def _record_commit(self, files: int, size_used: int, batch: int) -> None:
         ctx = self.ctx

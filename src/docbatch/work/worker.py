@@ -16,13 +16,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
 from docbatch.errors import NotRegularFile, ValidationError
 from docbatch.formats import get_parser
-from docbatch.formats.base import Parser
+from docbatch.formats.base import LabelParser, Parser
 from docbatch.formats.html import HtmlOptions
 from docbatch.formats.html import parse as parse_html
 from docbatch.frames import DOCUMENTS, PASSAGES, TOUCHED
@@ -30,6 +30,7 @@ from docbatch.work.chunking import PassageRules, chunk
 from docbatch.work.decoding import BINARY_SNIFF_BYTES, check_not_binary, decode
 from docbatch.work.filekinds import not_regular_reason
 from docbatch.work.isolation import Heartbeat, time_limit
+from docbatch.work.labels import LABELS, refs_fingerprint
 from docbatch.work.outcomes import WORKER_OUTCOMES, failed_rows, failure, worker_rows
 
 _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -57,6 +58,10 @@ class ParseOptions:
     """Give up on a file whose parsing takes longer (0: no limit)."""
     heartbeat_dir: str | None = None
     """Where a worker process records the file it is on (read by the driver's watchdog)."""
+    labels: Mapping[str, str] | None = None
+    """The source's label table (section label -> title) for the built-in reStructuredText
+    parsers, which then report each document's labels (``SliceResult.labels``); None: not
+    kept."""
 
 
 @dataclass
@@ -68,14 +73,16 @@ class SliceResult:
     passages: pl.DataFrame
     touched: pl.DataFrame
     """Documents whose content is unchanged but whose size/mtime must be recorded."""
+    labels: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LABELS))
+    """The section labels of the reStructuredText documents parsed (``work.labels``)."""
 
     def without(self, doc_ids: set[str]) -> SliceResult:
         """This result minus the given documents (used when a retry replaces them)."""
         keep = ~pl.col("doc_id").is_in(list(doc_ids))
         return SliceResult(*(frame.filter(keep) for frame in self.frames()))
 
-    def frames(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-        return self.outcomes, self.documents, self.passages, self.touched
+    def frames(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        return self.outcomes, self.documents, self.passages, self.touched, self.labels
 
     @staticmethod
     def empty() -> SliceResult:
@@ -85,6 +92,7 @@ class SliceResult:
             pl.DataFrame(schema=DOCUMENTS),
             pl.DataFrame(schema=PASSAGES),
             pl.DataFrame(schema=TOUCHED),
+            pl.DataFrame(schema=LABELS),
         )
 
     @staticmethod
@@ -131,6 +139,7 @@ class _SliceWork:
         self.docs: dict[str, list[Any]] = {name: [] for name in DOCUMENTS}
         self.passages: dict[str, list[Any]] = {name: [] for name in PASSAGES}
         self.touched: dict[str, list[Any]] = {name: [] for name in TOUCHED}
+        self.labels: dict[str, list[Any]] = {name: [] for name in LABELS}
         self.real_folders: dict[str, str] = {}
         """Folder -> its real path, for this slice (a file's own lstat is never remembered)."""
 
@@ -140,6 +149,7 @@ class _SliceWork:
             pl.DataFrame(self.docs, schema=DOCUMENTS),
             pl.DataFrame(self.passages, schema=PASSAGES),
             pl.DataFrame(self.touched, schema=TOUCHED),
+            pl.DataFrame(self.labels, schema=LABELS),
         )
 
     def process(self, row: dict[str, Any]) -> None:
@@ -181,13 +191,31 @@ class _SliceWork:
         options = self.options
         text, encoding = decode(data, options.fallback_encoding)
         parser = options.parsers.get(row["format"])
+        table = options.labels if parser is None and row["format"] == "rst" else None
         if parser is None and row["format"] == "html" and options.html is not None:
             parser = functools.partial(parse_html, options=options.html)
         elif parser is None:
             parser = get_parser(row["format"], rst_engine=options.rst_engine)
+            if table is not None:
+                parser = functools.partial(cast(LabelParser, parser), labels=table)
         with time_limit(options.file_timeout_s):
             parsed = parser(text)
         pieces = chunk(row["doc_id"], parsed, options.passages)
+        fingerprint = options.fingerprints.get(row["format"], "")
+        if table is not None:  # its labels: once nothing can fail any more
+            fingerprint = refs_fingerprint(fingerprint, parsed.refs, table)
+            labels = dict(parsed.labels)
+            _append(
+                self.labels,
+                (
+                    row["doc_id"],
+                    content_hash,
+                    fingerprint,
+                    list(labels),
+                    list(labels.values()),
+                    list(parsed.refs),
+                ),
+            )
         columns = self.passages
         columns["doc_id"].extend([row["doc_id"]] * len(pieces))
         columns["seq"].extend([p.seq for p in pieces])
@@ -210,7 +238,7 @@ class _SliceWork:
                 content_hash,
                 len(parsed.text),
                 len(pieces),
-                options.fingerprints.get(row["format"], ""),
+                fingerprint,
                 None,  # git provenance is added by the driver, which knows the repository
                 None,
                 None,

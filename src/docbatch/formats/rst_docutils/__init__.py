@@ -10,7 +10,8 @@ nothing; the ERROR-level messages left in the doctree are summarised in
 A section's anchor is its docutils id (its explicit label when it has one); a block's
 source lines run from its node's line to the line before the next block's. A ``:ref:``
 without a title of its own to a section labelled in the document shows the section's
-title, as in Sphinx.
+title, as in Sphinx; one to another document's label shows the title the label table
+given to ``parse`` holds.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import copy
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from docutils import nodes
 from docutils.core import publish_doctree
@@ -132,19 +133,44 @@ def _links(doc: nodes.document) -> Iterable[str]:
             yield uri
 
 
-def _resolve_refs(doc: nodes.document) -> None:
+def _section_title(doc: nodes.document, label: str) -> str | None:
+    """The title of the section ``label`` (an explicit label) names in ``doc``, if any."""
+    if not doc.nametypes.get(label):
+        return None
+    section = doc.ids.get(doc.nameids.get(label) or "")
+    if isinstance(section, nodes.section) and section.children:
+        title = section.children[0]
+        if isinstance(title, nodes.title) and title.astext().strip():
+            return one_line(title.astext())
+    return None
+
+
+def _labels(doc: nodes.document) -> dict[str, str]:
+    """Each explicit label of a section of ``doc`` and the section's title."""
+    titles = {}
+    for label, explicit in doc.nametypes.items():
+        if explicit:
+            title = _section_title(doc, label)
+            if title is not None:
+                titles[label] = title
+    return titles
+
+
+def _resolve_refs(doc: nodes.document, table: Mapping[str, str]) -> dict[str, None]:
     """Show the title of the section a ``:ref:`` names (by its explicit label) in place of
-    the label, when the section is in the document."""
+    the label: the document's section, else the title ``table`` holds for the label.
+    Returns the labels that name no section of the document."""
     marked = [node for node in doc.findall(nodes.inline) if sphinx_compat.REF_LABEL in node.attributes]
+    unresolved: dict[str, None] = {}
     for node in marked:
         label = node[sphinx_compat.REF_LABEL]
-        if not doc.nametypes.get(label):
-            continue
-        section = doc.ids.get(doc.nameids.get(label) or "")
-        if isinstance(section, nodes.section) and section.children:
-            title = section.children[0]
-            if isinstance(title, nodes.title) and title.astext().strip():
-                node[:] = [nodes.Text(one_line(title.astext()))]
+        title = _section_title(doc, label)
+        if title is None:
+            unresolved[label] = None
+            title = table.get(label)
+        if title is not None:
+            node[:] = [nodes.Text(title)]
+    return unresolved
 
 
 def _first_section_title(doc: nodes.document) -> str | None:
@@ -156,8 +182,13 @@ def _first_section_title(doc: nodes.document) -> str | None:
     return None
 
 
-def parse(text: str) -> ParsedDocument:
+def parse(text: str, *, labels: Mapping[str, str] | None = None) -> ParsedDocument:
     """Parse reStructuredText into clean search text, headings and links.
+
+    ``labels`` maps other documents' section labels to their titles: an untitled ``:ref:``
+    to one shows its title. The document's own labels and the labels of its untitled
+    ``:ref:`` roles that name none of its sections are in ``ParsedDocument.labels`` and
+    ``refs``.
 
     Raises:
         ParseError: docutils cannot process the text.
@@ -168,7 +199,8 @@ def parse(text: str) -> ParsedDocument:
     doc = _doctree(text)
     builder.warnings.extend(_prepare(doc))
     if ":ref:`" in text:
-        _resolve_refs(doc)
+        builder.refs.update(_resolve_refs(doc, labels or {}))
+    builder.labels.update(_labels(doc))
     walk(doc, Placed(builder, text))
     builder.links.extend(_links(doc))
     title = doc.get("title") or _first_section_title(doc)

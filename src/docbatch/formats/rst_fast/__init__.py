@@ -16,12 +16,14 @@ in the input.
 A section's anchor is its docutils id (the label of the target right before it, else
 its title's; ``rst_fast_ids``); each block and heading knows the source lines it was
 read from (a heading its title and adornment lines). A ``:ref:`` without a title of its
-own to a section labelled in the document shows the section's title, as in Sphinx.
+own to a section labelled in the document shows the section's title, as in Sphinx; one to
+another document's label shows the title the label table given to ``parse`` holds.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from docbatch.errors import ParseError
 from docbatch.formats.base import DocumentBuilder, ParsedDocument
@@ -157,8 +159,10 @@ def _render(
 def _titles(reader: BlockReader, size: int) -> dict[str, str]:
     """The title of each labelled section (what a ``:ref:`` to the label shows), cleaned
     apart from the document's inline pass (which they must not change)."""
-    clean = Inline(dict(reader.targets), reader.substitutions, size).text
     titles: dict[str, str] = {}
+    if not any(op[0] == "h" and op[3] for op in reader.ops):
+        return titles
+    clean = Inline(dict(reader.targets), reader.substitutions, size).text
     for op in reader.ops:
         if op[0] == "h" and op[3]:
             title = _one_line(clean(op[2]))
@@ -192,8 +196,13 @@ def _cell(source: str, inline: Inline) -> str:
     return builder.build(None).text
 
 
-def parse(text: str) -> ParsedDocument:
+def parse(text: str, *, labels: Mapping[str, str] | None = None) -> ParsedDocument:
     """Parse reStructuredText into clean search text, headings and links.
+
+    ``labels`` maps other documents' section labels to their titles: an untitled ``:ref:``
+    to one shows its title. The document's own labels and the labels of its untitled
+    ``:ref:`` roles that name none of its sections are in ``ParsedDocument.labels`` and
+    ``refs``.
 
     Raises:
         ParseError: the reader failed on the input (not expected for any input).
@@ -206,11 +215,15 @@ def parse(text: str) -> ParsedDocument:
         lines = _lines(text)
         reader.read(lines, explicit)
         inline = Inline(reader.targets, reader.substitutions, len(text))
-        if ":ref:`" in text:
-            inline.titles = _titles(reader, len(text))
+        titles = _titles(reader, len(text))
+        inline.titles = titles
+        if labels:
+            inline.table = labels
         numbers = _Numbers(reader.sectnum) if reader.sectnum is not None else None
         _render(reader, inline, builder, numbers, _rows(text, len(lines)))
         builder.links.extend(inline.links(reader.anonymous))
+        builder.labels.update(titles)
+        builder.refs.update(inline.unresolved)
         return builder.build(reader.title)
     except (RecursionError, MemoryError) as exc:
         raise ParseError(f"rst reader failed: {type(exc).__name__}") from None

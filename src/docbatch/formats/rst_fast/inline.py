@@ -12,6 +12,7 @@ end-strings remember where they failed, so the cost stays linear in the input.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from docbatch.formats.rst_fast.ids import Ids
 from docbatch.formats.rst_fast.text import (
@@ -84,7 +85,8 @@ class Inline:
     embedded target take theirs as they are read. ``shown`` collects the (text, name) of
     each substitution made in the runs given to ``text`` (the caller empties it).
     ``titles`` maps section labels to their titles: a ``:ref:`` to a label without a title
-    of its own shows the title, as in Sphinx.
+    of its own shows the title, as in Sphinx; a label not there is one of ``unresolved``, and
+    shows its title in ``table`` (other documents' labels) when it has one there.
     """
 
     def __init__(
@@ -97,6 +99,8 @@ class Inline:
         self.ids = Ids()
         self.shown: list[tuple[str, str]] = []
         self.titles: dict[str, str] = {}
+        self.table: Mapping[str, str] = {}
+        self.unresolved: dict[str, None] = {}
         self._uri_budget = URI_BUDGET
         self._depth = 0
         self._illegal = 0
@@ -278,8 +282,12 @@ class Inline:
             shown = self._numbered(role, unescape(escaped))
             if shown is not None:
                 return shown
-        if role in ("ref", "std:ref") and self.titles and not has_title(escaped):
-            title = self.titles.get(normalize_name(unescape(escaped)))
+        if role in ("ref", "std:ref") and not has_title(escaped):
+            label = normalize_name(unescape(escaped))
+            title = self.titles.get(label)
+            if title is None:
+                self.unresolved[label] = None
+                title = self.table.get(label)
             if title is not None:
                 return title
         return display_text(escaped)

@@ -1,0 +1,76 @@
+"""After a call's files are committed: parse again the reStructuredText documents whose
+references to other documents' section labels the label table now resolves otherwise.
+
+A document is parsed with the label table as it was when the call began; the call's own
+documents may define labels it refers to, or change their titles. Once every slice is
+committed (and the table holds the call's labels), the stored documents whose fingerprint
+is not the one the table expects (``docbatch.state.labels``; each row says how its
+document was stored, so the store is not read) are parsed again with the table, in slices
+committed to the store like the call's. A call stopped before or during this pass leaves
+those documents with a fingerprint the next call's planning finds out of date (a resumed
+run does not carry their outcome rows then), so it parses them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import polars as pl
+
+from docbatch.frames import PLAN
+from docbatch.result import RunOutput
+from docbatch.run.preparation import PreparedRun
+from docbatch.run.runner import RunContext, Runner
+
+log = logging.getLogger("docbatch")
+
+
+def out_of_date(run: PreparedRun, ctx: RunContext, output: RunOutput) -> pl.DataFrame:
+    """Plan rows (``changed``) of the run's stored reStructuredText documents whose fingerprint
+    is not the one the label table expects, leaving out the files that failed in the call."""
+    table = ctx.labels
+    base = ctx.options.fingerprints.get("rst")
+    if table is None or base is None:
+        return pl.DataFrame(schema=PLAN)
+    removed = run.decided.filter(pl.col("status") == "deleted")["doc_id"]
+    if removed.len():
+        table.drop(removed)
+        table.save()
+    files = run.planned.filter(
+        (pl.col("format") == "rst") & pl.col("status").is_in(["new", "changed", "unchanged"])
+    )
+    failed = output.outcomes.filter(pl.col("status") == "failed").select("doc_id")
+    files = files.join(failed, on="doc_id", how="anti")
+    stale = table.stale(files["doc_id"], base)
+    return files.filter(pl.col("doc_id").is_in(stale.implode())).with_columns(
+        status=pl.lit("changed"),
+        reason=pl.lit("resolves its references to other documents' sections otherwise"),
+        known_hash=pl.lit(None, dtype=pl.Utf8),
+    )
+
+
+def resolve_references(run: PreparedRun, ctx: RunContext, output: RunOutput) -> RunOutput:
+    """Parse again (see the module) the documents ``out_of_date`` finds, and store them. This
+    is a fix-up of what the call stored: no checkpoint part, no progress, no timeline row, and
+    the files keep their outcome rows (a file that fails now keeps its stored document, which
+    the next call plans out of date again); returns ``output`` (interrupted if stopped)."""
+    todo = out_of_date(run, ctx, output)
+    if todo.height == 0 or ctx.labels is None:
+        return output
+    log.info("parsing %d documents again with the section titles of other documents", todo.height)
+    ids = todo["doc_id"].to_list()
+    again = replace(
+        ctx,
+        options=replace(ctx.options, labels=ctx.labels.titles()),
+        fix_up=True,
+        sinks=[],
+        provenance=run.repo.provenance(ids) if run.repo is not None else None,
+        on_checkpoint=None,
+        on_batch=None,
+    )
+    second = Runner(again).run(todo.select(list(PLAN)))
+    failed = second.outcomes.filter(pl.col("status") == "failed")
+    for doc_id, message in failed.select("doc_id", "error_message").iter_rows():
+        log.warning("%s could not be parsed again for its references: %s", doc_id, message)
+    return replace(output, interrupted=output.interrupted or second.interrupted)

@@ -1,0 +1,64 @@
+"""Section labels across documents: what each engine reports (the labels a document defines,
+the untitled ``:ref:`` roles it cannot resolve itself) and how a label table given to the
+parser resolves the latter. Every test runs on both engines (the ``rst_engine`` fixture)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from docbatch.formats.base import Parser
+
+DEFINES = """\
+Guide
+=====
+
+.. _x-label:
+
+Section *X*
+-----------
+
+Body of X.
+
+.. _plain-target:
+
+A paragraph with a target, no section.
+"""
+
+REFERS = """\
+Usage
+=====
+
+See :ref:`x-label`, :ref:`other <x-label>`, :ref:`missing-label` and :ref:`here-label`.
+
+.. _here-label:
+
+Here
+----
+
+Text.
+"""
+
+
+def _parse(parser: Parser, text: str, **options: Any) -> Any:
+    return parser(text, **options)  # type: ignore[call-arg]
+
+
+def test_a_document_reports_its_section_labels_with_their_titles(rst_engine: Parser) -> None:
+    doc = _parse(rst_engine, DEFINES)
+    assert dict(doc.labels) == {"x-label": "Section X"}
+    assert doc.refs == ()
+
+
+def test_untitled_refs_to_other_documents_are_reported_and_shown_by_label(rst_engine: Parser) -> None:
+    doc = _parse(rst_engine, REFERS)
+    assert doc.refs == ("x-label", "missing-label")
+    assert "See x-label, other, missing-label and Here." in doc.text
+    assert dict(doc.labels) == {"here-label": "Here"}
+
+
+def test_a_label_table_shows_the_titles_of_other_documents_sections(rst_engine: Parser) -> None:
+    table = {"x-label": "Section X", "here-label": "Not this one"}
+    doc = _parse(rst_engine, REFERS, labels=table)
+    assert "See Section X, other, missing-label and Here." in doc.text
+    # what the document cannot resolve itself is reported whatever the table holds
+    assert doc.refs == ("x-label", "missing-label")

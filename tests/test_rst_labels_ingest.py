@@ -1,0 +1,138 @@
+"""A ``:ref:`` without a title to a section of another document of the source shows the
+section's title in the stored passage, as in Sphinx, with both RST engines: the source's
+label table is kept in the state folder across calls, and a title change in one document
+reaches the passages of the documents that refer to it on the next call."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+import pytest
+
+from docbatch import BatchIngestService
+
+if TYPE_CHECKING:
+    from tests.conftest import MakeService
+
+A = """\
+Alpha
+=====
+
+.. _x-label:
+
+{title}
+---------------
+
+The section about X.
+"""
+B = """\
+Beta
+====
+
+For details see :ref:`x-label` and :ref:`nowhere-label`.
+"""
+C = """\
+Gamma
+=====
+
+Nothing to resolve here.
+"""
+
+
+def _tree(root: Path) -> Path:
+    root.mkdir()
+    (root / "a.rst").write_text(A.format(title="Section X"))
+    (root / "b.rst").write_text(B)
+    (root / "c.rst").write_text(C)
+    return root
+
+
+def _retitle(root: Path, title: str) -> None:
+    path = root / "a.rst"
+    before = path.stat().st_mtime_ns
+    path.write_text(A.format(title=title))
+    os.utime(path, ns=(before + 10**9, before + 10**9))
+
+
+def _text(service: BatchIngestService, doc_id: str) -> str:
+    return "\n".join(service.backend.passages("docs", doc_id)["text"])
+
+
+def _statuses(outcomes: pl.DataFrame) -> dict[str, str]:
+    return dict(outcomes.select("doc_id", "status").iter_rows())
+
+
+@pytest.fixture(params=["fast", "docutils"])
+def service(request: pytest.FixtureRequest, make_service: MakeService) -> BatchIngestService:
+    return make_service(rst_engine=request.param)
+
+
+def test_a_ref_to_another_documents_section_shows_its_title(
+    service: BatchIngestService, tmp_path: Path
+) -> None:
+    root = _tree(tmp_path / "docs")
+    first = service.ingest_batch(root, source="docs", executor="serial")
+    assert first.outcomes["status"].to_list() == ["succeeded"] * 3
+    assert "For details see Section X and nowhere-label." in _text(service, "b.rst")
+    hits = service.search("details Section", source="docs")
+    assert hits["doc_id"].to_list() == ["b.rst"]
+    assert any(service.state_dir.glob("labels/*.parquet"))
+
+    _retitle(root, "Binary Targets")
+    second = service.ingest_batch(root, source="docs", executor="serial")
+    assert "For details see Binary Targets and nowhere-label." in _text(service, "b.rst")
+    assert _statuses(second.outcomes) == {"a.rst": "succeeded", "b.rst": "skipped", "c.rst": "skipped"}
+
+    third = service.ingest_batch(root, source="docs", executor="serial")  # nothing left to resolve
+    assert set(third.outcomes["status"]) == {"skipped"}
+    assert set(third.plan_counts) == {"unchanged"}
+
+
+def test_a_title_change_reaches_referring_documents_in_a_later_call(
+    service: BatchIngestService, tmp_path: Path
+) -> None:
+    """A call that does not look at the referring document (another pattern) cannot parse it
+    again: the next call plans it out of date from the kept table."""
+    root = _tree(tmp_path / "docs")
+    service.ingest_batch(root, source="docs", executor="serial")
+    _retitle(root, "Section Renamed")
+    service.ingest_batch(root, source="docs", executor="serial", pattern="a.rst")
+    plan = service.plan(root, source="docs")
+    assert dict(plan.select("doc_id", "status").iter_rows())["b.rst"] == "changed"
+    service.ingest_batch(root, source="docs", executor="serial")
+    assert "For details see Section Renamed and nowhere-label." in _text(service, "b.rst")
+
+
+def test_a_lost_label_table_is_built_again(service: BatchIngestService, tmp_path: Path) -> None:
+    root = _tree(tmp_path / "docs")
+    service.ingest_batch(root, source="docs", executor="serial")
+    for table in service.state_dir.glob("labels/*.parquet"):
+        table.unlink()
+    _retitle(root, "Section Again")
+    again = service.ingest_batch(root, source="docs", executor="serial")
+    assert set(again.outcomes["status"]) == {"succeeded"}  # every document read for its labels
+    assert "For details see Section Again and nowhere-label." in _text(service, "b.rst")
+
+
+def test_a_call_stopped_before_resolving_leaves_the_referring_document_planned(
+    service: BatchIngestService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documents are parsed again at the end of the call: a call that dies before that
+    leaves b.rst out of date in the store, and the next call parses it."""
+    from docbatch.run import references
+
+    root = _tree(tmp_path / "docs")
+    service.ingest_batch(root, source="docs", executor="serial")
+    _retitle(root, "Section Later")
+    monkeypatch.setattr(references, "resolve_references", lambda run, ctx, output: output)
+    service.ingest_batch(root, source="docs", executor="serial")
+    assert "For details see Section X and" in _text(service, "b.rst")
+    plan = dict(service.plan(root, source="docs").select("doc_id", "reason").iter_rows())
+    assert "section title" in plan["b.rst"]
+    monkeypatch.undo()
+    again = service.ingest_batch(root, source="docs", executor="serial")
+    assert _statuses(again.outcomes)["b.rst"] == "succeeded"
+    assert "For details see Section Later and nowhere-label." in _text(service, "b.rst")
