@@ -11,7 +11,15 @@ import pytest
 
 from docbatch import BatchIngestService, QueryError
 from docbatch.sample import SAMPLE_MAX_FILE_SIZE, SAMPLE_PATTERN
-from docbatch.store.query import MAX_DISTINCT_TERMS, MAX_HITS, MAX_QUERY_CHARS, MAX_TERMS, to_fts5
+from docbatch.store.query import (
+    MAX_DISTINCT_TERMS,
+    MAX_DROPPED_WORDS,
+    MAX_HITS,
+    MAX_QUERY_CHARS,
+    MAX_TERMS,
+    plan_search,
+    to_fts5,
+)
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +88,26 @@ def test_a_huge_limit_on_the_command_line_is_one_line_and_exit_2(service: BatchI
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert f"from 1 to {MAX_HITS}" in proc.stderr
+
+
+def test_a_long_query_within_the_bounds_answers(service: BatchIngestService) -> None:
+    """A pasted sentence of 40 words is a query like any other: its fallback stages leave out
+    one or two words, not every combination of them (2^40 stages of billions of groups)."""
+    words = "the quokka lives on an island and eats leaves grass and roots at night".split()
+    query = " ".join(words + [f"filler{i}" for i in range(40 - len(words))])
+    db = Path(service.backend.location)
+    proc = subprocess.run(
+        [sys.executable, "-m", "docbatch", "search", query, "--db", str(db), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "quokka" in proc.stdout
+
+
+def test_the_fallback_stages_leave_out_at_most_two_words() -> None:
+    plan = plan_search(" ".join(f"word{i}" for i in range(8)))
+    combined = [stage for stage, if_empty in plan.fallbacks if not if_empty]
+    assert len(combined) == MAX_DROPPED_WORDS
+    assert plan.fallbacks[-1] == ([x for t in plan.strict for x in ("OR", t)][1:], True)

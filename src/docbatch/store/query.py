@@ -17,6 +17,9 @@ MAX_TERMS = 128
 """A query's cost grows with its terms (quadratically in FTS5): past these bounds a query
 is refused with a clear error instead of running for minutes."""
 MAX_HITS = 10_000
+MIN_PREFIX_CHARS = 3
+"""A prefix search (``conf*``) needs this many characters: ``a*`` stands for thousands of
+words, each to be read from the index."""
 MARKERS = ("«", "»")
 """What a snippet puts around a matching word by default: characters documentation text
 hardly holds, unlike brackets."""
@@ -98,7 +101,13 @@ def to_fts5(query: str) -> str:
         elif word in _OPERATORS:
             terms.append(word)
         elif word.endswith("*") and len(word) > 1:
-            terms.append(_quote(word.rstrip("*")) + "*")
+            stem = word.rstrip("*")
+            if len(stem) < MIN_PREFIX_CHARS:
+                raise QueryError(
+                    f"invalid search query {query!r}: a prefix search needs {MIN_PREFIX_CHARS} characters "
+                    f"or more before the * ({word!r} would match most words)"
+                )
+            terms.append(_quote(stem) + "*")
         else:
             terms.append(_quote(word))
     terms = _without_repeats(terms)
@@ -190,15 +199,15 @@ class SearchPlan:
     @property
     def fallbacks(self) -> list[tuple[list[Term | str], bool]]:
         """The fallback stages in turn, each with whether it runs only when nothing was found
-        before it: any one word (costly over common words, and weak next to better hits),
-        and the parts of a code-like word (``foo-bar`` does not find ``foo.bar`` next to
-        its own hits)."""
+        before it: all words but one, but two (``MAX_DROPPED_WORDS``), then any one word
+        (costly over common words, and weak next to better hits), and the parts of a
+        code-like word (``foo-bar`` does not find ``foo.bar`` next to its own hits)."""
         terms = [t for t in self.strict if isinstance(t, Term)]
         if not self.fallback:
             return []
         stages: list[tuple[list[Term | str], bool]] = []
-        for size in range(len(terms) - 1, 1, -1):
-            groups = list(itertools.combinations(terms, size))[:MAX_FALLBACK_GROUPS]
+        for size in range(len(terms) - 1, max(1, len(terms) - 1 - MAX_DROPPED_WORDS), -1):
+            groups = itertools.islice(itertools.combinations(terms, size), MAX_FALLBACK_GROUPS)
             stages.append(([x for group in groups for x in ("OR", *_and(group))][1:], False))
         if len(terms) > 1:
             stages.append(([x for term in terms for x in ("OR", term)][1:], True))
@@ -218,6 +227,10 @@ class SearchPlan:
 
 MAX_FALLBACK_GROUPS = 10
 """At most this many combinations of words in one fallback stage."""
+MAX_DROPPED_WORDS = 2
+"""The fallback stages leave out one word, then two, and no more before any word will do:
+a long query would otherwise make dozens of stages (and a 40-word one, billions of
+combinations of words)."""
 
 
 def _and(terms: tuple[Term, ...]) -> list[Term | str]:

@@ -4,7 +4,9 @@ bm25, exact words for a bonus), hits built with their snippet and document field
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -14,6 +16,7 @@ from docbatch.store.query import (
     CANDIDATES,
     TITLE_BONUS,
     SearchPlan,
+    Term,
     check_limit,
     check_markers,
     items_fts5,
@@ -37,17 +40,28 @@ _SCORE = """(-bm25(passages_stem, {w})
     * min(1.0, {floor} + (1.0 - {floor}) * (p."end" - p.start) / {short}.0)
     * (1.0 + {exact} * (exact.id IS NOT NULL)))"""
 _RANKED = """
-WITH exact AS MATERIALIZED (SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH :match),
+WITH exact AS MATERIALIZED (
+    SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH :match {bound_exact}
+),
 hit AS {materialized} (
     SELECT p.id, p.source, p.doc_id, {score} AS score, p.title
     FROM passages_stem CROSS JOIN passages AS p ON p.id = passages_stem.rowid
     {documents}LEFT JOIN exact ON exact.id = passages_stem.rowid
-    WHERE passages_stem MATCH :match {source_filter}{filters}
+    WHERE passages_stem MATCH :match {bound}{source_filter}{filters}
 )
 SELECT id, source, doc_id, score, title FROM {hits}
 ORDER BY score DESC, id
 LIMIT :limit
 """
+BROAD = 10_000
+"""The most passages one stage of a search ranks. bm25 costs about 2 µs a passage, and a
+common word matches most passages of a large store ("the": 90,000 of 100,000), so a stage
+that matches more ranks the passages whose title or headings hold its words, and of those,
+when they are still more, the ``BROAD`` stored first: no accepted query costs more than a
+few such stages."""
+_COUNT = "SELECT count(*) FROM (SELECT 1 FROM passages_stem WHERE passages_stem MATCH ? LIMIT ?)"
+_NTH = "SELECT rowid FROM passages_stem WHERE passages_stem MATCH ? ORDER BY rowid LIMIT 1 OFFSET ?"
+_HEADINGS = "{title heading_path}"
 _DOCUMENTS_JOIN = "JOIN documents AS d ON d.source = p.source AND d.doc_id = p.doc_id\n    "
 _BEST_IN_DOCUMENT = """(
     SELECT *, row_number() OVER (PARTITION BY source, doc_id ORDER BY score DESC, id) AS nth FROM hit
@@ -67,6 +81,72 @@ Ranked = tuple[str, int, str, str, float]
 """A ranked passage: the expression it matched, its id, source, document and score."""
 
 
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a search as it is ranked: the passages matching ``expression`` (or, for a
+    broad one, ``ranked``: its words in the title or headings) up to rowid ``last``."""
+
+    expression: str
+    ranked: str
+    last: int | None = None
+
+
+MAX_COMMON_WORDS = 3
+"""A query of more words keeps this many of those in more than ``BROAD`` passages, the
+rarest: each such word costs a pass over most of the index in every stage, and adds
+almost nothing to the ranking."""
+MAX_MATCHED_WORDS = 8
+"""A longer query (of words alone, or of alternatives alone) is matched and ranked on its
+rarest words: a pasted paragraph finds the passages of its telling words."""
+
+
+def without_common_words(con: sqlite3.Connection, plan: SearchPlan) -> tuple[SearchPlan, set[Term]]:
+    """``plan`` (of words alone or of alternatives alone) without its common words past
+    ``MAX_COMMON_WORDS``, and of at most ``MAX_MATCHED_WORDS`` words, the rarest of those
+    the store holds; where any one word will do, the common words are left out when others
+    remain (they would match most passages and add nothing to the ranking). Also the
+    common words kept."""
+    terms = [t for t in plan.strict if isinstance(t, Term)]
+    alternatives = all(item == "OR" for item in plan.strict[1::2]) and len(terms) * 2 - 1 == len(plan.strict)
+    if len(terms) < 2 or (plan.strict != terms and not alternatives):
+        return plan, set()
+    candidates = list(dict.fromkeys([*terms, *plan.fallback]))
+    counts = {t: con.execute(_COUNT, (t.fts5(), BROAD + 1)).fetchone()[0] for t in candidates}
+    # the rarest words found first (a word found nowhere finds nothing); stable: equal
+    # counts in the query's order
+    rarest = sorted(candidates, key=lambda t: (counts[t] == 0, counts[t]))
+    common = [t for t in rarest if counts[t] > BROAD]
+    kept = [t for t in rarest if t not in common[MAX_COMMON_WORDS:]][:MAX_MATCHED_WORDS]
+    strict = [t for t in terms if t in kept] or [min(terms, key=counts.__getitem__)]
+    if alternatives:
+        strict = [t for t in strict if t not in common] or strict
+        return SearchPlan(_any(strict), []), set(common)
+    fallback = [t for t in plan.fallback if t in kept]
+    return SearchPlan(list[Term | str](strict), fallback), set(common)
+
+
+def _any(terms: list[Term]) -> list[Term | str]:
+    return [x for t in terms for x in ("OR", t)][1:]
+
+
+def _without_common(items: list[Term | str], common: set[Term]) -> list[Term | str]:
+    """An any-word stage without the ``common`` words, when others remain."""
+    terms = [t for t in items if isinstance(t, Term)]
+    if len(terms) * 2 - 1 != len(items) or any(t != "OR" for t in items[1::2]):
+        return items
+    return _any([t for t in terms if t not in common] or terms)
+
+
+def bounded(con: sqlite3.Connection, expression: str) -> Stage:
+    """The stage that ranks at most about ``BROAD`` passages matching ``expression``."""
+    (matches,) = con.execute(_COUNT, (expression, BROAD + 1)).fetchone()
+    if matches <= BROAD:
+        return Stage(expression, expression)
+    narrowed = f"{_HEADINGS} : ({expression})"
+    row = con.execute(_NTH, (narrowed, BROAD)).fetchone()
+    return Stage(expression, narrowed, None if row is None else row[0])
+
+
 def search(
     con: sqlite3.Connection,
     query: str,
@@ -80,22 +160,23 @@ def search(
     """``SEARCH_HITS`` for ``query`` (see ``SQLiteStore.search``)."""
     limit = check_limit(limit)
     open_, close = check_markers(markers)
-    plan = plan_search(query)
     try:
-        strict = plan.strict_fts5()
-        ranked = _ranked(con, plan, strict, limit, source, group_by_document, where)
-        for stage, if_empty in plan.fallbacks:
+        plan, common = without_common_words(con, plan_search(query))
+        stage = bounded(con, plan.strict_fts5())
+        ranked = _ranked(con, plan, stage, limit, source, group_by_document, where)
+        for items, if_empty in plan.fallbacks:
             if len(ranked) >= limit or (if_empty and ranked):
                 break
             seen = {row[2:4] if group_by_document else row[1] for row in ranked}
-            expression = items_fts5(stage)
-            for row in _ranked(con, plan, expression, limit + len(ranked), source, group_by_document, where):
+            stage = bounded(con, items_fts5(_without_common(items, common) if if_empty else items))
+            for row in _ranked(con, plan, stage, limit + len(ranked), source, group_by_document, where):
                 if len(ranked) < limit and (row[2:4] if group_by_document else row[1]) not in seen:
                     ranked.append(row)
         hits = []
+        words = _any_word(plan)
         for expression, id_, _, _, score in ranked:
-            cursor = con.execute(_SHOWN, {"match": expression, "id": id_, "open": open_, "close": close})
-            shown = dict(zip((d[0] for d in cursor.description), cursor.fetchone(), strict=True))
+            shown = _shown(con, _completed(con, words, id_), id_, open_, close)
+            shown = shown or _shown(con, expression, id_, open_, close) or {}
             shown["score"] = score
             hits.append(tuple(shown.get(name) for name in SEARCH_HITS))
     except sqlite3.OperationalError as exc:
@@ -107,13 +188,13 @@ def search(
 def _ranked(
     con: sqlite3.Connection,
     plan: SearchPlan,
-    expression: str,
+    stage: Stage,
     limit: int,
     source: str | None,
     group_by_document: bool,
     where: SearchFilters,
 ) -> list[Ranked]:
-    """The best passages matching ``expression``, their score raised by ``title_match``."""
+    """The best passages of ``stage``, their score raised by ``title_match``."""
     weights = ", ".join(map(str, WEIGHTS))
     score = _SCORE.format(w=weights, floor=SHORT_FLOOR, short=SHORT_CHARS, exact=EXACT_BONUS)
     conditions, filter_params = where.sql("sqlite")
@@ -125,12 +206,61 @@ def _ranked(
         source_filter="AND p.source = :source" if source else "",
         documents=_DOCUMENTS_JOIN if where.on_documents else "",
         filters=conditions,
+        bound="" if stage.last is None else "AND passages_stem.rowid <= :last ",
+        bound_exact="" if stage.last is None else "AND rowid <= :last",
     )
-    params = {"match": expression, "source": source, "limit": max(limit, CANDIDATES), **filter_params}
+    params = {
+        "match": stage.ranked,
+        "last": stage.last,
+        "source": source,
+        "limit": max(limit, CANDIDATES),
+        **filter_params,
+    }
     found = con.execute(sql, params).fetchall()
     rows = [
-        (expression, id_, hit_source, doc_id, score * (1.0 + TITLE_BONUS * title_match(plan, title)))
+        (stage.expression, id_, hit_source, doc_id, score * (1.0 + TITLE_BONUS * title_match(plan, title)))
         for id_, hit_source, doc_id, score, title in found
     ]
     rows.sort(key=lambda row: -row[4])  # stable: equal scores keep the store's order
     return rows[:limit]
+
+
+def _any_word(plan: SearchPlan) -> str:
+    """What a hit's snippet marks: any word of ``plan`` (one lookup a word for one passage,
+    where the stage's expression of groups of words costs milliseconds)."""
+    terms = [t for t in [*plan.strict, *plan.fallback] if isinstance(t, Term)]
+    return " OR ".join(dict.fromkeys(t.fts5() for t in terms))
+
+
+def _shown(
+    con: sqlite3.Connection, expression: str, id_: int, open_: str, close: str
+) -> dict[str, object] | None:
+    cursor = con.execute(_SHOWN, {"match": expression, "id": id_, "open": open_, "close": close})
+    row = cursor.fetchone()
+    return None if row is None else dict(zip((d[0] for d in cursor.description), row, strict=True))
+
+
+_PREFIX = re.compile(r'"((?:[^"]|"")+)"\*')
+_WORD = re.compile(r"\w+")
+MAX_COMPLETIONS = 16
+
+
+def _completed(con: sqlite3.Connection, expression: str, id_: int) -> str:
+    """``expression`` with each one-word prefix (``"conf"*``) written as the words of passage
+    ``id_`` that complete it, for its snippet: FTS5 reads every completion of a prefix from
+    the whole index for each statement (12 ms for ``the*`` in 100,000 passages)."""
+    if "*" not in expression:
+        return expression
+    row = con.execute(_PASSAGE_WORDS, (id_,)).fetchone()
+    words = sorted(set(_WORD.findall(row[0].casefold()))) if row else []
+
+    def complete(match: re.Match[str]) -> str:
+        prefix = match.group(1).replace('""', '"').casefold()
+        found = [w for w in words if w.startswith(prefix)][:MAX_COMPLETIONS] if " " not in prefix else []
+        return "(" + " OR ".join(f'"{w}"' for w in found) + ")" if found else match.group(0)
+
+    return _PREFIX.sub(complete, expression)
+
+
+_PASSAGE_WORDS = """SELECT coalesce(title, '') || ' ' || coalesce(heading_path, '') || ' ' || text
+FROM passages WHERE id = ?"""

@@ -1,0 +1,65 @@
+"""A search's cost is bounded however common its words: a stage matching more than
+``BROAD`` passages ranks those whose title or headings hold its words, a long query keeps
+its rarest words, and a prefix needs three characters (the SQLite store)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import MakeService
+from docbatch import BatchIngestService, QueryError
+from docbatch.store import sqlite_search
+
+
+@pytest.fixture
+def service(tmp_path: Path, make_service: MakeService) -> BatchIngestService:
+    tree = tmp_path / "docs"
+    tree.mkdir()
+    body = "The gadget reads the file and the setting. " * 6
+    for i in range(12):
+        (tree / f"page{i:02d}.md").write_text(f"# Page {i}\n\n{body}\n\nSee page {i} for more.\n")
+    (tree / "gadget.md").write_text(f"# Gadget guide\n\n{body}\n")
+    (tree / "quokka.md").write_text("# Animals\n\nThe quokka lives on an island; quokkas eat leaves.\n")
+    service = make_service()
+    service.ingest_batch(tree, pattern="*.md", progress=None)
+    return service
+
+
+def test_a_stage_over_the_bound_ranks_the_passages_titled_with_its_words(
+    service: BatchIngestService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everywhere = service.search("gadget", limit=20)["doc_id"].to_list()
+    assert len(everywhere) == 13
+    monkeypatch.setattr(sqlite_search, "BROAD", 5)
+    assert service.search("gadget", limit=20)["doc_id"].to_list() == ["gadget.md"]
+
+
+def test_a_long_query_is_matched_on_its_rarest_words(
+    service: BatchIngestService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_search, "BROAD", 5)
+    query = "the gadget reads the file setting page quokka more"
+    hits = service.search(query)
+    assert hits["doc_id"][0] == "quokka.md"
+
+
+def test_a_prefix_hit_marks_the_word_it_completes(service: BatchIngestService) -> None:
+    hits = service.search("quok*")
+    assert hits["doc_id"].to_list() == ["quokka.md"]
+    assert "«quokka»" in hits["snippet"][0] and "«quokkas»" in hits["snippet"][0]
+
+
+@pytest.mark.parametrize("query", ["a*", "qu*", "gadget qu*"])
+def test_a_prefix_shorter_than_three_characters_is_refused(service: BatchIngestService, query: str) -> None:
+    with pytest.raises(QueryError, match="3 characters"):
+        service.search(query)
+
+
+def test_where_any_word_will_do_a_rare_word_is_not_lost_to_a_common_one(
+    service: BatchIngestService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_search, "BROAD", 5)
+    assert "quokka.md" in service.search("quokka gadget")["doc_id"].to_list()
+    assert "quokka.md" in service.search("quokka OR gadget")["doc_id"].to_list()
