@@ -15,22 +15,12 @@ import polars as pl
 from docbatch.errors import StoreBusyError, StoreError
 from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, conform
 from docbatch.store import sqlite_records, sqlite_search
-from docbatch.store.base import SOURCES, no_source, source_exists
+from docbatch.store.base import no_source, source_exists
 from docbatch.store.query import MARKERS
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
 from docbatch.store.search_filters import SearchFilterArgs, SearchFilters
 from docbatch.store.sqlite_schema import DELETE_TRIGGER, FTS_INDEXES, prepare_schema
 from docbatch.store.tokens import codes
-
-_SOURCES = """
-SELECT n.name, s.root, coalesce(d.n, 0), coalesce(s.last_ingest, d.last)
-FROM (SELECT name FROM sources UNION SELECT DISTINCT source FROM documents) AS n
-LEFT JOIN sources AS s ON s.name = n.name
-LEFT JOIN (
-    SELECT source, count(*) AS n, max(ingested_at) AS last FROM documents GROUP BY source
-) AS d ON d.source = n.name
-ORDER BY n.name
-"""
 
 _T = TypeVar("_T")
 
@@ -275,12 +265,9 @@ class SQLiteStore:
 
     def sources(self) -> pl.DataFrame:
         try:
-            rows = self._con.execute(_SOURCES).fetchall()
+            return sqlite_records.sources(self._con)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read store {self.location}: {exc}") from None
-        return pl.DataFrame(
-            [(name, root, n, _when(last)) for name, root, n, last in rows], schema=SOURCES, orient="row"
-        )
 
     def lookup_source(self, name: str) -> tuple[bool, str | None]:
         try:
@@ -367,14 +354,6 @@ class SQLiteStore:
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.location!r})"
-
-
-def _when(text: str | None) -> datetime | None:
-    """A timestamp written by this store (ISO 8601, UTC) read back; None if unreadable."""
-    try:
-        return datetime.fromisoformat(text).astimezone(UTC) if text else None
-    except ValueError:
-        return None
 
 
 def _git_date(value: datetime | None) -> str | None:

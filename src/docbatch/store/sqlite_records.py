@@ -6,12 +6,13 @@ from __future__ import annotations
 import fnmatch
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from docbatch.store.base import SOURCES
 from docbatch.store.records import (
     DOCUMENT_RECORD,
     KEY,
@@ -168,3 +169,30 @@ def removed_passages(con: sqlite3.Connection, source: str | None, since: datetim
 
 def _glob(pattern: str, value: str) -> bool:
     return fnmatch.fnmatchcase(value, pattern)
+
+
+_SOURCES = """
+SELECT n.name, s.root, coalesce(d.n, 0), coalesce(s.last_ingest, d.last)
+FROM (SELECT name FROM sources UNION SELECT DISTINCT source FROM documents) AS n
+LEFT JOIN sources AS s ON s.name = n.name
+LEFT JOIN (
+    SELECT source, count(*) AS n, max(ingested_at) AS last FROM documents GROUP BY source
+) AS d ON d.source = n.name
+ORDER BY n.name
+"""
+
+
+def sources(con: sqlite3.Connection) -> pl.DataFrame:
+    """``SOURCES``: each source with its root, document count and last ingest."""
+    rows = con.execute(_SOURCES).fetchall()
+    return pl.DataFrame(
+        [(name, root, n, _when(last)) for name, root, n, last in rows], schema=SOURCES, orient="row"
+    )
+
+
+def _when(text: str | None) -> datetime | None:
+    """A timestamp written by this store (ISO 8601, UTC) read back; None if unreadable."""
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC) if text else None
+    except ValueError:
+        return None
