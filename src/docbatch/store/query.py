@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -341,7 +342,13 @@ def title_match(plan: SearchPlan, title: str | None) -> float:
     """
     if not title:
         return 0.0
-    wanted = {w for t in plan.strict if isinstance(t, Term) for w in (t.parts or t.words)}
+    wanted = frozenset(w for t in plan.strict if isinstance(t, Term) for w in (t.parts or t.words))
+    return _title_match(wanted, title)
+
+
+@functools.lru_cache(maxsize=4096)
+def _title_match(wanted: frozenset[str], title: str) -> float:
+    """``title_match`` of the words ``wanted`` (kept: the titles of one result list repeat)."""
     named = set(parts(title))
     if not wanted or not named:
         return 0.0
