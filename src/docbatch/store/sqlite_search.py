@@ -139,9 +139,12 @@ def _without_common(items: list[Term | str], common: set[Term]) -> list[Term | s
     return _any([t for t in terms if t not in common] or terms)
 
 
-def bounded(con: sqlite3.Connection, expression: str) -> Stage:
-    """The stage that ranks at most about ``BROAD`` passages matching ``expression``."""
+def bounded(con: sqlite3.Connection, expression: str) -> Stage | None:
+    """The stage that ranks at most about ``BROAD`` passages matching ``expression``; None
+    when no passage matches."""
     (matches,) = con.execute(_COUNT, (expression, BROAD + 1)).fetchone()
+    if matches == 0:
+        return None
     if matches <= BROAD:
         return Stage(expression, expression)
     narrowed = f"{_HEADINGS} : ({expression})"
@@ -165,12 +168,14 @@ def search(
     try:
         plan, common = without_common_words(con, plan_search(query))
         stage = bounded(con, plan.strict_fts5())
-        ranked = _ranked(con, plan, stage, limit, source, group_by_document, where)
+        ranked = _ranked(con, plan, stage, limit, source, group_by_document, where) if stage else []
         for items, if_empty in plan.fallbacks:
             if len(ranked) >= limit or (if_empty and ranked):
                 break
             seen = {row[2:4] if group_by_document else row[1] for row in ranked}
             stage = bounded(con, items_fts5(_without_common(items, common) if if_empty else items))
+            if stage is None:
+                continue
             for row in _ranked(con, plan, stage, limit + len(ranked), source, group_by_document, where):
                 if len(ranked) < limit and (row[2:4] if group_by_document else row[1]) not in seen:
                     ranked.append(row)
