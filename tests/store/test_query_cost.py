@@ -5,12 +5,15 @@ its rarest words, and a prefix needs three characters (the SQLite store)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from conftest import MakeService
 from docbatch import BatchIngestService, QueryError
 from docbatch.store import sqlite_search
+
+if TYPE_CHECKING:
+    from tests.conftest import MakeService
 
 
 @pytest.fixture
@@ -63,3 +66,9 @@ def test_where_any_word_will_do_a_rare_word_is_not_lost_to_a_common_one(
     monkeypatch.setattr(sqlite_search, "BROAD", 5)
     assert "quokka.md" in service.search("quokka gadget")["doc_id"].to_list()
     assert "quokka.md" in service.search("quokka OR gadget")["doc_id"].to_list()
+
+
+def test_more_than_four_prefixes_are_refused(service: BatchIngestService) -> None:
+    assert service.search("gadget* quok* pag* rea*")["doc_id"].to_list()
+    with pytest.raises(QueryError, match="5 prefix searches"):
+        service.search("gadget* quok* pag* rea* fil*")

@@ -19,8 +19,9 @@ MAX_TERMS = 128
 is refused with a clear error instead of running for minutes."""
 MAX_HITS = 10_000
 MIN_PREFIX_CHARS = 3
-"""A prefix search (``conf*``) needs this many characters: ``a*`` stands for thousands of
-words, each to be read from the index."""
+MAX_PREFIXES = 4
+"""A prefix search (``conf*``) needs this many characters, and a query holds at most this
+many: ``a*`` stands for thousands of words, each to be read from the index."""
 MARKERS = ("«", "»")
 """What a snippet puts around a matching word by default: characters documentation text
 hardly holds, unlike brackets."""
@@ -82,7 +83,8 @@ def to_fts5(query: str) -> str:
     Raises:
         QueryError: the query is empty, has an unbalanced double quote, or is too long
             (``MAX_QUERY_CHARS`` characters, ``MAX_DISTINCT_TERMS`` different words and
-            phrases, ``MAX_TERMS`` words, phrases and operators in all).
+            phrases, ``MAX_TERMS`` words, phrases and operators in all), or a prefix is
+            shorter than ``MIN_PREFIX_CHARS`` or there are more than ``MAX_PREFIXES``.
     """
     if not query or not query.strip():
         raise QueryError("empty search query: give one or more words")
@@ -112,6 +114,12 @@ def to_fts5(query: str) -> str:
         else:
             terms.append(_quote(word))
     terms = _without_repeats(terms)
+    prefixes = sum(t.endswith("*") for t in terms)
+    if prefixes > MAX_PREFIXES:
+        raise QueryError(
+            f"invalid search query {query!r}: {prefixes} prefix searches (at most {MAX_PREFIXES}: "
+            "each reads every word it stands for from the index)"
+        )
     distinct = {t for t in terms if t not in _OPERATORS}
     if len(distinct) > MAX_DISTINCT_TERMS or len(terms) > MAX_TERMS:
         raise QueryError(

@@ -36,23 +36,36 @@ SHORT_FLOOR = 0.5
 """A passage shorter than ``SHORT_CHARS`` characters of its document has its score scaled
 down linearly to ``SHORT_FLOOR`` (no text): bm25 would otherwise prefer a heading alone or a template line."""
 
-_SCORE = """(-bm25(passages_stem, {w})
-    * min(1.0, {floor} + (1.0 - {floor}) * (p."end" - p.start) / {short}.0)
-    * (1.0 + {exact} * (exact.id IS NOT NULL)))"""
+_DAMPING = 'min(1.0, {floor} + (1.0 - {floor}) * (p."end" - p.start) / {short}.0)'
+_SCORE = """(-bm25(passages_stem, {w}) * {damping} * (1.0 + {exact} * (exact.id IS NOT NULL)))"""
 _RANKED = """
-WITH exact AS MATERIALIZED (
-    SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH :match {bound_exact}
-),
+WITH exact AS MATERIALIZED (SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH :match),
 hit AS {materialized} (
     SELECT p.id, p.source, p.doc_id, {score} AS score, p.title
     FROM passages_stem CROSS JOIN passages AS p ON p.id = passages_stem.rowid
     {documents}LEFT JOIN exact ON exact.id = passages_stem.rowid
-    WHERE passages_stem MATCH :match {bound}{source_filter}{filters}
+    WHERE passages_stem MATCH :match {source_filter}{filters}
 )
 SELECT id, source, doc_id, score, title FROM {hits}
 ORDER BY score DESC, id
 LIMIT :limit
 """
+_RANKED_FIRST = """
+WITH first AS MATERIALIZED (
+    SELECT rowid AS id, -bm25(passages_stem, {w}) AS raw FROM passages_stem
+    WHERE passages_stem MATCH :match LIMIT :broad
+),
+hit AS MATERIALIZED (
+    SELECT p.id, p.source, p.doc_id, first.raw * {damping} AS score, p.title
+    FROM first CROSS JOIN passages AS p ON p.id = first.id
+    {documents}WHERE 1 {source_filter}{filters}
+)
+SELECT id, source, doc_id, score, title FROM {hits}
+ORDER BY score DESC, id
+LIMIT :limit
+"""
+"""A broad stage's ranking: its first ``BROAD`` matches (one pass over the index that stops
+there), without the exact-word bonus (a second pass)."""
 BROAD = 4_000
 """The most passages one stage of a search ranks (about 8 ms). bm25 costs about 2 µs a passage, and a
 common word matches most passages of a large store ("the": 90,000 of 100,000), so a stage
@@ -62,7 +75,6 @@ few such stages. On the judgment set of ``benchmarks.search`` over ten copies of
 4,000 ranks as well as 10,000 (MRR@10 0.864 and 0.852, the copies of a document counted
 once)."""
 _COUNT = "SELECT count(*) FROM (SELECT 1 FROM passages_stem WHERE passages_stem MATCH ? LIMIT ?)"
-_NTH = "SELECT rowid FROM passages_stem WHERE passages_stem MATCH ? ORDER BY rowid LIMIT 1 OFFSET ?"
 _HEADINGS = "{title heading_path}"
 _DOCUMENTS_JOIN = "JOIN documents AS d ON d.source = p.source AND d.doc_id = p.doc_id\n    "
 _BEST_IN_DOCUMENT = """(
@@ -85,12 +97,13 @@ Ranked = tuple[str, int, str, str, float]
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage of a search as it is ranked: the passages matching ``expression`` (or, for a
-    broad one, ``ranked``: its words in the title or headings) up to rowid ``last``."""
+    """One stage of a search as it is ranked: the passages matching ``expression``, or for a
+    broad one, the first ``BROAD`` of those matching ``ranked`` (its words in the title or
+    headings, for the all-words stage)."""
 
     expression: str
     ranked: str
-    last: int | None = None
+    broad: bool = False
 
 
 MAX_COMMON_WORDS = 3
@@ -139,17 +152,16 @@ def _without_common(items: list[Term | str], common: set[Term]) -> list[Term | s
     return _any([t for t in terms if t not in common] or terms)
 
 
-def bounded(con: sqlite3.Connection, expression: str) -> Stage | None:
-    """The stage that ranks at most about ``BROAD`` passages matching ``expression``; None
-    when no passage matches."""
+def bounded(con: sqlite3.Connection, expression: str, *, narrow: bool = True) -> Stage | None:
+    """The stage that ranks at most ``BROAD`` passages matching ``expression``, those whose
+    title or headings hold its words if ``narrow`` (a pass over the whole index, paid for
+    the all-words stage only); None when no passage matches."""
     (matches,) = con.execute(_COUNT, (expression, BROAD + 1)).fetchone()
     if matches == 0:
         return None
     if matches <= BROAD:
         return Stage(expression, expression)
-    narrowed = f"{_HEADINGS} : ({expression})"
-    row = con.execute(_NTH, (narrowed, BROAD)).fetchone()
-    return Stage(expression, narrowed, None if row is None else row[0])
+    return Stage(expression, f"{_HEADINGS} : ({expression})" if narrow else expression, broad=True)
 
 
 def search(
@@ -173,9 +185,10 @@ def search(
             if len(ranked) >= limit or (if_empty and ranked):
                 break
             seen = {row[2:4] if group_by_document else row[1] for row in ranked}
-            stage = bounded(con, items_fts5(_without_common(items, common) if if_empty else items))
-            if stage is None:
-                continue
+            expression = items_fts5(_without_common(items, common) if if_empty else items)
+            stage = bounded(con, expression, narrow=False)
+            if stage is None or (stage.broad and not if_empty):
+                continue  # a stage of some of the words that most passages hold: weak, go on
             for row in _ranked(con, plan, stage, limit + len(ranked), source, group_by_document, where):
                 if len(ranked) < limit and (row[2:4] if group_by_document else row[1]) not in seen:
                     ranked.append(row)
@@ -203,22 +216,22 @@ def _ranked(
 ) -> list[Ranked]:
     """The best passages of ``stage``, their score raised by ``title_match``."""
     weights = ", ".join(map(str, WEIGHTS))
-    score = _SCORE.format(w=weights, floor=SHORT_FLOOR, short=SHORT_CHARS, exact=EXACT_BONUS)
+    damping = _DAMPING.format(floor=SHORT_FLOOR, short=SHORT_CHARS)
     conditions, filter_params = where.sql("sqlite")
-    sql = _RANKED.format(
-        score=score,
+    sql = (_RANKED_FIRST if stage.broad else _RANKED).format(
+        w=weights,
+        damping=damping,
+        score=_SCORE.format(w=weights, damping=damping, exact=EXACT_BONUS),
         hits=_BEST_IN_DOCUMENT if group_by_document else "hit",
         # kept apart from the window function, which cannot hold bm25()
         materialized="MATERIALIZED" if group_by_document else "",
         source_filter="AND p.source = :source" if source else "",
         documents=_DOCUMENTS_JOIN if where.on_documents else "",
         filters=conditions,
-        bound="" if stage.last is None else "AND passages_stem.rowid <= :last ",
-        bound_exact="" if stage.last is None else "AND rowid <= :last",
     )
     params = {
         "match": stage.ranked,
-        "last": stage.last,
+        "broad": BROAD,
         "source": source,
         "limit": max(limit, CANDIDATES),
         **filter_params,
