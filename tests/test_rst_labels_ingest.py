@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pytest
@@ -136,3 +136,75 @@ def test_a_call_stopped_before_resolving_leaves_the_referring_document_planned(
     again = service.ingest_batch(root, source="docs", executor="serial")
     assert _statuses(again.outcomes)["b.rst"] == "succeeded"
     assert "For details see Section Later and nowhere-label." in _text(service, "b.rst")
+
+
+LATER = """\
+Zeta
+====
+
+.. index:: single: later
+
+.. _later-label:
+.. _later-alias:
+
+A Section *Later*
+-----------------
+
+Defined in a document parsed after the one referring to it.
+"""
+
+
+def _counting_parsers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The titles of the documents the workers parse (in this process), one per parse."""
+    from docbatch.formats import get_parser as real
+
+    parsed: list[str] = []
+
+    def counting(fmt: str, **options: Any) -> Any:
+        parser = real(fmt, **options)
+
+        def parse(text: str, **kwargs: Any) -> Any:
+            doc = parser(text, **kwargs)
+            parsed.append(doc.title or "")
+            return doc
+
+        return parse
+
+    monkeypatch.setattr("docbatch.work.worker.get_parser", counting)
+    return parsed
+
+
+def test_a_first_ingest_parses_each_document_once(
+    service: BatchIngestService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The labels of the files a call parses are found before parsing them: a document
+    referring to a section of a document parsed after it (name order, another slice) shows
+    the section's title without being parsed again at the end of the call."""
+    root = _tree(tmp_path / "docs")
+    (root / "b.rst").write_text(B + "\nAlso :ref:`later-label` and :ref:`later-alias`.\n")
+    (root / "z.rst").write_text(LATER)
+    parsed = _counting_parsers(monkeypatch)
+    service.config.chunk_processing_size = 2  # z.rst in another slice than b.rst
+    first = service.ingest_batch(root, source="docs", executor="serial")
+    assert set(first.outcomes["status"]) == {"succeeded"}
+    assert sorted(parsed) == ["Alpha", "Beta", "Gamma", "Zeta"]
+    text = _text(service, "b.rst")
+    assert "For details see Section X and nowhere-label." in text
+    assert "Also A Section Later and A Section Later." in text
+    again = service.ingest_batch(root, source="docs", executor="serial")
+    assert set(again.outcomes["status"]) == {"skipped"} and len(parsed) == 4
+
+
+def test_labels_the_scan_misses_are_resolved_at_the_end_of_the_call(
+    service: BatchIngestService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan before parsing only saves work: what it does not find, the documents' own
+    parse finds, and the documents referring to it are parsed again at the end of the call."""
+    from docbatch.work import label_scan
+
+    monkeypatch.setattr(label_scan, "scan_labels", lambda text: {})
+    parsed = _counting_parsers(monkeypatch)
+    root = _tree(tmp_path / "docs")
+    service.ingest_batch(root, source="docs", executor="serial")
+    assert "For details see Section X and nowhere-label." in _text(service, "b.rst")
+    assert sorted(parsed) == ["Alpha", "Beta", "Beta", "Gamma"]

@@ -62,3 +62,68 @@ def test_a_label_table_shows_the_titles_of_other_documents_sections(rst_engine: 
     assert "See Section X, other, missing-label and Here." in doc.text
     # what the document cannot resolve itself is reported whatever the table holds
     assert doc.refs == ("x-label", "missing-label")
+
+
+SCANNED = [
+    DEFINES,
+    REFERS,
+    """\
+Top
+===
+
+.. _first:
+.. _second:
+
+.. index:: single: chained
+
+Chained ``labels`` and :command:`roles`
+---------------------------------------
+
+.. _over:
+
+==============
+ Over and under
+==============
+
+.. _twice:
+
+Twice
+-----
+
+.. _twice:
+
+Again
+-----
+
+.. _external: https://example.org/
+
+.. _`quoted label`:
+
+|name| and `a link <https://example.org>`_
+------------------------------------------
+
+.. _before-note:
+
+.. note:: A note between the label and a section.
+
+Not labelled
+------------
+
+.. _at-the-end:
+
+.. |name| replace:: Substituted
+""",
+]
+
+
+def test_the_scan_before_parsing_finds_the_labels_the_parser_reports(rst_engine: Parser) -> None:
+    from docbatch.formats.rst_fast.labels import scan_labels
+
+    for text in SCANNED:
+        assert scan_labels(text) == dict(_parse(rst_engine, text).labels)
+    assert scan_labels(SCANNED[2]) == {
+        "first": "Chained labels and roles",
+        "second": "Chained labels and roles",
+        "over": "Over and under",
+        "quoted label": "Substituted and a link",
+    }

@@ -210,7 +210,6 @@ class IngestCall:
                 html=run.html if "html" not in self.parsers else None,
                 file_timeout_s=cfg.file_timeout_s,
                 heartbeat_dir=self._heartbeat_dir() if ours else None,
-                labels=run.labels.titles() if run.labels is not None else None,
             ),
             executor_factory=self.pools.replace if ours else None,
             fallback=fallback,
@@ -227,10 +226,14 @@ class IngestCall:
             on_batch=end_of_batch,
             labels=run.labels,
         )
+        if run.labels is None:
+            return Runner(ctx).run(run.todo)
+        from docbatch.run.references import resolve_references, with_labels
+
+        ctx = replace(ctx, options=with_labels(run, ctx.options))
         output = Runner(ctx).run(run.todo)
-        if run.labels is None or output.interrupted or run.waiting.height:
+        if output.interrupted or run.waiting.height:
             return output  # the references are resolved again once the run is whole
-        from docbatch.run.references import resolve_references
 
         return resolve_references(run, ctx, output)
 

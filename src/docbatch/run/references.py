@@ -1,8 +1,10 @@
-"""After a call's files are committed: parse again the reStructuredText documents whose
-references to other documents' section labels the label table now resolves otherwise.
+"""The label table a call's workers parse with, and, after a call's files are committed,
+parsing again the reStructuredText documents whose references to other documents' section
+labels the label table now resolves otherwise.
 
-A document is parsed with the label table as it was when the call began; the call's own
-documents may define labels it refers to, or change their titles. Once every slice is
+A document is parsed with the label table as it was when the call began, with the labels
+of the call's own files as a scan of them found them before parsing
+(``docbatch.work.label_scan``); the parsers may find some otherwise. Once every slice is
 committed (and the table holds the call's labels), the stored documents whose fingerprint
 is not the one the table expects (``docbatch.state.labels``; each row says how its
 document was stored, so the store is not read) are parsed again with the table, in slices
@@ -22,8 +24,25 @@ from docbatch.frames import PLAN
 from docbatch.result import RunOutput
 from docbatch.run.preparation import PreparedRun
 from docbatch.run.runner import RunContext, Runner
+from docbatch.work.label_scan import SCANNED, scan_files
+from docbatch.work.worker import ParseOptions
 
 log = logging.getLogger("docbatch")
+
+
+def with_labels(run: PreparedRun, options: ParseOptions) -> ParseOptions:
+    """``options`` with the label table the call's workers start with: the kept table, where
+    the call's files have the labels a scan finds in them, and the removed files none."""
+    if run.labels is None:
+        return options
+    scanned = scan_files(run.todo, options)
+    removed = run.decided.filter(pl.col("status") == "deleted").select("doc_id")
+    if removed.height:
+        empty = removed.with_columns(
+            labels=pl.lit([], dtype=SCANNED["labels"]), titles=pl.lit([], dtype=SCANNED["titles"])
+        )
+        scanned = pl.concat([scanned, empty.cast(SCANNED)])  # type: ignore[arg-type]
+    return replace(options, labels=run.labels.titles_with(scanned))
 
 
 def out_of_date(run: PreparedRun, ctx: RunContext, output: RunOutput) -> pl.DataFrame:

@@ -80,15 +80,17 @@ class LabelTable:
         """Each label and its section's title (a label two documents define: the first
         document's, by doc_id)."""
         if self._titles is None:
-            pairs = (
-                self.rows.sort("doc_id")
-                .select("labels", "titles")
-                .explode("labels", "titles")
-                .drop_nulls()
-                .unique("labels", keep="first", maintain_order=True)
-            )
-            self._titles = dict(zip(pairs["labels"], pairs["titles"], strict=True))
+            self._titles = _titles(self.rows)
         return self._titles
+
+    def titles_with(self, scanned: pl.DataFrame) -> dict[str, str]:
+        """``titles`` as they will be once the documents of ``scanned`` (``doc_id``,
+        ``labels``, ``titles``: their labels as found before parsing them) are parsed; the
+        table does not change."""
+        if scanned.height == 0:
+            return self.titles()
+        kept = self.rows.select("doc_id", "labels", "titles").join(scanned, on="doc_id", how="anti")
+        return _titles(pl.concat([kept, scanned.select("doc_id", "labels", "titles")]))
 
     def expected(self, stored: pl.DataFrame, fingerprint: str) -> pl.DataFrame:
         """The fingerprint each of the ``stored`` reStructuredText documents (``doc_id``,
@@ -115,6 +117,17 @@ class LabelTable:
         titles = self.titles() if rows.height else {}
         wanted = [refs_fingerprint(fingerprint, refs, titles) for refs in rows["refs"]]
         return rows.filter(pl.col("fingerprint") != pl.Series(wanted, dtype=pl.Utf8))["doc_id"]
+
+
+def _titles(rows: pl.DataFrame) -> dict[str, str]:
+    pairs = (
+        rows.sort("doc_id")
+        .select("labels", "titles")
+        .explode("labels", "titles")
+        .drop_nulls()
+        .unique("labels", keep="first", maintain_order=True)
+    )
+    return dict(zip(pairs["labels"], pairs["titles"], strict=True))
 
 
 def plan_fingerprints(

@@ -1,0 +1,66 @@
+"""The section labels of the reStructuredText files a call will parse, found before parsing.
+
+A ``:ref:`` in one document shows the title of a section in another, which the workers
+know from the label table they are given (``ParseOptions.labels``). On a first ingest the
+table is empty, and every document referring to a label of a document parsed in the same
+call would be parsed again at its end (``docbatch.run.references``). ``scan_files`` reads
+the files first and finds their labels cheaply (``docbatch.formats.rst_fast.labels``), so
+the workers start with a nearly complete table; the pass at the end parses again only the
+documents whose labels the scan got otherwise than their parser.
+
+Files are read as a worker reads them: inside their root, up to the size limit, decoded
+with the fallback encoding. A file that cannot be read gives no labels (its worker reports
+why).
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+
+import polars as pl
+
+from docbatch.errors import DocbatchError
+from docbatch.formats.rst_fast.labels import scan_labels
+from docbatch.work.decoding import decode
+from docbatch.work.worker import ParseOptions, _read, _SliceWork
+
+SCANNED: dict[str, pl.DataType] = {
+    "doc_id": pl.Utf8(),
+    "labels": pl.List(pl.Utf8()),
+    "titles": pl.List(pl.Utf8()),
+}
+"""The labels of a document as ``scan_files`` finds them (``docbatch.work.labels.LABELS``)."""
+
+log = logging.getLogger("docbatch")
+
+_MARK = b".. _"
+_WIDE = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+"""Byte-order marks of encodings in which the mark is not those bytes (UTF-32's start so)."""
+
+
+def scan_files(plan: pl.DataFrame, options: ParseOptions) -> pl.DataFrame:
+    """``SCANNED`` rows of the reStructuredText files of ``plan`` (rows of the plan frame):
+    one per file, with empty lists for a file that defines no label."""
+    files = plan.filter(pl.col("format") == "rst")
+    opener = _SliceWork(options)
+    ids: list[str] = []
+    labels: list[list[str]] = []
+    titles: list[list[str]] = []
+    for doc_id, path in files.select("doc_id", "path").iter_rows():
+        found: dict[str, str] = {}
+        try:
+            data = _read(opener._open_inside_root(path, doc_id), options.max_file_size)
+            if _MARK in data or data.startswith(_WIDE):
+                found = scan_labels(decode(data, options.fallback_encoding)[0])
+        except (OSError, DocbatchError):
+            pass  # its worker reports the file
+        except Exception as exc:  # the scan only saves work: the pass at the end is exact
+            log.debug("labels of %s not found before parsing: %r", doc_id, exc)
+        ids.append(doc_id)
+        labels.append(list(found))
+        titles.append(list(found.values()))
+    return pl.DataFrame({"doc_id": ids, "labels": labels, "titles": titles}, schema=SCANNED)
+
+
+__all__ = ["SCANNED", "scan_files"]
