@@ -15,6 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from docbatch.plan.fingerprint import parser_fingerprints
 from docbatch.plan.git import GitRepo
 from docbatch.result import IngestResult
@@ -29,6 +31,7 @@ from docbatch.state.folders import check_folder, check_state_folder
 from docbatch.state.labels import LabelTable
 from docbatch.state.lock import writer_lock
 from docbatch.state.sources import claim_root, record_ingest
+from docbatch.store.base import IndexCompactor
 
 log = logging.getLogger("docbatch")
 
@@ -76,6 +79,7 @@ def ingest(
             run, request.executor, request.workers, sinks, request.fallback_encoding, report_path
         )
         record_ingest(store, run.source, claimed)
+        compact_index(store, output.outcomes)
         call.run_inventory.forget_if_changed(output.outcomes)
         call.run_inventory.settle(change_mark(store))
         return close_call(
@@ -88,6 +92,14 @@ def ingest(
             report_path=report_path,
             elapsed_s=time.perf_counter() - clock0,
         )
+
+
+def compact_index(store: object, outcomes: pl.DataFrame) -> None:
+    """Let a store whose index is written in parts merge them, after the passages this call
+    wrote (``IndexCompactor``)."""
+    if isinstance(store, IndexCompactor):
+        written = outcomes.filter(pl.col("status") == "succeeded")["n_passages"].sum()
+        store.compact_index(int(written or 0))
 
 
 def find_repo(git_service: object | None, root: Path) -> GitRepo | None:

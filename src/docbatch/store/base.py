@@ -138,6 +138,17 @@ class WriterLocker(Protocol):
 
 
 @runtime_checkable
+class IndexCompactor(Protocol):
+    """The optional hook of a ``DocumentStore`` whose full-text index is written in parts
+    that a search reads one by one (SQLite FTS5): merged after a run, with work bounded by
+    what the run wrote."""
+
+    def compact_index(self, written_passages: int) -> None:
+        """Merge the index's parts after a run wrote ``written_passages`` passages."""
+        ...
+
+
+@runtime_checkable
 class PassageReader(Protocol):
     """The hook of a ``DocumentStore`` that gives its passages back out (every store of
     docbatch has it): in bounded batches with their document's metadata, one passage or one

@@ -19,10 +19,12 @@ from docbatch.store.base import no_source, source_exists
 from docbatch.store.query import MARKERS
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
 from docbatch.store.search_filters import SearchFilterArgs, SearchFilters
-from docbatch.store.sqlite_schema import DELETE_TRIGGER, FTS_INDEXES, prepare_schema
+from docbatch.store.sqlite_schema import DELETE_TRIGGER, FTS_INDEXES, compact, prepare_schema
 from docbatch.store.tokens import codes
 
 _T = TypeVar("_T")
+ROWS_PER_READ = 8192
+"""Rows of a long read (the known documents of a source) fetched at a time."""
 
 
 def _reads(method: Callable[..., _T]) -> Callable[..., _T]:
@@ -63,11 +65,15 @@ class SQLiteStore:
 
     @_reads
     def known_documents(self, source: str) -> pl.DataFrame:
-        rows = self._con.execute(
+        cursor = self._con.execute(
             "SELECT doc_id, size, mtime_ns, content_hash, fingerprint FROM documents WHERE source = ?",
             (source,),
-        ).fetchall()
-        return pl.DataFrame(rows, schema=KNOWN_DOCUMENTS, orient="row")
+        )
+        # read in parts: a source's rows as Python tuples take ten times their frame
+        parts = [pl.DataFrame(schema=KNOWN_DOCUMENTS)]
+        while rows := cursor.fetchmany(ROWS_PER_READ):
+            parts.append(pl.DataFrame(rows, schema=KNOWN_DOCUMENTS, orient="row"))
+        return pl.concat(parts, rechunk=True) if len(parts) > 2 else parts[-1]
 
     def change_mark(self) -> tuple[int, int]:
         """A value that differs from an earlier one when anything was committed to the store
@@ -193,6 +199,18 @@ class SQLiteStore:
                 con.execute(DELETE_TRIGGER)
                 for index in FTS_INDEXES:
                     con.execute(f"INSERT INTO {index}({index}) VALUES ('rebuild')")
+        except sqlite3.Error as exc:
+            raise _store_error(self.location, exc) from None
+
+    def compact_index(self, written_passages: int) -> None:
+        """Merge the full-text indexes' parts after a run wrote ``written_passages`` passages
+        (``sqlite_schema.compact``): a store left busy by another writer is merged later."""
+        try:
+            with _transaction(self._con):
+                compact(self._con, written_passages)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise _store_error(self.location, exc) from None
         except sqlite3.Error as exc:
             raise _store_error(self.location, exc) from None
 

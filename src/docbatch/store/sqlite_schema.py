@@ -104,6 +104,64 @@ def prepare_schema(con: sqlite3.Connection, location: str) -> None:
     con.execute(DELETE_TRIGGER)
 
 
+MAX_SEGMENTS = 8
+"""An index in more parts than this is merged after a run: a search reads every part (a
+full ingest of ten copies of the dev corpus leaves 22, and its searches take twice as long
+as over one)."""
+WHOLE_SHARE = 0.1
+"""A run that wrote this share of the store's passages or more merges the index into one
+part (a pass over the whole index, 2 s at 100,000 passages); a smaller run merges about
+as many pages as it wrote, so that the parts go down over a few runs."""
+
+
+MIN_MERGE_PAGES = 256
+
+
+def compact(con: sqlite3.Connection, written_passages: int) -> None:
+    """Merge each full-text index's parts when they are more than ``MAX_SEGMENTS`` (see
+    ``SQLiteStore.compact_index``)."""
+    if written_passages <= 0:
+        return
+    (stored,) = con.execute("SELECT coalesce(max(id), 0) - coalesce(min(id), 0) + 1 FROM passages").fetchone()
+    for index in FTS_INDEXES:
+        if segments(con, index) <= MAX_SEGMENTS:
+            continue
+        if written_passages >= WHOLE_SHARE * stored:
+            con.execute(f"INSERT INTO {index}({index}) VALUES ('optimize')")
+        else:
+            con.execute(
+                f"INSERT INTO {index}({index}, rank) VALUES ('merge', ?)", (-max(256, written_passages),)
+            )
+
+
+def segments(con: sqlite3.Connection, index: str) -> int:
+    """The parts (b-tree segments) ``index`` is in, read from its structure record: a
+    4-byte cookie (plus a 4-byte marker in newer versions), then the varints of the number
+    of levels and of segments."""
+    row = con.execute(f"SELECT block FROM {index}_data WHERE id = 10").fetchone()
+    if row is None or len(row[0]) < 6:
+        return 0
+    block: bytes = row[0]
+    at = 8 if block[4:8] == b"\xff\x00\x00\x01" else 4
+    _, at = _varint(block, at)
+    count, _ = _varint(block, at)
+    return count
+
+
+def _varint(block: bytes, at: int) -> tuple[int, int]:
+    """SQLite's varint at ``at``: its value and where the next one starts."""
+    value = 0
+    for k in range(9):
+        byte = block[at]
+        at += 1
+        if k == 8:
+            return (value << 8) | byte, at
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            break
+    return value, at
+
+
 def _set_automerge(con: sqlite3.Connection) -> None:
     # merge index segments 16 at a time instead of 4: a full ingest of the dev corpus
     # spends a fifth less on indexing, and searches take as long (kept in the index)
