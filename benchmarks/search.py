@@ -42,6 +42,7 @@ from typing import Any
 from urllib.parse import quote
 
 from benchmarks.corpus import default_corpus, scaled_copy
+from benchmarks.costly_queries import costly_lines, time_costly
 
 from docbatch import BatchIngestService
 from docbatch.errors import QueryError
@@ -304,6 +305,8 @@ def report(result: Mapping[str, Any], outcomes: Sequence[Outcome]) -> str:
             "|---|---:|---:|",
         ]
         lines += [f"| {f} | {t['p50_ms']:.2f} | {t['p95_ms']:.2f} |" for f, t in lat.items()]
+    documents = {name: sum(s["files"] for s in done.values()) for name, done in result["ingest"].items()}
+    lines += [""] + costly_lines(result["costly"], documents)
     missed = [o for o in outcomes if o.missing or o.error]
     lines += ["", f"### answers missing from the top {K} ({len(missed)} queries)", ""]
     for o in missed:
@@ -337,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(f"no corpus with the folders {FORMATS}: give --corpus")
     queries = load_judgments(args.judgments)
     result: dict[str, Any] = {"store": kind, "queries": len(queries), "k": K, "repeats": args.repeats}
-    result["ingest"], result["latency"] = {}, {}
+    result["ingest"], result["latency"], result["costly"] = {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="docbatch-search-") as tmp:
         work = Path(tmp)
         with fresh_store(kind, args.postgres, work, "1x") as location:
@@ -348,6 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 check_judged_documents(service, queries)
                 outcomes = [run_query(service, q) for q in queries]
                 result["latency"]["1x"] = time_queries(service, queries, args.repeats)
+                result["costly"]["1x"] = time_costly(service, args.repeats)
             finally:
                 service.close()
         if args.scale > 1:
@@ -360,6 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"ingesting the {name} corpus into {kind}", file=sys.stderr)
                     result["ingest"][name] = ingest(service, roots)
                     result["latency"][name] = time_queries(service, queries, args.repeats)
+                    result["costly"][name] = time_costly(service, args.repeats)
                 finally:
                     service.close()
     result["quality"] = evaluate(outcomes)
