@@ -39,6 +39,7 @@ per site:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sqlite3
@@ -49,14 +50,16 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from selectolax.lexbor import LexborHTMLParser
 
 from docbatch import BatchIngestService
 from docbatch.config import BatchConfig
 from docbatch.formats import detect_format, get_parser
+from docbatch.formats.base import LabelParser
 from docbatch.formats.html import HtmlOptions, parse
+from docbatch.formats.includes import Includes
 from docbatch.frames import HEADING_SEPARATOR
 from docbatch.work.chunking import Passage, PassageRules, chunk
 from docbatch.work.decoding import decode
@@ -112,7 +115,11 @@ def measure(tree: Path, name: str, rules: PassageRules) -> list[Shape]:
         shape.files += 1
         try:
             text, _ = decode(path.read_bytes(), None)
-            passages = chunk(str(path), get_parser(fmt)(text), rules)
+            parser = get_parser(fmt)
+            if fmt == "rst":  # its includes read as an ingest reads them
+                rst = cast(LabelParser, parser)
+                parser = functools.partial(rst, includes=Includes(str(tree), str(path)))
+            passages = chunk(str(path), parser(text), rules)
         except Exception:
             shape.failed += 1
             continue

@@ -5,7 +5,10 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from docbatch.formats.includes import Includes
 
 SourceLines = tuple[int, int] | None
 """A block's first and last source line (1-based, inclusive), or None when unknown."""
@@ -122,9 +125,12 @@ class Parser(Protocol):
 
 class LabelParser(Protocol):
     """A built-in reStructuredText parser: it takes other documents' section labels (label
-    -> title) to show an untitled ``:ref:`` to one by the section's title."""
+    -> title) to show an untitled ``:ref:`` to one by the section's title, and the reader of
+    the files its ``include`` directives name (``formats.includes``)."""
 
-    def __call__(self, text: str, *, labels: Mapping[str, str] | None = None) -> ParsedDocument: ...
+    def __call__(
+        self, text: str, *, labels: Mapping[str, str] | None = None, includes: Includes | None = None
+    ) -> ParsedDocument: ...
 
 
 _MAX = 1 << 62

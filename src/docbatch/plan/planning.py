@@ -15,7 +15,7 @@ from docbatch.frames import PLAN
 from docbatch.plan.hashing import file_sha256
 from docbatch.plan.selection import Selection, selection
 
-RELABEL = "section labels not known, or another document's section title it shows changed"
+RELABEL = "section labels not known, or a section title it shows or a file it includes changed"
 """The reason of a document planned ``changed`` by its ``document_fingerprints`` row."""
 
 

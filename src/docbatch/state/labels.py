@@ -8,20 +8,23 @@ document's labels before the store holds the document.
 
 The table decides which stored documents must be parsed again (``expected``): one whose
 row is missing or was read from other content (a crash between the store's commit and the
-table's, an older store, an unreadable table), and one whose references to other
-documents' labels were resolved with other titles than the table holds now.
+table's, an older store, an unreadable table, a table written before included files were
+read), one whose references to other documents' labels were resolved with other titles
+than the table holds now, and one including a file whose content changed since.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import polars as pl
 
+from docbatch.plan.hashing import file_sha256
 from docbatch.state.atomic import write_parquet
-from docbatch.work.labels import LABELS, refs_fingerprint
+from docbatch.work.labels import LABELS, includes_fingerprint, refs_fingerprint, source_root
 
 log = logging.getLogger("docbatch")
 
@@ -47,7 +50,13 @@ class LabelTable:
         every document is then parsed again, which rebuilds it)."""
         path = state_dir / "labels" / f"{source.translate(_SAFE)}.parquet"
         try:
-            rows = pl.read_parquet(path).select(list(LABELS)).cast(LABELS)  # type: ignore[arg-type]
+            rows = pl.read_parquet(path)
+            missing = [
+                pl.lit(None, dtype=dtype).alias(name)
+                for name, dtype in LABELS.items()
+                if name not in rows.columns
+            ]
+            rows = rows.with_columns(missing).select(list(LABELS)).cast(LABELS)  # type: ignore[arg-type]
         except FileNotFoundError:
             rows = None
         except (OSError, pl.exceptions.PolarsError) as exc:
@@ -92,20 +101,29 @@ class LabelTable:
         kept = self.rows.select("doc_id", "labels", "titles").join(scanned, on="doc_id", how="anti")
         return _titles(pl.concat([kept, scanned.select("doc_id", "labels", "titles")]))
 
-    def expected(self, stored: pl.DataFrame, fingerprint: str) -> pl.DataFrame:
+    def expected(self, stored: pl.DataFrame, fingerprint: str, root: str | None = None) -> pl.DataFrame:
         """The fingerprint each of the ``stored`` reStructuredText documents (``doc_id``,
-        ``content_hash``) must have to be up to date with the table, where it is not the
-        format's ``fingerprint``: ``doc_id`` and ``fingerprint`` rows."""
+        ``content_hash``) must have to be up to date with the table and with the files under
+        ``root`` they include (read now), where it is not the format's ``fingerprint``:
+        ``doc_id`` and ``fingerprint`` rows."""
         joined = stored.select("doc_id", "content_hash").join(
-            self.rows.select("doc_id", pl.col("content_hash").alias("_read"), "refs"), on="doc_id", how="left"
+            self.rows.select("doc_id", pl.col("content_hash").alias("_read"), "refs", "includes", "included"),
+            on="doc_id",
+            how="left",
         )
-        current = pl.col("_read") == pl.col("content_hash")
+        # a row of a table written before includes were read (no "included") is not current
+        current = (pl.col("_read") == pl.col("content_hash")) & pl.col("included").is_not_null()
         unknown = joined.filter(~current.fill_null(False))
-        referring = joined.filter(current.fill_null(False) & (pl.col("refs").list.len() > 0))
+        referring = joined.filter(
+            current.fill_null(False)
+            & ((pl.col("refs").list.len() > 0) | (pl.col("includes").list.len().fill_null(0) > 0))
+        )
         titles = self.titles() if referring.height else {}
+        hashes: dict[str, str | None] = {}
         ids = [*unknown["doc_id"], *referring["doc_id"]]
         prints = [fingerprint + UNKNOWN] * unknown.height + [
-            refs_fingerprint(fingerprint, refs, titles) for refs in referring["refs"]
+            refs_fingerprint(fingerprint + _included(includes, root, hashes), refs, titles)
+            for refs, includes in referring.select("refs", "includes").iter_rows()
         ]
         return pl.DataFrame({"doc_id": ids, "fingerprint": prints}, schema=_EXPECTED)
 
@@ -115,8 +133,22 @@ class LabelTable:
         the labels they refer to)."""
         rows = self.rows.filter(pl.col("doc_id").is_in(doc_ids.implode()))
         titles = self.titles() if rows.height else {}
-        wanted = [refs_fingerprint(fingerprint, refs, titles) for refs in rows["refs"]]
+        wanted = [
+            refs_fingerprint(fingerprint + (included or ""), refs, titles)
+            for refs, included in rows.select("refs", "included").iter_rows()
+        ]
         return rows.filter(pl.col("fingerprint") != pl.Series(wanted, dtype=pl.Utf8))["doc_id"]
+
+
+def _included(includes: list[str] | None, root: str | None, hashes: dict[str, str | None]) -> str:
+    """``includes_fingerprint`` of the files ``includes`` (paths from ``root``) as they are
+    now (``hashes``: those hashed already)."""
+    if not includes:
+        return ""
+    for name in includes:
+        if name not in hashes:
+            hashes[name] = file_sha256(os.path.join(root, name)) if root is not None else None
+    return includes_fingerprint({name: hashes[name] for name in includes})
 
 
 def _titles(rows: pl.DataFrame) -> dict[str, str]:
@@ -138,8 +170,12 @@ def plan_fingerprints(
     None without a table."""
     if table is None or "rst" not in fingerprints:
         return None
-    rst = inventory.filter(pl.col("format") == "rst").select("doc_id")
-    return table.expected(known.join(rst, on="doc_id", how="semi"), fingerprints["rst"])
+    rst = inventory.filter(pl.col("format") == "rst").select("doc_id", "path")
+    root = None
+    if rst.height:
+        doc_id, path = rst.row(0)
+        root = source_root(path, doc_id) if path else None
+    return table.expected(known.join(rst, on="doc_id", how="semi"), fingerprints["rst"], root)
 
 
 __all__ = ["UNKNOWN", "LabelTable", "plan_fingerprints"]

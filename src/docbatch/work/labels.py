@@ -10,13 +10,15 @@ defining them. The driver keeps these rows as the source's label table
 A document parsed with such references is stored under its format's fingerprint plus the
 digest of the titles the table held for them (``refs_fingerprint``): when a title changes in
 another document, the digest the table gives now differs from the stored one, and the
-document is parsed again.
+document is parsed again. Its fingerprint names the content of the files its ``include``
+directives read as well (``includes_fingerprint``), so that a change in one parses it again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping
 
 import polars as pl
@@ -28,8 +30,32 @@ LABELS: dict[str, pl.DataType] = {
     "labels": pl.List(pl.Utf8()),  # the section labels the document defines
     "titles": pl.List(pl.Utf8()),  # their sections' titles, side by side
     "refs": pl.List(pl.Utf8()),  # labels of its untitled :ref: roles it does not define
+    "includes": pl.List(pl.Utf8()),  # the files its include directives read (from the root)
+    "included": pl.Utf8(),  # includes_fingerprint of what they held then
 }
 """One row per reStructuredText document parsed with the label table."""
+
+
+def includes_fingerprint(read: Mapping[str, str | None]) -> str:
+    """What a document's fingerprint gains from the files it includes (path -> SHA-256 of
+    their bytes, None: not readable): nothing without any, else their digest, which changes
+    when one of them does.
+
+    >>> includes_fingerprint({})
+    ''
+    >>> includes_fingerprint({"a.rst": "1"}) != includes_fingerprint({"a.rst": "2"})
+    True
+    """
+    if not read:
+        return ""
+    shown = json.dumps(sorted(read.items()))
+    return f"+i{hashlib.blake2b(shown.encode(), digest_size=6).hexdigest()}"
+
+
+def source_root(path: str, doc_id: str) -> str:
+    """The root of the source ``path`` (a file's path) is in: ``path`` minus ``doc_id``."""
+    suffix = os.sep + doc_id.replace("/", os.sep)
+    return path[: -len(suffix)] if path.endswith(suffix) else os.path.dirname(path)
 
 
 def refs_fingerprint(fingerprint: str, refs: Iterable[str], table: Mapping[str, str]) -> str:
@@ -49,4 +75,4 @@ def refs_fingerprint(fingerprint: str, refs: Iterable[str], table: Mapping[str, 
     return f"{fingerprint}+r{hashlib.blake2b(shown.encode(), digest_size=6).hexdigest()}"
 
 
-__all__ = ["LABELS", "refs_fingerprint"]
+__all__ = ["LABELS", "includes_fingerprint", "refs_fingerprint", "source_root"]

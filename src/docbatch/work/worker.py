@@ -25,12 +25,13 @@ from docbatch.formats import get_parser
 from docbatch.formats.base import LabelParser, Parser
 from docbatch.formats.html import HtmlOptions
 from docbatch.formats.html import parse as parse_html
+from docbatch.formats.includes import Includes
 from docbatch.frames import DOCUMENTS, PASSAGES, TOUCHED
 from docbatch.work.chunking import PassageRules, chunk
 from docbatch.work.decoding import BINARY_SNIFF_BYTES, check_not_binary, decode
 from docbatch.work.filekinds import not_regular_reason
 from docbatch.work.isolation import Heartbeat, time_limit
-from docbatch.work.labels import LABELS, refs_fingerprint
+from docbatch.work.labels import LABELS, includes_fingerprint, refs_fingerprint, source_root
 from docbatch.work.outcomes import WORKER_OUTCOMES, failed_rows, failure, worker_rows
 
 _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -194,16 +195,20 @@ class _SliceWork:
         table = options.labels if parser is None and row["format"] == "rst" else None
         if parser is None and row["format"] == "html" and options.html is not None:
             parser = functools.partial(parse_html, options=options.html)
+        includes = None
+        if parser is None and table is not None:
+            includes = Includes(source_root(row["path"], row["doc_id"]), row["path"], options.max_file_size)
+            parser = get_parser(row["format"], rst_engine=options.rst_engine)
+            parser = functools.partial(cast(LabelParser, parser), labels=table, includes=includes)
         elif parser is None:
             parser = get_parser(row["format"], rst_engine=options.rst_engine)
-            if table is not None:
-                parser = functools.partial(cast(LabelParser, parser), labels=table)
         with time_limit(options.file_timeout_s):
             parsed = parser(text)
         pieces = chunk(row["doc_id"], parsed, options.passages)
         fingerprint = options.fingerprints.get(row["format"], "")
-        if table is not None:  # its labels: once nothing can fail any more
-            fingerprint = refs_fingerprint(fingerprint, parsed.refs, table)
+        if table is not None and includes is not None:  # its labels: once nothing can fail any more
+            included = includes_fingerprint(includes.read)
+            fingerprint = refs_fingerprint(fingerprint + included, parsed.refs, table)
             labels = dict(parsed.labels)
             _append(
                 self.labels,
@@ -214,6 +219,8 @@ class _SliceWork:
                     list(labels),
                     list(labels.values()),
                     list(parsed.refs),
+                    list(includes.read),
+                    included,
                 ),
             )
         columns = self.passages

@@ -1,8 +1,10 @@
 """reStructuredText parser on docutils, tolerant of Sphinx-only markup.
 
-Parsing never reads another file, embeds raw content or touches the network:
-``include``, ``raw``, ``csv-table :file:``/``:url:`` and friends are disabled and
-the Sphinx fallbacks (see ``sphinx_compat``) never read files. docutils reports
+Parsing embeds no raw content and never touches the network: ``raw``,
+``csv-table :file:``/``:url:`` and friends are disabled and the Sphinx fallbacks (see
+``sphinx_compat``) never read files. ``include`` reads a file only through the include
+reader given to ``parse`` (``docbatch.formats.includes``: inside the source's root), with
+docbatch's own directive (``include``). docutils reports
 nothing; the ERROR-level messages left in the doctree are summarised in
 ``ParsedDocument.warnings`` and removed before the text is extracted (by the walk in
 ``walk``).
@@ -29,7 +31,8 @@ from docutils.readers.standalone import Reader
 
 from docbatch.errors import ParseError
 from docbatch.formats.base import DocumentBuilder, ParsedDocument
-from docbatch.formats.rst_docutils import sphinx_compat
+from docbatch.formats.includes import Includes
+from docbatch.formats.rst_docutils import include, sphinx_compat
 from docbatch.formats.rst_docutils.walk import Placed, ancestors, one_line, walk
 
 _OVERRIDES: dict[str, object] = {
@@ -73,11 +76,13 @@ def _settings() -> Values:
     return copy.copy(_base_settings)
 
 
-def _doctree(text: str) -> nodes.document:
+def _doctree(text: str, includes: Includes | None = None) -> nodes.document:
     """The transformed doctree of ``text``; ``ParseError`` when docutils fails."""
+    settings = _settings()
+    setattr(settings, include.SETTING, includes)
     try:
         with sphinx_compat.active():
-            return publish_doctree(text, settings=_settings())
+            return publish_doctree(text, settings=settings)
     except (Exception, SystemExit) as exc:
         detail = " ".join(str(exc).split())[:_MAX_MESSAGE]
         message = f"docutils failed: {type(exc).__name__}" + (f": {detail}" if detail else "")
@@ -182,13 +187,16 @@ def _first_section_title(doc: nodes.document) -> str | None:
     return None
 
 
-def parse(text: str, *, labels: Mapping[str, str] | None = None) -> ParsedDocument:
+def parse(
+    text: str, *, labels: Mapping[str, str] | None = None, includes: Includes | None = None
+) -> ParsedDocument:
     """Parse reStructuredText into clean search text, headings and links.
 
     ``labels`` maps other documents' section labels to their titles: an untitled ``:ref:``
     to one shows its title. The document's own labels and the labels of its untitled
     ``:ref:`` roles that name none of its sections are in ``ParsedDocument.labels`` and
-    ``refs``.
+    ``refs``. ``includes`` reads the files of ``include`` directives (``formats.includes``;
+    without it they give nothing); the included text is on the directive's line.
 
     Raises:
         ParseError: docutils cannot process the text.
@@ -196,8 +204,11 @@ def parse(text: str, *, labels: Mapping[str, str] | None = None) -> ParsedDocume
     builder = DocumentBuilder()
     if not text.strip():
         return builder.build(None)
-    doc = _doctree(text)
+    doc = _doctree(text, includes)
     builder.warnings.extend(_prepare(doc))
+    if includes is not None:
+        include.place(doc, includes)
+        builder.warnings.extend(includes.warnings)
     if ":ref:`" in text:
         builder.refs.update(_resolve_refs(doc, labels or {}))
     builder.labels.update(_labels(doc))

@@ -36,6 +36,7 @@ from docutils import nodes, utils
 from docutils.parsers.rst import Directive, directives, roles
 from docutils.parsers.rst.directives.misc import Class, Raw
 
+from docbatch.formats.rst_docutils.include import Include
 from docbatch.formats.sphinx_text import closing_bracket_start, raw_html_blocks, shown_text
 
 _ACTIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("docbatch_sphinx", default=False)
@@ -189,6 +190,7 @@ _OVERRIDES: dict[str, type[Directive]] = {
     "rst-class": Class,
     "productionlist": _Grammar,
     "raw": _RawHtml,
+    "include": Include,
     **dict.fromkeys(_LITERAL_NAMES.split(), _Literal),
     **dict.fromkeys(_HIDDEN_NAMES.split(), _Hidden),
 }

@@ -8,7 +8,8 @@ targets and substitutions are known. The result has the shape the docutils
 engine (``docbatch.formats.rst_docutils``) gives: the same title and heading paths,
 directives and roles reduced to their text, code kept verbatim and resolved
 external links in document order. Footnote references are dropped and the
-reader reports no warnings. It never reads a file: ``include``, ``raw :file:``,
+reader reports no warnings but those of includes. It reads a file only for ``include``, when given an include
+reader (``formats.includes``, as docutils' engine); ``raw :file:``,
 ``csv-table :file:`` and friends give nothing (``raw:: html`` written in the file is the
 text of its HTML). Reading is iterative and linear
 in the input.
@@ -27,9 +28,11 @@ from collections.abc import Mapping
 
 from docbatch.errors import ParseError
 from docbatch.formats.base import DocumentBuilder, ParsedDocument
+from docbatch.formats.includes import Includes
 from docbatch.formats.rst_fast.blocks import BlockReader
 from docbatch.formats.rst_fast.directives import explicit
 from docbatch.formats.rst_fast.ids import Ids
+from docbatch.formats.rst_fast.including import expand
 from docbatch.formats.rst_fast.inline import Inline
 from docbatch.formats.rst_fast.tables import cell_text
 
@@ -90,6 +93,12 @@ def _rows(text: str, count: int) -> list[int] | None:
         rows.append(row)
         row += piece.count("\n")
     return rows[: count + 1] + [row] * (count + 1 - len(rows))
+
+
+def _included_rows(rows: list[int], origin: list[int]) -> list[int]:
+    """``rows`` (the source line of each line read, by its number from 1) for the lines read
+    with includes, the line of ``origin`` each stands for (by its index)."""
+    return [rows[0], *(rows[line + 1] for line in origin), rows[-1]]
 
 
 def _render(
@@ -196,13 +205,16 @@ def _cell(source: str, inline: Inline) -> str:
     return builder.build(None).text
 
 
-def parse(text: str, *, labels: Mapping[str, str] | None = None) -> ParsedDocument:
+def parse(
+    text: str, *, labels: Mapping[str, str] | None = None, includes: Includes | None = None
+) -> ParsedDocument:
     """Parse reStructuredText into clean search text, headings and links.
 
     ``labels`` maps other documents' section labels to their titles: an untitled ``:ref:``
     to one shows its title. The document's own labels and the labels of its untitled
     ``:ref:`` roles that name none of its sections are in ``ParsedDocument.labels`` and
-    ``refs``.
+    ``refs``. ``includes`` reads the files of ``include`` directives (``formats.includes``;
+    without it they give nothing); the included text is on the directive's lines.
 
     Raises:
         ParseError: the reader failed on the input (not expected for any input).
@@ -213,6 +225,13 @@ def parse(text: str, *, labels: Mapping[str, str] | None = None) -> ParsedDocume
     try:
         reader = BlockReader()
         lines = _lines(text)
+        count = len(lines)
+        rows = _rows(text, count)
+        if includes is not None:
+            lines, origin = expand(lines, includes)
+            builder.warnings.extend(includes.warnings)
+            if origin is not None:
+                rows = _included_rows(rows or list(range(count + 1)), origin)
         reader.read(lines, explicit)
         inline = Inline(reader.targets, reader.substitutions, len(text))
         titles = _titles(reader, len(text))
@@ -220,7 +239,7 @@ def parse(text: str, *, labels: Mapping[str, str] | None = None) -> ParsedDocume
         if labels:
             inline.table = labels
         numbers = _Numbers(reader.sectnum) if reader.sectnum is not None else None
-        _render(reader, inline, builder, numbers, _rows(text, len(lines)))
+        _render(reader, inline, builder, numbers, rows)
         builder.links.extend(inline.links(reader.anonymous))
         builder.labels.update(titles)
         builder.refs.update(inline.unresolved)
