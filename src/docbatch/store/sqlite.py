@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, Unpack
@@ -19,6 +18,7 @@ from docbatch.store.base import no_source, source_exists
 from docbatch.store.query import MARKERS
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
 from docbatch.store.search_filters import SearchFilterArgs, SearchFilters
+from docbatch.store.sqlite_records import transaction
 from docbatch.store.sqlite_schema import DELETE_TRIGGER, FTS_INDEXES, compact, prepare_schema
 from docbatch.store.tokens import codes
 
@@ -92,7 +92,7 @@ class SQLiteStore:
         titles = dict(zip(documents["doc_id"], documents["title"], strict=True))
         con = self._con
         try:
-            with _transaction(con):
+            with transaction(con):
                 sqlite_records.record_removed(con, source, documents["doc_id"].to_list(), now)
                 con.executemany(
                     "DELETE FROM passages WHERE source = ? AND doc_id = ?",
@@ -145,7 +145,7 @@ class SQLiteStore:
     def delete_documents(self, source: str, doc_ids: list[str]) -> int:
         con = self._con
         try:
-            with _transaction(con):
+            with transaction(con):
                 now = datetime.now(UTC).isoformat(timespec="seconds")
                 sqlite_records.record_removed(con, source, list(doc_ids), now)
                 con.executemany(
@@ -187,7 +187,7 @@ class SQLiteStore:
     def repair_integrity(self, source: str) -> None:
         con = self._con
         try:
-            with _transaction(con):
+            with transaction(con):
                 # the index may not hold what the rows say, so remove them without the
                 # trigger that unindexes them, then rebuild the index from the rows
                 con.execute("DROP TRIGGER passages_ad")
@@ -206,13 +206,12 @@ class SQLiteStore:
         """Merge the full-text indexes' parts after a run wrote ``written_passages`` passages
         (``sqlite_schema.compact``): a store left busy by another writer is merged later."""
         try:
-            with _transaction(self._con):
+            with transaction(self._con):
                 compact(self._con, written_passages)
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise _store_error(self.location, exc) from None
         except sqlite3.Error as exc:
-            raise _store_error(self.location, exc) from None
+            error = _store_error(self.location, exc)
+            if not isinstance(error, StoreBusyError):
+                raise error from None
 
     @_reads
     def search(
@@ -301,7 +300,7 @@ class SQLiteStore:
     def record_source(self, name: str, root: str | None = None) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         try:
-            with _transaction(self._con):
+            with transaction(self._con):
                 self._con.execute(
                     "INSERT INTO sources (name, root, last_ingest) VALUES (?, ?, ?) ON CONFLICT (name) "
                     "DO UPDATE SET root = coalesce(excluded.root, sources.root), "
@@ -314,7 +313,7 @@ class SQLiteStore:
     def rename_source(self, old: str, new: str) -> int:
         con = self._con
         try:
-            with _transaction(con):
+            with transaction(con):
                 if not self._has_source(old):
                     raise no_source(old)
                 if self._has_source(new):
@@ -331,7 +330,7 @@ class SQLiteStore:
     def drop_source(self, name: str) -> int:
         con = self._con
         try:
-            with _transaction(con):
+            with transaction(con):
                 if not self._has_source(name):
                     raise no_source(name)
                 now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -376,19 +375,6 @@ class SQLiteStore:
 
 def _git_date(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S%z") if value is not None else None
-
-
-@contextmanager
-def _transaction(con: sqlite3.Connection) -> Iterator[None]:
-    """``BEGIN IMMEDIATE`` (take the write lock now) ... ``COMMIT``, or roll back."""
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        con.execute("COMMIT")
-    except BaseException:
-        if con.in_transaction:
-            con.execute("ROLLBACK")
-        raise
 
 
 _DAMAGE = ("malformed", "not a database", "disk i/o error", "corrupt")
