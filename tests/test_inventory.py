@@ -113,3 +113,29 @@ def test_a_pattern_that_is_a_gitignore_comment_is_a_warning(
         assert scan(root, "#notes.md,a.md", unmatched=notes)["doc_id"].to_list() == ["a.md"]
     assert notes and "'#notes.md' matches nothing" in notes[0] and notes[0] in caplog.text
     assert scan(root, r"\#notes.md")["doc_id"].to_list() == ["#notes.md"]
+
+
+def test_a_walk_made_of_many_parts_lists_and_warns_as_one(
+    sample_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk turns its rows into a frame a few thousand at a time: the inventory and the
+    warnings about patterns are the same whatever the size of those parts."""
+    from docbatch.plan import inventory as inventory_module
+
+    pattern = "*.md,*.rst,*.html,*.txt,*.nothing"
+    exclude = ["guides/**", "nowhere/**"]
+
+    def listing() -> tuple[pl.DataFrame, list[str]]:
+        notes: list[str] = []
+        inv = scan(sample_tree, pattern, exclude=exclude, unmatched=notes, max_file_size=SAMPLE_MAX_FILE_SIZE)
+        return inv, notes
+
+    whole, whole_notes = listing()
+    monkeypatch.setattr(inventory_module, "ROWS_PER_PART", 2)
+    parts, parts_notes = listing()
+    assert whole.height > 6  # several parts
+    assert parts.equals(whole)
+    assert parts_notes == whole_notes
+    assert any("'*.nothing'" in note for note in parts_notes)
+    assert any("'nowhere/**'" in note for note in parts_notes)
+    assert not any("'*.rst'" in note or "'guides/**'" in note for note in parts_notes)

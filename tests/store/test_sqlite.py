@@ -79,3 +79,28 @@ def test_the_change_mark_moves_with_every_commit_by_anyone(tmp_path: Path) -> No
     assert ours.change_mark() != mark
     ours.close()
     theirs.close()
+
+
+def test_known_documents_read_in_parts_are_the_whole_source(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import polars as pl
+
+    from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, TOUCHED
+    from docbatch.store import sqlite as sqlite_module
+
+    docs = pl.DataFrame(
+        [
+            {"doc_id": f"d{i}.md", "title": "t", "format": "markdown", "size": i, "mtime_ns": 10 * i}
+            | {"content_hash": f"h{i}", "n_chars": 1, "n_passages": 0, "fingerprint": "fp"}
+            for i in range(7)
+        ],
+        schema=DOCUMENTS,
+    )
+    store.write_slice("s", docs, pl.DataFrame(schema=PASSAGES), pl.DataFrame(schema=TOUCHED))
+    whole = store.known_documents("s").sort("doc_id")
+    monkeypatch.setattr(sqlite_module, "ROWS_PER_READ", 3)
+    assert store.known_documents("s").sort("doc_id").equals(whole)
+    assert whole.height == 7 and whole.schema == pl.Schema(KNOWN_DOCUMENTS)
+    assert whole["mtime_ns"].to_list() == [10 * i for i in range(7)]
+    assert store.known_documents("none").schema == pl.Schema(KNOWN_DOCUMENTS)

@@ -109,8 +109,8 @@ def scan(
                 walk.add(safe, "", None, "invalid", "file name is not valid UTF-8")
                 continue
             walk.visit(entry, rel, directory, stack)
-    frame = pl.DataFrame(walk.rows, schema=INVENTORY)
-    notes = rules.unmatched(walk.rows["doc_id"], walk.excluded, str(root))  # type: ignore[arg-type]
+    frame = walk.frame()
+    notes = walk.unmatched(str(root))
     for note in notes:
         log.warning("%s", note)
     if unmatched is not None:
@@ -163,11 +163,19 @@ def scan_listed(
             )
             continue
         walk.file(rel, path, name, is_link=os.path.islink(path), entry=None)
-    return pl.DataFrame(walk.rows, schema=INVENTORY)
+    return walk.frame()
+
+
+ROWS_PER_PART = 8192
+"""Rows of the walk kept as Python objects before they become a part of the frame: a
+tree's paths as Python strings take about 1 KB a file, its frame a tenth of that."""
 
 
 class _Walk:
-    """The rows of one inventory, and the paths that exclusions left out."""
+    """The rows of one inventory, and the paths that exclusions left out.
+
+    The rows are gathered as lists and made into a frame every ``ROWS_PER_PART`` rows (a
+    part), so that the walk holds the Python objects of one part at a time."""
 
     def __init__(self, rules: Selection, max_file_size: int, real_root: str, format_map: FormatMap) -> None:
         self.rules = rules
@@ -178,6 +186,31 @@ class _Walk:
         self.real_root = real_root
         self.rows: dict[str, list[object]] = {name: [] for name in INVENTORY}
         self.excluded: list[str] = []
+        self._parts: list[pl.DataFrame] = []
+
+    def frame(self) -> pl.DataFrame:
+        """Every row of the walk, in the order they were found."""
+        self._flush()
+        if not self._parts:
+            return pl.DataFrame(schema=INVENTORY)
+        return pl.concat(self._parts, rechunk=True) if len(self._parts) > 1 else self._parts[0]
+
+    def unmatched(self, where: str) -> list[str]:
+        """The warnings of ``Selection.unmatched`` for the whole walk: a pattern matches
+        nothing when it matches nothing in every part (the exclusions are judged on all the
+        paths they left out, the same in every part)."""
+        self._flush()
+        notes: list[str] | None = None
+        for part in self._parts or [pl.DataFrame(schema=INVENTORY)]:
+            found = self.rules.unmatched(part["doc_id"].to_list(), self.excluded, where)
+            notes = found if notes is None else [note for note in notes if note in found]
+        return notes or []
+
+    def _flush(self) -> None:
+        if not self.rows["doc_id"]:
+            return
+        self._parts.append(pl.DataFrame(self.rows, schema=INVENTORY))
+        self.rows = {name: [] for name in INVENTORY}
 
     def visit(self, entry: os.DirEntry[str], rel: str, directory: str, stack: list[tuple[str, str]]) -> None:
         """One entry of folder ``directory`` (a real path: folder symlinks are not followed)."""
@@ -266,6 +299,8 @@ class _Walk:
         rows["mtime_ns"].append(mtime_ns)
         rows["status"].append(status)
         rows["reason"].append(reason)
+        if len(rows["doc_id"]) >= ROWS_PER_PART:
+            self._flush()
 
 
 def _folder_link_reason(link: str, parent: str, real_root: str) -> str:
