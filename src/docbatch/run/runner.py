@@ -10,8 +10,9 @@ transaction, one part, one timeline row).
 
 A call's files are processed in batches of ``max_batch_size`` (0: one batch): a slice
 never spans two batches, slices of two batches are never committed together, and at the
-end of each batch the reports are refreshed (``on_batch``). Slices of the next batch are
-already being parsed meanwhile: a batch boundary does not drain the workers.
+end of each batch the reports are refreshed (``on_batch``) and the label table saved.
+Slices of the next batch are already being parsed meanwhile: a batch boundary does not
+drain the workers.
 
 Progress is saved at least every ``progress_save_interval`` files as they finish:
 in this process files finish one by one, so slices are cut no larger than that;
@@ -49,6 +50,12 @@ MAX_SLICES_PER_COMMIT = 8
 """Slices whose results are already back when the driver gets to commit are committed
 together, in one transaction and one checkpoint part: when the driver is the bottleneck,
 its fixed cost per commit is spread over more files."""
+LABEL_ROWS_PER_SAVE = 1000
+"""The label table is saved at the end of each batch and of the run, and once the commits
+since the last save hold this many documents' label rows. Saved after every commit, the
+whole table was written each time: work growing with the square of the run's files. A
+run killed between two saves leaves the table without the rows of the documents committed
+since the last, which the next run parses again (``docbatch.state.labels``)."""
 
 
 class ProgressSink(Protocol):
@@ -122,6 +129,8 @@ class Runner:
         self.commit_no = 0
         self.outcomes: list[pl.DataFrame] = []
         self.timeline: list[dict[str, Any]] = []
+        self.labels: list[pl.DataFrame] = []
+        """The label rows of the commits since the label table was last saved."""
         self.supervisor = Supervisor(
             ctx.executor,
             ctx.executor_factory,
@@ -171,6 +180,8 @@ class Runner:
             self._commit(result)
             self._record_commit(sum(p.height for _, _, p, _ in ready), ready[0][1], batch)
             batch_done = queue[0][0] != batch if queue else offset >= todo.height or offset % batch_size == 0
+            if batch_done:
+                self._save_labels()
             if batch_done and ctx.on_batch is not None:
                 ctx.on_batch(batch)
             gc.collect()
@@ -181,6 +192,7 @@ class Runner:
                 interrupted = offset < todo.height or bool(queue)
                 queue.clear()
                 break
+        self._save_labels()
         if not self.outcomes:
             return RunOutput.nothing(self.part, interrupted)
         timeline = pl.DataFrame(self.timeline, schema=TIMELINE)
@@ -268,8 +280,9 @@ class Runner:
             on_retry=_log_store_retry,
         )
         if ctx.labels is not None and result.labels.height:  # after the store has the documents
-            ctx.labels.merge(result.labels)
-            ctx.labels.save()
+            self.labels.append(result.labels)
+            if sum(rows.height for rows in self.labels) >= LABEL_ROWS_PER_SAVE:
+                self._save_labels()
         self.outcomes.append(outcomes)
         if ctx.fix_up:
             return
@@ -287,6 +300,15 @@ class Runner:
                 sink.outcomes(ctx.progress, outcomes)
         if ctx.on_checkpoint is not None:
             ctx.on_checkpoint()
+
+    def _save_labels(self) -> None:
+        """Merge the label rows of the commits since the last save into the label table and
+        save it (see ``LABEL_ROWS_PER_SAVE``)."""
+        if self.ctx.labels is None or not self.labels:
+            return
+        self.ctx.labels.merge(pl.concat(self.labels) if len(self.labels) > 1 else self.labels[0])
+        self.ctx.labels.save()
+        self.labels = []
 
     def _record_commit(self, files: int, size_used: int, batch: int) -> None:
         ctx = self.ctx
