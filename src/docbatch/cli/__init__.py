@@ -27,6 +27,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+import docbatch.cli.allocator  # noqa: F401  (first: before polars is imported)
 from docbatch.cli import commands
 from docbatch.cli.commands import shown
 from docbatch.cli.parser import (
