@@ -18,6 +18,7 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 """A FIFO opens without waiting for a writer (and is then refused)."""
@@ -48,10 +49,14 @@ class Includes:
     _parent: dict[str, str | None] = field(default_factory=dict)
     _reads: int = 0
 
-    def __post_init__(self) -> None:
-        self.root = os.path.realpath(self.root)
-        self.path = os.path.realpath(self.path)
-        self._parent[self.path] = None
+    _real: tuple[str, str] | None = None
+
+    def _reals(self) -> tuple[str, str]:
+        """The real paths of the root and the document (found on the first include)."""
+        if self._real is None:
+            self._real = (os.path.realpath(self.root), os.path.realpath(self.path))
+            self._parent[self._real[1]] = None
+        return self._real
 
     def _chain(self, path: str) -> list[str]:
         """``path`` and the files that included it, up to the document."""
@@ -72,17 +77,18 @@ class Includes:
         if name.startswith("<") and name.endswith(">"):
             self.warnings.append(f"include {name}: docutils' standard includes are not read")
             return None
-        parent = self.path if including is None or including not in self._parent else including
+        root, document = self._reals()
+        parent = document if including is None or including not in self._parent else including
         chain = self._chain(parent)
         if len(chain) > MAX_DEPTH or self._reads >= MAX_READS:
             self.warnings.append(f"include {name}: nested more than {MAX_DEPTH} deep or too many includes")
             return None
         if os.path.isabs(name):
-            full = os.path.join(self.root, name.lstrip("/\\"))
+            full = os.path.join(root, name.lstrip("/\\"))
         else:
             full = os.path.join(os.path.dirname(parent), name)
         real = os.path.realpath(full)
-        if not real.startswith(self.root.rstrip(os.sep) + os.sep):
+        if not real.startswith(root.rstrip(os.sep) + os.sep):
             self.warnings.append(f"include {name}: outside the source, not read")
             return None
         if real in chain:
@@ -90,25 +96,52 @@ class Includes:
             return None
         try:
             with os.fdopen(os.open(real, _READ), "rb") as handle:
-                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                st = os.fstat(handle.fileno())
+                if not stat.S_ISREG(st.st_mode):
                     self.warnings.append(f"include {name}: not a regular file, not read")
                     return None
-                data = handle.read(self.max_size + 1)
+                if st.st_size > self.max_size:
+                    self.warnings.append(f"include {name}: larger than the size limit, not read")
+                    return None
+                key = (real, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, encoding)
+                found = _CACHE.get(key) or _read(handle, key, self.max_size, encoding)
         except OSError as exc:
             reason = "not found" if isinstance(exc, FileNotFoundError) else exc.strerror or type(exc).__name__
             self.warnings.append(f"include {name}: {reason}")
             return None
-        if len(data) > self.max_size:
+        if found is None:
             self.warnings.append(f"include {name}: larger than the size limit, not read")
             return None
-        self.read[os.path.relpath(real, self.root).replace(os.sep, "/")] = hashlib.sha256(data).hexdigest()
+        digest, text = found
+        self.read[os.path.relpath(real, root).replace(os.sep, "/")] = digest
         self._parent.setdefault(real, parent)
         self._reads += 1
-        try:
-            text = data.decode(encoding or "utf-8-sig", errors="replace")
-        except LookupError:
-            text = data.decode("utf-8-sig", errors="replace")
-        return text.replace("\r\n", "\n"), real
+        return text, real
+
+
+_CACHE: dict[tuple[object, ...], tuple[str, str]] = {}
+"""The files read lately (by path and stat): a file included by many documents is read,
+hashed and decoded once per process while it does not change."""
+_CACHE_SIZE = 256
+
+
+def _read(
+    handle: BinaryIO, key: tuple[object, ...], max_size: int, encoding: str | None
+) -> tuple[str, str] | None:
+    """The SHA-256 and text of the open file (None when it is over ``max_size``), kept in
+    ``_CACHE`` under ``key``."""
+    data = handle.read(max_size + 1)
+    if len(data) > max_size:
+        return None
+    try:
+        text = data.decode(encoding or "utf-8-sig", errors="replace")
+    except LookupError:
+        text = data.decode("utf-8-sig", errors="replace")
+    value = hashlib.sha256(data).hexdigest(), text.replace("\r\n", "\n")
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.clear()
+    _CACHE[key] = value
+    return value
 
 
 def select(text: str, options: dict[str, str]) -> str:

@@ -21,7 +21,7 @@ _NAME = re.compile(r"\.\.[ ]+([\w.+:-]+?)[ ]?::")
 def expand(lines: list[str], includes: Includes) -> tuple[list[str], list[int] | None]:
     """``lines`` (as the reader takes them) with their includes read in, and the line of
     ``lines`` each comes from (None when nothing was included)."""
-    if not any(".. include" in line.lower() for line in lines):
+    if not any(_INCLUDE.match(line) for line in lines if "::" in line):
         return lines, None
     out: list[str] = []
     origin: list[int] = []
@@ -38,28 +38,22 @@ def _expand(
     rows: list[int],
     indent: str,
 ) -> None:
-    pos, size = 0, len(lines)
-    verbatim = -1  # the indentation of the line opening a literal block, if in one
-    while pos < size:
-        line = lines[pos]
-        column = len(line) - len(line.lstrip(" ")) if line else -1
-        if verbatim >= 0 and line and column <= verbatim:
-            verbatim = -1
-        match = _INCLUDE.match(line) if verbatim < 0 and "include" in line.lower() else None
-        if match is None and verbatim < 0 and _opens_literal(line):
-            verbatim = column
-        if match is None:
-            out.append(indent + line if line else "")
-            origin.append(rows[pos])
-            pos += 1
+    pos = 0
+    for at_line in [i for i, line in enumerate(lines) if "::" in line and _INCLUDE.match(line)]:
+        if at_line < pos or _in_literal(lines, at_line):
             continue
+        out.extend(
+            [indent + line if line else "" for line in lines[pos:at_line]] if indent else lines[pos:at_line]
+        )
+        origin.extend(rows[pos:at_line])
+        match = _INCLUDE.match(lines[at_line])
+        assert match is not None
         inner = match.group(1)
-        name, options, end = _directive(lines, pos, len(inner), match.group(2) or "")
+        name, options, pos = _directive(lines, at_line, len(inner), match.group(2) or "")
         read = includes.text(name, source, options.get("encoding")) if name else None
-        at = rows[pos]
-        pos = end
         if read is None:
             continue
+        at = rows[at_line]
         text, path = read
         text = select(text, options)
         width = _int(options.get("tab-width"), 8)
@@ -74,6 +68,25 @@ def _expand(
         _expand(included, includes, path, out, origin, [at] * len(included), indent + inner)
         out.append("")
         origin.append(at)
+    out.extend([indent + line if line else "" for line in lines[pos:]] if indent else lines[pos:])
+    origin.extend(rows[pos:])
+
+
+def _in_literal(lines: list[str], pos: int) -> bool:
+    """The line at ``pos`` is in a literal block: a line above it, less indented than it and
+    than the lines between, opens one."""
+    column = len(lines[pos]) - len(lines[pos].lstrip(" "))
+    while column > 0 and pos > 0:
+        pos -= 1
+        line = lines[pos]
+        if not line:
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        if indent < column:
+            if _opens_literal(line):
+                return True
+            column = indent
+    return False
 
 
 def _opens_literal(line: str) -> bool:
