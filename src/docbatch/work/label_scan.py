@@ -42,25 +42,32 @@ _WIDE = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 def scan_files(plan: pl.DataFrame, options: ParseOptions) -> pl.DataFrame:
     """``SCANNED`` rows of the reStructuredText files of ``plan`` (rows of the plan frame):
     one per file, with empty lists for a file that defines no label."""
-    files = plan.filter(pl.col("format") == "rst")
+    files = plan.filter(pl.col("format") == "rst").select("doc_id", "path")
     opener = _SliceWork(options)
     ids: list[str] = []
     labels: list[list[str]] = []
     titles: list[list[str]] = []
-    for doc_id, path in files.select("doc_id", "path").iter_rows():
-        found: dict[str, str] = {}
+    for doc_id, path in zip(files["doc_id"].to_list(), files["path"].to_list(), strict=True):
         try:
             data = _read(opener._open_inside_root(path, doc_id), options.max_file_size)
-            if _MARK in data or data.startswith(_WIDE):
-                found = scan_labels(decode(data, options.fallback_encoding)[0])
+            if _MARK not in data and not data.startswith(_WIDE):
+                continue
+            found = scan_labels(decode(data, options.fallback_encoding)[0])
         except (OSError, DocbatchError):
-            pass  # its worker reports the file
+            continue  # its worker reports the file
         except Exception as exc:  # the scan only saves work: the pass at the end is exact
             log.debug("labels of %s not found before parsing: %r", doc_id, exc)
-        ids.append(doc_id)
-        labels.append(list(found))
-        titles.append(list(found.values()))
-    return pl.DataFrame({"doc_id": ids, "labels": labels, "titles": titles}, schema=SCANNED)
+            continue
+        if found:
+            ids.append(doc_id)
+            labels.append(list(found))
+            titles.append(list(found.values()))
+    defining = pl.DataFrame({"doc_id": ids, "labels": labels, "titles": titles}, schema=SCANNED)
+    others = files.select("doc_id").join(defining.select("doc_id"), on="doc_id", how="anti")
+    empty = others.with_columns(
+        labels=pl.lit([], dtype=SCANNED["labels"]), titles=pl.lit([], dtype=SCANNED["titles"])
+    )
+    return pl.concat([defining, empty.cast(SCANNED)])  # type: ignore[arg-type]
 
 
 __all__ = ["SCANNED", "scan_files"]
