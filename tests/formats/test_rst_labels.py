@@ -40,7 +40,7 @@ Text.
 
 
 def _parse(parser: Parser, text: str, **options: Any) -> Any:
-    return parser(text, **options)  # type: ignore[call-arg]
+    return parser(text, **options)
 
 
 def test_a_document_reports_its_section_labels_with_their_titles(rst_engine: Parser) -> None:
@@ -127,3 +127,16 @@ def test_the_scan_before_parsing_finds_the_labels_the_parser_reports(rst_engine:
         "over": "Over and under",
         "quoted label": "Substituted and a link",
     }
+
+
+def test_a_slice_carries_the_titles_its_documents_refer_to() -> None:
+    import polars as pl
+
+    from docbatch.work.worker import ParseOptions
+
+    table = {f"label-{i}": f"Title {i}" for i in range(1000)}
+    options = ParseOptions(labels=table, refs={"a.rst": ["label-1", "label-999"], "b.rst": ["nowhere"]})
+    piece = pl.DataFrame({"doc_id": ["a.rst", "b.rst", "c.rst"]})
+    assert options.for_slice(piece).labels == {"label-1": "Title 1", "label-999": "Title 999"}
+    assert options.for_slice(piece).refs is None
+    assert ParseOptions(labels=table).for_slice(piece).labels is table  # refs unknown: all of them

@@ -36,13 +36,16 @@ def with_labels(run: PreparedRun, options: ParseOptions) -> ParseOptions:
     if run.labels is None:
         return options
     scanned = scan_files(run.todo, options)
+    refs = dict(zip(scanned["doc_id"].to_list(), scanned["refs"].to_list(), strict=True))
     removed = run.decided.filter(pl.col("status") == "deleted").select("doc_id")
     if removed.height:
         empty = removed.with_columns(
-            labels=pl.lit([], dtype=SCANNED["labels"]), titles=pl.lit([], dtype=SCANNED["titles"])
+            labels=pl.lit([], dtype=SCANNED["labels"]),
+            titles=pl.lit([], dtype=SCANNED["titles"]),
+            refs=pl.lit([], dtype=SCANNED["refs"]),
         )
         scanned = pl.concat([scanned, empty.cast(SCANNED)])  # type: ignore[arg-type]
-    return replace(options, labels=run.labels.titles_with(scanned))
+    return replace(options, labels=run.labels.titles_with(scanned), refs=refs)
 
 
 def out_of_date(run: PreparedRun, ctx: RunContext, output: RunOutput) -> pl.DataFrame:
@@ -81,7 +84,7 @@ def resolve_references(run: PreparedRun, ctx: RunContext, output: RunOutput) -> 
     ids = todo["doc_id"].to_list()
     again = replace(
         ctx,
-        options=replace(ctx.options, labels=ctx.labels.titles()),
+        options=replace(ctx.options, labels=ctx.labels.titles(), refs=None),  # every title
         fix_up=True,
         sinks=[],
         provenance=run.repo.provenance(ids) if run.repo is not None else None,

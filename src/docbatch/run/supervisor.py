@@ -74,7 +74,7 @@ class Supervisor:
         if self.executor is None or clean.height == 0:
             return None
         try:
-            future = self.executor.submit(process_slice, clean, self.options)
+            future = self.executor.submit(process_slice, clean, self.options.for_slice(clean))
         except BrokenProcessPool as exc:  # the pool broke before we noticed: result() recovers
             future = Future()
             future.set_exception(exc)

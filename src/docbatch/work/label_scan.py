@@ -21,7 +21,7 @@ import logging
 import polars as pl
 
 from docbatch.errors import DocbatchError
-from docbatch.formats.rst_fast.labels import scan_labels
+from docbatch.formats.rst_fast.labels import ref_labels, scan_labels
 from docbatch.work.decoding import decode
 from docbatch.work.worker import ParseOptions, _read, _SliceWork
 
@@ -29,12 +29,15 @@ SCANNED: dict[str, pl.DataType] = {
     "doc_id": pl.Utf8(),
     "labels": pl.List(pl.Utf8()),
     "titles": pl.List(pl.Utf8()),
+    "refs": pl.List(pl.Utf8()),
 }
-"""The labels of a document as ``scan_files`` finds them (``docbatch.work.labels.LABELS``)."""
+"""The labels a document defines, with their titles, and the labels its untitled ``:ref:``
+roles name, as ``scan_files`` finds them (``docbatch.work.labels.LABELS``)."""
 
 log = logging.getLogger("docbatch")
 
 _MARK = b".. _"
+_REF = b"ref:`"
 _WIDE = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 """Byte-order marks of encodings in which the mark is not those bytes (UTF-32's start so)."""
 
@@ -47,25 +50,32 @@ def scan_files(plan: pl.DataFrame, options: ParseOptions) -> pl.DataFrame:
     ids: list[str] = []
     labels: list[list[str]] = []
     titles: list[list[str]] = []
+    refs: list[list[str]] = []
     for doc_id, path in zip(files["doc_id"].to_list(), files["path"].to_list(), strict=True):
         try:
             data = _read(opener._open_inside_root(path, doc_id), options.max_file_size)
-            if _MARK not in data and not data.startswith(_WIDE):
+            wide = data.startswith(_WIDE)
+            if _MARK not in data and _REF not in data and not wide:
                 continue
-            found = scan_labels(decode(data, options.fallback_encoding)[0])
+            text = decode(data, options.fallback_encoding)[0]
+            found = scan_labels(text) if _MARK in data or wide else {}
+            named = ref_labels(text) if _REF in data or wide else []
         except (OSError, DocbatchError):
             continue  # its worker reports the file
         except Exception as exc:  # the scan only saves work: the pass at the end is exact
             log.debug("labels of %s not found before parsing: %r", doc_id, exc)
             continue
-        if found:
+        if found or named:
             ids.append(doc_id)
             labels.append(list(found))
             titles.append(list(found.values()))
-    defining = pl.DataFrame({"doc_id": ids, "labels": labels, "titles": titles}, schema=SCANNED)
+            refs.append(named)
+    defining = pl.DataFrame({"doc_id": ids, "labels": labels, "titles": titles, "refs": refs}, schema=SCANNED)
     others = files.select("doc_id").join(defining.select("doc_id"), on="doc_id", how="anti")
     empty = others.with_columns(
-        labels=pl.lit([], dtype=SCANNED["labels"]), titles=pl.lit([], dtype=SCANNED["titles"])
+        labels=pl.lit([], dtype=SCANNED["labels"]),
+        titles=pl.lit([], dtype=SCANNED["titles"]),
+        refs=pl.lit([], dtype=SCANNED["refs"]),
     )
     return pl.concat([defining, empty.cast(SCANNED)])  # type: ignore[arg-type]
 

@@ -13,8 +13,8 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -63,6 +63,19 @@ class ParseOptions:
     """The source's label table (section label -> title) for the built-in reStructuredText
     parsers, which then report each document's labels (``SliceResult.labels``); None: not
     kept."""
+    refs: Mapping[str, Sequence[str]] | None = None
+    """The labels each document refers to (doc_id -> labels), when known before parsing: a
+    slice then carries only the titles its documents refer to (``for_slice``)."""
+
+    def for_slice(self, piece: pl.DataFrame) -> ParseOptions:
+        """These options as a worker parsing ``piece`` needs them: of the label table, the
+        titles its documents refer to (the whole table, copied to a worker with every slice,
+        would cost in proportion to the tree for each slice)."""
+        if self.labels is None or self.refs is None:
+            return self
+        wanted = {label for doc_id in piece["doc_id"].to_list() for label in self.refs.get(doc_id, ())}
+        titles = {label: self.labels[label] for label in wanted if label in self.labels}
+        return replace(self, labels=titles, refs=None)
 
 
 @dataclass

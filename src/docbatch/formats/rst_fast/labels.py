@@ -26,7 +26,7 @@ from docbatch.formats.rst_fast.inline import Inline
 from docbatch.formats.rst_fast.lines import BLOCK, LINE
 from docbatch.formats.rst_fast.specs import HIDDEN, NODES
 from docbatch.formats.rst_fast.tables import width
-from docbatch.formats.rst_fast.text import Substitution, escape, normalize_name, unescape
+from docbatch.formats.rst_fast.text import Substitution, escape, has_title, normalize_name, unescape
 
 _TARGET_LINE = re.compile(r"^\.\.[ ]+_(?![ ]|$)", re.MULTILINE)
 _DIRECTIVE = re.compile(r"\.\.[ ]+([\w.+:-]+?)[ ]?::(?:[ ]+|$)")
@@ -141,3 +141,22 @@ def _title(lines: list[str], pos: int) -> str | None:
     if len(following) < 4 and width(line) > len(following):
         return None
     return line
+
+
+_REF_ROLE = re.compile(r":(?:std:)?ref:`((?:[^`\\]|\\.)+)`")
+
+
+def ref_labels(text: str) -> list[str]:
+    """The labels the untitled ``:ref:`` roles of ``text`` name (normalised as the parser
+    looks them up): what a worker parsing ``text`` needs of other documents' titles. Roles
+    the parser would read otherwise (in a literal block, say) only add a label too many.
+
+    >>> ref_labels("See :ref:`Build  Targets` and :ref:`the docs <docs-label>`.")
+    ['build targets']
+    """
+    found: dict[str, None] = {}
+    for match in _REF_ROLE.finditer(text):
+        escaped = match.group(1)
+        if not has_title(escaped):
+            found[normalize_name(unescape(escaped))] = None
+    return list(found)
