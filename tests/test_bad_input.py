@@ -303,7 +303,7 @@ def test_html_nested_100k_levels_is_refused_before_parsing_and_the_run_goes_on(
 
 
 @pytest.mark.parametrize("engine", ["fast", "docutils"])
-def test_rst_include_and_raw_never_read_another_file(
+def test_rst_include_and_raw_never_read_a_file_outside_the_root(
     tmp_path: Path, engine: str, make_service: MakeService
 ) -> None:
     outside = _outside(tmp_path)
@@ -325,7 +325,7 @@ def test_rst_include_and_raw_never_read_another_file(
     assert _hits(service, "echidna") == ["tricks.rst"]
     assert _hits(service, SECRET) == []
     assert _hits(service, "rawword") == ["tricks.rst"]  # raw HTML written in the file is its text
-    assert _hits(service, "quokka") == ["alpha.md"]  # the include of a file inside is not read either
+    assert _hits(service, "quokka") == ["alpha.md", "tricks.rst"]  # an include inside the root is read
     assert _touching(opened, outside) == []
     _assert_good_landed(service, result)
 
