@@ -36,6 +36,7 @@ roles name, as ``scan_files`` finds them (``docbatch.work.labels.LABELS``)."""
 
 log = logging.getLogger("docbatch")
 
+CHUNK_FILES = 1024
 _MARK = b".. _"
 _REF = b"ref:`"
 _WIDE = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -47,30 +48,14 @@ def scan_files(plan: pl.DataFrame, options: ParseOptions) -> pl.DataFrame:
     one per file, with empty lists for a file that defines no label."""
     files = plan.filter(pl.col("format") == "rst").select("doc_id", "path")
     opener = _SliceWork(options)
-    ids: list[str] = []
-    labels: list[list[str]] = []
-    titles: list[list[str]] = []
-    refs: list[list[str]] = []
-    for doc_id, path in zip(files["doc_id"].to_list(), files["path"].to_list(), strict=True):
-        try:
-            data = _read(opener._open_inside_root(path, doc_id), options.max_file_size)
-            wide = data.startswith(_WIDE)
-            if _MARK not in data and _REF not in data and not wide:
-                continue
-            text = decode(data, options.fallback_encoding)[0]
-            found = scan_labels(text) if _MARK in data or wide else {}
-            named = ref_labels(text) if _REF in data or wide else []
-        except (OSError, DocbatchError):
-            continue  # its worker reports the file
-        except Exception as exc:  # the scan only saves work: the pass at the end is exact
-            log.debug("labels of %s not found before parsing: %r", doc_id, exc)
-            continue
-        if found or named:
-            ids.append(doc_id)
-            labels.append(list(found))
-            titles.append(list(found.values()))
-            refs.append(named)
-    defining = pl.DataFrame({"doc_id": ids, "labels": labels, "titles": titles, "refs": refs}, schema=SCANNED)
+    parts: list[pl.DataFrame] = []
+    for chunk in files.iter_slices(CHUNK_FILES):
+        found_rows = [_scan_one(opener, doc_id, path, options) for doc_id, path in chunk.iter_rows()]
+        rows = [row for row in found_rows if row is not None]
+        # each chunk's rows go to a frame at once: strings kept alive among a whole scan's
+        # transient ones would hold on to the interpreter's memory pages
+        parts.append(pl.DataFrame(rows, schema=SCANNED, orient="row"))
+    defining = pl.concat(parts) if parts else pl.DataFrame(schema=SCANNED)
     others = files.select("doc_id").join(defining.select("doc_id"), on="doc_id", how="anti")
     empty = others.with_columns(
         labels=pl.lit([], dtype=SCANNED["labels"]),
@@ -78,6 +63,28 @@ def scan_files(plan: pl.DataFrame, options: ParseOptions) -> pl.DataFrame:
         refs=pl.lit([], dtype=SCANNED["refs"]),
     )
     return pl.concat([defining, empty.cast(SCANNED)])  # type: ignore[arg-type]
+
+
+def _scan_one(
+    opener: _SliceWork, doc_id: str, path: str, options: ParseOptions
+) -> tuple[str, list[str], list[str], list[str]] | None:
+    """The ``SCANNED`` row of one file; None when it defines and names no label."""
+    try:
+        data = _read(opener._open_inside_root(path, doc_id), options.max_file_size)
+        wide = data.startswith(_WIDE)
+        if _MARK not in data and _REF not in data and not wide:
+            return None
+        text = decode(data, options.fallback_encoding)[0]
+        found = scan_labels(text) if _MARK in data or wide else {}
+        named = ref_labels(text) if _REF in data or wide else []
+    except (OSError, DocbatchError):
+        return None  # its worker reports the file
+    except Exception as exc:  # the scan only saves work: the pass at the end is exact
+        log.debug("labels of %s not found before parsing: %r", doc_id, exc)
+        return None
+    if not found and not named:
+        return None
+    return doc_id, list(found), list(found.values()), named
 
 
 __all__ = ["SCANNED", "scan_files"]
