@@ -111,9 +111,8 @@ as over one)."""
 WHOLE_SHARE = 0.1
 """A run that wrote this share of the store's passages or more merges the index into one
 part (a pass over the whole index, 2 s at 100,000 passages); a smaller run merges about
-as many pages as it wrote, so that the parts go down over a few runs."""
-
-
+as many pages as it wrote (``MIN_MERGE_PAGES`` at least), so that the parts go down over
+a few runs."""
 MIN_MERGE_PAGES = 256
 
 
@@ -122,6 +121,7 @@ def compact(con: sqlite3.Connection, written_passages: int) -> None:
     ``SQLiteStore.compact_index``)."""
     if written_passages <= 0:
         return
+    # the passages stored, from the span of their ids (count(*) reads the whole table)
     (stored,) = con.execute("SELECT coalesce(max(id), 0) - coalesce(min(id), 0) + 1 FROM passages").fetchone()
     for index in FTS_INDEXES:
         if segments(con, index) <= MAX_SEGMENTS:
@@ -129,9 +129,8 @@ def compact(con: sqlite3.Connection, written_passages: int) -> None:
         if written_passages >= WHOLE_SHARE * stored:
             con.execute(f"INSERT INTO {index}({index}) VALUES ('optimize')")
         else:
-            con.execute(
-                f"INSERT INTO {index}({index}, rank) VALUES ('merge', ?)", (-max(256, written_passages),)
-            )
+            pages = max(MIN_MERGE_PAGES, written_passages)  # negative: parts of any level merge
+            con.execute(f"INSERT INTO {index}({index}, rank) VALUES ('merge', ?)", (-pages,))
 
 
 def segments(con: sqlite3.Connection, index: str) -> int:

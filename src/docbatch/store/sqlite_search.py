@@ -67,13 +67,13 @@ LIMIT :limit
 """A broad stage's ranking: its first ``BROAD`` matches (one pass over the index that stops
 there), without the exact-word bonus (a second pass)."""
 BROAD = 4_000
-"""The most passages one stage of a search ranks (about 8 ms). bm25 costs about 2 µs a passage, and a
-common word matches most passages of a large store ("the": 90,000 of 100,000), so a stage
-that matches more ranks the passages whose title or headings hold its words, and of those,
-when they are still more, the ``BROAD`` stored first: no accepted query costs more than a
-few such stages. On the judgment set of ``benchmarks.search`` over ten copies of its corpus,
-4,000 ranks as well as 10,000 (MRR@10 0.864 and 0.852, the copies of a document counted
-once)."""
+"""The most passages one stage of a search ranks (about 8 ms): bm25 costs about 2 µs a
+passage, and a common word matches most passages of a large store ("the": 90,000 of
+100,000). A stage that matches more ranks the first ``BROAD`` it finds (``bounded``): for
+all the words, of the passages whose title or headings hold them; a stage of some of the
+words is passed over. No accepted query costs more than a few such stages. On the
+judgment set of ``benchmarks.search`` over ten copies of its corpus, 4,000 ranks as well
+as 10,000 (MRR@10 0.864 and 0.852, the copies of a document counted once)."""
 _COUNT = "SELECT count(*) FROM (SELECT 1 FROM passages_stem WHERE passages_stem MATCH ? LIMIT ?)"
 _HEADINGS = "{title heading_path}"
 _DOCUMENTS_JOIN = "JOIN documents AS d ON d.source = p.source AND d.doc_id = p.doc_id\n    "
