@@ -24,7 +24,7 @@ from docbatch.frames import PLAN
 from docbatch.result import RunOutput
 from docbatch.run.preparation import PreparedRun
 from docbatch.run.runner import RunContext, Runner
-from docbatch.work.label_scan import SCANNED, scan_files
+from docbatch.work.label_scan import no_labels, scan_files
 from docbatch.work.worker import ParseOptions
 
 log = logging.getLogger("docbatch")
@@ -39,12 +39,7 @@ def with_labels(run: PreparedRun, options: ParseOptions) -> ParseOptions:
     refs = dict(zip(scanned["doc_id"].to_list(), scanned["refs"].to_list(), strict=True))
     removed = run.decided.filter(pl.col("status") == "deleted").select("doc_id")
     if removed.height:
-        empty = removed.with_columns(
-            labels=pl.lit([], dtype=SCANNED["labels"]),
-            titles=pl.lit([], dtype=SCANNED["titles"]),
-            refs=pl.lit([], dtype=SCANNED["refs"]),
-        )
-        scanned = pl.concat([scanned, empty.cast(SCANNED)])  # type: ignore[arg-type]
+        scanned = pl.concat([scanned, no_labels(removed)])
     return replace(options, labels=run.labels.titles_with(scanned), refs=refs)
 
 

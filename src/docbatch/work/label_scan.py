@@ -57,12 +57,18 @@ def scan_files(plan: pl.DataFrame, options: ParseOptions) -> pl.DataFrame:
         parts.append(pl.DataFrame(rows, schema=SCANNED, orient="row"))
     defining = pl.concat(parts) if parts else pl.DataFrame(schema=SCANNED)
     others = files.select("doc_id").join(defining.select("doc_id"), on="doc_id", how="anti")
-    empty = others.with_columns(
+    return pl.concat([defining, no_labels(others)])
+
+
+def no_labels(doc_ids: pl.DataFrame) -> pl.DataFrame:
+    """``SCANNED`` rows with empty lists for the documents of ``doc_ids`` (a ``doc_id``
+    column)."""
+    empty = doc_ids.select("doc_id").with_columns(
         labels=pl.lit([], dtype=SCANNED["labels"]),
         titles=pl.lit([], dtype=SCANNED["titles"]),
         refs=pl.lit([], dtype=SCANNED["refs"]),
     )
-    return pl.concat([defining, empty.cast(SCANNED)])  # type: ignore[arg-type]
+    return empty.cast(SCANNED)  # type: ignore[arg-type]
 
 
 def _scan_one(
@@ -87,4 +93,4 @@ def _scan_one(
     return doc_id, list(found), list(found.values()), named
 
 
-__all__ = ["SCANNED", "scan_files"]
+__all__ = ["SCANNED", "no_labels", "scan_files"]
