@@ -34,8 +34,10 @@ from benchmarks.docbatch_runs import IN_CALLS, ingest
 from benchmarks.generate import generate
 from benchmarks.measure import MB, python_task, run_measured
 
+from docbatch.config import BatchConfig
+
 SEED = 7
-DEFAULT_BATCH = "1000"  # docbatch's own default max_batch_size
+DEFAULT_BATCH = str(BatchConfig.max_batch_size)  # docbatch's own default
 WAL_SAMPLE_S = 0.2
 
 
