@@ -168,6 +168,12 @@ def select(text: str, options: dict[str, str]) -> str:
     return text
 
 
+def tab_width(options: dict[str, str]) -> int:
+    """The ``tab-width`` option of an ``include`` (8 when absent or not a number)."""
+    width = _int(options.get("tab-width"))
+    return 8 if width is None else width
+
+
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value else None
@@ -175,4 +181,4 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-__all__ = ["MAX_DEPTH", "MAX_READS", "OPTIONS", "Includes", "select"]
+__all__ = ["MAX_DEPTH", "MAX_READS", "OPTIONS", "Includes", "select", "tab_width"]

@@ -16,7 +16,7 @@ from typing import Any
 from docutils import nodes, statemachine
 from docutils.parsers.rst import Directive, directives
 
-from docbatch.formats.includes import OPTIONS, Includes, select
+from docbatch.formats.includes import OPTIONS, Includes, select, tab_width
 
 SETTING = "docbatch_includes"
 
@@ -42,7 +42,7 @@ class Include(Directive):  # type: ignore[misc]  # docutils has no type informat
         line = includes.lines.get(source) or machine.get_source_and_line(self.lineno)[1] or self.lineno
         includes.lines.setdefault(path, line)
         text = select(text, options)
-        width = _int(options.get("tab-width"), 8)
+        width = tab_width(options)
         if "literal" in options or "code" in options:
             literal = "\n".join(line.expandtabs(width).rstrip() for line in text.splitlines())
             block = nodes.literal_block(literal, literal)
@@ -62,13 +62,6 @@ def place(doc: nodes.document, includes: Includes) -> None:
         line = lines.get(getattr(node, "source", None) or "")
         if line is not None:
             node.line = line
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value else default
-    except ValueError:
-        return default
 
 
 __all__ = ["SETTING", "Include", "place"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from docbatch.formats.includes import Includes, select
+from docbatch.formats.includes import Includes, select, tab_width
 from docbatch.formats.rst_fast.specs import LITERAL
 
 _INCLUDE = re.compile(r"( *)\.\.[ ]+include[ ]?::(?:[ ]+(.*))?$", re.IGNORECASE)
@@ -56,7 +56,7 @@ def _expand(
         at = rows[at_line]
         text, path = read
         text = select(text, options)
-        width = _int(options.get("tab-width"), 8)
+        width = tab_width(options)
         included = [piece.expandtabs(width).rstrip() for piece in text.splitlines()]
         if "literal" in options or "code" in options:
             block = ["::", "", *("    " + piece if piece else "" for piece in included), ""]
@@ -118,13 +118,6 @@ def _directive(lines: list[str], pos: int, column: int, argument: str) -> tuple[
         elif not options and piece:
             name_parts.append(piece)
     return "".join(name_parts), options, end
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value else default
-    except ValueError:
-        return default
 
 
 __all__ = ["expand"]
