@@ -129,8 +129,9 @@ class LabelTable:
 
     def stale(self, doc_ids: pl.Series, fingerprint: str) -> pl.Series:
         """Those of ``doc_ids`` whose row says they were stored under another fingerprint than
-        the table expects now (the format's ``fingerprint``, plus the digest of the titles of
-        the labels they refer to)."""
+        the table expects now (the format's ``fingerprint``, plus the digest of the files they
+        included as the row recorded it and that of the titles of the labels they refer to;
+        included files are not read again here: ``expected`` does that when planning)."""
         rows = self.rows.filter(pl.col("doc_id").is_in(doc_ids.implode()))
         titles = self.titles() if rows.height else {}
         wanted = [
