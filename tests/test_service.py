@@ -93,13 +93,13 @@ def test_second_run_skips_unchanged_files_without_reading_them(
     import docbatch.work.worker as worker
 
     opened: list[str] = []
-    real_open = worker._SliceWork._open_inside_root
+    real_open = worker.RootFiles.open
 
-    def recording_open(self: worker._SliceWork, path: str, doc_id: str) -> int:
+    def recording_open(self: worker.RootFiles, path: str, doc_id: str) -> int:
         opened.append(path)
         return real_open(self, path, doc_id)
 
-    monkeypatch.setattr(worker._SliceWork, "_open_inside_root", recording_open)
+    monkeypatch.setattr(worker.RootFiles, "open", recording_open)
     again = service.ingest_batch(sample_tree, pattern=ALL_FORMATS)
     assert again.skipped == len(GOOD) + 1 and again.succeeded == 0  # and the hidden .drafts/
     assert all(Path(p).relative_to(sample_tree).as_posix() in BAD_FILES for p in opened)

@@ -84,10 +84,10 @@ def test_symlinks_are_followed_only_inside_the_root(
     (outside / "secret.md").write_bytes(b"secret")
     (root / "inside.md").symlink_to("plain.md")
     (root / "escape.md").symlink_to(outside / "secret.md")
-    work = worker._SliceWork(worker.ParseOptions())
+    files = worker.RootFiles(1000)
 
     def read(doc_id: str) -> bytes:
-        return worker._read(work._open_inside_root(str(root / doc_id), doc_id), 1000)
+        return files.read(str(root / doc_id), doc_id)
 
     assert read("plain.md") == b"plain" and read("inside.md") == b"plain"
     with pytest.raises(ValidationError, match="symlink points outside the root"):

@@ -23,7 +23,7 @@ import polars as pl
 from docbatch.errors import DocbatchError
 from docbatch.formats.rst_fast.labels import ref_labels, scan_labels
 from docbatch.work.decoding import decode
-from docbatch.work.worker import ParseOptions, _read, _SliceWork
+from docbatch.work.worker import ParseOptions, RootFiles
 
 SCANNED: dict[str, pl.DataType] = {
     "doc_id": pl.Utf8(),
@@ -47,10 +47,10 @@ def scan_files(plan: pl.DataFrame, options: ParseOptions) -> pl.DataFrame:
     """``SCANNED`` rows of the reStructuredText files of ``plan`` (rows of the plan frame):
     one per file, with empty lists for a file that defines no label."""
     files = plan.filter(pl.col("format") == "rst").select("doc_id", "path")
-    opener = _SliceWork(options)
+    files_read = RootFiles(options.max_file_size)
     parts: list[pl.DataFrame] = []
     for chunk in files.iter_slices(CHUNK_FILES):
-        found_rows = [_scan_one(opener, doc_id, path, options) for doc_id, path in chunk.iter_rows()]
+        found_rows = [_scan_one(files_read, doc_id, path, options) for doc_id, path in chunk.iter_rows()]
         rows = [row for row in found_rows if row is not None]
         # each chunk's rows go to a frame at once: strings kept alive among a whole scan's
         # transient ones would hold on to the interpreter's memory pages
@@ -72,11 +72,11 @@ def no_labels(doc_ids: pl.DataFrame) -> pl.DataFrame:
 
 
 def _scan_one(
-    opener: _SliceWork, doc_id: str, path: str, options: ParseOptions
+    files_read: RootFiles, doc_id: str, path: str, options: ParseOptions
 ) -> tuple[str, list[str], list[str], list[str]] | None:
     """The ``SCANNED`` row of one file; None when it defines and names no label."""
     try:
-        data = _read(opener._open_inside_root(path, doc_id), options.max_file_size)
+        data = files_read.read(path, doc_id)
         wide = data.startswith(_WIDE)
         if _MARK not in data and _REF not in data and not wide:
             return None

@@ -154,8 +154,7 @@ class _SliceWork:
         self.passages: dict[str, list[Any]] = {name: [] for name in PASSAGES}
         self.touched: dict[str, list[Any]] = {name: [] for name in TOUCHED}
         self.labels: dict[str, list[Any]] = {name: [] for name in LABELS}
-        self.real_folders: dict[str, str] = {}
-        """Folder -> its real path, for this slice (a file's own lstat is never remembered)."""
+        self.files = RootFiles(options.max_file_size)
 
     def result(self) -> SliceResult:
         return SliceResult(
@@ -167,7 +166,6 @@ class _SliceWork:
         )
 
     def process(self, row: dict[str, Any]) -> None:
-        options = self.options
         started = datetime.now(UTC)
         clock = time.perf_counter()
         result: dict[str, Any] = {
@@ -181,7 +179,7 @@ class _SliceWork:
             "retryable": False,
         }
         try:
-            data = _read(self._open_inside_root(row["path"], row["doc_id"]), options.max_file_size)
+            data = self.files.read(row["path"], row["doc_id"])
             content_hash = hashlib.sha256(data).hexdigest()
             result["size"] = len(data)
             result["content_hash"] = content_hash
@@ -275,7 +273,21 @@ class _SliceWork:
             "n_chars": len(parsed.text),
         }
 
-    def _open_inside_root(self, path: str, doc_id: str) -> int:
+
+class RootFiles:
+    """Reads the files of one root as a worker reads them: a file that now resolves outside
+    its root is refused, and the bytes are read up to the size limit (``_read``)."""
+
+    def __init__(self, max_file_size: int) -> None:
+        self.max_file_size = max_file_size
+        self.real_folders: dict[str, str] = {}
+        """Folder -> its real path (a file's own lstat is never remembered)."""
+
+    def read(self, path: str, doc_id: str) -> bytes:
+        """The bytes of the file ``path`` (``doc_id`` under its root): see ``open`` and ``_read``."""
+        return _read(self.open(path, doc_id), self.max_file_size)
+
+    def open(self, path: str, doc_id: str) -> int:
         """Open ``path`` for reading, refusing a file that now resolves outside its root: the
         inventory checked symlinks, but a file can be replaced by one (or a folder by a
         symlinked one) before it is read. The root is ``path`` minus ``doc_id``; rows not
