@@ -67,6 +67,43 @@ def test_sphinx_directives_degrade_to_their_text(rst_engine: Parser) -> None:
     assert doc.warnings == ()
 
 
+@pytest.mark.parametrize(
+    "directive",
+    [
+        ".. cmake-module:: ../../Modules/FindBoost.cmake",
+        ".. kernel-doc:: include/linux/device.h\n   :internal:",
+        ".. mermaid:: diagrams/flow.mmd",
+        ".. mdinclude:: ../README.md",
+        ".. doxygenfile:: widget.hpp\n   :project: demo",
+        ".. plot:: pyplots/ellipses.py",
+    ],
+)
+def test_an_extension_directive_naming_a_file_shows_no_path(directive: str, rst_engine: Parser) -> None:
+    """Sphinx extensions read such a file (a module's doc comment, a header's kernel-doc, a
+    diagram); docbatch does not, and its path is no text of the page."""
+    doc = rst_engine(f"Page\n====\n\nBefore.\n\n{directive}\n\nAfter.\n")
+    assert doc.text == "Page\n\nBefore.\n\nAfter."
+    alone = rst_engine(directive + "\n")
+    assert alone.text == "" and alone.sections == ()
+
+
+@pytest.mark.parametrize(
+    ("directive", "shown"),
+    [
+        (".. py:class:: pkg.Widget", "pkg.Widget"),
+        (".. py:module:: os.path", "os.path"),
+        (".. variable:: CMAKE_<LANG>_FLAGS", "CMAKE_<LANG>_FLAGS"),
+        (".. option:: --prefix=<dir/sub>", "--prefix=<dir/sub>"),
+        (".. envvar:: PATH", "PATH"),
+        (".. describe:: see docs/setup.cfg for the defaults", "see docs/setup.cfg for the defaults"),
+    ],
+)
+def test_an_extension_directive_naming_a_thing_keeps_it(
+    directive: str, shown: str, rst_engine: Parser
+) -> None:
+    assert shown in rst_engine(f"{directive}\n\n   Body.\n").text
+
+
 def test_include_raw_and_friends_embed_nothing(rst_engine: Parser) -> None:
     doc = rst_engine(SAFETY)
     assert doc.text == "Safe\n\nThe figure caption.\n\nVisible body."

@@ -3,7 +3,15 @@ engines (``rst_fast`` and ``rst_docutils``), which differ only in how they unesc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+
+_FILE_EXTENSIONS = frozenset(
+    """c h cc cpp cxx hh hpp hxx py pyi cmake txt md rst rest csv tsv json yaml yml toml ini cfg
+    xml html htm svg png jpg jpeg gif dot gv mmd puml uml ipynb sh bash js ts java go rs rb lua
+    tex bib""".split()
+)
+_PATH = re.compile(r"[^\s<>]*\.([A-Za-z][A-Za-z0-9]{0,7})")
 
 
 def closing_bracket_start(text: str) -> int:
@@ -46,6 +54,24 @@ def shown_text(text: str, unescape: Callable[[str], str]) -> str:
         if shown.startswith("~"):
             shown = shown[1:].rsplit(".", 1)[-1]
     return unescape(shown)
+
+
+def names_file(argument: str) -> bool:
+    """Whether a directive's argument is a file's path (``../Modules/FindBoost.cmake``,
+    ``include/linux/device.h``, ``widget.hpp``) rather than something the page names.
+
+    An extension directive whose argument is a path (CMake's ``cmake-module``, the kernel's
+    ``kernel-doc``, ``mermaid``, breathe's ``doxygenfile``) shows what it reads from that file,
+    never the path: a path is one word ending in a file extension, with a ``/`` or with an
+    extension files have (``os.path`` and ``pkg.Widget`` name things).
+
+    >>> names_file("../../Modules/FindBoost.cmake"), names_file("widget.hpp"), names_file("os.path")
+    (True, True, False)
+    """
+    match = _PATH.fullmatch(argument.strip())
+    if match is None or "://" in argument:
+        return False
+    return "/" in argument or match.group(1).lower() in _FILE_EXTENSIONS
 
 
 def raw_html_blocks(source: str) -> list[str]:

@@ -4,7 +4,8 @@ docutils reports every directive and role it does not know as an error and keeps
 the raw markup (a directive's whole body ends up inside the error message). While
 ``active()`` is in effect, the directive and role lookups fall back instead to:
 
-- a generic directive: the argument as a paragraph plus the body parsed as RST
+- a generic directive: the argument as a paragraph (none when it is a file's path, which
+  an extension would read) plus the body parsed as RST
   (a ``:target:`` option names link targets, as CMake's ``signature`` does);
 - ``only``/``ifconfig``: the body parsed into the parent;
 - ``toctree``: a bullet list of its entries' text;
@@ -37,7 +38,7 @@ from docutils.parsers.rst import Directive, directives, roles
 from docutils.parsers.rst.directives.misc import Class, Raw
 
 from docbatch.formats.rst_docutils.include import Include
-from docbatch.formats.sphinx_text import closing_bracket_start, raw_html_blocks, shown_text
+from docbatch.formats.sphinx_text import closing_bracket_start, names_file, raw_html_blocks, shown_text
 
 _ACTIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("docbatch_sphinx", default=False)
 _LOCK = threading.Lock()
@@ -91,7 +92,7 @@ class _Fallback(Directive):  # type: ignore[misc]  # docutils has no type inform
             node["names"].extend(name for name in names if name)
             self.state.document.note_explicit_target(node, node)
         messages: list[nodes.Node] = []
-        if self.arguments and self.arguments[0].strip():
+        if self.arguments and self.arguments[0].strip() and not names_file(self.arguments[0]):
             paragraph, messages = self._argument(self.arguments[0])
             node += paragraph
         if self.content:

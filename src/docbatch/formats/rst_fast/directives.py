@@ -3,10 +3,11 @@
 Directives degrade the way the docutils engine with the ``sphinx_compat``
 fallbacks shows them: code directives keep their body verbatim, admonitions and
 version notes their text, ``toctree`` its entries, ``only``/``ifconfig`` their
-content, unknown (domain) directives their argument and content; ``raw:: html`` written
-in the file is the text of its HTML. Directives that would read a file, embed other raw
-output or only steer the build produce nothing (which directives are known, and how a
-body splits into argument, options and content, is in ``specs``).
+content, unknown (domain) directives their argument (unless it is a file's path) and
+content; ``raw:: html`` written in the file is the text of its HTML. Directives that would
+read a file, embed other raw output or only steer the build produce nothing (which
+directives are known, and how a body splits into argument, options and content, is in
+``specs``).
 Comments are dropped; targets and substitution definitions are recorded for the
 inline pass. An empty target stays the pending label of a section title that follows
 unless something docutils keeps as a node comes between (a comment, a substitution
@@ -35,7 +36,7 @@ from docbatch.formats.rst_fast.text import (
     target_link,
     unescape,
 )
-from docbatch.formats.sphinx_text import raw_html_blocks
+from docbatch.formats.sphinx_text import names_file, raw_html_blocks
 
 _NAME = r"(?:(?!_)\w)+(?:[-._+:](?:(?!_)\w)+)*"
 _FOOTNOTE = re.compile(r"\.\.[ ]+\[([0-9]+|#|#" + _NAME + r"|\*)\](?:[ ]+|$)")
@@ -209,7 +210,7 @@ def _directive(reader: BlockReader, frame: Frame, pos: int, match: re.Match[str]
     base = frame.base + pos + at  # the document line of the content's first line
     action = spec[3]
     if action == "fallback":
-        if argument:
+        if argument and not names_file(argument):
             prose = name in PROSE or name.endswith(_VERSION_SUFFIXES)
             reader.emit("p" if prose else "r", argument)
         reader.push(content, base)
