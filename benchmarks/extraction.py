@@ -19,7 +19,9 @@ collection's, and the dev corpus's Apache httpd manual, whose content is ``div#p
 is ingested by ``BatchIngestService`` into a fresh SQLite store, and the stored passages are
 read back from the file. The truth comes from each page's raw HTML: its *content* is the text
 docbatch's HTML parser reads from the element the generator marks as main content (the site's
-``content_selector``; ``BODY_RULES`` for a site that marks none), its *template* the lines the
+``content_selector``; ``BODY_RULES`` for a site that marks none) less the navigation it holds
+(each ``nav``, with a wrapper holding only it and its label, such as ``<aside><h2>On this
+page</h2><nav>``), its *template* the lines the
 parser reads from the whole ``body`` that the content lacks (white space collapsed). Printed
 per site:
 
@@ -202,8 +204,7 @@ def _lines(text: str) -> set[str]:
 
 
 def _words(text: str) -> Counter[str]:
-    """The words of ``text``, case-folded, without the English words that carry no content
-    (a label such as "On this page" is no content word)."""
+    """The words of ``text``, case-folded, without the English words that carry no content."""
     return Counter(w for w in (word.casefold() for word in _WORD.findall(text)) if w not in STOPWORDS)
 
 
@@ -232,10 +233,32 @@ def truth(page: str, selector: str | None, rule: tuple[str, ...]) -> tuple[set[s
             for dropped in tree.css(selector_of_template):
                 dropped.decompose()
         node = tree.body
+    if node is not None:
+        _drop_navigation(node)
     content_html = node.html if node is not None else ""
     content = parse(f"<html><body>{content_html or ''}</body></html>", _BODY).text
     template = _lines(parse(page, _BODY).text) - _lines(content)
     return template, _words(content), matched
+
+
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def _drop_navigation(content: Any) -> None:
+    """Take the navigation the content element holds out of it: each ``nav`` (a table of
+    contents, a pager), with the element wrapping it when that element holds nothing else
+    but the nav's label (``<aside><h2>On this page</h2><nav>…</nav></aside>``)."""
+    for nav in content.css("nav"):
+        wrapper = nav.parent
+        others = [
+            child
+            for child in (wrapper.iter(include_text=True) if wrapper is not None else ())
+            if child.tag != "nav" and not (child.tag == "-text" and not (child.text() or "").strip())
+        ]
+        if wrapper is not None and wrapper != content and all(c.tag in _HEADINGS for c in others):
+            wrapper.decompose()
+        else:
+            nav.decompose()
 
 
 def shorten(line: str, width: int = 60) -> str:
