@@ -11,6 +11,7 @@ import polars as pl
 from docbatch.errors import IngestFailures as IngestFailures  # its home is docbatch.errors
 from docbatch.frames import OUTCOMES, TIMELINE
 from docbatch.metrics import estimate_remaining_s, files_per_second, format_rate
+from docbatch.state.outcomes_file import OutcomesFile
 from docbatch.state.reports import error_records
 
 FINAL = ("succeeded", "failed", "skipped")
@@ -18,17 +19,30 @@ FINAL = ("succeeded", "failed", "skipped")
 
 
 class OutcomeCounts:
-    """Counts over an ``outcomes`` frame, shared by live results and runs read from disk."""
+    """Counts over an ``outcomes`` frame, shared by live results and runs read from disk.
+
+    They are taken from ``status_counts`` and ``failed_rows``, which read ``outcomes``;
+    ``IngestResult`` keeps both from when its call closed, so that counting never loads a
+    large run's rows."""
 
     outcomes: pl.DataFrame
 
+    def status_counts(self) -> dict[str, int]:
+        """The number of rows of each status."""
+        counts = self.outcomes.group_by(pl.col("status").cast(pl.Utf8)).len()
+        return dict(zip(counts["status"].to_list(), counts["len"].to_list(), strict=True))
+
+    def failed_rows(self) -> pl.DataFrame:
+        """The rows of the files that failed."""
+        return self.outcomes.filter(pl.col("status") == "failed")
+
     def _count(self, status: str) -> int:
-        return int((self.outcomes["status"] == status).sum())
+        return int(self.status_counts().get(status, 0))
 
     @property
     def total_files(self) -> int:
         """Files of the run (documents deleted because their file is gone are not counted)."""
-        return self.outcomes.height - self.deleted
+        return sum(self.status_counts().values()) - self.deleted
 
     @property
     def succeeded(self) -> int:
@@ -60,8 +74,7 @@ class OutcomeCounts:
 
     def error_summary(self) -> dict[str, int]:
         """Failed files counted by error category."""
-        failed = self.outcomes.filter(pl.col("status") == "failed")
-        counts = failed.group_by("error_category").len().sort("error_category")
+        counts = self.failed_rows().group_by("error_category").len().sort("error_category")
         return dict(zip(counts["error_category"], counts["len"], strict=True))
 
 
@@ -89,7 +102,12 @@ class IngestResult(OutcomeCounts):
     root: str
     store: str
     state_dir: str
-    outcomes: pl.DataFrame
+    outcomes_file: OutcomesFile
+    """The call's ``outcomes.parquet``, which ``outcomes`` reads on first use."""
+    counts: dict[str, int]
+    """Rows by status (what ``succeeded``, ``failed``, ... count)."""
+    failures: pl.DataFrame
+    """The rows of the files that failed (``errors``, ``error_summary``)."""
     timeline: pl.DataFrame
     elapsed_s: float
     peak_memory_mb: float
@@ -99,6 +117,7 @@ class IngestResult(OutcomeCounts):
     checkpoint_problems: list[dict[str, Any]] = field(default_factory=list)
     plan_counts: dict[str, int] = field(default_factory=dict)
     handled_files: int | None = None
+    """Files of the run that got a final status in this call (None: every file not pending)."""
     run_calls: int = 1
     """Calls the run has taken so far, this one included (more than one after a ``limit``
     or an interruption)."""
@@ -106,7 +125,19 @@ class IngestResult(OutcomeCounts):
     """Seconds of all those calls."""
     run_files: int = 0
     """Files all those calls gave a status to."""
-    """Files of the run that got a final status in this call (None: every file not pending)."""
+    pending_bytes: int = 0
+    """The size of the files left pending."""
+
+    @property
+    def outcomes(self) -> pl.DataFrame:  # type: ignore[override]  # read, not kept, until asked for
+        """One row per file of the run, read from the call's ``outcomes.parquet`` on first use."""
+        return self.outcomes_file.frame()
+
+    def status_counts(self) -> dict[str, int]:
+        return dict(self.counts)
+
+    def failed_rows(self) -> pl.DataFrame:
+        return self.failures
 
     @property
     def complete(self) -> bool:
@@ -129,7 +160,6 @@ class IngestResult(OutcomeCounts):
         no file is pending (else the time the pending files would take at this pace)."""
         total, pending = self.total_files, self.pending
         attempted = self.succeeded + self.failed
-        waiting = self.outcomes.filter(pl.col("status") == "pending")
         return {
             "total_files": total,
             "processed": total - pending,
@@ -147,7 +177,7 @@ class IngestResult(OutcomeCounts):
             "progress_percent": 100.0 * (total - pending) / total if total else 100.0,
             "estimated_time_remaining": estimate_remaining_s(
                 files_left=pending,
-                bytes_left=int(waiting["size"].fill_null(0).sum()),
+                bytes_left=self.pending_bytes,
                 bytes_per_second=self.bytes_per_second,
                 mean_file_bytes=None,
             ),
@@ -157,7 +187,7 @@ class IngestResult(OutcomeCounts):
     @property
     def errors(self) -> list[dict[str, Any]]:
         """One dict per failed file: type, category, path, doc_id, message, attempts."""
-        return error_records(self.outcomes)
+        return error_records(self.failures)
 
     def raise_on_failures(self) -> None:
         """Raise ``IngestFailures`` naming the failed files, if any."""
@@ -239,15 +269,67 @@ class IngestResult(OutcomeCounts):
 
 
 @dataclass
-class RunOutput:
-    """What the slices of one call produced: their outcome and timeline rows."""
+class OutcomeTally:
+    """What a call's committed outcome rows add up to, kept as they are committed instead of
+    the rows themselves (those are in the checkpoint parts)."""
 
-    outcomes: pl.DataFrame
+    rows: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    """Rows by status."""
+    passages: int = 0
+    """Passages of the files that succeeded."""
+    failures: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=OUTCOMES))
+    """The rows of the files that failed."""
+    ordered: bool = True
+    """Whether the rows, part after part, are in ``doc_id`` order."""
+    last_doc_id: str | None = None
+    listing_changed: bool = False
+    """A file was gone, or read at another size than the inventory listed."""
+
+    def add(self, outcomes: pl.DataFrame, listed: pl.DataFrame) -> None:
+        """Count ``outcomes`` (one commit's rows, in ``doc_id`` order) of the files ``listed``
+        (their plan rows: ``doc_id`` and ``size``)."""
+        if outcomes.height == 0:
+            return
+        self.rows += outcomes.height
+        status = outcomes["status"].cast(pl.Utf8)
+        for name, count in status.value_counts().iter_rows():
+            self.counts[name] = self.counts.get(name, 0) + int(count)
+        succeeded = outcomes.filter(pl.col("status") == "succeeded")
+        self.passages += int(succeeded["n_passages"].sum() or 0)
+        failed = outcomes.filter(pl.col("status") == "failed")
+        if failed.height:
+            self.failures = pl.concat([self.failures, failed])
+        first, last = outcomes["doc_id"][0], outcomes["doc_id"][-1]
+        if self.last_doc_id is not None and first <= self.last_doc_id:
+            self.ordered = False
+        self.last_doc_id = last
+        if not self.listing_changed:
+            gone = (outcomes["error_type"] == "FileNotFoundError").any()
+            read = outcomes.select("doc_id", "size").drop_nulls()
+            sizes = listed.select("doc_id", pl.col("size").alias("listed_size"))
+            resized = read.join(sizes, on="doc_id").filter(pl.col("size") != pl.col("listed_size"))
+            self.listing_changed = bool(gone) or resized.height > 0
+
+
+@dataclass
+class RunOutput:
+    """What the slices of one call produced: the checkpoint parts holding their outcome rows
+    (in commit order), what the rows add up to, and the timeline rows."""
+
+    parts: list[Path]
+    tally: OutcomeTally
     timeline: pl.DataFrame
     interrupted: bool
     next_part: int
 
+    def outcomes(self) -> pl.LazyFrame:
+        """The call's outcome rows, read from its parts."""
+        if not self.parts:
+            return pl.LazyFrame(schema=OUTCOMES)
+        return pl.scan_parquet([str(path) for path in self.parts], schema=OUTCOMES)
+
     @staticmethod
     def nothing(next_part: int, interrupted: bool = False) -> RunOutput:
         """No slice ran."""
-        return RunOutput(pl.DataFrame(schema=OUTCOMES), pl.DataFrame(schema=TIMELINE), interrupted, next_part)
+        return RunOutput([], OutcomeTally(), pl.DataFrame(schema=TIMELINE), interrupted, next_part)

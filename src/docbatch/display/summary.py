@@ -47,7 +47,7 @@ def summary_html(run: Any, *, top: int = 5) -> str:
         f"&middot; {state}</div>",
         f"<div>{tiles}</div>",
         f"<div>{_rates(run)}</div>",
-        _error_table(run.outcomes, top),
+        _error_table(run.failed_rows(), top),
         _reports(run),
         "</div>",
     ]

@@ -14,6 +14,7 @@ from docbatch.metrics import BatchProgress, peak_rss_mb, processing_metrics
 from docbatch.result import FINAL, IngestResult, RunOutput
 from docbatch.run.preparation import PreparedRun
 from docbatch.state import reports
+from docbatch.state.outcomes_file import OutcomesFile
 from docbatch.work.outcomes import pending_rows
 
 
@@ -30,18 +31,40 @@ def close_call(
 ) -> IngestResult:
     """Write the run's reports into the state folder (and a copy into ``report_path`` when
     it is another folder), keep them in ``runs/<run_id>/``, then mark the run complete (or
-    still running, with files pending), and return the result of the call."""
-    outcomes = run_outcomes(run, output)
-    pending = int((outcomes["status"] == "pending").sum())
-    state = "complete" if pending == 0 else "running"
+    still running, with files pending), and return the result of the call.
+
+    The outcome rows of the call's files are streamed from its checkpoint parts into the
+    outcomes report, never all held here: the result reads them back when asked."""
+    unprocessed = _unprocessed(run, output)
+    pending = pending_rows(pl.concat([unprocessed, run.waiting]), run.run_id, run.source, output.interrupted)
+    known = [frame for frame in (run.carried, run.decided, pending) if frame.height]
+    counts = _status_counts([frame["status"] for frame in known], output.tally.counts)
+    failures = pl.concat(
+        [frame.filter(pl.col("status") == "failed") for frame in known] + [output.tally.failures]
+    )
+    state = "complete" if counts.get("pending", 0) == 0 else "running"
+    timeline = run_timeline(run, output.timeline, state_dir)
+    outcomes = _merged([*known, output.outcomes()], sorted_parts=output.tally.ordered)
+    # the state folder always holds the latest reports (verify's ledger, a resumed run's
+    # timeline) and keeps each run's; a report folder gets a copy
+    paths = reports.write_reports(
+        state_dir,
+        performance=performance(run, state, progress, config, outcomes),
+        outcomes=outcomes,
+        failures=failures,
+        timeline=timeline,
+        problems=run.problems,
+    )
     result = IngestResult(
         run_id=run.run_id,
         source=run.source,
         root=str(run.root),
         store=store_location,
         state_dir=str(state_dir),
-        outcomes=outcomes,
-        timeline=run_timeline(run, output.timeline, state_dir),
+        outcomes_file=OutcomesFile(paths["outcomes"]),  # opened before a later call replaces it
+        counts=counts,
+        failures=failures,
+        timeline=timeline,
         # the seconds of ``files_per_second``: the call's clock, stopped when its last file
         # got its status (the reports written after it are not counted)
         elapsed_s=progress.elapsed_s if progress.finished else elapsed_s,
@@ -50,16 +73,8 @@ def close_call(
         interrupted=output.interrupted,
         checkpoint_problems=run.problems,
         plan_counts=dict(run.planned.group_by("status").len().sort("status").iter_rows()),
-        handled_files=int(run.decided["status"].is_in(FINAL).sum()) + output.outcomes.height,
-    )
-    # the state folder always holds the latest reports (verify's ledger, a resumed run's
-    # timeline) and keeps each run's; a report folder gets a copy
-    paths = reports.write_reports(
-        state_dir,
-        performance=performance(run, state, progress, config, outcomes),
-        outcomes=outcomes,
-        timeline=result.timeline,
-        problems=run.problems,
+        handled_files=int(run.decided["status"].is_in(FINAL).sum()) + output.tally.rows,
+        pending_bytes=int(pending["size"].fill_null(0).sum()),
     )
     reports.keep_run(state_dir, run.run_id, keep=config.keep_runs)
     if _elsewhere(report_path, state_dir):
@@ -75,27 +90,45 @@ def close_call(
     return result
 
 
+def _unprocessed(run: PreparedRun, output: RunOutput) -> pl.DataFrame:
+    """The plan rows of the call's files that got no outcome row (the call was stopped)."""
+    if output.tally.rows == run.todo.height:  # every file of the call has its row
+        return run.todo.clear()
+    done = output.outcomes().select("doc_id").collect()
+    return run.todo.join(done, on="doc_id", how="anti")
+
+
+def _status_counts(statuses: list[pl.Series], more: dict[str, int]) -> dict[str, int]:
+    """Rows by status over the ``statuses`` columns and the counts ``more``."""
+    counts = dict(more)
+    for status in statuses:
+        for name, count in status.cast(pl.Utf8).value_counts().iter_rows():
+            counts[name] = counts.get(name, 0) + int(count)
+    return counts
+
+
+def _merged(frames: list[pl.DataFrame | pl.LazyFrame], *, sorted_parts: bool) -> pl.LazyFrame:
+    """The rows of ``frames`` in one frame in ``doc_id`` order, merged as they are streamed
+    (each frame in that order already: the in-memory ones are sorted here when they are not,
+    the checkpoint parts are when ``sorted_parts``, else they are sorted whole)."""
+    lazy: list[pl.LazyFrame] = []
+    for frame in frames:
+        if isinstance(frame, pl.DataFrame):
+            lazy.append((frame if frame["doc_id"].is_sorted() else frame.sort("doc_id")).lazy())
+        else:
+            lazy.append(frame if sorted_parts else frame.sort("doc_id"))
+    merged = lazy[0]
+    for other in lazy[1:]:
+        merged = merged.merge_sorted(other, key="doc_id")
+    return merged
+
+
 def _elsewhere(folder: Path, state_dir: Path) -> bool:
     """Whether ``folder`` is another folder than ``state_dir``."""
     try:
         return folder.resolve() != state_dir.resolve()
     except OSError:
         return folder != state_dir
-
-
-def run_outcomes(run: PreparedRun, output: RunOutput) -> pl.DataFrame:
-    """One row per file of the run, by doc_id: earlier calls', this call's, and ``pending``
-    rows for the files left over (``max_batch_size``, or an interruption)."""
-    if output.outcomes.height == run.todo.height:  # every file of the call has its row
-        unprocessed = run.todo.clear()
-    else:
-        unprocessed = run.todo.join(output.outcomes.select("doc_id"), on="doc_id", how="anti")
-    pending = pending_rows(pl.concat([unprocessed, run.waiting]), run.run_id, run.source, output.interrupted)
-    parts = [frame for frame in (run.carried, run.decided, output.outcomes, pending) if frame.height]
-    outcomes = pl.concat(parts) if parts else pending
-    if not outcomes["doc_id"].is_sorted():  # in plan order already when one part holds them all
-        outcomes = outcomes.sort("doc_id")
-    return outcomes
 
 
 def run_timeline(run: PreparedRun, new: pl.DataFrame, state_dir: Path) -> pl.DataFrame:
@@ -114,7 +147,7 @@ def performance(
     state: str,
     progress: BatchProgress,
     config: BatchConfig,
-    outcomes: pl.DataFrame | None = None,
+    outcomes: pl.LazyFrame | None = None,
 ) -> dict[str, Any]:
     """The ``batch_ingest_performance.json`` document (``per_format`` once outcomes are known)."""
     return {

@@ -15,8 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from docbatch.plan.fingerprint import parser_fingerprints
 from docbatch.plan.git import GitRepo
 from docbatch.result import IngestResult
@@ -79,8 +77,9 @@ def ingest(
             run, request.executor, request.workers, sinks, request.fallback_encoding, report_path
         )
         record_ingest(store, run.source, claimed)
-        compact_index(store, output.outcomes)
-        call.run_inventory.forget_if_changed(output.outcomes)
+        compact_index(store, output.tally.passages)
+        if output.tally.listing_changed:  # the next call's walk leaves a file that is gone out
+            call.run_inventory.drop()
         call.run_inventory.settle(change_mark(store))
         return close_call(
             run,
@@ -94,12 +93,11 @@ def ingest(
         )
 
 
-def compact_index(store: object, outcomes: pl.DataFrame) -> None:
-    """Let a store whose index is written in parts merge them, after the passages this call
-    wrote (``IndexCompactor``)."""
+def compact_index(store: object, written: int) -> None:
+    """Let a store whose index is written in parts merge them, after the ``written`` passages
+    of this call (``IndexCompactor``)."""
     if isinstance(store, IndexCompactor):
-        written = outcomes.filter(pl.col("status") == "succeeded")["n_passages"].sum()
-        store.compact_index(int(written or 0))
+        store.compact_index(written)
 
 
 def find_repo(git_service: object | None, root: Path) -> GitRepo | None:

@@ -18,7 +18,8 @@ class RunInventory:
     took 35 s, against 11 s in one call), so a call that continues the run its service
     started reuses that run's inventory. Files added meanwhile are found by the next run;
     a file changed or removed meanwhile is read as it is now (or found missing), and the
-    next call walks the tree again (``forget_if_changed``): the outcome rows of a file
+    next call walks the tree again (``drop``, when a call's ``OutcomeTally.listing_changed``
+    says so): the outcome rows of a file
     whose size no longer matches the inventory would never count as done, and the run
     would never end.
 
@@ -69,21 +70,9 @@ class RunInventory:
         self._plan = None
 
     def drop(self) -> None:
+        """Walk the tree and plan again in the next call."""
         self._kept = None
         self._plan = None
-
-    def forget_if_changed(self, outcomes: pl.DataFrame) -> None:
-        """Drop the kept inventory when a file of ``outcomes`` was gone, or read at another
-        size (the next call's walk leaves a file that is gone out of the run)."""
-        if self._kept is None or outcomes.height == 0:
-            return
-        if (outcomes["error_type"] == "FileNotFoundError").any():
-            self.drop()
-            return
-        read = outcomes.select("doc_id", "size").drop_nulls()
-        listed = self._kept[2].select("doc_id", pl.col("size").alias("listed_size"))
-        if read.join(listed, on="doc_id").filter(pl.col("size") != pl.col("listed_size")).height:
-            self.drop()
 
 
 def change_mark(store: DocumentStore) -> object:

@@ -57,7 +57,7 @@ def out_of_date(run: PreparedRun, ctx: RunContext, output: RunOutput) -> pl.Data
     files = run.planned.filter(
         (pl.col("format") == "rst") & pl.col("status").is_in(["new", "changed", "unchanged"])
     )
-    failed = output.outcomes.filter(pl.col("status") == "failed").select("doc_id")
+    failed = output.tally.failures.select("doc_id")
     files = files.join(failed, on="doc_id", how="anti")
     stale = table.stale(files["doc_id"], base)
     return files.filter(pl.col("doc_id").is_in(stale.implode())).with_columns(
@@ -87,7 +87,7 @@ def resolve_references(run: PreparedRun, ctx: RunContext, output: RunOutput) -> 
         on_batch=None,
     )
     second = Runner(again).run(todo.select(list(PLAN)))
-    failed = second.outcomes.filter(pl.col("status") == "failed")
+    failed = second.tally.failures
     for doc_id, message in failed.select("doc_id", "error_message").iter_rows():
         log.warning("%s could not be parsed again for its references: %s", doc_id, message)
     return replace(output, interrupted=output.interrupted or second.interrupted)

@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
@@ -35,7 +36,7 @@ import polars as pl
 from docbatch.config import BatchConfig
 from docbatch.frames import DOCUMENTS, GIT_COLUMNS, OUTCOMES, TIMELINE, conform
 from docbatch.metrics import BatchProgress, SliceSizer, processing_metrics
-from docbatch.result import RunOutput
+from docbatch.result import OutcomeTally, RunOutput
 from docbatch.retry import RetryPolicy
 from docbatch.run.supervisor import Supervisor
 from docbatch.state.checkpoint import Checkpoint
@@ -127,7 +128,8 @@ class Runner:
         self.sizer = SliceSizer(cfg.chunk_processing_size, cfg.memory_threshold_mb)
         self.part = ctx.first_part
         self.commit_no = 0
-        self.outcomes: list[pl.DataFrame] = []
+        self.tally = OutcomeTally()
+        self.parts: list[Path] = []
         self.timeline: list[dict[str, Any]] = []
         self.labels: list[pl.DataFrame] = []
         """The label rows of the commits since the label table was last saved."""
@@ -177,7 +179,7 @@ class Runner:
             for _, _, piece, future in ready:
                 results.append(self._retry_transient(piece, self._compute(piece, future)))
             result = results[0] if len(results) == 1 else SliceResult.concat(results)
-            self._commit(result)
+            self._commit(result, [piece for _, _, piece, _ in ready])
             self._record_commit(sum(p.height for _, _, p, _ in ready), ready[0][1], batch)
             batch_done = queue[0][0] != batch if queue else offset >= todo.height or offset % batch_size == 0
             if batch_done:
@@ -193,10 +195,8 @@ class Runner:
                 queue.clear()
                 break
         self._save_labels()
-        if not self.outcomes:
-            return RunOutput.nothing(self.part, interrupted)
         timeline = pl.DataFrame(self.timeline, schema=TIMELINE)
-        return RunOutput(pl.concat(self.outcomes), timeline, interrupted, self.part)
+        return RunOutput(self.parts, self.tally, timeline, interrupted, self.part)
 
     def _slice_size(self) -> int:
         if self.ctx.executor is None:
@@ -262,11 +262,13 @@ class Runner:
             result = SliceResult.concat([result.without(ids), again])
 
     # committing ----------------------------------------------------------------------------
-    def _commit(self, result: SliceResult) -> None:
+    def _commit(self, result: SliceResult, pieces: list[pl.DataFrame]) -> None:
+        """Store the files of ``result`` (parsed from the plan rows ``pieces``), then write
+        their outcome rows as a checkpoint part (in ``doc_id`` order) and count them."""
         ctx = self.ctx
         outcomes = conform(
             result.outcomes, OUTCOMES, {"run_id": ctx.run_id, "source": ctx.source, "commit": self.commit_no}
-        )
+        ).sort("doc_id")
         documents = result.documents
         if ctx.provenance is not None and documents.height:
             documents = documents.drop(GIT_COLUMNS).join(ctx.provenance, on="doc_id", how="left")
@@ -283,10 +285,10 @@ class Runner:
             self.labels.append(result.labels)
             if sum(rows.height for rows in self.labels) >= LABEL_ROWS_PER_SAVE:
                 self._save_labels()
-        self.outcomes.append(outcomes)
+        self.tally.add(outcomes, pl.concat([piece.select("doc_id", "size") for piece in pieces]))
         if ctx.fix_up:
             return
-        ctx.checkpoint.write_part(ctx.run_id, self.part, outcomes)
+        self.parts.append(ctx.checkpoint.write_part(ctx.run_id, self.part, outcomes))
         self.part += 1
         status = outcomes["status"]
         ctx.progress.add(

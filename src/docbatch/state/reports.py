@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from docbatch.state.atomic import temp_name, write_json, write_parquet
+from docbatch.state.atomic import sink_parquet, temp_name, write_json, write_parquet
 
 PERFORMANCE_JSON = "batch_ingest_performance.json"
 ERRORS_JSON = "batch_ingest_errors.json"
@@ -72,12 +72,11 @@ def error_report(
     }
 
 
-def per_format(outcomes: pl.DataFrame) -> dict[str, dict[str, Any]]:
+def per_format(outcomes: pl.DataFrame | pl.LazyFrame) -> dict[str, dict[str, Any]]:
     """Files, successes, failures, bytes and parse seconds by format."""
-    if outcomes.height == 0:
-        return {}
     stats = (
-        outcomes.group_by(pl.col("format").cast(pl.Utf8).fill_null("unknown"))  # not an enum value
+        outcomes.lazy()
+        .group_by(pl.col("format").cast(pl.Utf8).fill_null("unknown"))  # not an enum value
         .agg(
             files=pl.len(),
             succeeded=(pl.col("status") == "succeeded").sum(),
@@ -87,6 +86,7 @@ def per_format(outcomes: pl.DataFrame) -> dict[str, dict[str, Any]]:
             duration_s=pl.col("duration_s").fill_null(0).sum(),
         )
         .sort("format")
+        .collect(engine="streaming")
     )
     return {row.pop("format"): row for row in stats.iter_rows(named=True)}
 
@@ -95,16 +95,25 @@ def write_reports(
     report_dir: Path,
     *,
     performance: dict[str, Any],
-    outcomes: pl.DataFrame,
+    outcomes: pl.DataFrame | pl.LazyFrame,
     timeline: pl.DataFrame,
     problems: Iterable[dict[str, Any]] = (),
+    failures: pl.DataFrame | None = None,
 ) -> dict[str, Path]:
-    """Write all four reports atomically into ``report_dir``; returns their paths by name."""
+    """Write all four reports atomically into ``report_dir``; returns their paths by name.
+
+    ``outcomes`` given as a ``LazyFrame`` is streamed to its file; ``failures``, its rows of
+    failed files when known, spares reading them back from it."""
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = report_paths(report_dir)
-    write_parquet(outcomes, paths["outcomes"])
+    if isinstance(outcomes, pl.LazyFrame):
+        sink_parquet(outcomes, paths["outcomes"])
+    else:
+        write_parquet(outcomes, paths["outcomes"])
     write_parquet(timeline, paths["timeline"])
-    write_json(error_report(outcomes, problems), paths["errors"])
+    if failures is None:
+        failures = outcomes.lazy().filter(pl.col("status") == "failed").collect()
+    write_json(error_report(failures, problems), paths["errors"])
     write_json(performance, paths["performance"])
     return paths
 
