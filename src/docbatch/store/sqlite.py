@@ -13,13 +13,20 @@ import polars as pl
 
 from docbatch.errors import StoreBusyError, StoreError
 from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, conform
-from docbatch.store import sqlite_records, sqlite_search
+from docbatch.store import sqlite_records, sqlite_schema, sqlite_search
 from docbatch.store.base import no_source, source_exists
 from docbatch.store.query import MARKERS
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
 from docbatch.store.search_filters import SearchFilterArgs, SearchFilters
 from docbatch.store.sqlite_records import transaction
-from docbatch.store.sqlite_schema import DELETE_TRIGGER, FTS_INDEXES, compact, prepare_schema
+from docbatch.store.sqlite_schema import (
+    DELETE_TRIGGER,
+    FTS_INDEXES,
+    compact,
+    crisismerge_set,
+    prepare_schema,
+    set_crisismerge,
+)
 from docbatch.store.tokens import codes
 
 _T = TypeVar("_T")
@@ -57,7 +64,10 @@ class SQLiteStore:
             self._con = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
             self._con.execute("PRAGMA journal_mode=WAL")
             self._con.execute("PRAGMA synchronous=NORMAL")
+            # a log grown by a large commit is cut back once checkpointed
+            self._con.execute(f"PRAGMA journal_size_limit={sqlite_schema.WAL_LIMIT_BYTES}")
             prepare_schema(self._con, self.location)
+            self._crisismerge_set = crisismerge_set(self._con)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {self.location}: {exc}") from None
         except OSError as exc:
@@ -93,6 +103,8 @@ class SQLiteStore:
         con = self._con
         try:
             with transaction(con):
+                if not self._crisismerge_set:  # a store made before it
+                    set_crisismerge(con)
                 sqlite_records.record_removed(con, source, documents["doc_id"].to_list(), now)
                 con.executemany(
                     "DELETE FROM passages WHERE source = ? AND doc_id = ?",
@@ -139,6 +151,7 @@ class SQLiteStore:
                     "UPDATE documents SET size = ?, mtime_ns = ? WHERE source = ? AND doc_id = ?",
                     ((size, mtime, source, d) for d, size, mtime in touched.iter_rows()),
                 )
+            self._crisismerge_set = True
         except sqlite3.Error as exc:
             raise _store_error(self.location, exc) from None
 
@@ -204,10 +217,11 @@ class SQLiteStore:
 
     def compact_index(self, written_passages: int) -> None:
         """Merge the full-text indexes' parts after a run wrote ``written_passages`` passages
-        (``sqlite_schema.compact``): a store left busy by another writer is merged later."""
+        (``sqlite_schema.compact``, in steps of their own transactions, so that the
+        write-ahead log holds one step): a store left busy by another writer, or whose log
+        a reader keeps from being checkpointed, is merged later."""
         try:
-            with transaction(self._con):
-                compact(self._con, written_passages)
+            compact(self._con, written_passages)
         except sqlite3.Error as exc:
             error = _store_error(self.location, exc)
             if not isinstance(error, StoreBusyError):

@@ -9,11 +9,17 @@ import sqlite3
 from collections.abc import Callable
 
 from docbatch.errors import StoreError
-from docbatch.store.sqlite_records import add_removed_passages
+from docbatch.store.sqlite_records import add_removed_passages, transaction
 from docbatch.store.tokens import codes
 
 SCHEMA_VERSION = 6
 FTS_AUTOMERGE = 16
+FTS_CRISISMERGE = 64
+"""The parts of one level of an index that merge at once, in the commit that made the
+last of them (FTS5's default, 16, is ``FTS_AUTOMERGE``: every merge waited for it, and
+the 256th commit merged the index's first 256 parts in one go, the 4096th nearly the
+whole index; at 100,000 files one commit held 250 MB in the write-ahead log). Above it,
+the parts merge a little at each commit (``automerge``)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -114,23 +120,88 @@ part (a pass over the whole index, 2 s at 100,000 passages); a smaller run merge
 as many pages as it wrote (``MIN_MERGE_PAGES`` at least), so that the parts go down over
 a few runs."""
 MIN_MERGE_PAGES = 256
+MERGE_STEP_PAGES = 2048
+"""The index pages one step of a merge writes, in a transaction of its own that is
+checkpointed before the next (about 12 MB in the write-ahead log): a merge in one transaction
+held the whole index in the log at once (250 MB at 100,000 files)."""
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
+"""The size a store's write-ahead log is cut back to once checkpointed
+(``journal_size_limit``); a merge stops, to go on after a later run, when a reader keeps
+the log from being checkpointed and it has reached this size."""
 
 
 def compact(con: sqlite3.Connection, written_passages: int) -> None:
     """Merge each full-text index's parts when they are more than ``MAX_SEGMENTS`` (see
-    ``SQLiteStore.compact_index``)."""
+    ``SQLiteStore.compact_index``), ``MERGE_STEP_PAGES`` at a time, then checkpoint the
+    write-ahead log and cut it back to nothing when no reader holds it.
+
+    Raises:
+        sqlite3.Error: SQLite failed (``database is locked``: another writer holds the store;
+            the steps done so far are kept).
+    """
     if written_passages <= 0:
         return
     # the passages stored, from the span of their ids (count(*) reads the whole table)
     (stored,) = con.execute("SELECT coalesce(max(id), 0) - coalesce(min(id), 0) + 1 FROM passages").fetchone()
+    # the whole index (as 'optimize' would), or about as many pages as the run wrote
+    budget = None if written_passages >= WHOLE_SHARE * stored else max(MIN_MERGE_PAGES, written_passages)
+    log = _Log(con)
+    merged = False
     for index in FTS_INDEXES:
         if segments(con, index) <= MAX_SEGMENTS:
             continue
-        if written_passages >= WHOLE_SHARE * stored:
-            con.execute(f"INSERT INTO {index}({index}) VALUES ('optimize')")
-        else:
-            pages = max(MIN_MERGE_PAGES, written_passages)  # negative: parts of any level merge
+        merged = True
+        if not _merge(con, index, budget, log):
+            return
+    if merged:
+        _truncate_log(con)
+
+
+def _merge(con: sqlite3.Connection, index: str, budget: int | None, log: _Log) -> bool:
+    """Merge ``index``'s parts in steps, each after a checkpoint of the log, until about
+    ``budget`` pages are written (None: until it is in one part): False when it stopped
+    because a reader holds the log (``_Log.held``); the merge goes on after a later run."""
+    left = budget
+    while left is None or left > 0:
+        if log.held():
+            return False
+        pages = MERGE_STEP_PAGES if left is None else min(left, MERGE_STEP_PAGES)
+        with transaction(con):
+            before = con.total_changes
+            # negative: parts of any level merge, down to one
             con.execute(f"INSERT INTO {index}({index}, rank) VALUES ('merge', ?)", (-pages,))
+            worked = con.total_changes - before >= 2  # fewer: nothing was left to merge
+        if not worked:
+            break
+        if left is not None:
+            left -= pages
+    return True
+
+
+class _Log:
+    """The write-ahead log of a connection, checkpointed before each step of a merge."""
+
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self.con = con
+        (self.page_size,) = con.execute("PRAGMA page_size").fetchone()
+
+    def held(self) -> bool:
+        """Checkpoint the log without waiting: whether it has reached ``WAL_LIMIT_BYTES``
+        and a reader holds frames of it that could not be copied back (a reader of an
+        older snapshot, or one that kept the last write from starting the log again)."""
+        _, frames, copied = self.con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return bool(copied < frames and frames * self.page_size >= WAL_LIMIT_BYTES)
+
+
+def _truncate_log(con: sqlite3.Connection) -> None:
+    """Checkpoint the whole log and cut it to nothing, unless another connection is using
+    it (then it is left as it is: this never waits)."""
+    (timeout,) = con.execute("PRAGMA busy_timeout").fetchone()
+    con.execute("PRAGMA busy_timeout = 0")
+    try:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        con.execute(f"PRAGMA busy_timeout = {int(timeout)}")
 
 
 def segments(con: sqlite3.Connection, index: str) -> int:
@@ -166,6 +237,22 @@ def _set_automerge(con: sqlite3.Connection) -> None:
     # spends a fifth less on indexing, and searches take as long (kept in the index)
     for index in FTS_INDEXES:
         con.execute(f"INSERT INTO {index}({index}, rank) VALUES ('automerge', {FTS_AUTOMERGE})")
+    set_crisismerge(con)
+
+
+def crisismerge_set(con: sqlite3.Connection) -> bool:
+    """Whether the indexes merge ``FTS_CRISISMERGE`` parts of a level at once (a store
+    made before it has FTS5's default until its next write, ``set_crisismerge``)."""
+    return all(
+        con.execute(f"SELECT v FROM {index}_config WHERE k = 'crisismerge'").fetchone() == (FTS_CRISISMERGE,)
+        for index in FTS_INDEXES
+    )
+
+
+def set_crisismerge(con: sqlite3.Connection) -> None:
+    """Keep ``FTS_CRISISMERGE`` in the indexes (in a write transaction)."""
+    for index in FTS_INDEXES:
+        con.execute(f"INSERT INTO {index}({index}, rank) VALUES ('crisismerge', {FTS_CRISISMERGE})")
 
 
 def _upgrade(con: sqlite3.Connection, location: str, version: int) -> None:
