@@ -132,11 +132,21 @@ def test_the_scan_before_parsing_finds_the_labels_the_parser_reports(rst_engine:
 def test_a_slice_carries_the_titles_its_documents_refer_to() -> None:
     import polars as pl
 
+    from docbatch.work.labels import TitleIndex
     from docbatch.work.worker import ParseOptions
 
     table = {f"label-{i}": f"Title {i}" for i in range(1000)}
-    options = ParseOptions(labels=table, refs={"a.rst": ["label-1", "label-999"], "b.rst": ["nowhere"]})
-    piece = pl.DataFrame({"doc_id": ["a.rst", "b.rst", "c.rst"]})
+    titles = pl.DataFrame({"label": list(table), "title": list(table.values())})
+    refs = pl.DataFrame(
+        {
+            "doc_id": ["z.rst", "b.rst", "a.rst", "d.rst"],
+            "refs": [["label-5"], ["nowhere"], ["label-1", "label-999"], []],
+        }
+    )
+    options = ParseOptions(labels={}, title_index=TitleIndex.of(titles, refs))
+    piece = pl.DataFrame({"doc_id": ["c.rst", "a.rst", "b.rst"]})
     assert options.for_slice(piece).labels == {"label-1": "Title 1", "label-999": "Title 999"}
-    assert options.for_slice(piece).refs is None
-    assert ParseOptions(labels=table).for_slice(piece).labels is table  # refs unknown: all of them
+    assert options.for_slice(piece).title_index is None
+    assert options.for_slice(pl.DataFrame({"doc_id": ["z.rst"]})).labels == {"label-5": "Title 5"}
+    assert options.for_slice(pl.DataFrame({"doc_id": ["d.rst", "e.rst"]})).labels == {}
+    assert ParseOptions(labels=table).for_slice(piece).labels is table  # no index: all of them

@@ -76,6 +76,8 @@ def ingest(
         output = call.execute(
             run, request.executor, request.workers, sinks, request.fallback_encoding, report_path
         )
+        if run.labels is not None:
+            run.labels.compact()  # the call's label rows, written as parts, into the table's file
         record_ingest(store, run.source, claimed)
         compact_index(store, output.tally.passages)
         if output.tally.listing_changed:  # the next call's walk leaves a file that is gone out

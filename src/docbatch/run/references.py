@@ -36,11 +36,10 @@ def with_labels(run: PreparedRun, options: ParseOptions) -> ParseOptions:
     if run.labels is None:
         return options
     scanned = scan_files(run.todo, options)
-    refs = dict(zip(scanned["doc_id"].to_list(), scanned["refs"].to_list(), strict=True))
     removed = run.decided.filter(pl.col("status") == "deleted").select("doc_id")
     if removed.height:
         scanned = pl.concat([scanned, no_labels(removed)])
-    return replace(options, labels=run.labels.titles_with(scanned), refs=refs)
+    return replace(options, labels={}, title_index=run.labels.index_with(scanned))
 
 
 def out_of_date(run: PreparedRun, ctx: RunContext, output: RunOutput) -> pl.DataFrame:
@@ -79,7 +78,7 @@ def resolve_references(run: PreparedRun, ctx: RunContext, output: RunOutput) -> 
     ids = todo["doc_id"].to_list()
     again = replace(
         ctx,
-        options=replace(ctx.options, labels=ctx.labels.titles(), refs=None),  # every title
+        options=replace(ctx.options, labels={}, title_index=ctx.labels.index()),
         fix_up=True,
         sinks=[],
         provenance=run.repo.provenance(ids) if run.repo is not None else None,

@@ -52,11 +52,11 @@ MAX_SLICES_PER_COMMIT = 8
 together, in one transaction and one checkpoint part: when the driver is the bottleneck,
 its fixed cost per commit is spread over more files."""
 LABEL_ROWS_PER_SAVE = 1000
-"""The label table is saved at the end of each batch and of the run, and once the commits
-since the last save hold this many documents' label rows. Saved after every commit, the
-whole table was written each time: work growing with the square of the run's files. A
-run killed between two saves leaves the table without the rows of the documents committed
-since the last, which the next run parses again (``docbatch.state.labels``)."""
+"""The label rows of the commits are added to the label table (as a part) at the end of
+each batch and of the run, and once the commits since the last hold this many documents'
+rows: not one part per commit. A run killed in between leaves the table without the rows
+of the documents committed since, which the next run parses again
+(``docbatch.state.labels``)."""
 
 
 class ProgressSink(Protocol):
@@ -308,8 +308,7 @@ class Runner:
         save it (see ``LABEL_ROWS_PER_SAVE``)."""
         if self.ctx.labels is None or not self.labels:
             return
-        self.ctx.labels.merge(pl.concat(self.labels) if len(self.labels) > 1 else self.labels[0])
-        self.ctx.labels.save()
+        self.ctx.labels.add(pl.concat(self.labels) if len(self.labels) > 1 else self.labels[0])
         self.labels = []
 
     def _record_commit(self, files: int, size_used: int, batch: int) -> None:

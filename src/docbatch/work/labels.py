@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -75,4 +76,44 @@ def refs_fingerprint(fingerprint: str, refs: Iterable[str], table: Mapping[str, 
     return f"{fingerprint}+r{hashlib.blake2b(shown.encode(), digest_size=6).hexdigest()}"
 
 
-__all__ = ["LABELS", "includes_fingerprint", "refs_fingerprint", "source_root"]
+@dataclass(frozen=True)
+class TitleIndex:
+    """A source's section titles and the labels each document refers to, as frames, from
+    which each slice is given the titles its documents refer to (``titles_for``).
+
+    The driver holds it for a whole tree: frames take some tens of bytes a label, where
+    Python dicts of the same took about 250 (at a million files, 150 MB).
+    """
+
+    titles: pl.DataFrame
+    """``label`` and ``title``, one row per label."""
+    refs: pl.DataFrame
+    """``doc_id`` and ``refs`` (the labels it names), sorted by ``doc_id``; a document that
+    names none has no row."""
+
+    @staticmethod
+    def of(titles: pl.DataFrame, refs: pl.DataFrame) -> TitleIndex:
+        """The index of ``titles`` (``label``, ``title``) and of the ``refs`` (``doc_id``,
+        ``refs``) of documents in any order."""
+        named = refs.select("doc_id", "refs").filter(pl.col("refs").list.len() > 0)
+        return TitleIndex(titles.select("label", "title"), named.sort("doc_id"))
+
+    def titles_for(self, doc_ids: pl.Series) -> dict[str, str]:
+        """The titles of the labels the documents ``doc_ids`` refer to."""
+        if doc_ids.len() == 0 or self.refs.height == 0:
+            return {}
+        column = self.refs["doc_id"]
+        first, last = str(doc_ids.min()), str(doc_ids.max())
+        low, high = column.search_sorted(first, side="left"), column.search_sorted(last, side="right")
+        named = (
+            self.refs.slice(low, high - low)
+            .filter(pl.col("doc_id").is_in(doc_ids.implode()))
+            .select(pl.col("refs").explode().alias("label"))
+            .drop_nulls()
+            .unique()
+        )
+        pairs = self.titles.join(named, on="label", how="semi")
+        return dict(zip(pairs["label"].to_list(), pairs["title"].to_list(), strict=True))
+
+
+__all__ = ["LABELS", "TitleIndex", "includes_fingerprint", "refs_fingerprint", "source_root"]

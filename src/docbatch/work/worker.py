@@ -13,7 +13,7 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -31,7 +31,7 @@ from docbatch.work.chunking import PassageRules, chunk
 from docbatch.work.decoding import BINARY_SNIFF_BYTES, check_not_binary, decode
 from docbatch.work.filekinds import not_regular_reason
 from docbatch.work.isolation import Heartbeat, time_limit
-from docbatch.work.labels import LABELS, includes_fingerprint, refs_fingerprint, source_root
+from docbatch.work.labels import LABELS, TitleIndex, includes_fingerprint, refs_fingerprint, source_root
 from docbatch.work.outcomes import WORKER_OUTCOMES, failed_rows, failure, worker_rows
 
 _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -63,19 +63,18 @@ class ParseOptions:
     """The source's label table (section label -> title) for the built-in reStructuredText
     parsers, which then report each document's labels (``SliceResult.labels``); None: not
     kept."""
-    refs: Mapping[str, Sequence[str]] | None = None
-    """The labels each document refers to (doc_id -> labels), when known before parsing: a
-    slice then carries only the titles its documents refer to (``for_slice``)."""
+    title_index: TitleIndex | None = None
+    """The titles of the source's labels and the labels each document refers to, when known
+    before parsing: each slice is then given only the titles its documents refer to, as
+    ``labels`` (``for_slice``)."""
 
     def for_slice(self, piece: pl.DataFrame) -> ParseOptions:
-        """These options as a worker parsing ``piece`` needs them: of the label table, the
-        titles its documents refer to (the whole table, copied to a worker with every slice,
-        would cost in proportion to the tree for each slice)."""
-        if self.labels is None or self.refs is None:
+        """These options as parsing ``piece`` needs them: of the label table, the titles its
+        documents refer to (the whole table, copied to a worker with every slice, would cost
+        in proportion to the tree for each slice)."""
+        if self.title_index is None:
             return self
-        wanted = {label for doc_id in piece["doc_id"].to_list() for label in self.refs.get(doc_id, ())}
-        titles = {label: self.labels[label] for label in wanted if label in self.labels}
-        return replace(self, labels=titles, refs=None)
+        return replace(self, labels=self.title_index.titles_for(piece["doc_id"]), title_index=None)
 
 
 @dataclass
@@ -131,7 +130,7 @@ def process_slice(plan: pl.DataFrame, options: ParseOptions) -> SliceResult:
     its new mtime is returned in ``documents`` with no passages, so the store
     can record it without rewriting anything.
     """
-    work = _SliceWork(options)
+    work = _SliceWork(options.for_slice(plan))
     heartbeat = Heartbeat(options.heartbeat_dir) if options.heartbeat_dir is not None else None
     try:
         for row in plan.iter_rows(named=True):
