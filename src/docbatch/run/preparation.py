@@ -229,7 +229,11 @@ def prepare(
     if reused is None and carried.height:  # planned against the store as it is now
         carried, lost = without_lost(carried, planned, force)
     done = pl.col("doc_id").is_in(carried["doc_id"].implode())
-    todo = planned.filter(pl.col("status").is_in(["new", "changed"]) & ~done)
+    to_parse = pl.col("status").is_in(["new", "changed"])
+    if carried.height == 0 and planned.select(to_parse.all()).item():
+        todo = planned  # a first run parses every file: not a copy of the plan
+    else:
+        todo = planned.filter(to_parse & ~done)
     if kept is not None:
         if since is None and limit and todo.height > limit:
             kept.keep(run_id, key, inventory, (plan_key, planned, stored_in_scope))
