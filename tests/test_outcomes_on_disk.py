@@ -93,3 +93,23 @@ def test_the_report_is_in_doc_id_order_over_retries_calls_and_pending_files(
     second = result
     assert second.complete and second.succeeded == 60 and second.skipped == 1
     assert (report.filter(pl.col("status") == "succeeded")["attempts"] > 1).any()
+
+
+def test_a_run_read_back_counts_and_lists_its_errors_from_the_report_without_its_rows(
+    make_service: MakeService, sample_tree: Path
+) -> None:
+    from docbatch import load_run
+
+    result = make_service().ingest_batch(sample_tree, pattern=ALL)
+    run = load_run(result.state_dir)
+    assert (run.succeeded, run.failed, run.skipped, run.total_files) == (
+        result.succeeded,
+        result.failed,
+        result.skipped,
+        result.total_files,
+    )
+    assert run.error_summary() == result.error_summary() and "errors by category" in run.summary()
+    assert run.rows is None  # nothing above read the rows
+    assert run.outcomes.equals(result.outcomes) and run.rows is not None
+    run.outcomes = run.outcomes.filter(pl.col("status") != "failed")  # part of it, to plot
+    assert run.failed == 0 and run.succeeded == result.succeeded

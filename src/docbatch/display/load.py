@@ -27,6 +27,7 @@ from docbatch.frames import OUTCOMES, TIMELINE, conform
 from docbatch.metrics import format_rate
 from docbatch.result import OutcomeCounts
 from docbatch.state import reports
+from docbatch.state.outcomes_file import OutcomesFile
 from docbatch.store.location import state_dir_for
 
 if TYPE_CHECKING:
@@ -38,15 +39,45 @@ class LoadedRun(OutcomeCounts):
     """A run read from its report folder: the same frames as ``IngestResult``.
 
     ``performance`` and ``errors`` are the two JSON reports as dicts (empty when a
-    file is missing); ``outcomes`` and ``timeline`` follow ``docbatch.frames``.
+    file is missing); ``outcomes`` and ``timeline`` follow ``docbatch.frames``. As for
+    ``IngestResult``, the outcome rows are read when ``outcomes`` is first asked for: the
+    counts, the summary and the errors read the status and the failed rows only.
     """
 
     state_dir: str
-    outcomes: pl.DataFrame
+    rows: pl.DataFrame | None
+    """The outcome rows, when given (else read from ``outcomes_file`` when asked for)."""
     timeline: pl.DataFrame
     performance: dict[str, Any] = field(default_factory=dict)
     errors_report: dict[str, Any] = field(default_factory=dict)
     reports: dict[str, str] = field(default_factory=dict)
+    outcomes_file: OutcomesFile | None = None
+
+    @property
+    def outcomes(self) -> pl.DataFrame:  # read when first asked for
+        """One row per file of the run (``docbatch.frames.OUTCOMES``)."""
+        if self.rows is None:
+            self.rows = (
+                self.outcomes_file.frame()
+                if self.outcomes_file is not None
+                else pl.DataFrame(schema=OUTCOMES)
+            )
+        return self.rows
+
+    @outcomes.setter
+    def outcomes(self, rows: pl.DataFrame) -> None:
+        """Put other rows in their place (a filtered frame, to plot part of the run)."""
+        self.rows = rows
+
+    def status_counts(self) -> dict[str, int]:
+        if self.rows is None and self.outcomes_file is not None:
+            return self.outcomes_file.status_counts()
+        return super().status_counts()
+
+    def failed_rows(self) -> pl.DataFrame:
+        if self.rows is None and self.outcomes_file is not None:
+            return self.outcomes_file.failed_rows()
+        return super().failed_rows()
 
     @property
     def run_id(self) -> str:
@@ -86,7 +117,7 @@ class LoadedRun(OutcomeCounts):
     def errors(self) -> list[dict[str, Any]]:
         """One dict per error, as in ``IngestResult.errors`` (from the errors report when read)."""
         listed = self.errors_report.get("errors")
-        return list(listed) if isinstance(listed, list) else reports.error_records(self.outcomes)
+        return list(listed) if isinstance(listed, list) else reports.error_records(self.failed_rows())
 
     @property
     def plot(self) -> Plots:
@@ -156,7 +187,6 @@ def load_run(path: str | os.PathLike[str], run_id: str | None = None) -> LoadedR
         raise FileNotFoundError(
             f"no {reports.OUTCOMES_PARQUET} in {folder}: give the state folder of a finished run"
         )
-    outcomes = conform(pl.read_parquet(paths["outcomes"]), OUTCOMES)
     timeline = (
         conform(pl.read_parquet(paths["timeline"]), TIMELINE)
         if paths["timeline"].is_file()
@@ -164,7 +194,8 @@ def load_run(path: str | os.PathLike[str], run_id: str | None = None) -> LoadedR
     )
     return LoadedRun(
         state_dir=str(state_dir),
-        outcomes=outcomes,
+        rows=None,
+        outcomes_file=OutcomesFile(paths["outcomes"]),
         timeline=timeline,
         performance=_read_json(paths["performance"]),
         errors_report=_read_json(paths["errors"]),

@@ -38,6 +38,22 @@ class OutcomesFile:
             self._frame = conform(pl.read_parquet(io.BytesIO(self._bytes())), OUTCOMES)
         return self._frame
 
+    def status_counts(self) -> dict[str, int]:
+        """Rows by status, reading the status column only."""
+        if self._frame is not None:
+            statuses = self._frame.lazy()
+        else:
+            statuses = pl.scan_parquet(io.BytesIO(self._bytes()))
+        counts = statuses.group_by(pl.col("status").cast(pl.Utf8)).len().collect()
+        return dict(zip(counts["status"].to_list(), counts["len"].to_list(), strict=True))
+
+    def failed_rows(self) -> pl.DataFrame:
+        """The rows of the files that failed, without reading the others."""
+        if self._frame is not None:
+            return self._frame.filter(pl.col("status") == "failed")
+        failed = pl.scan_parquet(io.BytesIO(self._bytes())).filter(pl.col("status") == "failed")
+        return conform(failed.collect(), OUTCOMES)
+
     def _bytes(self) -> bytes:
         blocks = []
         offset = 0
