@@ -11,8 +11,12 @@ until nothing is pending.
 One table row per N: files/s, the driver's peak RSS (``ru_maxrss`` as docbatch reports
 it in ``--json``, reports included), the peak of the sum over driver and workers
 (sampled), the re-run against the stat walk, the WAL file's peak size (sampled) and
-the store's size per MB of text. With two or more N, the driver's peak RSS per file
-(the slope between the smallest and the largest N) follows.
+the store's size per MB of text. A second table compares the first and the last tenth of
+the full ingest's commits (files/s and the driver's RSS, from the run's timeline: work
+that grows with the run shows there), and times ``docbatch verify`` (against the stat
+walk plus one pass over the store's document table) and ``docbatch report``, each in a
+fresh process. With two or more N, the driver's peak RSS per file (the slope between the
+smallest and the largest N) follows.
 """
 
 from __future__ import annotations
@@ -102,11 +106,16 @@ def measure(files: int, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     with _SizeSampler(db.parent / (db.name + "-wal")) as wal:
         full = ingest(tree, db, args.pattern, args.workers, batch=args.batch_size)
     store_size = _store_bytes(db)
+    batches = first_and_last(db.with_suffix(".state") / "timeline.parquet")
     _log(f"  {full['wall_s']:.1f} s; unchanged re-run")
     rerun = ingest(tree, db, args.pattern, args.workers, batch=args.batch_size)
     _log(f"  {rerun['wall_s']:.1f} s; stat walk and interpreter start")
     walk = run_measured(python_task("bounds:stat_walk", {"root": str(tree), "pattern": args.pattern}))
     bare = run_measured([sys.executable, "-c", "pass"])
+    _log("  verify, one pass over the document table, report")
+    verify = run_measured([sys.executable, "-m", "docbatch", "verify", "--db", str(db), "--json"])
+    table_pass = run_measured([sys.executable, "-c", TABLE_PASS, str(db)])
+    report = run_measured([sys.executable, "-m", "docbatch", "report", "--db", str(db)])
     record: dict[str, Any] = {
         "files": files,
         "bytes": stats["bytes"],
@@ -118,6 +127,10 @@ def measure(files: int, work: Path, args: argparse.Namespace) -> dict[str, Any]:
         "wal_peak_mb": wal.peak / MB,
         "store_mb": store_size / MB,
         "store_mb_per_text_mb": store_size / stats["bytes"],
+        "batches": batches,
+        "verify": _slim(verify),
+        "table_pass_s": table_pass["wall_s"],
+        "report": _slim(report),
     }
     if args.in_calls:
         _log(f"  in calls of {IN_CALLS} files")
@@ -131,6 +144,36 @@ def measure(files: int, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     if not args.keep:
         shutil.rmtree(store_dir, ignore_errors=True)
     return record
+
+
+TABLE_PASS = """
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+for _ in con.execute("SELECT doc_id, size, mtime_ns, content_hash FROM documents"):
+    pass
+"""
+"""One pass over the store's document table, as verify's bound counts it."""
+
+
+def first_and_last(timeline: Path) -> dict[str, float]:
+    """Files/s and the driver's RSS over the first and the last tenth of a run's commits."""
+    import polars as pl
+
+    commits = pl.read_parquet(timeline).sort("elapsed_s")
+    tenth = max(1, commits.height // 10)
+
+    def rate(rows: pl.DataFrame, before: float) -> float:
+        seconds = float(rows["elapsed_s"].max()) - before  # type: ignore[arg-type]
+        return float(rows["commit_files"].sum()) / seconds if seconds > 0 else 0.0
+
+    first, last = commits.head(tenth), commits.tail(tenth)
+    before_last = float(commits["elapsed_s"][commits.height - tenth - 1]) if commits.height > tenth else 0.0
+    return {
+        "first_files_per_s": rate(first, 0.0),
+        "last_files_per_s": rate(last, before_last),
+        "first_rss_mb": float(first["rss_mb"].max()),  # type: ignore[arg-type]
+        "last_rss_mb": float(last["rss_mb"].max()),  # type: ignore[arg-type]
+    }
 
 
 def _slim(run: dict[str, Any]) -> dict[str, Any]:
@@ -151,6 +194,20 @@ def render(records: list[dict[str, Any]]) -> str:
             f"| {r['files']:,} | {full['files_per_s']:.0f} | {full['result']['peak_memory_mb']:.0f} "
             f"| {full['tree_peak_mb']:.0f} | {rerun['wall_s']:.2f} | {r['stat_walk_s']:.2f} "
             f"| {rerun['wall_s'] / bound:.1f} | {r['wal_peak_mb']:.0f} | {r['store_mb_per_text_mb']:.2f} |"
+        )
+    lines.append(
+        "\n| files | first tenth files/s | last tenth files/s | first tenth RSS MB | last tenth RSS MB "
+        "| verify s | verify / (walk + table pass) | verify RSS MB | report s | report RSS MB |"
+    )
+    lines.append("|" + "---|" * 10)
+    for r in records:
+        b, verify, report = r["batches"], r["verify"], r["report"]
+        bound = r["stat_walk_s"] + r["table_pass_s"]
+        lines.append(
+            f"| {r['files']:,} | {b['first_files_per_s']:.0f} | {b['last_files_per_s']:.0f} "
+            f"| {b['first_rss_mb']:.0f} | {b['last_rss_mb']:.0f} | {verify['wall_s']:.2f} "
+            f"| {verify['wall_s'] / bound:.1f} | {verify['maxrss_mb']:.0f} | {report['wall_s']:.2f} "
+            f"| {report['maxrss_mb']:.0f} |"
         )
     for r in records:
         if "in_calls" in r:
