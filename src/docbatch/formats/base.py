@@ -124,9 +124,13 @@ class Parser(Protocol):
 
 
 class LabelParser(Protocol):
-    """A built-in reStructuredText parser: it takes other documents' section labels (label
-    -> title) to show an untitled ``:ref:`` to one by the section's title, and the reader of
-    the files its ``include`` directives name (``formats.includes``)."""
+    """A built-in reStructuredText parser (both engines keep this contract).
+
+    ``labels`` maps other documents' section labels to their titles: an untitled ``:ref:``
+    to one shows its title. The document's own labels and the labels of its untitled
+    ``:ref:`` roles that name none of its sections are in ``ParsedDocument.labels`` and
+    ``refs``. ``includes`` reads the files of ``include`` directives (``formats.includes``;
+    without it they give nothing); the included text is on the directive's lines."""
 
     def __call__(
         self, text: str, *, labels: Mapping[str, str] | None = None, includes: Includes | None = None

@@ -190,13 +190,9 @@ def _first_section_title(doc: nodes.document) -> str | None:
 def parse(
     text: str, *, labels: Mapping[str, str] | None = None, includes: Includes | None = None
 ) -> ParsedDocument:
-    """Parse reStructuredText into clean search text, headings and links.
-
-    ``labels`` maps other documents' section labels to their titles: an untitled ``:ref:``
-    to one shows its title. The document's own labels and the labels of its untitled
-    ``:ref:`` roles that name none of its sections are in ``ParsedDocument.labels`` and
-    ``refs``. ``includes`` reads the files of ``include`` directives (``formats.includes``;
-    without it they give nothing); the included text is on the directive's line.
+    """Parse reStructuredText into clean search text, headings and links, with the other
+    documents' section ``labels`` and the ``includes`` reader as ``formats.base.LabelParser``
+    says.
 
     Raises:
         ParseError: docutils cannot process the text.

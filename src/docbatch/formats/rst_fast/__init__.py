@@ -208,13 +208,9 @@ def _cell(source: str, inline: Inline) -> str:
 def parse(
     text: str, *, labels: Mapping[str, str] | None = None, includes: Includes | None = None
 ) -> ParsedDocument:
-    """Parse reStructuredText into clean search text, headings and links.
-
-    ``labels`` maps other documents' section labels to their titles: an untitled ``:ref:``
-    to one shows its title. The document's own labels and the labels of its untitled
-    ``:ref:`` roles that name none of its sections are in ``ParsedDocument.labels`` and
-    ``refs``. ``includes`` reads the files of ``include`` directives (``formats.includes``;
-    without it they give nothing); the included text is on the directive's lines.
+    """Parse reStructuredText into clean search text, headings and links, with the other
+    documents' section ``labels`` and the ``includes`` reader as ``formats.base.LabelParser``
+    says.
 
     Raises:
         ParseError: the reader failed on the input (not expected for any input).

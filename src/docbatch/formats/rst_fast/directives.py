@@ -42,13 +42,15 @@ _NAME = r"(?:(?!_)\w)+(?:[-._+:](?:(?!_)\w)+)*"
 _FOOTNOTE = re.compile(r"\.\.[ ]+\[([0-9]+|#|#" + _NAME + r"|\*)\](?:[ ]+|$)")
 _CITATION = re.compile(r"\.\.[ ]+\[(" + _NAME + r")\](?:[ ]+|$)")
 _TARGET_START = re.compile(r"\.\.[ ]+_(?![ ]|$)")
-_SUBSTITUTION_START = re.compile(r"\.\.[ ]+\|(?![ ]|$)")
+SUBSTITUTION_START = re.compile(r"\.\.[ ]+\|(?![ ]|$)")
+"""The start of a substitution definition (``.. |name| directive::``)."""
 _DIRECTIVE = re.compile(r"\.\.[ ]+(" + _NAME + r")[ ]?::(?:[ ]+|$)")
 _EMBEDDED = re.compile("(" + _NAME + r")[ ]?::(?:[ ]+|$)")
-_TARGET = re.compile(
+TARGET = re.compile(
     r"(?:_|(?!_)(?P<quote>`?)(?![ `])(?P<name>.+?)(?<![\s\x00])(?P=quote))"
     r"(?<!(?<!\x00):)(?<![\s\x00])[ ]?:(?:[ ]+|$)"
 )
+"""A hyperlink target's name after ``.. _`` (the text escaped), up to its colon."""
 _SUBSTITUTION = re.compile(r"(?![ ])(?P<name>.+?)(?<![\s\\])\|(?:[ ]+|$)")
 _LETTER = re.compile("[a-zA-Z]")
 _UNICODE = re.compile(r"(?:0x|x|\\x|U\+?|\\u)([0-9a-f]+)$|&#x([0-9a-f]+);$", re.IGNORECASE)
@@ -75,9 +77,9 @@ def explicit(reader: BlockReader, frame: Frame, pos: int, column: int) -> int:
         if match:
             return _target(reader, lines, pos, match.end())
     elif lead == "|":
-        match = _SUBSTITUTION_START.match(line)
+        match = SUBSTITUTION_START.match(line)
         if match:
-            return _substitution(reader, lines, pos, match.end())
+            return substitution(reader, lines, pos, match.end())
     reader.labels = ()  # a comment
     if not line[column:].strip() and (pos + 1 >= len(lines) or not lines[pos + 1]):
         return pos + 1
@@ -105,13 +107,13 @@ def _target(reader: BlockReader, lines: list[str], pos: int, column: int) -> int
     block, end = first_known(lines, pos, column, until_blank=True)
     labels, reader.labels = reader.labels, ()
     escaped, index = escape(block[0]), 0
-    match = _TARGET.match(escaped)
+    match = TARGET.match(escaped)
     while match is None:
         index += 1
         if index >= min(len(block), _NAME_LINES):
             return end
         escaped += escape(block[index])
-        match = _TARGET.match(escaped)
+        match = TARGET.match(escaped)
     rest = [_restore((escaped + " ")[match.end() :].strip()), *block[index + 1 :]]
     link = target_link(rest)
     name = match.group("name")
@@ -140,7 +142,9 @@ def _restore(text: str) -> str:
     return text.replace("\x00", "\\")
 
 
-def _substitution(reader: BlockReader, lines: list[str], pos: int, column: int) -> int:
+def substitution(reader: BlockReader, lines: list[str], pos: int, column: int) -> int:
+    """Read the substitution definition at ``lines[pos]`` (its name from ``column``) into
+    ``reader``; returns the line after it."""
     block, end = first_known(lines, pos, column)
     reader.labels = ()
     joined, index = block[0].rstrip(), 0
@@ -304,4 +308,4 @@ def _table(
     reader.emit("t", rows)
 
 
-__all__ = ["explicit"]
+__all__ = ["SUBSTITUTION_START", "TARGET", "explicit", "substitution"]

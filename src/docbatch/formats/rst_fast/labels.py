@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from docbatch.formats.rst_fast.blocks import BlockReader
-from docbatch.formats.rst_fast.directives import _SUBSTITUTION_START, _TARGET, _substitution
+from docbatch.formats.rst_fast.directives import SUBSTITUTION_START, TARGET, substitution
 from docbatch.formats.rst_fast.inline import Inline
 from docbatch.formats.rst_fast.lines import BLOCK, LINE
 from docbatch.formats.rst_fast.specs import HIDDEN, NODES
@@ -89,7 +89,7 @@ def _label(lines: list[str], pos: int) -> tuple[str, bool] | None:
         return None
     start = line.index("_") + 1
     escaped = escape(line[start:])
-    match = _TARGET.match(escaped)
+    match = TARGET.match(escaped)
     if match is None or match.group("name") is None:
         return None
     following = lines[pos + 1] if pos + 1 < len(lines) else ""
@@ -103,9 +103,9 @@ def _substitutions(lines: list[str]) -> dict[str, list[Substitution]]:
     reader = BlockReader()
     for pos, line in enumerate(lines):
         if line.startswith(".. ") and "|" in line:
-            match = _SUBSTITUTION_START.match(line)
+            match = SUBSTITUTION_START.match(line)
             if match is not None:
-                _substitution(reader, lines, pos, match.end())
+                substitution(reader, lines, pos, match.end())
     return reader.substitutions
 
 
