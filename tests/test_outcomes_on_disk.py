@@ -113,3 +113,16 @@ def test_a_run_read_back_counts_and_lists_its_errors_from_the_report_without_its
     assert run.outcomes.equals(result.outcomes) and run.rows is not None
     run.outcomes = run.outcomes.filter(pl.col("status") != "failed")  # part of it, to plot
     assert run.failed == 0 and run.succeeded == result.succeeded
+
+
+def test_a_complete_run_leaves_no_checkpoint_parts_and_a_cut_one_keeps_them(
+    make_service: MakeService, sample_tree: Path
+) -> None:
+    service = make_service(chunk_processing_size=2)
+    parts = service.state_dir / "outcomes"
+    cut = service.ingest_batch(sample_tree, pattern=ALL, limit=5)
+    assert cut.pending > 0 and len(list(parts.glob("part-*.parquet"))) >= 2  # the run goes on from them
+    done = service.ingest_batch(sample_tree, pattern=ALL)
+    assert done.complete and done.run_id == cut.run_id
+    assert list(parts.glob("part-*.parquet")) == []  # the next run has nothing to clear first
+    assert done.outcomes.height == done.total_files and _report(done).equals(done.outcomes)

@@ -84,6 +84,8 @@ def close_call(
     # the reports it lost (marked complete first, the run's reports were lost for good)
     manifest = run.manifest(state, (result.elapsed_s, result.handled_files or 0))
     run.checkpoint.write_run(manifest)
+    if state == "complete":  # its parts are in the reports now: the next run finds none to clear
+        run.checkpoint.clear_parts()
     result.run_calls, result.run_elapsed_s = manifest["calls"], manifest["calls_s"]
     result.run_files = manifest["calls_files"]
     result.peak_memory_mb = max(result.peak_memory_mb, peak_rss_mb())  # the reports' share too
