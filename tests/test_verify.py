@@ -52,7 +52,12 @@ def test_every_kind_of_drift_is_found_and_repaired(
         )
     con.close()
 
-    problems = service.verify()
+    quick = service.verify()
+    assert {(row["kind"], row["doc_id"]) for row in quick.iter_rows(named=True)} == {
+        ("missing", "guides/installation.md"),
+        ("extra", "guides/ghost.md"),
+    }  # without reading a file or the index
+    problems = service.verify(deep=True)
     found = {(row["kind"], row["doc_id"]) for row in problems.iter_rows(named=True)}
     assert ("missing", "guides/installation.md") in found
     assert ("orphaned_passages", "guides/installation.md") in found
@@ -64,9 +69,9 @@ def test_every_kind_of_drift_is_found_and_repaired(
     planned = dict(service.plan(sample_tree, SAMPLE_PATTERN).select("doc_id", "status").iter_rows())
     assert planned["FAQ.txt"] == "unchanged"  # a normal run would never notice the stale document
 
-    repaired = service.verify(repair=True)
+    repaired = service.verify(repair=True)  # the deep check, always
     assert repaired.equals(problems)
-    assert service.verify().height == 0
+    assert service.verify(deep=True).height == 0
     assert service.backend.counts()["passages"] == passages_before
     assert service.search("zephyrine")["doc_id"].to_list() == ["api/cache.rst"]
     assert "guides/ghost.md" not in service.backend.known_documents("sample_docs")["doc_id"].to_list()
@@ -92,10 +97,12 @@ def test_verify_command_exit_codes(
         con.execute("UPDATE documents SET content_hash = 'x' WHERE doc_id = 'README.md'")
     con.close()
     capsys.readouterr()
-    assert main(["verify", "--db", db]) == 1
+    assert main(["verify", "--db", db]) == 0  # size and mtime agree: only --deep reads the file
+    assert "--deep also reads every file" in capsys.readouterr().out
+    assert main(["verify", "--db", db, "--deep"]) == 1
     assert "stale" in capsys.readouterr().out
     assert main(["verify", "--db", db, "--repair"]) == 0
-    assert main(["verify", "--db", db]) == 0
+    assert main(["verify", "--db", db, "--deep"]) == 0
     assert pl.read_parquet(tmp_path / "s.state" / "outcomes.parquet").height > 0
 
 

@@ -174,11 +174,13 @@ def verify(args: argparse.Namespace) -> int:
             include_hidden=args.include_hidden,
             exclude=args.exclude,
             allow_mass_delete=args.allow_mass_delete,
+            deep=args.deep,
         )
     if args.json:
         print(json.dumps({"problems": problems.to_dicts(), "repaired": args.repair}))
     elif problems.height == 0:
-        print("the store, the disk and the last run agree")
+        checked = "" if args.deep or args.repair else " (--deep also reads every file and checks the index)"
+        print(f"the store, the disk and the last run agree{checked}")
     else:
         for row in problems.iter_rows(named=True):
             print(f"  {row['kind']:<17} {shown(row['doc_id'] or '-')}  ({shown(row['detail'])})")

@@ -206,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
         "names it; refused when it would delete more than max_delete_share of the source)",
     )
     verify.add_argument(
+        "--deep",
+        action="store_true",
+        help="also read and hash every file (stale documents) and check the store's passages and "
+        "full-text index (slow on large trees; --repair always does)",
+    )
+    verify.add_argument(
         "--allow-mass-delete",
         action="store_true",
         help="let --repair remove more than max_delete_share of the source",

@@ -205,17 +205,23 @@ def list_runs(state_dir: Path) -> list[dict[str, Any]]:
     return [row for _, row in rows]
 
 
-def latest_outcomes(state_dir: Path, source: str) -> pl.DataFrame | None:
-    """The outcome rows of the latest kept run of ``source`` in ``state_dir`` (None if none)."""
+def latest_outcomes(
+    state_dir: Path, source: str, columns: tuple[str, ...] = ("doc_id", "status", "content_hash")
+) -> pl.DataFrame | None:
+    """The ``columns`` of the outcome rows of the latest kept run of ``source`` in
+    ``state_dir`` (None if none), read without the others."""
     candidates = [state_dir / OUTCOMES_PARQUET]
     candidates += [
         Path(row["folder"]) / OUTCOMES_PARQUET for row in list_runs(state_dir) if row.get("source") == source
     ]
     for path in candidates:
         try:
-            outcomes = pl.read_parquet(path)
+            rows = pl.scan_parquet(path)
+            if "source" not in rows.collect_schema().names():
+                continue
+            outcomes = rows.filter(pl.col("source") == source).select(columns).collect()
         except (OSError, pl.exceptions.PolarsError):
             continue
-        if "source" in outcomes.columns and outcomes.height and (outcomes["source"] == source).any():
-            return outcomes.filter(pl.col("source") == source)
+        if outcomes.height:
+            return outcomes
     return None

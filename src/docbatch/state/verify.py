@@ -10,6 +10,11 @@ Kinds of problem (``docbatch.frames.PROBLEMS``):
 * ``orphaned_passages``, ``passage_count``, ``index``: the store's own bookkeeping (see
   ``DocumentStore.integrity``).
 
+``missing`` and ``extra`` come from the walk, the store's document table and the ledger:
+a check bounded by a stat walk and one pass over the table. ``stale`` and the store's
+bookkeeping need every file read and hashed and the whole store read (at a million files,
+minutes instead of seconds): they are the ``deep`` check, which a repair always makes.
+
 A repair removes documents, so it is held to what ``ingest --delete-missing`` is held to:
 the same scope, the same share (``check_delete_share``), and the folder a source was
 ingested from (``check_repair_root``, on the record ``docbatch.state.sources`` keeps).
@@ -50,16 +55,22 @@ def find_problems(
     recursive: bool = True,
     exclude: tuple[str, ...] = (),
     include_hidden: bool = False,
+    deep: bool = True,
 ) -> pl.DataFrame:
     """Every problem of ``source``: ``inventory`` is the scan of its root with ``patterns``
     (valid files only are compared), ``ledger`` the outcome rows of its last run (None if
-    there is none). Stored documents outside the scope are left alone: the scope is the
-    one deletion uses (``docbatch.plan.planning.scoped_ids``)."""
+    there is none); without ``deep``, ``missing`` and ``extra`` only (see the module).
+    Stored documents outside the scope are left alone: the scope is the one deletion uses
+    (``docbatch.plan.planning.scoped_ids``)."""
     known = store.known_documents(source)
     rules = selection(patterns, exclude, include_hidden, recursive)
-    known = known.filter(pl.col("doc_id").is_in(scoped_ids(known["doc_id"], inventory, rules)))
     on_disk = inventory.filter(~pl.col("status").is_in(["invalid", "skipped"]))
-    frames = [store.integrity(source)]
+    # a stored document whose file the walk took is in scope; the others are looked at one by one
+    taken = known.join(on_disk.select("doc_id"), on="doc_id", how="semi")
+    others = known.join(on_disk.select("doc_id"), on="doc_id", how="anti")
+    in_scope = pl.col("doc_id").is_in(scoped_ids(others["doc_id"], inventory, rules))
+    known = pl.concat([taken, others.filter(in_scope)])
+    frames = [store.integrity(source) if deep else pl.DataFrame(schema=PROBLEMS)]
     extra = known.join(on_disk.select("doc_id"), on="doc_id", how="anti")
     frames.append(_rows(extra["doc_id"], "extra", "stored, but the file is not on disk"))
     if ledger is not None and ledger.height:
@@ -71,13 +82,14 @@ def find_problems(
             known.select("doc_id"), on="doc_id", how="anti"
         )
         frames.append(_rows(missing["doc_id"], "missing", "the last run ingested it; the store lacks it"))
-    both = on_disk.join(known.select("doc_id", "content_hash"), on="doc_id", how="inner")
-    stale = [
-        doc_id
-        for doc_id, path, stored in both.select("doc_id", "path", "content_hash").iter_rows()
-        if file_sha256(path) not in (stored, None)
-    ]
-    frames.append(_rows(pl.Series(stale, dtype=pl.Utf8), "stale", "stored content differs from the file"))
+    if deep:
+        both = on_disk.join(known.select("doc_id", "content_hash"), on="doc_id", how="inner")
+        stale = [
+            doc_id
+            for doc_id, path, stored in both.select("doc_id", "path", "content_hash").iter_rows()
+            if file_sha256(path) not in (stored, None)
+        ]
+        frames.append(_rows(pl.Series(stale, dtype=pl.Utf8), "stale", "stored content differs from the file"))
     return pl.concat(frames).sort("kind", "doc_id", nulls_last=True)
 
 
@@ -149,9 +161,12 @@ def verify_source(
     exclude: str | list[str] | tuple[str, ...] | None,
     allow_mass_delete: bool,
     reingest: Callable[..., object],
+    deep: bool = False,
 ) -> pl.DataFrame:
-    """``BatchIngestService.verify`` (see there): the problems found, after mending them
-    with ``repair`` (``reingest`` is the service's ``ingest_batch``)."""
+    """``BatchIngestService.verify`` (see there): the problems found (the ``deep`` check
+    with ``repair``), after mending them with ``repair`` (``reingest`` is the service's
+    ``ingest_batch``)."""
+    deep = deep or repair
     named = source is not None
     manifest = Checkpoint(state_dir).read_run() or {}
     if directory is None and "root" not in manifest:
@@ -188,6 +203,7 @@ def verify_source(
             recursive=recursive,
             exclude=excludes,
             include_hidden=hidden,
+            deep=deep,
         )
         if repair and problems.height:
             extra = problems.filter(pl.col("kind") == "extra").height
