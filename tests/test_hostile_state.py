@@ -132,7 +132,7 @@ def test_a_damaged_store_is_one_line_that_says_how_to_rebuild_it(tmp_path: Path)
         for offset in range(size // 3, size // 3 + 4096 * 40, 4096):
             f.seek(offset + 100)
             f.write(os.urandom(2000))
-    for command in (["verify", "docs", "--db", "s.db"], ingest):
+    for command in (["verify", "docs", "--db", "s.db", "--deep"], ingest):  # --deep reads the whole store
         proc = subprocess.run(
             [sys.executable, "-m", "docbatch", *command],
             cwd=tmp_path,
