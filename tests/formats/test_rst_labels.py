@@ -140,7 +140,7 @@ def test_a_slice_carries_the_titles_its_documents_refer_to() -> None:
     refs = pl.DataFrame(
         {
             "doc_id": ["z.rst", "b.rst", "a.rst", "d.rst"],
-            "refs": [["label-5"], ["nowhere"], ["label-1", "label-999"], []],
+            "refs": [["label-5"], ["nowhere", "zzz-after-every-label"], ["label-1", "label-999"], []],
         }
     )
     options = ParseOptions(labels={}, title_index=TitleIndex.of(titles, refs))

@@ -86,7 +86,7 @@ class TitleIndex:
     """
 
     titles: pl.DataFrame
-    """``label`` and ``title``, one row per label."""
+    """``label`` and ``title``, one row per label, sorted by ``label``."""
     refs: pl.DataFrame
     """``doc_id`` and ``refs`` (the labels it names), sorted by ``doc_id``; a document that
     names none has no row."""
@@ -96,7 +96,7 @@ class TitleIndex:
         """The index of ``titles`` (``label``, ``title``) and of the ``refs`` (``doc_id``,
         ``refs``) of documents in any order."""
         named = refs.select("doc_id", "refs").filter(pl.col("refs").list.len() > 0)
-        return TitleIndex(titles.select("label", "title"), named.sort("doc_id"))
+        return TitleIndex(titles.select("label", "title").sort("label"), named.sort("doc_id"))
 
     def titles_for(self, doc_ids: pl.Series) -> dict[str, str]:
         """The titles of the labels the documents ``doc_ids`` refer to."""
@@ -111,8 +111,14 @@ class TitleIndex:
             .select(pl.col("refs").explode().alias("label"))
             .drop_nulls()
             .unique()
+            .to_series()
         )
-        pairs = self.titles.join(named, on="label", how="semi")
+        if named.len() == 0 or self.titles.height == 0:
+            return {}
+        # looked up in the sorted labels: a join hashed every label of the tree for each
+        # slice (at a million files' 288,000 labels, 6 ms a slice against 3 ms so)
+        at = self.titles["label"].search_sorted(named, side="left").clip(upper_bound=self.titles.height - 1)
+        pairs = self.titles[at].filter(pl.col("label") == named)
         return dict(zip(pairs["label"].to_list(), pairs["title"].to_list(), strict=True))
 
 
