@@ -197,3 +197,16 @@ def conform(
             column = pl.Series(name, [value] * df.height, dtype=dtype)
         columns.append(column)
     return pl.DataFrame(columns)
+
+
+def count_statuses(statuses: pl.Series, into: dict[str, int] | None = None) -> dict[str, int]:
+    """The number of rows of each value of an outcome ``status`` column, added to ``into``
+    (a new dict when None) and returned.
+
+    >>> count_statuses(pl.Series(["failed", "succeeded", "succeeded"]), {"failed": 2})
+    {'failed': 3, 'succeeded': 2}
+    """
+    counts = {} if into is None else into
+    for name, count in statuses.cast(pl.Utf8).value_counts().iter_rows():
+        counts[name] = counts.get(name, 0) + int(count)
+    return counts

@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from docbatch.errors import IngestFailures as IngestFailures  # its home is docbatch.errors
-from docbatch.frames import OUTCOMES, TIMELINE
+from docbatch.frames import OUTCOMES, TIMELINE, count_statuses
 from docbatch.metrics import estimate_remaining_s, files_per_second, format_rate
 from docbatch.state.outcomes_file import OutcomesFile
 from docbatch.state.reports import error_records
@@ -29,8 +29,7 @@ class OutcomeCounts:
 
     def status_counts(self) -> dict[str, int]:
         """The number of rows of each status."""
-        counts = self.outcomes.group_by(pl.col("status").cast(pl.Utf8)).len()
-        return dict(zip(counts["status"].to_list(), counts["len"].to_list(), strict=True))
+        return count_statuses(self.outcomes["status"])
 
     def failed_rows(self) -> pl.DataFrame:
         """The rows of the files that failed."""
@@ -292,9 +291,7 @@ class OutcomeTally:
         if outcomes.height == 0:
             return
         self.rows += outcomes.height
-        status = outcomes["status"].cast(pl.Utf8)
-        for name, count in status.value_counts().iter_rows():
-            self.counts[name] = self.counts.get(name, 0) + int(count)
+        count_statuses(outcomes["status"], self.counts)
         succeeded = outcomes.filter(pl.col("status") == "succeeded")
         self.passages += int(succeeded["n_passages"].sum() or 0)
         failed = outcomes.filter(pl.col("status") == "failed")

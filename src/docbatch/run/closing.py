@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from docbatch.config import BatchConfig
-from docbatch.frames import TIMELINE, conform
+from docbatch.frames import TIMELINE, conform, count_statuses
 from docbatch.metrics import BatchProgress, peak_rss_mb, processing_metrics
 from docbatch.result import FINAL, IngestResult, RunOutput
 from docbatch.run.preparation import PreparedRun
@@ -38,7 +38,9 @@ def close_call(
     unprocessed = _unprocessed(run, output)
     pending = pending_rows(pl.concat([unprocessed, run.waiting]), run.run_id, run.source, output.interrupted)
     known = [frame for frame in (run.carried, run.decided, pending) if frame.height]
-    counts = _status_counts([frame["status"] for frame in known], output.tally.counts)
+    counts = dict(output.tally.counts)
+    for frame in known:
+        count_statuses(frame["status"], counts)
     failures = pl.concat(
         [frame.filter(pl.col("status") == "failed") for frame in known] + [output.tally.failures]
     )
@@ -49,7 +51,7 @@ def close_call(
     # timeline) and keeps each run's; a report folder gets a copy
     paths = reports.write_reports(
         state_dir,
-        performance=performance(run, state, progress, config, outcomes),
+        performance=performance(run, state, progress, config),
         outcomes=outcomes,
         failures=failures,
         timeline=timeline,
@@ -100,15 +102,6 @@ def _unprocessed(run: PreparedRun, output: RunOutput) -> pl.DataFrame:
     return run.todo.join(done, on="doc_id", how="anti")
 
 
-def _status_counts(statuses: list[pl.Series], more: dict[str, int]) -> dict[str, int]:
-    """Rows by status over the ``statuses`` columns and the counts ``more``."""
-    counts = dict(more)
-    for status in statuses:
-        for name, count in status.cast(pl.Utf8).value_counts().iter_rows():
-            counts[name] = counts.get(name, 0) + int(count)
-    return counts
-
-
 def _merged(frames: list[pl.DataFrame | pl.LazyFrame], *, sorted_parts: bool) -> pl.LazyFrame:
     """The rows of ``frames`` in one frame in ``doc_id`` order, merged as they are streamed
     (each frame in that order already: the in-memory ones are sorted here when they are not,
@@ -149,9 +142,9 @@ def performance(
     state: str,
     progress: BatchProgress,
     config: BatchConfig,
-    outcomes: pl.LazyFrame | None = None,
 ) -> dict[str, Any]:
-    """The ``batch_ingest_performance.json`` document (``per_format`` once outcomes are known)."""
+    """The ``batch_ingest_performance.json`` document (``per_format`` is filled in by
+    ``reports.write_reports`` from the outcomes report, once it is written)."""
     return {
         "run_id": run.run_id,
         "source": run.source,
@@ -163,6 +156,6 @@ def performance(
         "final_memory_mb": progress.memory_usage_mb,
         "driver_max_rss_mb": peak_rss_mb(),  # the operating system's peak, reports included
         "recovered": run.recovered,
-        "per_format": reports.per_format(outcomes) if outcomes is not None else None,
+        "per_format": None,
         "configuration": config.as_dict(),
     }

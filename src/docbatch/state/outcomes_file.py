@@ -16,21 +16,24 @@ from pathlib import Path
 
 import polars as pl
 
-from docbatch.frames import OUTCOMES, conform
+from docbatch.frames import OUTCOMES, conform, count_statuses
 
 _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 _BLOCK = 1 << 20
 
 
 class OutcomesFile:
-    """An ``outcomes.parquet`` report, open; ``frame()`` reads it (once)."""
+    """An ``outcomes.parquet`` report, open: ``frame()`` reads its rows, ``status_counts()``
+    and ``failed_rows()`` what they need of them (each once: the file does not change)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         fd = os.open(path, _READ)
         self._fd = fd
-        self._close = weakref.finalize(self, os.close, fd)
+        weakref.finalize(self, os.close, fd)
         self._frame: pl.DataFrame | None = None
+        self._counts: dict[str, int] | None = None
+        self._failed: pl.DataFrame | None = None
 
     def frame(self) -> pl.DataFrame:
         """The report's rows (read on the first call, then kept)."""
@@ -39,20 +42,21 @@ class OutcomesFile:
         return self._frame
 
     def status_counts(self) -> dict[str, int]:
-        """Rows by status, reading the status column only."""
-        if self._frame is not None:
-            statuses = self._frame.lazy()
-        else:
-            statuses = pl.scan_parquet(io.BytesIO(self._bytes()))
-        counts = statuses.group_by(pl.col("status").cast(pl.Utf8)).len().collect()
-        return dict(zip(counts["status"].to_list(), counts["len"].to_list(), strict=True))
+        """Rows by status, the status column alone decoded."""
+        if self._counts is None:
+            statuses = self._frame.lazy() if self._frame is not None else self._scan()
+            self._counts = count_statuses(statuses.select("status").collect().to_series())
+        return dict(self._counts)
 
     def failed_rows(self) -> pl.DataFrame:
-        """The rows of the files that failed, without reading the others."""
-        if self._frame is not None:
-            return self._frame.filter(pl.col("status") == "failed")
-        failed = pl.scan_parquet(io.BytesIO(self._bytes())).filter(pl.col("status") == "failed")
-        return conform(failed.collect(), OUTCOMES)
+        """The rows of the files that failed, the others not decoded."""
+        if self._failed is None:
+            rows = self._frame.lazy() if self._frame is not None else self._scan()
+            self._failed = conform(rows.filter(pl.col("status") == "failed").collect(), OUTCOMES)
+        return self._failed
+
+    def _scan(self) -> pl.LazyFrame:
+        return pl.scan_parquet(io.BytesIO(self._bytes()))
 
     def _bytes(self) -> bytes:
         blocks = []
@@ -61,10 +65,6 @@ class OutcomesFile:
             blocks.append(block)
             offset += len(block)
         return b"".join(blocks)
-
-    def close(self) -> None:
-        """Let go of the file (the rows read so far are kept)."""
-        self._close()
 
 
 __all__ = ["OutcomesFile"]

@@ -102,19 +102,21 @@ def write_reports(
 ) -> dict[str, Path]:
     """Write all four reports atomically into ``report_dir``; returns their paths by name.
 
-    ``outcomes`` given as a ``LazyFrame`` is streamed to its file; ``failures``, its rows of
-    failed files when known, spares reading them back from it."""
+    ``outcomes`` given as a ``LazyFrame`` is streamed to its file; the performance report's
+    ``per_format`` is read back from that file (the columns it needs), and ``failures``,
+    the rows of the failed files when known, spares reading those back too."""
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = report_paths(report_dir)
     if isinstance(outcomes, pl.LazyFrame):
         sink_parquet(outcomes, paths["outcomes"])
     else:
         write_parquet(outcomes, paths["outcomes"])
+    written = pl.scan_parquet(paths["outcomes"])
     write_parquet(timeline, paths["timeline"])
     if failures is None:
-        failures = outcomes.lazy().filter(pl.col("status") == "failed").collect()
+        failures = written.filter(pl.col("status") == "failed").collect()
     write_json(error_report(failures, problems), paths["errors"])
-    write_json(performance, paths["performance"])
+    write_json({**performance, "per_format": per_format(written)}, paths["performance"])
     return paths
 
 
