@@ -10,7 +10,8 @@ transaction, one part, one timeline row).
 
 A call's files are processed in batches of ``max_batch_size`` (0: one batch): a slice
 never spans two batches, slices of two batches are never committed together, and at the
-end of each batch the reports are refreshed (``on_batch``) and the label table saved.
+end of each batch the reports are refreshed (``on_batch``) and the batch's label rows
+added to the label table.
 Slices of the next batch are already being parsed meanwhile: a batch boundary does not
 drain the workers.
 
@@ -304,8 +305,8 @@ class Runner:
             ctx.on_checkpoint()
 
     def _save_labels(self) -> None:
-        """Merge the label rows of the commits since the last save into the label table and
-        save it (see ``LABEL_ROWS_PER_SAVE``)."""
+        """Add the label rows of the commits since the last time to the label table, as a
+        part of it (see ``LABEL_ROWS_PER_SAVE``)."""
         if self.ctx.labels is None or not self.labels:
             return
         self.ctx.labels.add(pl.concat(self.labels) if len(self.labels) > 1 else self.labels[0])

@@ -51,11 +51,10 @@ class LabelTable:
     and holds none of them. ``rows`` reads the file and its parts back when they are asked
     for (the latest row of a document wins)."""
 
-    def __init__(self, path: Path, rows: pl.DataFrame | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
         self.parts_dir = path.with_name(path.name + ".parts")
-        self._rows: pl.DataFrame | None = rows if rows is not None else pl.DataFrame(schema=LABELS)
-        self._titles: dict[str, str] | None = None
+        self._rows: pl.DataFrame | None = None
 
     @classmethod
     def load(cls, state_dir: Path, source: str) -> LabelTable:
@@ -63,7 +62,6 @@ class LabelTable:
         every document is then parsed again, which rebuilds it); more than
         ``COMPACT_AFTER_PARTS`` parts are merged into its file."""
         table = cls(state_dir / "labels" / f"{source.translate(_SAFE)}.parquet")
-        table._rows = table._read()
         if len(_part_numbers(table.parts_dir)) > COMPACT_AFTER_PARTS:
             table.save()
         return table
@@ -106,7 +104,6 @@ class LabelTable:
         rows = rows.unique("doc_id", keep="last", maintain_order=True).cast(LABELS)  # type: ignore[arg-type]
         write_parquet(rows, self._part_path(number))
         self._rows = None
-        self._titles = None
 
     def drop(self, doc_ids: pl.Series) -> None:
         """Drop the rows of ``doc_ids`` (documents removed from the store); ``save`` keeps
@@ -114,7 +111,6 @@ class LabelTable:
         kept = self.rows.filter(~pl.col("doc_id").is_in(doc_ids.implode()))
         if kept.height != self.rows.height:
             self._rows = kept
-            self._titles = None
 
     def save(self) -> None:
         """Write the table whole in its file, atomically, then remove its parts (read back,
@@ -128,15 +124,11 @@ class LabelTable:
     def titles(self) -> dict[str, str]:
         """Each label and its section's title (a label two documents define: the first
         document's, by doc_id)."""
-        if self._titles is None:
-            self._titles = _titles(self.rows)
-        return self._titles
+        return _titles(self.rows)
 
     def titles_of(self, refs: pl.Series) -> dict[str, str]:
         """``titles`` of the labels the lists ``refs`` name, only (a dict of every label of
         a large tree is large)."""
-        if self._titles is not None:
-            return self._titles
         named = refs.explode().drop_nulls().unique().alias("label").to_frame()
         pairs = _title_pairs(self.rows).join(named, on="label", how="semi")
         return dict(zip(pairs["label"].to_list(), pairs["title"].to_list(), strict=True))

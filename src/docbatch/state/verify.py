@@ -55,7 +55,7 @@ def find_problems(
     recursive: bool = True,
     exclude: tuple[str, ...] = (),
     include_hidden: bool = False,
-    deep: bool = True,
+    deep: bool = False,
 ) -> pl.DataFrame:
     """Every problem of ``source``: ``inventory`` is the scan of its root with ``patterns``
     (valid files only are compared), ``ledger`` the outcome rows of its last run (None if

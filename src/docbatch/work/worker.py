@@ -60,9 +60,9 @@ class ParseOptions:
     heartbeat_dir: str | None = None
     """Where a worker process records the file it is on (read by the driver's watchdog)."""
     labels: Mapping[str, str] | None = None
-    """The source's label table (section label -> title) for the built-in reStructuredText
-    parsers, which then report each document's labels (``SliceResult.labels``); None: not
-    kept."""
+    """Section titles by label for the built-in reStructuredText parsers, which then report
+    each document's labels (``SliceResult.labels``): the titles the slice's documents refer
+    to (``for_slice``), or all of them; None: no label table is kept."""
     title_index: TitleIndex | None = None
     """The titles of the source's labels and the labels each document refers to, when known
     before parsing: each slice is then given only the titles its documents refer to, as
