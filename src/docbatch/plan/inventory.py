@@ -29,7 +29,7 @@ import errno
 import logging
 import os
 import stat as stat_module
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import polars as pl
@@ -94,28 +94,52 @@ def scan(
         raise RootError(f"cannot list directory {root}: {exc.strerror or exc}") from None
 
     walk = _Walk(rules, max_file_size, real_root, format_map)
-    stack: list[tuple[str, str]] = [(real_root, "")]
+    # depth first, each folder's entries in the order of their paths (a folder's as
+    # "name/"), so that the rows come out sorted by doc_id and no sort of the whole tree
+    # (a second copy of it) is needed
+    stack = [_listing(walk, real_root, "")]
     while stack:
-        directory, rel_dir = stack.pop()
-        try:
-            entries = list(os.scandir(directory))
-        except OSError as exc:
-            walk.add(rel_dir + "/", directory, None, "invalid", f"cannot list directory: {exc}")
+        step = next(stack[-1], None)
+        if step is None:
+            stack.pop()
             continue
-        for entry in entries:
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            if not _is_utf8(rel):
-                safe = os.fsencode(rel).decode("utf-8", "backslashreplace")
-                walk.add(safe, "", None, "invalid", "file name is not valid UTF-8")
-                continue
-            walk.visit(entry, rel, directory, stack)
+        entry, rel, directory = step
+        if not _is_utf8(rel):
+            safe = os.fsencode(rel).decode("utf-8", "backslashreplace")
+            walk.add(safe, "", None, "invalid", "file name is not valid UTF-8")
+            continue
+        into = walk.visit(entry, rel, directory)
+        if into:
+            stack.append(_listing(walk, entry.path, rel))
     frame = walk.frame()
     notes = walk.unmatched(str(root))
     for note in notes:
         log.warning("%s", note)
     if unmatched is not None:
         unmatched.extend(notes)
-    return frame.sort("doc_id")
+    return frame if frame["doc_id"].is_sorted() else frame.sort("doc_id")  # names not UTF-8
+
+
+def _listing(walk: _Walk, directory: str, rel_dir: str) -> Iterator[tuple[os.DirEntry[str], str, str]]:
+    """The entries of ``directory`` (``rel_dir`` under the root) in the order of their
+    paths, each with its path under the root and its folder; a folder that cannot be
+    listed is an invalid row instead."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError as exc:
+        walk.add(rel_dir + "/", directory, None, "invalid", f"cannot list directory: {exc}")
+        return iter(())
+    prefix = rel_dir + "/" if rel_dir else ""
+    keyed = [(entry.name + "/" if _is_folder(entry) else entry.name, entry) for entry in entries]
+    keyed.sort(key=lambda pair: pair[0])
+    return ((entry, prefix + entry.name, directory) for _, entry in keyed)
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=True)
+    except OSError:
+        return False
 
 
 def scan_listed(
@@ -189,11 +213,12 @@ class _Walk:
         self._parts: list[pl.DataFrame] = []
 
     def frame(self) -> pl.DataFrame:
-        """Every row of the walk, in the order they were found."""
+        """Every row of the walk, in the order they were found (its parts as chunks: not
+        copied into one)."""
         self._flush()
         if not self._parts:
             return pl.DataFrame(schema=INVENTORY)
-        return pl.concat(self._parts, rechunk=True) if len(self._parts) > 1 else self._parts[0]
+        return pl.concat(self._parts, rechunk=False) if len(self._parts) > 1 else self._parts[0]
 
     def unmatched(self, where: str) -> list[str]:
         """The warnings of ``Selection.unmatched`` for the whole walk: a pattern matches
@@ -212,8 +237,9 @@ class _Walk:
         self._parts.append(pl.DataFrame(self.rows, schema=INVENTORY))
         self.rows = {name: [] for name in INVENTORY}
 
-    def visit(self, entry: os.DirEntry[str], rel: str, directory: str, stack: list[tuple[str, str]]) -> None:
-        """One entry of folder ``directory`` (a real path: folder symlinks are not followed)."""
+    def visit(self, entry: os.DirEntry[str], rel: str, directory: str) -> bool:
+        """One entry of folder ``directory`` (a real path: folder symlinks are not followed);
+        True when it is a folder to walk into."""
         rules = self.rules
         name = entry.name
         try:
@@ -223,27 +249,26 @@ class _Walk:
             is_link, is_dir = True, False
         if is_dir:
             if not rules.recursive or name == NEVER_WALKED:
-                return
+                return False
             if is_link:
                 reason = _folder_link_reason(entry.path, directory, self.real_root)
             elif name.startswith(".") and not rules.include_hidden:
                 reason = HIDDEN
             else:
-                stack.append((entry.path, rel))
-                return
+                return True
             if rules.could_hold(rel):
                 self.add(rel + "/", entry.path, None, "skipped", reason)
-            return
+            return False
         if not self.take(rel):
             if rules.excluded(rel):
                 self.excluded.append(rel)
-            return
+            return False
         if name[0] == "." and not self.hidden_too:
             self.add(rel, entry.path, detect_format(name, self.formats), "skipped", HIDDEN)
-            return
+            return False
         if is_link:
             self.file(rel, entry.path, name, is_link, entry)
-            return
+            return False
         # a plain file (every file but a few): what ``file`` does, without its call
         fmt = detect_format(name, self.formats)
         try:
@@ -252,12 +277,13 @@ class _Walk:
             self.add(
                 rel, entry.path, fmt, "invalid", _stat_problem(exc.errno, exc.strerror or str(exc), False)
             )
-            return
+            return False
         if stat_module.S_ISREG(st.st_mode):
             invalid = _invalid_reason(fmt, st.st_size, self.max_file_size)
             self.add(rel, entry.path, fmt, "invalid" if invalid else "", invalid, st.st_size, st.st_mtime_ns)
         else:  # a FIFO, socket or device: never opened
             self.add(rel, entry.path, fmt, "skipped", not_regular_reason(st.st_mode))
+        return False
 
     def file(self, rel: str, path: str, name: str, is_link: bool, entry: os.DirEntry[str] | None) -> None:
         """The row of a selected file: valid (status ""), or invalid with the reason."""
