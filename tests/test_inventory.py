@@ -139,3 +139,14 @@ def test_a_walk_made_of_many_parts_lists_and_warns_as_one(
     assert any("'*.nothing'" in note for note in parts_notes)
     assert any("'nowhere/**'" in note for note in parts_notes)
     assert not any("'*.rst'" in note or "'guides/**'" in note for note in parts_notes)
+
+
+def test_rows_come_sorted_by_doc_id_across_folders_and_files(tmp_path: Path) -> None:
+    # a folder's files before its subfolders' would be out of order ("a/z.md" < "a/b/c.md"
+    # is false), as would a folder before a sibling whose name sorts below "/" ("a-b.md")
+    names = ["a.md", "a-b.md", "a/z.md", "a/b/c.md", "a/b.md", "ab/x.md", "a0.md", "b.md"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("text\n")
+    inv = scan(tmp_path, "*.md")
+    assert inv["doc_id"].to_list() == sorted(names)
