@@ -42,28 +42,30 @@ def with_labels(run: PreparedRun, options: ParseOptions) -> ParseOptions:
     return replace(options, labels={}, title_index=run.labels.index_with(scanned))
 
 
-def out_of_date(run: PreparedRun, ctx: RunContext, output: RunOutput) -> pl.DataFrame:
+def out_of_date(run: PreparedRun, ctx: RunContext, output: RunOutput) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Plan rows (``changed``) of the run's stored reStructuredText documents whose fingerprint
-    is not the one the label table expects, leaving out the files that failed in the call."""
+    is not the one the label table expects, leaving out the files that failed in the call;
+    and the titles (``LabelTable.title_pairs``) of the labels the run's documents refer to."""
     table = ctx.labels
     base = ctx.options.fingerprints.get("rst")
     if table is None or base is None:
-        return pl.DataFrame(schema=PLAN)
+        return pl.DataFrame(schema=PLAN), pl.DataFrame(schema={"label": pl.Utf8, "title": pl.Utf8})
     removed = run.decided.filter(pl.col("status") == "deleted")["doc_id"]
     if removed.len():
         table.drop(removed)
-        table.save()
     files = run.planned.filter(
         (pl.col("format") == "rst") & pl.col("status").is_in(["new", "changed", "unchanged"])
     )
     failed = output.tally.failures.select("doc_id")
-    files = files.join(failed, on="doc_id", how="anti")
-    stale = table.stale(files["doc_id"], base)
-    return files.filter(pl.col("doc_id").is_in(stale.implode())).with_columns(
+    ids = files.join(failed, on="doc_id", how="anti")["doc_id"]
+    titles = table.title_pairs(table.named())  # once: for finding the documents, and parsing them
+    stale = table.stale(ids, base, titles)
+    todo = files.filter(pl.col("doc_id").is_in(stale.implode())).with_columns(
         status=pl.lit("changed"),
         reason=pl.lit("resolves its references to other documents' sections otherwise"),
         known_hash=pl.lit(None, dtype=pl.Utf8),
     )
+    return todo, titles
 
 
 def resolve_references(run: PreparedRun, ctx: RunContext, output: RunOutput) -> RunOutput:
@@ -71,14 +73,14 @@ def resolve_references(run: PreparedRun, ctx: RunContext, output: RunOutput) -> 
     is a fix-up of what the call stored: no checkpoint part, no progress, no timeline row, and
     the files keep their outcome rows (a file that fails now keeps its stored document, which
     the next call plans out of date again); returns ``output`` (interrupted if stopped)."""
-    todo = out_of_date(run, ctx, output)
+    todo, titles = out_of_date(run, ctx, output)
     if todo.height == 0 or ctx.labels is None:
         return output
     log.info("parsing %d documents again with the section titles of other documents", todo.height)
     ids = todo["doc_id"].to_list()
     again = replace(
         ctx,
-        options=replace(ctx.options, labels={}, title_index=ctx.labels.index()),
+        options=replace(ctx.options, labels={}, title_index=ctx.labels.index(todo["doc_id"], titles)),
         fix_up=True,
         sinks=[],
         provenance=run.repo.provenance(ids) if run.repo is not None else None,

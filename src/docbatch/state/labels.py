@@ -19,13 +19,13 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import polars as pl
 
 from docbatch.plan.hashing import file_sha256
-from docbatch.state.atomic import write_parquet
+from docbatch.state.atomic import sink_parquet, write_parquet
 from docbatch.work.labels import LABELS, TitleIndex, includes_fingerprint, refs_fingerprint, source_root
 
 log = logging.getLogger("docbatch")
@@ -41,6 +41,8 @@ _EXPECTED = {"doc_id": pl.Utf8, "fingerprint": pl.Utf8}
 COMPACT_AFTER_PARTS = 64
 """A table whose file has more parts than this is merged into one file when it is loaded."""
 _PART = re.compile(r"^part-(\d+)\.parquet$")
+BATCH_ROWS = 20_000
+"""Rows of the table ``stale`` looks at at a time."""
 
 
 class LabelTable:
@@ -106,36 +108,118 @@ class LabelTable:
         self._rows = None
 
     def drop(self, doc_ids: pl.Series) -> None:
-        """Drop the rows of ``doc_ids`` (documents removed from the store); ``save`` keeps
-        that."""
-        kept = self.rows.filter(~pl.col("doc_id").is_in(doc_ids.implode()))
-        if kept.height != self.rows.height:
-            self._rows = kept
+        """Drop the rows of ``doc_ids`` (documents removed from the store): the table is
+        written whole (``save``) without them."""
+        self.save(without=doc_ids)
 
-    def save(self) -> None:
-        """Write the table whole in its file, atomically, then remove its parts (read back,
-        a part left by a crash in between holds rows the file holds too)."""
-        rows = self.rows
+    def save(self, without: pl.Series | None = None) -> None:
+        """Write the table whole in its file (less the rows of the documents ``without``),
+        atomically, then remove its parts (read back, a part left by a crash in between holds
+        rows the file holds too). The rows stream from the old file and its parts to the
+        new file: the table is never in memory whole."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_parquet(rows, self.path)
+        if self._rows is None:
+            try:
+                sink_parquet(_without(self._latest(list(LABELS)), without), self.path)
+            except (OSError, pl.exceptions.PolarsError) as exc:  # a file damaged past its footer
+                log.debug("the label table %s is read whole to be written (%s)", self.path, exc)
+                self._rows = self._read()
+        if self._rows is not None:
+            write_parquet(_without(self._rows.lazy(), without).collect(), self.path)
+        self._rows = None
         for number in _part_numbers(self.parts_dir):
             self._part_path(number).unlink(missing_ok=True)
+
+    def _latest(self, columns: list[str]) -> pl.LazyFrame:
+        """``columns`` (``doc_id`` among them) of the latest row of each document, as a query
+        over the file and its parts, which streams them (``_pieces``)."""
+        pieces = list(self._pieces(columns))
+        if not pieces:
+            return pl.LazyFrame(schema={name: LABELS[name] for name in columns})
+        return pl.concat(pieces)
+
+    def _pieces(self, columns: list[str], rows: int = 0) -> Iterator[pl.LazyFrame]:
+        """``_latest`` as queries of the file and of each part (of ``rows`` rows of one at
+        most, when given), oldest first. Each of them holds one row a document (``add`` and
+        ``save`` write them so); a document's row in a later one wins: the others are left
+        out (``_superseded``)."""
+        files = [self.path, *map(self._part_path, sorted(_part_numbers(self.parts_dir)))]
+        readable = [(path, scan) for path in files if (scan := _scan_rows(path, columns)) is not None]
+        superseded = _superseded([path for path, _ in readable])
+        for path, scan in readable:
+            if path in superseded:
+                scan = scan.filter(~pl.col("doc_id").is_in(superseded[path].implode()))
+            if rows <= 0:
+                yield scan
+                continue
+            height = pl.scan_parquet(path).select(pl.len()).collect().item()
+            for offset in range(0, height, rows):
+                yield scan.slice(offset, rows) if height > rows else scan
+
+    def _query(self, query: Callable[[pl.LazyFrame], pl.LazyFrame], columns: list[str]) -> pl.DataFrame:
+        """``query`` of the ``columns`` of the table's rows (``_latest``), streamed; of the
+        rows read whole when they are already, or a file of the table cannot be streamed
+        (its damaged rows are then left out, with a warning: ``_read_rows``)."""
+        if self._rows is None:
+            try:
+                return query(self._latest(columns)).collect(engine="streaming")
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                log.debug("the label table %s is read whole (%s)", self.path, exc)
+                self._rows = self._read()
+        return query(self._rows.lazy().select(columns)).collect()
+
+    def _batches(
+        self, query: Callable[[pl.LazyFrame], pl.LazyFrame], columns: list[str]
+    ) -> Iterator[pl.DataFrame]:
+        """``query`` of the ``columns`` of the table's rows, ``BATCH_ROWS`` rows of one file
+        at a time at most (of the rows read whole when they are already)."""
+        if self._rows is not None:
+            for batch in self._rows.select(columns).iter_slices(BATCH_ROWS):
+                yield query(batch.lazy()).collect()
+            return
+        for piece in self._pieces(columns, BATCH_ROWS):
+            yield query(piece).collect(engine="streaming")
 
     def titles(self) -> dict[str, str]:
         """Each label and its section's title (a label two documents define: the first
         document's, by doc_id)."""
-        return _titles(self.rows)
+        pairs = self.title_pairs()
+        return dict(zip(pairs["label"].to_list(), pairs["title"].to_list(), strict=True))
+
+    def title_pairs(self, named: pl.Series | None = None) -> pl.DataFrame:
+        """``titles`` as ``label`` and ``title`` rows sorted by ``label``: of the labels
+        ``named`` only, when given (those the documents refer to: ``named``), which is all
+        that is held in memory of the table."""
+        return _first_titles(
+            self._query(lambda rows: _definitions(rows, named), ["doc_id", "labels", "titles"])
+        )
+
+    def named(self) -> pl.Series:
+        """The labels the table's documents refer to, once each."""
+        return self._query(
+            lambda rows: _referring(rows, None).select(pl.col("refs").explode().alias("label")).unique(),
+            ["refs"],
+        )["label"]
 
     def titles_of(self, refs: pl.Series) -> dict[str, str]:
         """``titles`` of the labels the lists ``refs`` name, only (a dict of every label of
         a large tree is large)."""
-        named = refs.explode().drop_nulls().unique().alias("label").to_frame()
-        pairs = _title_pairs(self.rows).join(named, on="label", how="semi")
+        pairs = self.title_pairs(refs.explode().drop_nulls().unique())
         return dict(zip(pairs["label"].to_list(), pairs["title"].to_list(), strict=True))
 
-    def index(self) -> TitleIndex:
-        """The ``TitleIndex`` of the table: its titles, and the references of its rows."""
-        return TitleIndex.of(_title_pairs(self.rows), self.rows.select("doc_id", "refs"))
+    def index(self, doc_ids: pl.Series | None = None, titles: pl.DataFrame | None = None) -> TitleIndex:
+        """The ``TitleIndex`` of the table: its titles and the references of its rows; with
+        ``doc_ids``, of those documents' rows and the titles they name only (of ``titles``,
+        when given: ``title_pairs`` of labels these are among)."""
+        refs = self._query(
+            lambda rows: _referring(rows, doc_ids).select("doc_id", "refs"), ["doc_id", "refs"]
+        )
+        named = refs["refs"].explode().drop_nulls().unique() if doc_ids is not None else None
+        if titles is None:
+            titles = self.title_pairs(named)
+        elif named is not None:
+            titles = titles.filter(pl.col("label").is_in(named.implode()))
+        return TitleIndex.of(titles, refs)
 
     def index_with(self, scanned: pl.DataFrame) -> TitleIndex:
         """The ``TitleIndex`` of the titles as they will be once the documents of ``scanned``
@@ -171,18 +255,42 @@ class LabelTable:
         ]
         return pl.DataFrame({"doc_id": ids, "fingerprint": prints}, schema=_EXPECTED)
 
-    def stale(self, doc_ids: pl.Series, fingerprint: str) -> pl.Series:
+    def stale(self, doc_ids: pl.Series, fingerprint: str, titles: pl.DataFrame | None = None) -> pl.Series:
         """Those of ``doc_ids`` whose row says they were stored under another fingerprint than
         the table expects now (the format's ``fingerprint``, plus the digest of the files they
-        included as the row recorded it and that of the titles of the labels they refer to;
-        included files are not read again here: ``expected`` does that when planning)."""
-        rows = self.rows.filter(pl.col("doc_id").is_in(doc_ids.implode()))
-        titles = self.titles_of(rows["refs"]) if rows.height else {}
-        wanted = [
-            refs_fingerprint(fingerprint + (included or ""), refs, titles)
-            for refs, included in rows.select("refs", "included").iter_rows()
-        ]
-        return rows.filter(pl.col("fingerprint") != pl.Series(wanted, dtype=pl.Utf8))["doc_id"]
+        included as the row recorded it and that of the titles of the labels they refer to,
+        of ``titles``: ``title_pairs`` of at least those labels, found when not given;
+        included files are not read again here: ``expected`` does that when planning).
+
+        The rows are streamed from the table's files, ``BATCH_ROWS`` at a time: the table is
+        never in memory whole."""
+        if titles is None:
+            titles = self.title_pairs(self.named())
+        try:
+            return self._stale(doc_ids, fingerprint, titles)
+        except (OSError, pl.exceptions.PolarsError) as exc:  # a file damaged past its footer
+            if self._rows is not None:
+                raise
+            log.debug("the label table %s is read whole (%s)", self.path, exc)
+            self._rows = self._read()
+            return self._stale(doc_ids, fingerprint, titles)
+
+    def _stale(self, doc_ids: pl.Series, fingerprint: str, titles: pl.DataFrame) -> pl.Series:
+        start = (pl.lit(fingerprint) + pl.col("included").fill_null("")).alias("start")
+        stale = []
+        for batch in self._batches(
+            lambda rows: rows.select("doc_id", "fingerprint", start, "refs"),
+            ["doc_id", "fingerprint", "refs", "included"],
+        ):
+            named = _lookup(titles, batch["refs"])
+            wanted = [
+                refs_fingerprint(begin, refs or [], named)
+                for begin, refs in batch.select("start", "refs").iter_rows()
+            ]
+            stale.append(batch.filter(pl.col("fingerprint") != pl.Series(wanted, dtype=pl.Utf8))["doc_id"])
+        # of every row, then of those asked for: a join of each batch with these hashed them all each time
+        found = pl.concat(stale) if stale else pl.Series("doc_id", [], dtype=pl.Utf8)
+        return found.filter(found.is_in(doc_ids.implode()))
 
 
 def _part_numbers(folder: Path) -> list[int]:
@@ -223,21 +331,101 @@ def _included(includes: list[str] | None, root: str | None, hashes: dict[str, st
     return includes_fingerprint({name: hashes[name] for name in includes})
 
 
+def _definitions(rows: pl.LazyFrame, named: pl.Series | None = None) -> pl.LazyFrame:
+    """The labels ``rows`` define (of those ``named``, when given): ``label``, ``title``,
+    ``doc_id`` and ``at`` (its place among the document's labels)."""
+    found = rows.select(
+        "doc_id",
+        pl.col("labels").alias("label"),
+        pl.col("titles").alias("title"),
+        pl.int_ranges(pl.col("labels").list.len()).alias("at"),
+    ).explode("label", "title", "at")
+    if named is not None:
+        found = found.filter(pl.col("label").is_in(named.implode()))
+    return found.drop_nulls()
+
+
+def _first_titles(definitions: pl.DataFrame) -> pl.DataFrame:
+    """``label`` and ``title`` of each label of ``definitions`` (``_definitions``; a label two
+    documents define: the first document's, by doc_id; one defines twice: its first), sorted
+    by ``label``. Sorted, not grouped: hashing every label took several times the memory."""
+    ordered = definitions.sort("label", "doc_id", "at")
+    return ordered.filter(ordered["label"].is_first_distinct()).select("label", "title")
+
+
 def _title_pairs(rows: pl.DataFrame) -> pl.DataFrame:
-    """``label`` and ``title`` of each label of ``rows`` (a label two documents define: the
-    first document's, by doc_id)."""
-    return (
-        rows.sort("doc_id")
-        .select(pl.col("labels").alias("label"), pl.col("titles").alias("title"))
-        .explode("label", "title")
-        .drop_nulls()
-        .unique("label", keep="first", maintain_order=True)
+    """``_first_titles`` of the labels ``rows`` define."""
+    return _first_titles(_definitions(rows.lazy()).collect())
+
+
+def _referring(rows: pl.LazyFrame, doc_ids: pl.Series | None) -> pl.LazyFrame:
+    """The ``rows`` (of ``doc_ids``, when given) that refer to labels."""
+    if doc_ids is not None:
+        rows = rows.join(doc_ids.alias("doc_id").to_frame().lazy(), on="doc_id", how="semi")
+    return rows.filter(pl.col("refs").list.len().fill_null(0) > 0)
+
+
+def _superseded(files: list[Path]) -> dict[Path, pl.Series]:
+    """The doc_ids of each of ``files`` (the table's, oldest first) that a later one has a
+    row of too. Found by hashes of the doc_ids (8 bytes a row, not the strings), checked on
+    the rows whose hash is there twice."""
+    if len(files) < 2:
+        return {}
+    hashes = pl.concat(
+        [
+            pl.read_parquet(path, columns=["doc_id"]).select(
+                pl.col("doc_id").hash().alias("hash"), pl.lit(number, dtype=pl.UInt32).alias("file")
+            )
+            for number, path in enumerate(files)
+        ]
     )
+    twice = hashes.filter(pl.col("hash").is_duplicated())
+    if twice.height == 0:
+        return {}
+    hashed = twice["hash"].unique().implode()
+    rows = pl.concat(
+        [
+            pl.read_parquet(files[number], columns=["doc_id"])
+            .filter(pl.col("doc_id").hash().is_in(hashed))
+            .with_columns(file=pl.lit(number, dtype=pl.UInt32))
+            for number in twice["file"].unique().sort()
+        ]
+    )
+    older = rows.filter(pl.col("file") < pl.col("file").max().over("doc_id"))
+    return {files[number]: group["doc_id"] for (number,), group in older.group_by("file")}
 
 
-def _titles(rows: pl.DataFrame) -> dict[str, str]:
-    pairs = _title_pairs(rows)
-    return dict(zip(pairs["label"], pairs["title"], strict=True))
+def _lookup(titles: pl.DataFrame, refs: pl.Series) -> dict[str, str]:
+    """The titles (``title_pairs``, sorted by label) of the labels the lists ``refs`` name."""
+    named = refs.explode().drop_nulls().unique().sort()
+    if named.len() == 0 or titles.height == 0:
+        return {}
+    at = titles["label"].search_sorted(named, side="left").clip(upper_bound=titles.height - 1)
+    pairs = titles[at].filter(pl.col("label") == named)
+    return dict(zip(pairs["label"].to_list(), pairs["title"].to_list(), strict=True))
+
+
+def _without(rows: pl.LazyFrame, doc_ids: pl.Series | None) -> pl.LazyFrame:
+    """``rows`` less those of ``doc_ids``."""
+    if doc_ids is None or doc_ids.len() == 0:
+        return rows
+    return rows.join(doc_ids.alias("doc_id").to_frame().lazy(), on="doc_id", how="anti")
+
+
+def _scan_rows(path: Path, columns: list[str]) -> pl.LazyFrame | None:
+    """``columns`` of the ``LABELS`` rows of a file of the table, as a query (None when there
+    is none, or it cannot be read: ``_read_rows``)."""
+    try:
+        schema = pl.read_parquet_schema(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        log.warning("the label table file %s cannot be read (%s): its documents are parsed again", path, exc)
+        return None
+    return pl.scan_parquet(path).select(
+        pl.col(name).cast(LABELS[name]) if name in schema else pl.lit(None, dtype=LABELS[name]).alias(name)
+        for name in columns
+    )
 
 
 def plan_fingerprints(

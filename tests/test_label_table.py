@@ -1,0 +1,96 @@
+"""The label table's answers come from its file and its parts, streamed: the latest row of a
+document wins, a label two documents define shows the first document's title (by doc_id),
+and only the titles of the labels asked for are held."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from docbatch.state.labels import LabelTable
+from docbatch.work.labels import LABELS, refs_fingerprint
+
+BASE = "fp"
+
+
+def _row(doc_id: str, labels: dict[str, str], refs: list[str], fingerprint: str = BASE) -> dict[str, object]:
+    return {
+        "doc_id": doc_id,
+        "content_hash": "h",
+        "fingerprint": fingerprint,
+        "labels": list(labels),
+        "titles": list(labels.values()),
+        "refs": refs,
+        "includes": [],
+        "included": "",
+    }
+
+
+def _rows(*rows: dict[str, object]) -> pl.DataFrame:
+    return pl.DataFrame(list(rows), schema=LABELS)
+
+
+def _table(tmp_path: Path) -> LabelTable:
+    """b.rst refers to x, whose title changed in a part after b.rst was stored; d.rst refers
+    to y, which c.rst and e.rst define (bb.rst did, in a row a later one replaced)."""
+    table = LabelTable(tmp_path / "labels" / "docs.parquet")
+    titles_then = {"x": "Old X"}
+    table.add(
+        _rows(
+            _row("a.rst", titles_then, []),
+            _row("b.rst", {}, ["x"], refs_fingerprint(BASE, ["x"], titles_then)),
+            _row("c.rst", {"y": "Y of c"}, []),
+        )
+    )
+    table.save()
+    table.add(_rows(_row("a.rst", {"x": "New X"}, []), _row("bb.rst", {"y": "Y of bb"}, [])))
+    table.add(_rows(_row("bb.rst", {}, [])))  # bb.rst no longer defines y
+    table.add(
+        _rows(
+            _row("d.rst", {}, ["y"], refs_fingerprint(BASE, ["y"], {"y": "Y of c"})),
+            _row("e.rst", {"y": "Y of e"}, ["nowhere"], refs_fingerprint(BASE, ["nowhere"], {})),
+        )
+    )
+    return table
+
+
+def test_the_latest_row_of_a_document_and_the_first_definition_of_a_label_win(tmp_path: Path) -> None:
+    table = _table(tmp_path)
+    assert table.title_pairs().rows() == [("x", "New X"), ("y", "Y of c")]
+    assert table.title_pairs(pl.Series(["y", "z"])).rows() == [("y", "Y of c")]
+    assert sorted(table.named()) == ["nowhere", "x", "y"]
+    assert table.titles() == {"x": "New X", "y": "Y of c"}
+
+
+def test_stale_finds_the_documents_whose_titles_changed_among_those_asked_for(tmp_path: Path) -> None:
+    table = _table(tmp_path)
+    every = pl.Series(["a.rst", "b.rst", "c.rst", "d.rst", "e.rst"])
+    assert table.stale(every, BASE).to_list() == ["b.rst"]
+    assert table.stale(pl.Series(["c.rst", "d.rst"]), BASE).to_list() == []
+    assert table.stale(every, "other").sort().to_list() == every.to_list()
+
+
+def test_the_index_of_some_documents_holds_their_references_and_titles_only(tmp_path: Path) -> None:
+    table = _table(tmp_path)
+    index = table.index(pl.Series(["b.rst"]), table.title_pairs(table.named()))
+    assert index.refs.rows() == [("b.rst", ["x"])]
+    assert index.titles.rows() == [("x", "New X")]
+    assert index.titles_for(pl.Series(["b.rst"])) == {"x": "New X"}
+
+
+def test_save_and_drop_write_the_latest_rows_and_remove_the_parts(tmp_path: Path) -> None:
+    table = _table(tmp_path)
+    table.drop(pl.Series(["c.rst"]))
+    assert not list(table.parts_dir.glob("*.parquet"))
+    again = LabelTable(table.path)
+    assert sorted(again.rows["doc_id"]) == ["a.rst", "b.rst", "bb.rst", "d.rst", "e.rst"]
+    assert again.titles() == {"x": "New X", "y": "Y of e"}
+    assert pl.read_parquet(table.path).height == 5
+
+
+def test_a_damaged_part_is_left_out_with_a_warning(tmp_path: Path, caplog: object) -> None:
+    table = _table(tmp_path)
+    (table.parts_dir / "part-000009.parquet").write_bytes(b"not parquet")
+    assert table.title_pairs().rows() == [("x", "New X"), ("y", "Y of c")]
+    assert "cannot be read" in caplog.text  # type: ignore[attr-defined]
