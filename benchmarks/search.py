@@ -17,7 +17,14 @@ every judged query runs as ``service.search(query, limit=10, source=FORMAT)``.
 
 With ``--scale N`` (N > 1) each format folder is copied N times into one tree
 (``copy00``, ``copy01``, ...) and ingested into a second fresh store, and the same queries
-are timed there (the quality figures always come from the 1x store).
+are timed there (the quality figures always come from the 1x store). Each store's size
+per MB of text (the bytes of its files) is reported.
+
+``--keep DIR`` (SQLite) keeps the scaled tree (``DIR/scaled-N``) and its store
+(``DIR/search-Nx.db``, marked done by ``DIR/search-Nx.json`` once the ingest completes)
+and uses them again in the next run with the same N and corpus: a second measurement
+does not copy or ingest again (at 120 copies, a million files, the ingest takes about
+20 minutes). ``--rebuild`` copies and ingests anew into ``DIR``. Delete ``DIR`` when done.
 
 PostgreSQL: ``--postgres DSN`` (or ``DOCBATCH_BENCH_POSTGRES_URL``) names a database; the
 run creates a schema of its own in it (``docbatch_search_1x``, ``docbatch_search_Nx``),
@@ -30,6 +37,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -41,7 +49,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from benchmarks.corpus import default_corpus, scaled_copy
+from benchmarks.corpus import corpus_size, default_corpus, scaled_copy
 from benchmarks.costly_queries import costly_lines, time_costly
 
 from docbatch import BatchIngestService
@@ -247,10 +255,44 @@ def time_queries(service: BatchIngestService, queries: Sequence[Judged], repeats
             samples[q.format].append((time.perf_counter() - started) * 1000)
     samples["all"] = [s for f in FORMATS for s in samples[f]]
     return {
-        name: {"calls": len(s), "p50_ms": round(percentile(s, 50), 2), "p95_ms": round(percentile(s, 95), 2)}
+        name: {
+            "calls": len(s),
+            "p50_ms": round(percentile(s, 50), 2),
+            "p95_ms": round(percentile(s, 95), 2),
+            "max_ms": round(max(s), 2),
+        }
         for name, s in samples.items()
         if s
     }
+
+
+def slowest_queries(
+    service: BatchIngestService, queries: Sequence[Judged], repeats: int
+) -> list[dict[str, Any]]:
+    """The judged queries by their median latency in ms, slowest first (the ten slowest)."""
+    timed: list[dict[str, Any]] = []
+    for q in queries:
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            try:
+                service.search(q.query, limit=K, source=q.format)
+            except QueryError:
+                pass
+            times.append((time.perf_counter() - started) * 1000)
+        timed.append({"id": q.id, "query": q.query[:60], "ms": round(statistics.median(times), 2)})
+    return sorted(timed, key=lambda t: -t["ms"])[:10]
+
+
+def store_bytes(location: str) -> int:
+    """The bytes of a SQLite store: its file and any ``-wal`` / ``-shm`` beside it."""
+    path = Path(location)
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+
+
+def text_bytes(roots: Mapping[str, Path]) -> int:
+    """The bytes of the files ingested from ``roots`` (by the patterns of their format)."""
+    return sum(corpus_size(root, PATTERNS[source])[1] for source, root in roots.items())
 
 
 def evaluate(outcomes: Sequence[Outcome]) -> dict[str, Any]:
@@ -301,12 +343,34 @@ def report(result: Mapping[str, Any], outcomes: Sequence[Outcome]) -> str:
             "",
             f"### latency at {name} ({docs} documents)",
             "",
-            "| | p50 ms | p95 ms |",
-            "|---|---:|---:|",
+            "| | p50 ms | p95 ms | max ms |",
+            "|---|---:|---:|---:|",
         ]
-        lines += [f"| {f} | {t['p50_ms']:.2f} | {t['p95_ms']:.2f} |" for f, t in lat.items()]
+        lines += [
+            f"| {f} | {t['p50_ms']:.2f} | {t['p95_ms']:.2f} | {t.get('max_ms', float('nan')):.2f} |"
+            for f, t in lat.items()
+        ]
+        slow = result.get("slowest", {}).get(name)
+        if slow:
+            lines += [
+                "",
+                "slowest judged queries (median): " + "; ".join(f"`{t['id']}` {t['ms']:.0f}" for t in slow),
+            ]
     documents = {name: sum(s["files"] for s in done.values()) for name, done in result["ingest"].items()}
     lines += [""] + costly_lines(result["costly"], documents)
+    if result.get("size"):
+        lines += [
+            "",
+            "### store size",
+            "",
+            "| corpus | MB of text | store MB | store MB per MB of text |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, size in result["size"].items():
+            lines.append(
+                f"| {name} | {size['text_mb']:.1f} | {size['store_mb']:.1f} "
+                f"| {size['store_mb'] / size['text_mb']:.2f} |"
+            )
     missed = [o for o in outcomes if o.missing or o.error]
     lines += ["", f"### answers missing from the top {K} ({len(missed)} queries)", ""]
     for o in missed:
@@ -317,6 +381,44 @@ def report(result: Mapping[str, Any], outcomes: Sequence[Outcome]) -> str:
             f"- `{q.id}` ({q.kind}) `{q.query}`: wants {', '.join(o.missing) or '-'}; {found}; top: {top}"
         )
     return "\n".join(lines)
+
+
+def _size(location: str, text: int) -> dict[str, float]:
+    return {"text_mb": round(text / 1e6, 1), "store_mb": round(store_bytes(location) / 1e6, 1)}
+
+
+@contextmanager
+def _scaled_store(
+    args: argparse.Namespace, kind: str, work: Path, name: str
+) -> Iterator[tuple[str, dict[str, Path], Path]]:
+    """The scaled store's location, its roots and the file marking its ingest done: fresh
+    under ``work``, or kept under ``--keep DIR`` (copied and ingested once, unless
+    ``--rebuild``)."""
+    if args.keep is None:
+        print(f"copying the corpus {args.scale} times", file=sys.stderr)
+        roots = {f: scaled_copy(args.corpus / f, work / "scaled" / f, args.scale) for f in FORMATS}
+        with fresh_store(kind, args.postgres, work, name) as location:
+            yield location, roots, work / f"search-{name}.json"
+        return
+    keep: Path = args.keep
+    keep.mkdir(parents=True, exist_ok=True)
+    tree, copied = keep / f"scaled-{args.scale}", keep / f"scaled-{args.scale}.json"
+    store, done = keep / f"search-{name}.db", keep / f"search-{name}.json"
+    corpus = str(args.corpus.resolve())
+    fresh = args.rebuild or not copied.exists() or json.loads(copied.read_text())["corpus"] != corpus
+    if fresh:
+        shutil.rmtree(tree, ignore_errors=True)
+        print(f"copying the corpus {args.scale} times into {tree}", file=sys.stderr)
+        for f in FORMATS:
+            scaled_copy(args.corpus / f, tree / f, args.scale)
+        copied.write_text(json.dumps({"corpus": corpus, "copies": args.scale}))
+    else:
+        print(f"using the scaled tree {tree}", file=sys.stderr)
+    if fresh or not done.exists():  # a store not marked done is half ingested: start again
+        done.unlink(missing_ok=True)
+        for old in [*keep.glob(f"search-{name}.db*"), keep / f"state-{name}"]:
+            shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
+    yield str(store), {f: tree / f for f in FORMATS}, done
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -334,39 +436,63 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--corpus", type=Path, default=default_corpus(), help="default: the shared dev corpus")
     p.add_argument("--judgments", type=Path, default=JUDGMENTS)
     p.add_argument("--json", type=Path, help="write every figure and per-query result here")
+    p.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the scaled tree and store in DIR and use them again (SQLite)",
+    )
+    p.add_argument("--rebuild", action="store_true", help="with --keep: copy and ingest anew")
     args = p.parse_args(argv)
     kind = args.store or ("postgres" if args.postgres else "sqlite")
     if args.corpus is None or not all((args.corpus / f).is_dir() for f in FORMATS):
         raise SystemExit(f"no corpus with the folders {FORMATS}: give --corpus")
+    if args.keep is not None and kind != "sqlite":
+        raise SystemExit("--keep keeps a SQLite store only")
     queries = load_judgments(args.judgments)
     result: dict[str, Any] = {"store": kind, "queries": len(queries), "k": K, "repeats": args.repeats}
-    result["ingest"], result["latency"], result["costly"] = {}, {}, {}
+    result["ingest"], result["latency"], result["costly"], result["size"] = {}, {}, {}, {}
+    result["slowest"] = {}
     with tempfile.TemporaryDirectory(prefix="docbatch-search-") as tmp:
         work = Path(tmp)
         with fresh_store(kind, args.postgres, work, "1x") as location:
             service = BatchIngestService(location, git_service=False, state_dir=work / "state-1x")
             try:
                 print(f"ingesting the 1x corpus into {kind}", file=sys.stderr)
-                result["ingest"]["1x"] = ingest(service, {f: args.corpus / f for f in FORMATS})
+                roots = {f: args.corpus / f for f in FORMATS}
+                result["ingest"]["1x"] = ingest(service, roots)
                 check_judged_documents(service, queries)
                 outcomes = [run_query(service, q) for q in queries]
                 result["latency"]["1x"] = time_queries(service, queries, args.repeats)
                 result["costly"]["1x"] = time_costly(service, args.repeats)
             finally:
                 service.close()
+            if kind == "sqlite":
+                result["size"]["1x"] = _size(location, text_bytes(roots))
         if args.scale > 1:
             name = f"{args.scale}x"
-            print(f"copying the corpus {args.scale} times", file=sys.stderr)
-            roots = {f: scaled_copy(args.corpus / f, work / "scaled" / f, args.scale) for f in FORMATS}
-            with fresh_store(kind, args.postgres, work, name) as location:
-                service = BatchIngestService(location, git_service=False, state_dir=work / f"state-{name}")
+            with _scaled_store(args, kind, work, name) as (location, roots, done):
+                service = BatchIngestService(
+                    location, git_service=False, state_dir=done.parent / f"state-{name}"
+                )
                 try:
-                    print(f"ingesting the {name} corpus into {kind}", file=sys.stderr)
-                    result["ingest"][name] = ingest(service, roots)
+                    if done.exists():
+                        print(f"using the {name} store {location}", file=sys.stderr)
+                        kept = json.loads(done.read_text(encoding="utf-8"))
+                        result["ingest"][name] = kept["ingest"]
+                    else:
+                        print(f"ingesting the {name} corpus into {kind}", file=sys.stderr)
+                        result["ingest"][name] = ingest(service, roots)
+                        if args.keep is not None:
+                            done.write_text(json.dumps({"ingest": result["ingest"][name]}), encoding="utf-8")
                     result["latency"][name] = time_queries(service, queries, args.repeats)
+                    result["slowest"][name] = slowest_queries(service, queries, args.repeats)
                     result["costly"][name] = time_costly(service, args.repeats)
                 finally:
                     service.close()
+                if kind == "sqlite":
+                    text = text_bytes({f: args.corpus / f for f in FORMATS}) * args.scale
+                    result["size"][name] = _size(location, text)
     result["quality"] = evaluate(outcomes)
     result["by_kind"] = by_kind(outcomes)
     result["per_query"] = [
