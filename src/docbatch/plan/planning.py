@@ -30,6 +30,7 @@ def plan(
     exclude: tuple[str, ...] = (),
     include_hidden: bool = False,
     document_fingerprints: pl.DataFrame | None = None,
+    unseen: tuple[str, ...] | None = None,
 ) -> pl.DataFrame:
     """The plan frame: the inventory plus ``status``, ``reason`` and ``known_hash``.
 
@@ -43,7 +44,8 @@ def plan(
     ``fingerprints[format]`` (other parser or chunking settings) is ``changed``
     and re-parsed even when its content is the same; ``document_fingerprints`` (``doc_id``,
     ``fingerprint``) gives the fingerprint of some documents in place of their format's
-    (see ``docbatch.state.labels``).
+    (see ``docbatch.state.labels``). ``unseen`` gives the folders the walk did not look into
+    (``scoped_ids``) when ``inventory`` is a part of it.
     """
     known = known.select(
         pl.col("doc_id"),
@@ -52,13 +54,13 @@ def plan(
         pl.col("content_hash").alias("known_hash"),
         pl.col("fingerprint").alias("known_fingerprint"),
     )
-    joined = inventory.join(known, on="doc_id", how="left")
+    joined = inventory.join(known, on="doc_id", how="left", maintain_order="left")
     stale_reason: pl.Expr = pl.lit("stored with other parser or chunking settings")
     if fingerprints:
         current = pl.col("format").replace_strict(dict(fingerprints), default=None, return_dtype=pl.Utf8)
         if document_fingerprints is not None and document_fingerprints.height:
             own = document_fingerprints.select("doc_id", pl.col("fingerprint").alias("_expected"))
-            joined = joined.join(own, on="doc_id", how="left")
+            joined = joined.join(own, on="doc_id", how="left", maintain_order="left")
             by_format, current = current, pl.coalesce(pl.col("_expected"), current)
             stale_reason = (
                 pl.when(
@@ -111,15 +113,18 @@ def plan(
         inventory,
         known.drop("known_fingerprint").rename({"known_size": "size", "known_mtime_ns": "mtime_ns"}),
         selection(patterns, exclude, include_hidden, recursive),
+        unseen,
     )
     return pl.concat([planned, deleted]) if deleted.height else planned
 
 
-def _deleted(inventory: pl.DataFrame, known: pl.DataFrame, rules: Selection) -> pl.DataFrame:
+def _deleted(
+    inventory: pl.DataFrame, known: pl.DataFrame, rules: Selection, unseen: tuple[str, ...] | None
+) -> pl.DataFrame:
     gone = known.join(inventory.select("doc_id"), on="doc_id", how="anti")
     if not gone.height:
         return pl.DataFrame(schema=PLAN)
-    gone = gone.filter(pl.col("doc_id").is_in(scoped_ids(gone["doc_id"], inventory, rules)))
+    gone = gone.filter(pl.col("doc_id").is_in(scoped_ids(gone["doc_id"], inventory, rules, unseen)))
     return gone.select(
         pl.col("doc_id"),
         pl.lit(None, dtype=pl.Utf8).alias("path"),
@@ -132,12 +137,15 @@ def _deleted(inventory: pl.DataFrame, known: pl.DataFrame, rules: Selection) -> 
     ).cast(PLAN)  # type: ignore[arg-type]
 
 
-def scoped_ids(doc_ids: Iterable[str], inventory: pl.DataFrame, rules: Selection) -> list[str]:
+def scoped_ids(
+    doc_ids: Iterable[str], inventory: pl.DataFrame, rules: Selection, unseen: tuple[str, ...] | None = None
+) -> list[str]:
     """The stored ``doc_ids`` in the scope of ``rules`` and not under a folder the
     inventory did not look into (a ``"dir/"`` row: unlistable, hidden, or a folder
-    symlink), whose files are unseen rather than gone. Deletion and ``verify`` both
-    use this."""
-    unseen = tuple(inventory.filter(pl.col("doc_id").str.ends_with("/"))["doc_id"])
+    symlink; ``unseen``, when given, names them instead), whose files are unseen rather
+    than gone. Deletion and ``verify`` both use this."""
+    if unseen is None:
+        unseen = tuple(inventory.filter(pl.col("doc_id").str.ends_with("/"))["doc_id"])
     return [d for d in doc_ids if rules.selects(d) and not (unseen and d.startswith(unseen))]
 
 

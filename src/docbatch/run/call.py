@@ -22,6 +22,7 @@ import polars as pl
 
 from docbatch.config import BatchConfig
 from docbatch.formats.base import Parser
+from docbatch.frames import count_statuses
 from docbatch.metrics import BatchProgress
 from docbatch.plan.fingerprint import parser_fingerprints
 from docbatch.result import RunOutput
@@ -39,6 +40,7 @@ from docbatch.run.kept import RunInventory
 from docbatch.run.preparation import PreparedRun
 from docbatch.run.spawning import main_module_parsers
 from docbatch.state import reports
+from docbatch.state.plan_rows import Rows
 from docbatch.state.verify import check_delete_share
 from docbatch.store import DocumentStore
 from docbatch.work.outcomes import deleted_rows
@@ -82,7 +84,11 @@ class IngestCall:
         rows = deleted_rows(gone, run.run_id, run.source)
         run.checkpoint.write_part(run.run_id, run.next_part, rows)
         log.info("removed %d documents whose files are gone", gone.height)
-        return replace(run, next_part=run.next_part + 1, decided=pl.concat([run.decided, rows]))
+        decided = Rows(
+            run.decided.lazy().merge_sorted(rows.sort("doc_id").lazy(), key="doc_id"),
+            run.decided.height + rows.height,
+        )
+        return replace(run, next_part=run.next_part + 1, decided=decided)
 
     def execute(
         self,
@@ -121,16 +127,16 @@ class IngestCall:
                 log.info("parsing %d files %s", run.todo.height, _where(pool))
             live = self.progress
             live.reset(
-                run.planned.filter(pl.col("status") != "deleted").height,
-                bytes_total=int(run.todo["size"].sum() or 0),
+                run.planned.height - run.planned.statuses().get("deleted", 0),
+                bytes_total=run.todo.total("size"),
                 pending=run.waiting.height,
                 carried=int(run.carried["status"].is_in(["succeeded", "failed", "skipped"]).sum()),
             )
-            counts = pl.concat([run.carried.select("status"), run.decided.select("status")])["status"]
+            counts = count_statuses(run.carried["status"], run.decided.statuses())
             live.add(
-                succeeded=int((counts == "succeeded").sum()),
-                failed=int((counts == "failed").sum()),
-                skipped=int((counts == "skipped").sum()),
+                succeeded=counts.get("succeeded", 0),
+                failed=counts.get("failed", 0),
+                skipped=counts.get("skipped", 0),
             )
             live.update_metrics()
             run.checkpoint.write_run(run.manifest("running"))
@@ -149,12 +155,14 @@ class IngestCall:
                 if batches > 1:
                     log.info("batch %d of %d done: %s", batch + 1, batches, _counts(self.progress))
 
-            decided = pl.concat([run.carried, run.decided])
             from docbatch.run.runner import OutcomeSink  # the sinks' protocols live with the runner
 
+            decided: pl.DataFrame | None = None
             for sink in sinks:
                 sink.start(live)
                 if isinstance(sink, OutcomeSink):
+                    if decided is None:  # read from the plan for the sinks that show them
+                        decided = pl.concat([run.carried, run.decided.collect()])
                     sink.outcomes(live, decided)
             if run.todo.height:
                 ours = pool is not None and pool is self.pools.pool_now  # not a caller's executor
@@ -220,7 +228,7 @@ class IngestCall:
             executor=pool,
             in_flight=slices_in_flight(pool),
             first_part=run.next_part,
-            provenance=run.repo.provenance(run.todo["doc_id"].to_list()) if run.repo is not None else None,
+            provenance=run.repo.provenance(_doc_ids(run.todo)) if run.repo is not None else None,
             stop=stop,
             on_checkpoint=refresh,
             on_batch=end_of_batch,
@@ -289,3 +297,7 @@ def _throttled(func: Callable[[], object], interval_s: float = 0.5) -> Callable[
             func()
 
     return call
+
+
+def _doc_ids(rows: Rows) -> list[str]:
+    return rows.lazy().select("doc_id").collect()["doc_id"].to_list()

@@ -13,11 +13,12 @@ from typing import Any
 import polars as pl
 
 from docbatch.plan import planning
+from docbatch.state.plan_rows import Rows
 
 log = logging.getLogger("docbatch")
 
 
-def without_lost(carried: pl.DataFrame, planned: pl.DataFrame, force: bool) -> tuple[pl.DataFrame, int]:
+def without_lost(carried: pl.DataFrame, planned: Rows, force: bool) -> tuple[pl.DataFrame, int]:
     """``carried`` without the rows of files this run stored (or found stored) that the
     store, planned against now, does not hold as they were: its committed transactions
     were lost underneath the run (a write-ahead log removed after a crash, a store file

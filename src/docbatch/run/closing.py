@@ -9,12 +9,13 @@ from typing import Any
 import polars as pl
 
 from docbatch.config import BatchConfig
-from docbatch.frames import TIMELINE, conform, count_statuses
+from docbatch.frames import TIMELINE, conform
 from docbatch.metrics import BatchProgress, peak_rss_mb, processing_metrics
 from docbatch.result import FINAL, IngestResult, RunOutput
 from docbatch.run.preparation import PreparedRun
 from docbatch.state import reports
 from docbatch.state.outcomes_file import OutcomesFile
+from docbatch.state.plan_rows import Rows
 from docbatch.work.outcomes import pending_rows
 
 
@@ -36,11 +37,15 @@ def close_call(
     The outcome rows of the call's files are streamed from its checkpoint parts into the
     outcomes report, never all held here: the result reads them back when asked."""
     unprocessed = _unprocessed(run, output)
-    pending = pending_rows(pl.concat([unprocessed, run.waiting]), run.run_id, run.source, output.interrupted)
-    known = [frame for frame in (run.carried, run.decided, pending) if frame.height]
+    pending = Rows(
+        pending_rows(pl.concat([unprocessed, run.waiting.lazy()]), run.run_id, run.source, output.interrupted)
+    )
+    carried = run.carried if run.carried["doc_id"].is_sorted() else run.carried.sort("doc_id")
+    known = [frame for frame in (Rows.of(carried), run.decided, pending) if frame.height]
     counts = dict(output.tally.counts)
     for frame in known:
-        count_statuses(frame["status"], counts)
+        for status, n in frame.statuses().items():
+            counts[status] = counts.get(status, 0) + n
     failures = pl.concat(
         [frame.filter(pl.col("status") == "failed") for frame in known] + [output.tally.failures]
     )
@@ -74,9 +79,10 @@ def close_call(
         bytes_processed=progress.bytes_done,
         interrupted=output.interrupted,
         checkpoint_problems=run.problems,
-        plan_counts=dict(run.planned.group_by("status").len().sort("status").iter_rows()),
-        handled_files=int(run.decided["status"].is_in(FINAL).sum()) + output.tally.rows,
-        pending_bytes=int(pending["size"].fill_null(0).sum()),
+        plan_counts=dict(sorted(run.planned.statuses().items())),
+        handled_files=sum(n for status, n in run.decided.statuses().items() if status in FINAL)
+        + output.tally.rows,
+        pending_bytes=pending.total("size"),
     )
     reports.keep_run(state_dir, run.run_id, keep=config.keep_runs)
     if _elsewhere(report_path, state_dir):
@@ -94,22 +100,23 @@ def close_call(
     return result
 
 
-def _unprocessed(run: PreparedRun, output: RunOutput) -> pl.DataFrame:
+def _unprocessed(run: PreparedRun, output: RunOutput) -> pl.LazyFrame:
     """The plan rows of the call's files that got no outcome row (the call was stopped)."""
     if output.tally.rows == run.todo.height:  # every file of the call has its row
-        return run.todo.clear()
+        return run.todo.lazy().head(0)
     done = output.outcomes().select("doc_id").collect()
-    return run.todo.join(done, on="doc_id", how="anti")
+    return run.todo.lazy().join(done.lazy(), on="doc_id", how="anti", maintain_order="left")
 
 
-def _merged(frames: list[pl.DataFrame | pl.LazyFrame], *, sorted_parts: bool) -> pl.LazyFrame:
+def _merged(frames: list[Rows | pl.LazyFrame], *, sorted_parts: bool) -> pl.LazyFrame:
     """The rows of ``frames`` in one frame in ``doc_id`` order, merged as they are streamed
-    (each frame in that order already: the in-memory ones are sorted here when they are not,
-    the checkpoint parts are when ``sorted_parts``, else they are sorted whole)."""
+    (each frame in that order already: the rows read from the plan are, the in-memory ones
+    are sorted here when they are not, the checkpoint parts are when ``sorted_parts``, else
+    they are sorted whole)."""
     lazy: list[pl.LazyFrame] = []
     for frame in frames:
-        if isinstance(frame, pl.DataFrame):
-            lazy.append((frame if frame["doc_id"].is_sorted() else frame.sort("doc_id")).lazy())
+        if isinstance(frame, Rows):
+            lazy.append(frame.lazy())
         else:
             lazy.append(frame if sorted_parts else frame.sort("doc_id"))
     merged = lazy[0]

@@ -28,6 +28,7 @@ from docbatch.state.checkpoint import legacy_problems
 from docbatch.state.folders import check_folder, check_state_folder
 from docbatch.state.labels import LabelTable
 from docbatch.state.lock import writer_lock
+from docbatch.state.plan_rows import clear_plans
 from docbatch.state.sources import claim_root, record_ingest
 from docbatch.store.base import IndexCompactor
 
@@ -83,7 +84,7 @@ def ingest(
         if output.tally.listing_changed:  # the next call's walk leaves a file that is gone out
             call.run_inventory.drop()
         call.run_inventory.settle(change_mark(store))
-        return close_call(
+        result = close_call(
             run,
             output,
             progress=call.progress,
@@ -93,6 +94,8 @@ def ingest(
             report_path=report_path,
             elapsed_s=time.perf_counter() - clock0,
         )
+        clear_plans(state_dir, run.source, keep=call.run_inventory.kept_plan)
+        return result
 
 
 def compact_index(store: object, written: int) -> None:

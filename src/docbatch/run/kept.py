@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from docbatch.state.plan_rows import PlanRows
 from docbatch.store.base import ChangeMarker, DocumentStore
 
 
@@ -32,7 +33,7 @@ class RunInventory:
 
     def __init__(self) -> None:
         self._kept: tuple[str, tuple[Any, ...], pl.DataFrame] | None = None
-        self._plan: tuple[tuple[Any, ...], pl.DataFrame, int] | None = None
+        self._plan: tuple[tuple[Any, ...], PlanRows, int] | None = None
         self._mark: object = None
 
     def get(self, run_id: str, key: tuple[Any, ...]) -> pl.DataFrame | None:
@@ -41,7 +42,7 @@ class RunInventory:
             return None
         return self._kept[2]
 
-    def plan(self, key: tuple[Any, ...], mark: object) -> tuple[pl.DataFrame, int] | None:
+    def plan(self, key: tuple[Any, ...], mark: object) -> tuple[PlanRows, int] | None:
         """The kept plan (and its count of stored documents in scope) made with planning
         settings ``key``, if the store's change mark is still ``mark``."""
         if self._plan is None or mark is None or self._plan[0] != key or mark != self._mark:
@@ -53,13 +54,18 @@ class RunInventory:
         run_id: str,
         key: tuple[Any, ...],
         inventory: pl.DataFrame,
-        plan: tuple[tuple[Any, ...], pl.DataFrame, int],
+        plan: tuple[tuple[Any, ...], PlanRows, int],
     ) -> None:
         """Keep run ``run_id``'s inventory and its plan (planning settings, plan, count of
         stored documents in scope) for the next call; ``settle`` then dates the plan."""
         self._kept = (run_id, key, inventory)
         self._plan = plan
         self._mark = None
+
+    @property
+    def kept_plan(self) -> PlanRows | None:
+        """The plan kept for the next call (its file stays in the state folder)."""
+        return self._plan[1] if self._plan is not None else None
 
     def settle(self, mark: object) -> None:
         """Record the store's change mark once the call has written all it writes."""

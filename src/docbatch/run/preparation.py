@@ -27,10 +27,12 @@ from docbatch.plan.inventory import check_source, default_source, scan, scan_lis
 from docbatch.plan.selection import parse_excludes, parse_patterns
 from docbatch.run.carried import lost_problem, without_lost
 from docbatch.run.kept import RunInventory, change_mark
+from docbatch.run.plan_parts import plan_in_parts
 from docbatch.run.request import IngestRequest
 from docbatch.run.templates import source_options, with_template
 from docbatch.state.checkpoint import Checkpoint, LoadedCheckpoint
 from docbatch.state.labels import LabelTable, plan_fingerprints
+from docbatch.state.plan_rows import PlanRows, Rows, plan_folder
 from docbatch.store.base import DocumentStore
 from docbatch.work.outcomes import carried_over, planned_rows
 
@@ -52,17 +54,19 @@ class PreparedRun:
     resumed: bool
     next_part: int
     problems: list[dict[str, Any]]
-    planned: pl.DataFrame
+    planned: PlanRows
+    """The plan's rows, kept on disk (``state.plan_rows``)."""
     force: bool
     repo: GitRepo | None
     stored_in_scope: int
     """Stored documents of this source within the root and pattern scope."""
     carried: pl.DataFrame
     """Outcome rows of this run's earlier calls, for files unchanged since."""
-    decided: pl.DataFrame
-    """Outcome rows decided by planning alone (unchanged and invalid files)."""
-    todo: pl.DataFrame
-    waiting: pl.DataFrame
+    decided: Rows
+    """Outcome rows decided by planning alone (unchanged and invalid files), read from the
+    plan when asked."""
+    todo: PlanRows
+    waiting: PlanRows
     """Files over the call's ``limit`` (when there is one), left for the next call."""
     started_at: datetime
     recovered: int = 0
@@ -210,30 +214,33 @@ def prepare(
     force = request.force or bool(forced)  # a forced run stays forced for the files it has left
     plan_key = (force, tuple(sorted(fingerprints.items())))
     reused = kept.plan(plan_key, change_mark(store)) if kept is not None and inventory_kept else None
+    folder = plan_folder(state_dir, source, keep=reused[0] if reused is not None else None)
+    carried = carried_over(loaded.outcomes, inventory)
+    lost = 0
     if reused is not None:
         planned, stored_in_scope = reused
     else:
-        planned, stored_in_scope = _plan(
+        planned, stored_in_scope = plan_in_parts(
             store,
             source,
             inventory,
-            listed,
-            force,
-            (patterns, excludes, include_hidden),
-            recursive,
-            fingerprints,
-            labels,
+            folder,
+            listed=listed,
+            force=force,
+            scope=(patterns, excludes, include_hidden),
+            recursive=recursive,
+            fingerprints=fingerprints,
+            labels=labels,
         )
-    carried = carried_over(loaded.outcomes, inventory)
-    lost = 0
-    if reused is None and carried.height:  # planned against the store as it is now
-        carried, lost = without_lost(carried, planned, force)
+        if carried.height:  # planned against the store as it is now
+            carried, lost = without_lost(carried, planned, force)
     done = pl.col("doc_id").is_in(carried["doc_id"].implode())
     to_parse = pl.col("status").is_in(["new", "changed"])
-    if carried.height == 0 and planned.select(to_parse.all()).item():
+    statuses = planned.statuses()
+    if carried.height == 0 and sum(statuses.get(s, 0) for s in ("new", "changed")) == planned.height:
         todo = planned  # a first run parses every file: not a copy of the plan
     else:
-        todo = planned.filter(to_parse & ~done)
+        todo = PlanRows.write(planned.lazy().filter(to_parse & ~done), folder / "todo.parquet")
     if kept is not None:
         if since is None and limit and todo.height > limit:
             kept.keep(run_id, key, inventory, (plan_key, planned, stored_in_scope))
@@ -259,9 +266,9 @@ def prepare(
         repo=repo,
         stored_in_scope=stored_in_scope,
         carried=carried,
-        decided=planned_rows(planned.filter(~done), run_id, source),
+        decided=Rows(planned_rows(planned.lazy().filter(~done), run_id, source)),
         todo=todo.head(limit or todo.height),
-        waiting=todo.slice(limit or todo.height),
+        waiting=todo.after(limit or todo.height),
         started_at=datetime.now(UTC),
         html=html or HtmlOptions(),
         labels=labels,
@@ -328,39 +335,6 @@ def _earlier_calls(manifest: dict[str, Any] | None) -> tuple[int, float, int]:
         float(manifest.get("calls_s", 0.0)),
         int(manifest.get("calls_files", 0)),
     )
-
-
-def _plan(
-    store: DocumentStore,
-    source: str,
-    inventory: pl.DataFrame,
-    listed: set[str] | None,
-    force: bool,
-    scope: tuple[tuple[str, ...], tuple[str, ...], bool],
-    recursive: bool,
-    fingerprints: dict[str, str],
-    labels: LabelTable | None = None,
-) -> tuple[pl.DataFrame, int]:
-    """The plan of ``inventory`` against the store, and the count of stored documents in scope."""
-    known = store.known_documents(source)
-    stored_in_scope = known.height
-    if listed is not None:  # with since=REV only the files git lists are looked at
-        known = known.filter(pl.col("doc_id").is_in(list(listed)))
-    patterns, exclude, include_hidden = scope
-    planned = planning.plan(
-        inventory,
-        known,
-        force=force,
-        patterns=patterns,
-        recursive=recursive,
-        fingerprints=fingerprints,
-        exclude=exclude,
-        include_hidden=include_hidden,
-        document_fingerprints=plan_fingerprints(labels, known, inventory, fingerprints),
-    )
-    if listed is None:
-        stored_in_scope = int(planned["status"].is_in(["deleted", "changed", "unchanged"]).sum())
-    return planned, stored_in_scope
 
 
 def continued_run(checkpoint: Checkpoint, job: dict[str, Any], resume: bool) -> dict[str, Any] | None:

@@ -35,7 +35,7 @@ def with_labels(run: PreparedRun, options: ParseOptions) -> ParseOptions:
     the call's files have the labels a scan finds in them, and the removed files none."""
     if run.labels is None:
         return options
-    scanned = scan_files(run.todo, options)
+    scanned = scan_files(run.todo.filter(pl.col("format") == "rst"), options)
     removed = run.decided.filter(pl.col("status") == "deleted").select("doc_id")
     if removed.height:
         scanned = pl.concat([scanned, no_labels(removed)])

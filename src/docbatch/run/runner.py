@@ -42,6 +42,7 @@ from docbatch.retry import RetryPolicy
 from docbatch.run.supervisor import Supervisor
 from docbatch.state.checkpoint import Checkpoint
 from docbatch.state.labels import LabelTable
+from docbatch.state.plan_rows import PlanRows
 from docbatch.store.base import DocumentStore
 from docbatch.work.outcomes import after_retries
 from docbatch.work.worker import ParseOptions, SliceResult, process_slice
@@ -142,7 +143,7 @@ class Runner:
             fallback=ctx.fallback,
         )
 
-    def run(self, todo: pl.DataFrame) -> RunOutput:
+    def run(self, todo: pl.DataFrame | PlanRows) -> RunOutput:
         # objects alive before the run are not the run's garbage: freezing them keeps the
         # collection between slices cheap (a full collection walks every tracked object)
         gc.freeze()
@@ -151,7 +152,7 @@ class Runner:
         finally:
             gc.unfreeze()
 
-    def _run(self, todo: pl.DataFrame) -> RunOutput:
+    def _run(self, todo: pl.DataFrame | PlanRows) -> RunOutput:
         ctx = self.ctx
         interrupted = False
         batch_size = ctx.config.max_batch_size or todo.height or 1

@@ -108,6 +108,18 @@ class ChangeMarker(Protocol):
         ...
 
 
+@runtime_checkable
+class KnownRanges(Protocol):
+    """The optional hook of a ``DocumentStore`` that reads its documents a range at a time."""
+
+    def known_documents_between(self, source: str, after: str | None, upto: str | None) -> pl.DataFrame:
+        """``docbatch.frames.KNOWN_DOCUMENTS`` rows of the documents of ``source`` whose doc_id
+        is above ``after`` and at most ``upto`` (None: no bound), in the order of their UTF-8
+        bytes. Planning reads a tree's stored documents so, one range of its inventory at a
+        time, instead of all of them at once (a store without it is read whole)."""
+        ...
+
+
 class StoreLock(Protocol):
     """A store's lock of one source, held for a run (what ``WriterLocker.writer_lock`` yields)."""
 

@@ -85,6 +85,27 @@ class SQLiteStore:
             parts.append(pl.DataFrame(rows, schema=KNOWN_DOCUMENTS, orient="row"))
         return pl.concat(parts, rechunk=True) if len(parts) > 2 else parts[-1]
 
+    @_reads
+    def known_documents_between(self, source: str, after: str | None, upto: str | None) -> pl.DataFrame:
+        # the primary key (source, doc_id) orders the rows by the bytes of doc_id
+        where = ["source = ?"]
+        values = [source]
+        if after is not None:
+            where.append("doc_id > ?")
+            values.append(after)
+        if upto is not None:
+            where.append("doc_id <= ?")
+            values.append(upto)
+        cursor = self._con.execute(
+            "SELECT doc_id, size, mtime_ns, content_hash, fingerprint FROM documents"
+            f" WHERE {' AND '.join(where)} ORDER BY doc_id",
+            values,
+        )
+        parts = [pl.DataFrame(schema=KNOWN_DOCUMENTS)]
+        while rows := cursor.fetchmany(ROWS_PER_READ):
+            parts.append(pl.DataFrame(rows, schema=KNOWN_DOCUMENTS, orient="row"))
+        return pl.concat(parts) if len(parts) > 2 else parts[-1]
+
     def change_mark(self) -> tuple[int, int]:
         """A value that differs from an earlier one when anything was committed to the store
         in between: by another connection (SQLite's ``data_version``) or through this one

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 import polars as pl
 
@@ -87,10 +87,10 @@ def after_retries(outcomes: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def planned_rows(planned: pl.DataFrame, run_id: str, source: str) -> pl.DataFrame:
-    """Outcome rows for plan rows decided without parsing: ``unchanged`` files are skipped,
-    and so are ``skipped`` paths (hidden, folder symlinks; with their reason); ``invalid``
-    files failed with category ``validation``."""
+def planned_rows(planned: pl.LazyFrame, run_id: str, source: str) -> pl.LazyFrame:
+    """Outcome rows for plan rows decided without parsing, as a query of them: ``unchanged``
+    files are skipped, and so are ``skipped`` paths (hidden, folder symlinks; with their
+    reason); ``invalid`` files failed with category ``validation``."""
     now = datetime.now(UTC)
     rows = planned.filter(pl.col("status").is_in(["unchanged", "skipped", "invalid"]))
     invalid = pl.col("status") == "invalid"
@@ -111,8 +111,8 @@ def planned_rows(planned: pl.DataFrame, run_id: str, source: str) -> pl.DataFram
     )
 
 
-def pending_rows(rows: pl.DataFrame, run_id: str, source: str, interrupted: bool) -> pl.DataFrame:
-    """Outcome rows for files left for the next call."""
+def pending_rows(rows: pl.LazyFrame, run_id: str, source: str, interrupted: bool) -> pl.LazyFrame:
+    """Outcome rows for files left for the next call, as a query of their plan rows."""
     reason = (
         "run interrupted before this file"
         if interrupted
@@ -138,13 +138,26 @@ def deleted_rows(deleted: pl.DataFrame, run_id: str, source: str) -> pl.DataFram
     )
 
 
-def _rows(files: pl.DataFrame, schema: dict[str, pl.DataType], **values: object) -> pl.DataFrame:
+@overload
+def _rows(files: pl.DataFrame, schema: dict[str, pl.DataType], **values: object) -> pl.DataFrame: ...
+@overload
+def _rows(files: pl.LazyFrame, schema: dict[str, pl.DataType], **values: object) -> pl.LazyFrame: ...
+def _rows(
+    files: pl.DataFrame | pl.LazyFrame, schema: dict[str, pl.DataType], **values: object
+) -> pl.DataFrame | pl.LazyFrame:
     """``files`` with the given columns (a value for every row, or an expression), in
-    ``schema``; the schema's other columns are the files' own, or null."""
+    ``schema``; the schema's other columns are the files' own, or null (a query of
+    ``files`` when it is one)."""
     columns = {
         name: value if isinstance(value, pl.Expr) else pl.lit(value, dtype=schema[name])
         for name, value in values.items()
     }
+    if isinstance(files, pl.LazyFrame):
+        present = files.with_columns(**columns).collect_schema()
+        return files.with_columns(**columns).select(
+            pl.col(name).cast(dtype) if name in present else pl.lit(None, dtype=dtype).alias(name)
+            for name, dtype in schema.items()
+        )
     return conform(files.with_columns(**columns), schema)
 
 
