@@ -64,7 +64,7 @@ def breakdown(root: str, pattern: str, db: str, source: str) -> dict[str, Any]:
         parts["checkpoint_s"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        outcomes = planned_rows(planned, "bench", source).sort("doc_id")
+        outcomes = planned_rows(planned.lazy(), "bench", source).sort("doc_id").collect()
         reports.write_reports(
             Path(tmp) / "reports",
             performance={"run_id": "bench", "source": source, "files": outcomes.height},

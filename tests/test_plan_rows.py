@@ -11,7 +11,7 @@ import pytest
 
 from docbatch import BatchConfig, BatchIngestService
 from docbatch.state.atomic import SINK_ROWS_PER_GROUP
-from docbatch.state.plan_rows import PLANS, PlanRows, Rows, clear_plans, plan_folder
+from docbatch.state.plan_rows import PLANS, PlanRows, Rows, clear_plans, new_plan_folder
 from docbatch.store.sqlite import SQLiteStore
 
 
@@ -61,15 +61,14 @@ def test_counts_and_filters_are_asked_of_the_file(tmp_path: Path) -> None:
     assert Rows.of(pl.DataFrame({"status": ["a", "a"]})).statuses() == {"a": 2}
 
 
-def test_a_new_plan_folder_removes_the_others_but_the_kept_one(tmp_path: Path) -> None:
-    first = plan_folder(tmp_path, "docs")
-    kept = PlanRows.write(_frame(3), first / "planned.parquet")
-    second = plan_folder(tmp_path, "docs", keep=kept)
-    third = plan_folder(tmp_path, "docs")
-    assert not first.exists() and not second.exists() and third.is_dir()
-    other = plan_folder(tmp_path, "other source")
+def test_clearing_the_plans_removes_the_source_s_folders_but_the_kept_ones(tmp_path: Path) -> None:
+    first = new_plan_folder(tmp_path, "docs")
+    second = new_plan_folder(tmp_path, "docs")
+    other = new_plan_folder(tmp_path, "other source")
+    clear_plans(tmp_path, "docs", keep={second})
+    assert not first.exists() and second.is_dir() and other.is_dir()
     clear_plans(tmp_path, "docs")
-    assert not third.exists() and other.is_dir()
+    assert not second.exists() and other.is_dir()
 
 
 @pytest.mark.parametrize("limit", [None, 2])
@@ -98,7 +97,7 @@ def test_a_call_leaves_only_the_plan_its_next_call_reuses(tmp_path: Path, limit:
 def test_planning_in_small_parts_plans_as_planning_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_kind: str
 ) -> None:
-    from docbatch.plan.inventory import scan
+    from docbatch.plan import inventory as inventory_module
     from docbatch.run import plan_parts
     from docbatch.store.memory import MemoryStore
 
@@ -120,17 +119,18 @@ def test_planning_in_small_parts_plans_as_planning_whole(
     (tree / "s0" / "p99.md").write_text("# New\n\nText.\n")
     (tree / "s1" / "sub").rename(tmp_path / "elsewhere")
     (tree / "s1" / "sub").symlink_to(tree / "s2")
-    inventory = scan(tree, "*.md")
 
     def plan(rows_per_part: int) -> pl.DataFrame:
-        monkeypatch.setattr(plan_parts, "PART_ROWS", rows_per_part)
+        monkeypatch.setattr(inventory_module, "PARTS_ROWS", rows_per_part)
         folder = tmp_path / f"plan-{rows_per_part}"
+        inventory = inventory_module.scan_parts(tree, folder, "*.md")
+        assert len(inventory.files) == -(-inventory.height // rows_per_part)
         rows, stored = plan_parts.plan_in_parts(
             store, "docs", inventory, folder, listed=None, force=False,
             scope=(("*.md",), (), False), recursive=True, fingerprints={},
         )  # fmt: skip
         assert stored == 12  # 3 deleted, 1 changed, 8 unchanged: not the unseen folder's
-        assert len(list(folder.glob("*.parquet"))) == -(-inventory.height // rows_per_part)
+        assert len(list(folder.glob("planned-*.parquet"))) == len(inventory.files)
         return rows.collect()
 
     whole, in_parts = plan(100_000), plan(3)

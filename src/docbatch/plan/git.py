@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import polars as pl
@@ -145,17 +145,25 @@ class GitRepo:
         Tracked files are never ignored. A file inside an ignored folder, or below an
         ignored symlink, is ignored too.
         """
+        return self.ignored_filter()(doc_ids)
+
+    def ignored_filter(self) -> Callable[[Iterable[str]], set[str]]:
+        """``ignored`` with git asked once: the filter tells of doc ids given a part at a time."""
         args = ["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"]
         entries = {e.rstrip("/") for e in _split_z(self._run([*args, "--", *self._pathspec()]).stdout)}
-        if not entries:
-            return set()
-        result = set()
-        for doc_id in doc_ids:
-            full = self.prefix + doc_id
-            parts = full.split("/")
-            if any("/".join(parts[:i]) in entries for i in range(1, len(parts) + 1)):
-                result.add(doc_id)
-        return result
+        prefix = self.prefix
+
+        def ignored(doc_ids: Iterable[str]) -> set[str]:
+            if not entries:
+                return set()
+            result = set()
+            for doc_id in doc_ids:
+                parts = (prefix + doc_id).split("/")
+                if any("/".join(parts[:i]) in entries for i in range(1, len(parts) + 1)):
+                    result.add(doc_id)
+            return result
+
+        return ignored
 
     def changes_since(self, rev: str) -> pl.DataFrame:
         """Files under the root added, modified or deleted between ``rev`` and the work tree.

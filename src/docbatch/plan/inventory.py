@@ -29,7 +29,8 @@ import errno
 import logging
 import os
 import stat as stat_module
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -81,6 +82,126 @@ def scan(
         RootError: ``root`` does not exist, is not a folder, or cannot be listed.
         ConfigError: the pattern is not usable.
     """
+    walk = _walk(root, pattern, recursive, max_file_size, exclude, include_hidden, format_map)
+    frame = walk.frame()
+    _warn(walk.unmatched(str(root)), unmatched)
+    return frame if frame["doc_id"].is_sorted() else frame.sort("doc_id")  # names not UTF-8
+
+
+@dataclass(frozen=True)
+class InventoryParts:
+    """An inventory written as Parquet files (``scan_parts``), in doc_id order: each file's
+    rows are sorted, and each file's first doc_id follows the last of the file before."""
+
+    files: list[Path]
+    height: int
+
+    def lazy(self) -> pl.LazyFrame:
+        return pl.scan_parquet(self.files) if self.files else pl.LazyFrame(schema=INVENTORY)
+
+    def parts(self) -> Iterator[pl.DataFrame]:
+        """The rows of each file in turn."""
+        for path in self.files:
+            yield pl.read_parquet(path)
+
+    @classmethod
+    def write(cls, frame: pl.DataFrame, folder: Path) -> InventoryParts:
+        """``frame`` (an inventory frame) written to ``folder`` in parts."""
+        sink = _PartSink(folder)
+        sink.add(frame if frame["doc_id"].is_sorted() else frame.sort("doc_id"))
+        return sink.close()
+
+
+PARTS_ROWS = 65_536
+"""Rows of each file of ``scan_parts``."""
+
+
+def scan_parts(
+    root: str | os.PathLike[str],
+    folder: Path,
+    pattern: str | Iterable[str] = DEFAULT_PATTERN,
+    *,
+    recursive: bool = True,
+    max_file_size: int = 50 * 1024 * 1024,
+    exclude: str | Iterable[str] | None = None,
+    include_hidden: bool = False,
+    unmatched: list[str] | None = None,
+    format_map: FormatMap = None,
+    leave_out: Callable[[list[str]], set[str]] | None = None,
+) -> InventoryParts:
+    """The inventory of ``root``, as ``scan`` walks it, written to ``folder`` in files of
+    ``PARTS_ROWS`` rows as the walk goes (at a million files the frame is 150 MB, and the
+    walk holds one part); ``leave_out`` names the doc ids of each part to leave out (git's
+    ignored files)."""
+    sink = _PartSink(folder, leave_out)
+    walk = _walk(root, pattern, recursive, max_file_size, exclude, include_hidden, format_map, sink.add)
+    walk.frame()  # the last rows
+    _warn(walk.unmatched(str(root)), unmatched)
+    parts = sink.close()
+    if not sink.in_order:  # a name not UTF-8 sorts otherwise once replaced: sort them all
+        frame = parts.lazy().collect()
+        for path in parts.files:
+            path.unlink()
+        return InventoryParts.write(frame, folder)
+    return parts
+
+
+class _PartSink:
+    """Writes an inventory's rows to files of ``PARTS_ROWS`` rows as they come."""
+
+    def __init__(self, folder: Path, leave_out: Callable[[list[str]], set[str]] | None = None) -> None:
+        self.folder = folder
+        self.leave_out = leave_out
+        self.files: list[Path] = []
+        self.height = 0
+        self.in_order = True
+        self._last: str | None = None
+        self._buffer: list[pl.DataFrame] = []
+
+    def add(self, rows: pl.DataFrame) -> None:
+        if self.leave_out is not None and rows.height:
+            left_out = self.leave_out(rows["doc_id"].to_list())
+            if left_out:
+                rows = rows.filter(~pl.col("doc_id").is_in(list(left_out)))
+        if rows.height == 0:
+            return
+        first = rows["doc_id"][0]
+        if not rows["doc_id"].is_sorted() or (self._last is not None and first <= self._last):
+            self.in_order = False
+        self._last = rows["doc_id"][-1]
+        self._buffer.append(rows)
+        if sum(part.height for part in self._buffer) >= PARTS_ROWS:
+            rows = pl.concat(self._buffer)
+            while rows.height >= PARTS_ROWS:
+                self._write(rows.head(PARTS_ROWS))
+                rows = rows.slice(PARTS_ROWS)
+            self._buffer = [rows] if rows.height else []
+
+    def close(self) -> InventoryParts:
+        if self._buffer:
+            self._write(pl.concat(self._buffer))
+            self._buffer = []
+        return InventoryParts(self.files, self.height)
+
+    def _write(self, rows: pl.DataFrame) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"inventory-{len(self.files):05d}.parquet"
+        rows.write_parquet(path)
+        self.files.append(path)
+        self.height += rows.height
+
+
+def _walk(
+    root: str | os.PathLike[str],
+    pattern: str | Iterable[str],
+    recursive: bool,
+    max_file_size: int,
+    exclude: str | Iterable[str] | None,
+    include_hidden: bool,
+    format_map: FormatMap,
+    sink: Callable[[pl.DataFrame], None] | None = None,
+) -> _Walk:
+    """Walk ``root`` (see ``scan``): the walk's rows go to ``sink`` part by part when given."""
     rules = selection(parse_patterns(pattern), parse_excludes(exclude), include_hidden, recursive)
     root_path = Path(root)
     if not root_path.exists():
@@ -93,7 +214,7 @@ def scan(
     except OSError as exc:
         raise RootError(f"cannot list directory {root}: {exc.strerror or exc}") from None
 
-    walk = _Walk(rules, max_file_size, real_root, format_map)
+    walk = _Walk(rules, max_file_size, real_root, format_map, sink)
     # depth first, each folder's entries in the order of their paths (a folder's as
     # "name/"), so that the rows come out sorted by doc_id and no sort of the whole tree
     # (a second copy of it) is needed
@@ -111,13 +232,14 @@ def scan(
         into = walk.visit(entry, rel, directory)
         if into:
             stack.append(_listing(walk, entry.path, rel))
-    frame = walk.frame()
-    notes = walk.unmatched(str(root))
+    return walk
+
+
+def _warn(notes: list[str], unmatched: list[str] | None) -> None:
     for note in notes:
         log.warning("%s", note)
     if unmatched is not None:
         unmatched.extend(notes)
-    return frame if frame["doc_id"].is_sorted() else frame.sort("doc_id")  # names not UTF-8
 
 
 def _listing(walk: _Walk, directory: str, rel_dir: str) -> Iterator[tuple[os.DirEntry[str], str, str]]:
@@ -199,9 +321,17 @@ class _Walk:
     """The rows of one inventory, and the paths that exclusions left out.
 
     The rows are gathered as lists and made into a frame every ``ROWS_PER_PART`` rows (a
-    part), so that the walk holds the Python objects of one part at a time."""
+    part), so that the walk holds the Python objects of one part at a time; each part goes
+    to ``sink`` when there is one, else is kept."""
 
-    def __init__(self, rules: Selection, max_file_size: int, real_root: str, format_map: FormatMap) -> None:
+    def __init__(
+        self,
+        rules: Selection,
+        max_file_size: int,
+        real_root: str,
+        format_map: FormatMap,
+        sink: Callable[[pl.DataFrame], None] | None = None,
+    ) -> None:
         self.rules = rules
         self.formats = extension_formats(format_map)
         self.take = rules.taker
@@ -211,10 +341,12 @@ class _Walk:
         self.rows: dict[str, list[object]] = {name: [] for name in INVENTORY}
         self.excluded: list[str] = []
         self._parts: list[pl.DataFrame] = []
+        self._sink = sink
+        self._unmatched: list[list[str]] = []  # the notes of each part
 
     def frame(self) -> pl.DataFrame:
-        """Every row of the walk, in the order they were found (its parts as chunks: not
-        copied into one)."""
+        """Every row of the walk kept, in the order they were found (its parts as chunks:
+        not copied into one)."""
         self._flush()
         if not self._parts:
             return pl.DataFrame(schema=INVENTORY)
@@ -222,20 +354,23 @@ class _Walk:
 
     def unmatched(self, where: str) -> list[str]:
         """The warnings of ``Selection.unmatched`` for the whole walk: a pattern matches
-        nothing when it matches nothing in every part (the exclusions are judged on all the
-        paths they left out, the same in every part)."""
+        nothing when it matches nothing in any part; an exclusion, when it left out no
+        path by the end of the walk."""
         self._flush()
-        notes: list[str] | None = None
-        for part in self._parts or [pl.DataFrame(schema=INVENTORY)]:
-            found = self.rules.unmatched(part["doc_id"].to_list(), self.excluded, where)
-            notes = found if notes is None else [note for note in notes if note in found]
-        return notes or []
+        blank = self.rules.unmatched([], self.excluded, "")  # each rule's note, as the parts got it
+        named = dict(zip(blank, self.rules.unmatched([], self.excluded, where), strict=True))
+        return [named[note] for note in blank if all(note in found for found in self._unmatched)]
 
     def _flush(self) -> None:
         if not self.rows["doc_id"]:
             return
-        self._parts.append(pl.DataFrame(self.rows, schema=INVENTORY))
+        part = pl.DataFrame(self.rows, schema=INVENTORY)
         self.rows = {name: [] for name in INVENTORY}
+        self._unmatched.append(self.rules.unmatched(part["doc_id"].to_list(), self.excluded, ""))
+        if self._sink is not None:
+            self._sink(part)
+        else:
+            self._parts.append(part)
 
     def visit(self, entry: os.DirEntry[str], rel: str, directory: str) -> bool:
         """One entry of folder ``directory`` (a real path: folder symlinks are not followed);

@@ -94,7 +94,7 @@ def ingest(
             report_path=report_path,
             elapsed_s=time.perf_counter() - clock0,
         )
-        clear_plans(state_dir, run.source, keep=call.run_inventory.kept_plan)
+        clear_plans(state_dir, run.source, keep=call.run_inventory.folders())
         return result
 
 

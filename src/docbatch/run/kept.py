@@ -3,10 +3,10 @@ was planned from and its plan, the plan dated by the store's change mark."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-import polars as pl
-
+from docbatch.plan.inventory import InventoryParts
 from docbatch.state.plan_rows import PlanRows
 from docbatch.store.base import ChangeMarker, DocumentStore
 
@@ -32,11 +32,11 @@ class RunInventory:
     """
 
     def __init__(self) -> None:
-        self._kept: tuple[str, tuple[Any, ...], pl.DataFrame] | None = None
+        self._kept: tuple[str, tuple[Any, ...], InventoryParts] | None = None
         self._plan: tuple[tuple[Any, ...], PlanRows, int] | None = None
         self._mark: object = None
 
-    def get(self, run_id: str, key: tuple[Any, ...]) -> pl.DataFrame | None:
+    def get(self, run_id: str, key: tuple[Any, ...]) -> InventoryParts | None:
         """The kept inventory of run ``run_id`` taken with settings ``key``, if any."""
         if self._kept is None or self._kept[:2] != (run_id, key):
             return None
@@ -53,7 +53,7 @@ class RunInventory:
         self,
         run_id: str,
         key: tuple[Any, ...],
-        inventory: pl.DataFrame,
+        inventory: InventoryParts,
         plan: tuple[tuple[Any, ...], PlanRows, int],
     ) -> None:
         """Keep run ``run_id``'s inventory and its plan (planning settings, plan, count of
@@ -62,10 +62,14 @@ class RunInventory:
         self._plan = plan
         self._mark = None
 
-    @property
-    def kept_plan(self) -> PlanRows | None:
-        """The plan kept for the next call (its file stays in the state folder)."""
-        return self._plan[1] if self._plan is not None else None
+    def folders(self) -> set[Path]:
+        """The folders of the kept inventory's and plan's files (they stay in the state
+        folder while kept)."""
+        files = [
+            *(self._kept[2].files if self._kept is not None else ()),
+            *(self._plan[1].files if self._plan else ()),
+        ]
+        return {path.parent for path in files}
 
     def settle(self, mark: object) -> None:
         """Record the store's change mark once the call has written all it writes."""

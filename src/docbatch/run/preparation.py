@@ -23,7 +23,14 @@ from docbatch.formats.html import HtmlOptions
 from docbatch.frames import OUTCOMES
 from docbatch.plan import planning
 from docbatch.plan.git import GitRepo
-from docbatch.plan.inventory import check_source, default_source, scan, scan_listed
+from docbatch.plan.inventory import (
+    InventoryParts,
+    check_source,
+    default_source,
+    scan,
+    scan_listed,
+    scan_parts,
+)
 from docbatch.plan.selection import parse_excludes, parse_patterns
 from docbatch.run.carried import lost_problem, without_lost
 from docbatch.run.kept import RunInventory, change_mark
@@ -32,7 +39,7 @@ from docbatch.run.request import IngestRequest
 from docbatch.run.templates import source_options, with_template
 from docbatch.state.checkpoint import Checkpoint, LoadedCheckpoint
 from docbatch.state.labels import LabelTable, plan_fingerprints
-from docbatch.state.plan_rows import PlanRows, Rows, plan_folder
+from docbatch.state.plan_rows import PlanRows, Rows, clear_plans, new_plan_folder
 from docbatch.store.base import DocumentStore
 from docbatch.work.outcomes import carried_over, planned_rows
 
@@ -98,6 +105,7 @@ def take_inventory(
     root: Path,
     patterns: tuple[str, ...],
     recursive: bool,
+    folder: Path,
     *,
     max_file_size: int,
     repo: GitRepo | None,
@@ -107,44 +115,46 @@ def take_inventory(
     include_hidden: bool = False,
     unmatched: list[str] | None = None,
     format_map: tuple[tuple[str, str], ...] = (),
-) -> tuple[pl.DataFrame, set[str] | None]:
-    """The files to consider, and — with ``since`` — the doc ids git reports as changed
-    (planning then looks at those only, instead of the whole tree). Warnings about
-    patterns that match no file are appended to ``unmatched``."""
-    max_size = max_file_size
+) -> tuple[InventoryParts, set[str] | None]:
+    """The files to consider, written to ``folder`` in parts (``scan_parts``), and — with
+    ``since`` — the doc ids git reports as changed (planning then looks at those only,
+    instead of the whole tree). Warnings about patterns that match no file are appended
+    to ``unmatched``."""
+    leave_out = repo.ignored_filter() if repo is not None and respect_gitignore else None
     if since is None:
-        inventory = scan(
+        inventory = scan_parts(
             root,
+            folder,
             patterns,
             recursive=recursive,
-            max_file_size=max_size,
+            max_file_size=max_file_size,
             exclude=exclude,
             include_hidden=include_hidden,
             unmatched=unmatched,
             format_map=format_map,
+            leave_out=leave_out,
         )
-        listed = None
-    else:
-        if repo is None:
-            raise ConfigError(f"since={since!r} needs {root} to be inside a git work tree")
-        changes = repo.changes_since(since)
-        listed = set(changes["doc_id"])
-        changed = changes.filter(pl.col("change") != "deleted")["doc_id"].to_list()
-        inventory = scan_listed(
-            root,
-            changed,
-            patterns,
-            recursive=recursive,
-            max_file_size=max_size,
-            exclude=exclude,
-            include_hidden=include_hidden,
-            format_map=format_map,
-        )
-    if repo is not None and respect_gitignore and inventory.height:
-        ignored = repo.ignored(inventory["doc_id"].to_list())
+        return inventory, None
+    if repo is None:
+        raise ConfigError(f"since={since!r} needs {root} to be inside a git work tree")
+    changes = repo.changes_since(since)
+    listed = set(changes["doc_id"])
+    changed = changes.filter(pl.col("change") != "deleted")["doc_id"].to_list()
+    frame = scan_listed(
+        root,
+        changed,
+        patterns,
+        recursive=recursive,
+        max_file_size=max_file_size,
+        exclude=exclude,
+        include_hidden=include_hidden,
+        format_map=format_map,
+    )
+    if leave_out is not None and frame.height:
+        ignored = leave_out(frame["doc_id"].to_list())
         if ignored:
-            inventory = inventory.filter(~pl.col("doc_id").is_in(list(ignored)))
-    return inventory, listed
+            frame = frame.filter(~pl.col("doc_id").is_in(list(ignored)))
+    return InventoryParts.write(frame, folder), listed
 
 
 def prepare(
@@ -191,11 +201,13 @@ def prepare(
     inventory_kept = inventory is not None
     listed = None
     unmatched: list[str] = []
+    folder = new_plan_folder(state_dir, source)
     if inventory is None:
         inventory, listed = take_inventory(
             root,
             patterns,
             recursive,
+            folder,
             max_file_size=cfg.max_file_size,
             repo=repo,
             since=since,
@@ -206,7 +218,7 @@ def prepare(
             format_map=cfg.format_map,
         )
     if html is not None:
-        html = source_options(inventory, state_dir, source, html)
+        html = source_options(inventory.lazy(), state_dir, source, html)
         fingerprints = with_template(fingerprints, html)
     checkpoint.prepare()
     run_id, loaded, forced = open_run(checkpoint, continued)
@@ -214,8 +226,8 @@ def prepare(
     force = request.force or bool(forced)  # a forced run stays forced for the files it has left
     plan_key = (force, tuple(sorted(fingerprints.items())))
     reused = kept.plan(plan_key, change_mark(store)) if kept is not None and inventory_kept else None
-    folder = plan_folder(state_dir, source, keep=reused[0] if reused is not None else None)
-    carried = carried_over(loaded.outcomes, inventory)
+    clear_plans(state_dir, source, keep={folder, *(kept.folders() if kept is not None else ())})
+    carried = carried_over(loaded.outcomes, inventory.lazy())
     lost = 0
     if reused is not None:
         planned, stored_in_scope = reused

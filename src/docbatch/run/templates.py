@@ -29,18 +29,20 @@ log = logging.getLogger("docbatch")
 _SAFE = str.maketrans({c: "_" for c in '/\\:*?"<>| '})
 
 
-def sample(inventory: pl.DataFrame) -> pl.DataFrame:
+def sample(inventory: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """The HTML rows of ``inventory`` whose doc ids hash lowest (at most ``SAMPLE_PAGES``)."""
     wanted = (pl.col("format") == "html") & (pl.col("status") == "")
-    pages = inventory.filter(wanted).select("doc_id", "path", "size", "mtime_ns")
-    if pages.height <= SAMPLE_PAGES:
-        return pages.sort("doc_id")
-    return (
-        pages.with_columns(key=pl.col("doc_id").hash(seed=7))
+    pages = (
+        inventory.lazy()
+        .filter(wanted)
+        .select("doc_id", "path", "size", "mtime_ns")
+        .with_columns(key=pl.col("doc_id").hash(seed=7))
         .sort("key", "doc_id")
-        .head(SAMPLE_PAGES)
+        .head(SAMPLE_PAGES + 1)  # the lowest, without sorting them all
         .drop("key")
+        .collect()
     )
+    return pages.sort("doc_id") if pages.height <= SAMPLE_PAGES else pages.head(SAMPLE_PAGES)
 
 
 def _signature(pages: pl.DataFrame, options: HtmlOptions) -> str:
@@ -69,7 +71,12 @@ def find_template(pages: pl.DataFrame, options: HtmlOptions) -> Template:
 
 
 def source_options(
-    inventory: pl.DataFrame, state_dir: Path, source: str, options: HtmlOptions, *, keep: bool = True
+    inventory: pl.DataFrame | pl.LazyFrame,
+    state_dir: Path,
+    source: str,
+    options: HtmlOptions,
+    *,
+    keep: bool = True,
 ) -> HtmlOptions:
     """``options`` with the source's template: the one kept in ``state_dir`` while its
     sample is unchanged, else found anew from the sample and kept (unless not ``keep``)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import uuid
+from collections.abc import Collection
 from functools import cached_property
 from pathlib import Path
 
@@ -131,24 +132,21 @@ def write_part(frame: pl.LazyFrame | pl.DataFrame, path: Path) -> Path:
     return path
 
 
-def plan_folder(state_dir: Path, source: str, keep: PlanRows | None = None) -> Path:
-    """A new folder for a call's plan files, in the source's folder of ``plans/``, whose
-    other folders (left by earlier calls, or by one stopped at any instant) are removed but
-    that of ``keep`` (the plan a continuing call reuses). Only the call holding the
-    source's writer lock writes there."""
-    clear_plans(state_dir, source, keep)
+def new_plan_folder(state_dir: Path, source: str) -> Path:
+    """A new folder for a call's plan files, in the source's folder of ``plans/`` (only the
+    call holding the source's writer lock writes there)."""
     folder = _source_plans(state_dir, source) / uuid.uuid4().hex[:12]
     folder.mkdir(parents=True)
     return folder
 
 
-def clear_plans(state_dir: Path, source: str, keep: PlanRows | None = None) -> None:
-    """Remove the source's plan folders but that of ``keep`` (at the end of a call: the
-    plan kept for the next call, if any)."""
+def clear_plans(state_dir: Path, source: str, keep: Collection[Path] = ()) -> None:
+    """Remove the source's plan folders but those of ``keep``: left by earlier calls, or by
+    one stopped at any instant; at the end of a call, all but those its next call reuses."""
     parent = _source_plans(state_dir, source)
     if parent.is_dir():
         for folder in parent.iterdir():
-            if keep is None or folder != keep.folder:
+            if folder not in keep:
                 shutil.rmtree(folder, ignore_errors=True)
 
 

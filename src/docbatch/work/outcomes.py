@@ -161,7 +161,7 @@ def _rows(
     return conform(files.with_columns(**columns), schema)
 
 
-def carried_over(checkpointed: pl.DataFrame, inventory: pl.DataFrame) -> pl.DataFrame:
+def carried_over(checkpointed: pl.DataFrame, inventory: pl.LazyFrame) -> pl.DataFrame:
     """Checkpointed rows of the run being resumed whose file has not changed since, and its
     rows of documents removed because their file was gone (while it still is)."""
     if checkpointed.height == 0:
@@ -169,9 +169,11 @@ def carried_over(checkpointed: pl.DataFrame, inventory: pl.DataFrame) -> pl.Data
     listed = inventory.select("doc_id", pl.col("size").alias("_size"), pl.col("mtime_ns").alias("_mtime"))
     deleted = pl.col("status") == "deleted"
     same = (
-        checkpointed.filter(~deleted)
+        checkpointed.lazy()
+        .filter(~deleted)
         .join(listed, on="doc_id", how="inner")
         .filter((pl.col("mtime_ns") == pl.col("_mtime")) & (pl.col("size") == pl.col("_size")))
+        .drop("_size", "_mtime")
     )
-    still_gone = checkpointed.filter(deleted).join(listed, on="doc_id", how="anti")
-    return conform(pl.concat([same.drop("_size", "_mtime"), still_gone]), OUTCOMES)
+    still_gone = checkpointed.lazy().filter(deleted).join(listed, on="doc_id", how="anti")
+    return conform(pl.concat([same, still_gone]).collect(), OUTCOMES)
