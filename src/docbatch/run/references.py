@@ -24,7 +24,8 @@ from docbatch.frames import PLAN
 from docbatch.result import RunOutput
 from docbatch.run.preparation import PreparedRun
 from docbatch.run.runner import RunContext, Runner
-from docbatch.work.label_scan import no_labels, scan_files
+from docbatch.work.label_scan import LabelScan, no_labels
+from docbatch.work.labels import TitleIndex
 from docbatch.work.worker import ParseOptions
 
 log = logging.getLogger("docbatch")
@@ -32,14 +33,20 @@ log = logging.getLogger("docbatch")
 
 def with_labels(run: PreparedRun, options: ParseOptions) -> ParseOptions:
     """``options`` with the label table the call's workers start with: the kept table, where
-    the call's files have the labels a scan finds in them, and the removed files none."""
-    if run.labels is None:
+    the call's files have the labels a scan finds in them, and the removed files none. The
+    scan is left to the run (``ParseOptions.label_scan``), which does it on its executor."""
+    table = run.labels
+    if table is None:
         return options
-    scanned = scan_files(run.todo.filter(pl.col("format") == "rst"), options)
     removed = run.decided.filter(pl.col("status") == "deleted").select("doc_id")
-    if removed.height:
-        scanned = pl.concat([scanned, no_labels(removed)])
-    return replace(options, labels={}, title_index=run.labels.index_with(scanned))
+
+    def index(scanned: pl.DataFrame) -> TitleIndex:
+        if removed.height:
+            scanned = pl.concat([scanned, no_labels(removed)])
+        return table.index_with(scanned)
+
+    scan = LabelScan(run.todo, index)
+    return replace(options, labels={}, title_index=None, label_scan=scan)
 
 
 def out_of_date(run: PreparedRun, ctx: RunContext, output: RunOutput) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -80,7 +87,9 @@ def resolve_references(run: PreparedRun, ctx: RunContext, output: RunOutput) -> 
     ids = todo["doc_id"].to_list()
     again = replace(
         ctx,
-        options=replace(ctx.options, labels={}, title_index=ctx.labels.index(todo["doc_id"], titles)),
+        options=replace(
+            ctx.options, labels={}, title_index=ctx.labels.index(todo["doc_id"], titles), label_scan=None
+        ),
         fix_up=True,
         sinks=[],
         provenance=run.repo.provenance(ids) if run.repo is not None else None,

@@ -153,6 +153,8 @@ class Runner:
             gc.unfreeze()
 
     def _run(self, todo: pl.DataFrame | PlanRows) -> RunOutput:
+        if self.ctx.options.label_scan is not None:
+            self._scan_labels()
         ctx = self.ctx
         interrupted = False
         batch_size = ctx.config.max_batch_size or todo.height or 1
@@ -199,6 +201,15 @@ class Runner:
         self._save_labels()
         timeline = pl.DataFrame(self.timeline, schema=TIMELINE)
         return RunOutput(self.parts, self.tally, timeline, interrupted, self.part)
+
+    def _scan_labels(self) -> None:
+        """Find the labels of the call's files before parsing any (``ParseOptions.label_scan``),
+        on the executor the slices are parsed on: the driver only gathers what it finds."""
+        options = self.ctx.options
+        assert options.label_scan is not None
+        index = options.label_scan.found(options, self.supervisor.executor, self.ctx.in_flight)
+        self.ctx = replace(self.ctx, options=replace(options, title_index=index, label_scan=None))
+        self.supervisor.options = self.ctx.options
 
     def _slice_size(self) -> int:
         if self.ctx.executor is None:

@@ -10,19 +10,26 @@ documents whose labels the scan got otherwise than their parser.
 
 Files are read as a worker reads them: inside their root, up to the size limit, decoded
 with the fallback encoding. A file that cannot be read gives no labels (its worker reports
-why).
+why). Given an executor, the files are scanned there, a slice at a time (``scan_slice``),
+as the call's slices are parsed: the driver only gathers what they find.
 """
 
 from __future__ import annotations
 
 import codecs
 import logging
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 import polars as pl
 
 from docbatch.errors import DocbatchError
 from docbatch.formats.rst_fast.labels import ref_labels, scan_labels
 from docbatch.work.decoding import decode
+from docbatch.work.labels import TitleIndex
 from docbatch.work.worker import ParseOptions, RootFiles
 
 SCANNED: dict[str, pl.DataType] = {
@@ -37,16 +44,68 @@ roles name, as ``scan_files`` finds them (``docbatch.work.labels.LABELS``)."""
 log = logging.getLogger("docbatch")
 
 CHUNK_FILES = 1024
+SCAN_SLICE_FILES = 2048
+"""reStructuredText files a worker scans in one task."""
 _MARK = b".. _"
 _REF = b"ref:`"
 _WIDE = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 """Byte-order marks of encodings in which the mark is not those bytes (UTF-32's start so)."""
 
 
-def scan_files(plan: pl.DataFrame, options: ParseOptions) -> pl.DataFrame:
+class Plan(Protocol):
+    """Rows of the plan frame, in memory (a ``DataFrame``) or read on demand."""
+
+    def lazy(self) -> pl.LazyFrame: ...
+
+
+@dataclass(frozen=True)
+class LabelScan:
+    """The labels of a call's files, to be found before they are parsed, where they are
+    parsed (``docbatch.run.runner.Runner`` does it with its executor, and puts ``index`` of
+    what the scan finds in the options as ``ParseOptions.title_index``)."""
+
+    plan: Plan
+    """The rows of the plan to scan (those of reStructuredText files are): read when the
+    scan is done, not held."""
+    index: Callable[[pl.DataFrame], TitleIndex]
+    """The title index the workers parse with, given the ``SCANNED`` rows of ``plan``."""
+
+    def found(
+        self, options: ParseOptions, executor: Executor | None = None, in_flight: int = 1
+    ) -> TitleIndex:
+        """``index`` of the rows ``scan_files`` finds (on ``executor``, when given)."""
+        return self.index(scan_files(self.plan, options, executor, in_flight))
+
+
+def scan_files(
+    plan: Plan, options: ParseOptions, executor: Executor | None = None, in_flight: int = 1
+) -> pl.DataFrame:
     """``SCANNED`` rows of the reStructuredText files of ``plan`` (rows of the plan frame):
-    one per file, with empty lists for a file that defines no label."""
-    files = plan.filter(pl.col("format") == "rst").select("doc_id", "path")
+    one per file, with empty lists for a file that defines no label. With an ``executor``,
+    ``SCAN_SLICE_FILES`` files a task, ``in_flight`` tasks at a time; a task that fails there
+    (a worker died) is scanned in this process."""
+    files = plan.lazy().filter(pl.col("format") == "rst").select("doc_id", "path").collect()
+    options = replace(options, labels=None, title_index=None, label_scan=None)  # all a worker needs
+    parts: list[pl.DataFrame] = []
+    if executor is None:
+        parts = [scan_slice(piece, options) for piece in files.iter_slices(SCAN_SLICE_FILES)]
+    else:
+        pending: deque[tuple[pl.DataFrame, Future[pl.DataFrame] | None]] = deque()
+        pieces = files.iter_slices(SCAN_SLICE_FILES)
+        for piece in pieces:
+            pending.append((piece, _submit(executor, piece, options)))
+            while len(pending) >= max(1, in_flight):
+                parts.append(_scanned(*pending.popleft(), options))
+        while pending:
+            parts.append(_scanned(*pending.popleft(), options))
+    defining = pl.concat(parts) if parts else pl.DataFrame(schema=SCANNED)
+    others = files.select("doc_id").join(defining.select("doc_id"), on="doc_id", how="anti")
+    return pl.concat([defining, no_labels(others)])
+
+
+def scan_slice(files: pl.DataFrame, options: ParseOptions) -> pl.DataFrame:
+    """``SCANNED`` rows of the files of ``files`` (``doc_id``, ``path``) that define or name
+    labels: the task a worker runs."""
     files_read = RootFiles(options.max_file_size)
     parts: list[pl.DataFrame] = []
     for chunk in files.iter_slices(CHUNK_FILES):
@@ -55,9 +114,26 @@ def scan_files(plan: pl.DataFrame, options: ParseOptions) -> pl.DataFrame:
         # each chunk's rows go to a frame at once: strings kept alive among a whole scan's
         # transient ones would hold on to the interpreter's memory pages
         parts.append(pl.DataFrame(rows, schema=SCANNED, orient="row"))
-    defining = pl.concat(parts) if parts else pl.DataFrame(schema=SCANNED)
-    others = files.select("doc_id").join(defining.select("doc_id"), on="doc_id", how="anti")
-    return pl.concat([defining, no_labels(others)])
+    return pl.concat(parts) if parts else pl.DataFrame(schema=SCANNED)
+
+
+def _submit(executor: Executor, piece: pl.DataFrame, options: ParseOptions) -> Future[pl.DataFrame] | None:
+    """The future of ``scan_slice`` of ``piece`` on ``executor`` (None: it takes no task)."""
+    try:
+        return executor.submit(scan_slice, piece, options)
+    except Exception as exc:  # a broken pool: the run's supervisor replaces it afterwards
+        log.debug("labels of %d files scanned in this process: %r", piece.height, exc)
+        return None
+
+
+def _scanned(piece: pl.DataFrame, future: Future[pl.DataFrame] | None, options: ParseOptions) -> pl.DataFrame:
+    """What ``future`` found in ``piece``; scanned here when it failed."""
+    if future is not None:
+        try:
+            return future.result()
+        except Exception as exc:  # a worker died: the scan only saves work
+            log.debug("labels of %d files scanned in this process: %r", piece.height, exc)
+    return scan_slice(piece, options)
 
 
 def no_labels(doc_ids: pl.DataFrame) -> pl.DataFrame:
@@ -93,4 +169,4 @@ def _scan_one(
     return doc_id, list(found), list(found.values()), named
 
 
-__all__ = ["SCANNED", "no_labels", "scan_files"]
+__all__ = ["SCANNED", "LabelScan", "no_labels", "scan_files", "scan_slice"]

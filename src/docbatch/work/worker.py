@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
@@ -33,6 +33,9 @@ from docbatch.work.filekinds import not_regular_reason
 from docbatch.work.isolation import Heartbeat, time_limit
 from docbatch.work.labels import LABELS, TitleIndex, includes_fingerprint, refs_fingerprint, source_root
 from docbatch.work.outcomes import WORKER_OUTCOMES, failed_rows, failure, worker_rows
+
+if TYPE_CHECKING:
+    from docbatch.work.label_scan import LabelScan
 
 _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 """Non-blocking: opening a FIFO (or a device) must not wait for a writer; the file is
@@ -67,14 +70,18 @@ class ParseOptions:
     """The titles of the source's labels and the labels each document refers to, when known
     before parsing: each slice is then given only the titles its documents refer to, as
     ``labels`` (``for_slice``)."""
+    label_scan: LabelScan | None = None
+    """The scan of the call's files that gives ``title_index`` before any is parsed: the run
+    does it on its executor (``docbatch.run.runner``), then sets ``title_index``."""
 
     def for_slice(self, piece: pl.DataFrame) -> ParseOptions:
         """These options as parsing ``piece`` needs them: of the label table, the titles its
         documents refer to (the whole table, copied to a worker with every slice, would cost
         in proportion to the tree for each slice)."""
         if self.title_index is None:
-            return self
-        return replace(self, labels=self.title_index.titles_for(piece["doc_id"]), title_index=None)
+            return self if self.label_scan is None else replace(self, label_scan=None)
+        titles = self.title_index.titles_for(piece["doc_id"])
+        return replace(self, labels=titles, title_index=None, label_scan=None)
 
 
 @dataclass
