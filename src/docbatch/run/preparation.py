@@ -20,7 +20,7 @@ import polars as pl
 from docbatch.config import BatchConfig
 from docbatch.errors import ConfigError
 from docbatch.formats.html import HtmlOptions
-from docbatch.frames import OUTCOMES
+from docbatch.frames import OUTCOMES, PLAN
 from docbatch.plan import planning
 from docbatch.plan.git import GitRepo
 from docbatch.plan.inventory import (
@@ -73,7 +73,7 @@ class PreparedRun:
     """Outcome rows decided by planning alone (unchanged and invalid files), read from the
     plan when asked."""
     todo: PlanRows
-    waiting: PlanRows
+    waiting: Rows
     """Files over the call's ``limit`` (when there is one), left for the next call."""
     started_at: datetime
     recovered: int = 0
@@ -249,12 +249,18 @@ def prepare(
     done = pl.col("doc_id").is_in(carried["doc_id"].implode())
     to_parse = pl.col("status").is_in(["new", "changed"])
     statuses = planned.statuses()
+    todo: PlanRows
+    waiting: Rows
     if carried.height == 0 and sum(statuses.get(s, 0) for s in ("new", "changed")) == planned.height:
-        todo = planned  # a first run parses every file: not a copy of the plan
+        # a first run parses every file: not a copy of the plan
+        todo, waiting = planned.head(limit or planned.height), planned.after(limit or planned.height)
     else:
-        todo = PlanRows.write(planned.lazy().filter(to_parse & ~done), folder / "todo.parquet")
+        parse = planned.lazy().filter(to_parse & ~done)
+        # with a limit, only the call's files are written: the others are asked of the plan
+        todo = PlanRows.write(parse.head(limit) if limit else parse, folder / "todo.parquet")
+        waiting = Rows(parse.slice(limit)) if limit else Rows.of(pl.DataFrame(schema=PLAN))
     if kept is not None:
-        if since is None and limit and todo.height > limit:
+        if since is None and limit and waiting.height:
             kept.keep(run_id, key, inventory, (plan_key, planned, stored_in_scope))
         else:
             kept.drop()
@@ -279,8 +285,8 @@ def prepare(
         stored_in_scope=stored_in_scope,
         carried=carried,
         decided=Rows(planned_rows(planned.lazy().filter(~done), run_id, source)),
-        todo=todo.head(limit or todo.height),
-        waiting=todo.after(limit or todo.height),
+        todo=todo,
+        waiting=waiting,
         started_at=datetime.now(UTC),
         html=html or HtmlOptions(),
         labels=labels,
