@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from docbatch.state.labels import LabelTable
 from docbatch.work.labels import LABELS, refs_fingerprint
@@ -29,6 +30,10 @@ def _row(doc_id: str, labels: dict[str, str], refs: list[str], fingerprint: str 
 
 def _rows(*rows: dict[str, object]) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema=LABELS)
+
+
+def _never(table: LabelTable) -> pl.DataFrame:
+    raise AssertionError("the whole table was read")
 
 
 def _table(tmp_path: Path) -> LabelTable:
@@ -55,16 +60,22 @@ def _table(tmp_path: Path) -> LabelTable:
     return table
 
 
-def test_the_latest_row_of_a_document_and_the_first_definition_of_a_label_win(tmp_path: Path) -> None:
+def test_the_latest_row_of_a_document_and_the_first_definition_of_a_label_win(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     table = _table(tmp_path)
+    monkeypatch.setattr(LabelTable, "_read", _never)  # streamed, file by file
     assert table.title_pairs().rows() == [("x", "New X"), ("y", "Y of c")]
     assert table.title_pairs(pl.Series(["y", "z"])).rows() == [("y", "Y of c")]
     assert sorted(table.named()) == ["nowhere", "x", "y"]
     assert table.titles() == {"x": "New X", "y": "Y of c"}
 
 
-def test_stale_finds_the_documents_whose_titles_changed_among_those_asked_for(tmp_path: Path) -> None:
+def test_stale_finds_the_documents_whose_titles_changed_among_those_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     table = _table(tmp_path)
+    monkeypatch.setattr(LabelTable, "_read", _never)
     every = pl.Series(["a.rst", "b.rst", "c.rst", "d.rst", "e.rst"])
     assert table.stale(every, BASE).to_list() == ["b.rst"]
     assert table.stale(pl.Series(["c.rst", "d.rst"]), BASE).to_list() == []

@@ -144,11 +144,13 @@ class LabelTable:
         ``save`` write them so); a document's row in a later one wins: the others are left
         out (``_superseded``)."""
         files = [self.path, *map(self._part_path, sorted(_part_numbers(self.parts_dir)))]
-        readable = [(path, scan) for path in files if (scan := _scan_rows(path, columns)) is not None]
+        wanted = ["doc_id", *(name for name in columns if name != "doc_id")]
+        readable = [(path, scan) for path in files if (scan := _scan_rows(path, wanted)) is not None]
         superseded = _superseded([path for path, _ in readable])
         for path, scan in readable:
             if path in superseded:
                 scan = scan.filter(~pl.col("doc_id").is_in(superseded[path].implode()))
+            scan = scan.select(columns)
             if rows <= 0:
                 yield scan
                 continue
@@ -157,16 +159,22 @@ class LabelTable:
                 yield scan.slice(offset, rows) if height > rows else scan
 
     def _query(self, query: Callable[[pl.LazyFrame], pl.LazyFrame], columns: list[str]) -> pl.DataFrame:
-        """``query`` of the ``columns`` of the table's rows (``_latest``), streamed; of the
-        rows read whole when they are already, or a file of the table cannot be streamed
-        (its damaged rows are then left out, with a warning: ``_read_rows``)."""
+        """``query`` (of rows one at a time: a filter, a selection) of the ``columns`` of the
+        table's rows, ``BATCH_ROWS`` rows of one file at a time (one query over them all
+        took several times the memory); of the rows read whole when they are already, or a
+        file of the table cannot be streamed (its damaged rows are then left out, with a
+        warning: ``_read_rows``)."""
         if self._rows is None:
             try:
-                return query(self._latest(columns)).collect(engine="streaming")
+                found = [query(piece).collect() for piece in self._pieces(columns, BATCH_ROWS)]
             except (OSError, pl.exceptions.PolarsError) as exc:
                 log.debug("the label table %s is read whole (%s)", self.path, exc)
                 self._rows = self._read()
-        return query(self._rows.lazy().select(columns)).collect()
+            else:
+                if found:
+                    return pl.concat(found)
+        rows = self._rows if self._rows is not None else pl.DataFrame(schema=LABELS)
+        return query(rows.lazy().select(columns)).collect()
 
     def _batches(
         self, query: Callable[[pl.LazyFrame], pl.LazyFrame], columns: list[str]
@@ -178,7 +186,7 @@ class LabelTable:
                 yield query(batch.lazy()).collect()
             return
         for piece in self._pieces(columns, BATCH_ROWS):
-            yield query(piece).collect(engine="streaming")
+            yield query(piece).collect()
 
     def titles(self) -> dict[str, str]:
         """Each label and its section's title (a label two documents define: the first
@@ -196,10 +204,11 @@ class LabelTable:
 
     def named(self) -> pl.Series:
         """The labels the table's documents refer to, once each."""
-        return self._query(
+        named = self._query(
             lambda rows: _referring(rows, None).select(pl.col("refs").explode().alias("label")).unique(),
             ["refs"],
-        )["label"]
+        )
+        return named["label"].unique()
 
     def titles_of(self, refs: pl.Series) -> dict[str, str]:
         """``titles`` of the labels the lists ``refs`` name, only (a dict of every label of
