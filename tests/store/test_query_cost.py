@@ -39,6 +39,21 @@ def test_a_stage_over_the_bound_ranks_the_passages_titled_with_its_words(
     assert service.search("gadget", limit=20)["doc_id"].to_list() == ["gadget.md"]
 
 
+def test_a_code_like_word_over_the_bound_ranks_the_passages_titled_with_it(
+    tmp_path: Path, make_service: MakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = tmp_path / "docs"
+    tree.mkdir()
+    body = "Call read_file to read the file; read_file returns its text. " * 4
+    for i in range(12):
+        (tree / f"page{i:02d}.md").write_text(f"# Page {i}\n\n{body}\n")
+    (tree / "read_file.md").write_text(f"# read_file\n\n{body}\n")
+    service = make_service()
+    service.ingest_batch(tree, pattern="*.md", progress=None)
+    monkeypatch.setattr(sqlite_search, "BROAD", 5)
+    assert service.search("read_file", limit=3)["doc_id"].to_list() == ["read_file.md"]
+
+
 def test_a_long_query_is_matched_on_its_rarest_words(
     service: BatchIngestService, monkeypatch: pytest.MonkeyPatch
 ) -> None:

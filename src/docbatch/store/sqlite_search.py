@@ -75,7 +75,10 @@ words is passed over. No accepted query costs more than a few such stages. On th
 judgment set of ``benchmarks.search`` over ten copies of its corpus, 4,000 ranks as well
 as 10,000 (MRR@10 0.864 and 0.852, the copies of a document counted once)."""
 _COUNT = "SELECT count(*) FROM (SELECT 1 FROM passages_stem WHERE passages_stem MATCH ? LIMIT ?)"
-_HEADINGS = "{title heading_path}"
+_HEADINGS = "{title heading_path codes}"
+"""Where a broad all-words stage looks: the title and headings, and the codes (which hold a
+code-like word's encoded form, never in the title or headings as such: ``read_file`` is
+``read0ufile`` there and the phrase ``"read file"`` in its heading)."""
 _DOCUMENTS_JOIN = "JOIN documents AS d ON d.source = p.source AND d.doc_id = p.doc_id\n    "
 _BEST_IN_DOCUMENT = """(
     SELECT *, row_number() OVER (PARTITION BY source, doc_id ORDER BY score DESC, id) AS nth FROM hit
