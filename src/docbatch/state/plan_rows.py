@@ -4,7 +4,7 @@ At a million files the plan frame is about 100 MB, and a call held it for all it
 duration, with the rows of the files it parses (on a re-run, a filtered copy) and the
 outcome rows of the files planning alone decided (on an unchanged re-run, a million rows
 of twenty columns). ``PlanRows`` keeps such rows in a Parquet file of the call's plan
-folder (``plan_folder``): the runner reads its slices one row group at a time, and the
+folder (``new_plan_folder``): the runner reads its slices one row group at a time, and the
 rest of the call asks its questions lazily (``Rows``): counts, a filter, a stream.
 """
 
@@ -53,7 +53,11 @@ class Rows:
         return self._frame.filter(*predicates).collect()
 
     def statuses(self) -> dict[str, int]:
-        """The number of rows of each ``status`` (``frames.count_statuses``)."""
+        """The number of rows of each ``status`` (counted once)."""
+        return dict(self._statuses)
+
+    @cached_property
+    def _statuses(self) -> dict[str, int]:
         counts = self._frame.group_by(pl.col("status").cast(pl.Utf8)).len().collect()
         return {str(status): int(n) for status, n in counts.iter_rows()}
 
