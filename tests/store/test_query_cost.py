@@ -4,6 +4,7 @@ its rarest words, and a prefix needs three characters (the SQLite store)."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ import pytest
 
 from docbatch import BatchIngestService, QueryError
 from docbatch.store import sqlite_search
+from docbatch.store.query import plan_search
 
 if TYPE_CHECKING:
     from tests.conftest import MakeService
@@ -87,3 +89,37 @@ def test_more_than_four_prefixes_are_refused(service: BatchIngestService) -> Non
     assert service.search("gadget* quok* pag* rea*")["doc_id"].to_list()
     with pytest.raises(QueryError, match="5 prefix searches"):
         service.search("gadget* quok* pag* rea* fil*")
+
+
+@pytest.mark.parametrize(
+    "query", ["gadget", "quok*", "read_file", '"the setting"', "gadget reads setting*", "x-forwarded-for"]
+)
+def test_a_hit_s_snippet_is_the_one_the_store_s_index_makes(
+    tmp_path: Path, make_service: MakeService, query: str
+) -> None:
+    tree = tmp_path / "docs"
+    tree.mkdir()
+    body = "The gadget reads the file and the setting; read_file and X-Forwarded-For are set. " * 6
+    for i in range(4):
+        (tree / f"page{i}.md").write_text(f"# Page {i}\n\n{body}\n\nThe quokka and quokkas, settings.\n")
+    service = make_service()
+    service.ingest_batch(tree, pattern="*.md", progress=None)
+    hits = service.search(query, limit=20)
+    assert hits.height > 0
+    con = sqlite3.connect(service.backend.location)
+    plan = plan_search(query)
+    words = sqlite_search._any_word(plan)
+    for doc_id, passage_id, snippet in hits.select("doc_id", "passage_id", "snippet").iter_rows():
+        (id_,) = con.execute(
+            "SELECT id FROM passages WHERE doc_id = ? AND passage_id = ?", (doc_id, passage_id)
+        ).fetchone()
+        row = con.execute("SELECT title, heading_path, text FROM passages WHERE id = ?", (id_,)).fetchone()
+        fields = {"title": row[0], "heading_path": row[1], "text": row[2]}
+        expression = sqlite_search._completed(words, fields)
+        (expected,) = con.execute(
+            "SELECT snippet(passages_stem, 2, '«', '»', ' … ', 16) FROM passages_stem"
+            " WHERE passages_stem MATCH ? AND rowid = ?",
+            (expression, id_),
+        ).fetchone()
+        assert snippet == expected
+    con.close()
