@@ -453,3 +453,26 @@ def test_ingest_accepts_a_damaged_legacy_progress_file(
     assert result.outcomes.filter(doc_id="FAQ.txt")["status"][0] == "succeeded"
     errors = json.loads(Path(result.reports["errors"]).read_text())
     assert errors["error_summary"]["checkpoint"] == 1
+
+
+def test_a_run_in_calls_merges_its_index_parts_once_after_its_last_call(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from docbatch.store.sqlite import SQLiteStore
+
+    merges: list[int] = []
+    real = SQLiteStore.compact_index
+
+    def counted(self: SQLiteStore, written: int) -> None:
+        merges.append(written)
+        real(self, written)
+
+    monkeypatch.setattr(SQLiteStore, "compact_index", counted)
+    service = make_service()
+    first = service.ingest_batch(sample_tree, pattern=ALL, limit=5)
+    results = _calls_until_done(service, sample_tree, first, 5)
+    assert len(results) > 2
+    stored = service.backend.counts()["passages"]
+    assert merges == [stored]  # once, for every passage the run's calls wrote
+    again = service.ingest_batch(sample_tree, pattern=ALL, limit=5)  # a new run, nothing to write
+    assert again.pending == 0 and merges == [stored, 0]

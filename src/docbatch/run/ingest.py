@@ -80,7 +80,12 @@ def ingest(
         if run.labels is not None:
             run.labels.compact()  # the call's label rows, written as parts, into the table's file
         record_ingest(store, run.source, claimed)
-        compact_index(store, output.tally.passages)
+        written = run.uncompacted + output.tally.passages
+        if run.waiting.height and not output.interrupted:
+            run = replace(run, uncompacted=written)  # merged after the run's last call
+        else:
+            compact_index(store, written)
+            run = replace(run, uncompacted=0)
         if output.tally.listing_changed:  # the next call's walk leaves a file that is gone out
             call.run_inventory.drop()
         call.run_inventory.settle(change_mark(store))

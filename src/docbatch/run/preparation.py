@@ -84,6 +84,9 @@ class PreparedRun:
     """How the source's HTML pages are read: selectors and the site template."""
     labels: LabelTable | None = None
     """The source's label table (``state.labels``), when the built-in RST parsers run."""
+    uncompacted: int = 0
+    """Passages the run's calls wrote whose index parts are not merged yet: a run in several
+    calls merges them once, after its last call (``run.ingest.compact_index``)."""
 
     def manifest(self, state: str, call: tuple[float, int] | None = None) -> dict[str, Any]:
         """The run's manifest; with ``call`` (this call's seconds and files), the run's
@@ -98,6 +101,7 @@ class PreparedRun:
             "calls": self.earlier_calls[0] + (call is not None),
             "calls_s": self.earlier_calls[1] + seconds,
             "calls_files": self.earlier_calls[2] + files,
+            "uncompacted_passages": self.uncompacted,
         }
 
 
@@ -279,6 +283,7 @@ def prepare(
         ],
         recovered=lost,
         earlier_calls=_earlier_calls(continued),
+        uncompacted=int(continued.get("uncompacted_passages", 0)) if continued is not None else 0,
         planned=planned,
         force=force,
         repo=repo,

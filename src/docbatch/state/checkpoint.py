@@ -169,6 +169,7 @@ _MANIFEST_TYPES: dict[str, type | tuple[type, ...]] = {
     "calls": int,
     "calls_s": (int, float),
     "calls_files": int,
+    "uncompacted_passages": int,
 }
 
 
