@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +28,6 @@ from docbatch.plan.inventory import (
     InventoryParts,
     check_source,
     default_source,
-    scan,
     scan_listed,
     scan_parts,
 )
@@ -38,7 +38,7 @@ from docbatch.run.plan_parts import plan_in_parts
 from docbatch.run.request import IngestRequest
 from docbatch.run.templates import source_options, with_template
 from docbatch.state.checkpoint import Checkpoint, LoadedCheckpoint
-from docbatch.state.labels import LabelTable, plan_fingerprints
+from docbatch.state.labels import LabelTable
 from docbatch.state.plan_rows import PlanRows, Rows, clear_plans, new_plan_folder
 from docbatch.store.base import DocumentStore
 from docbatch.work.outcomes import carried_over, planned_rows
@@ -320,33 +320,35 @@ def preview(
     patterns = parse_patterns(pattern)
     excludes = parse_excludes(exclude)
     source = check_source(source if source is not None else default_source(root))
-    inventory = scan(
-        root,
-        patterns,
-        recursive=recursive,
-        max_file_size=config.max_file_size,
-        exclude=excludes,
-        include_hidden=include_hidden,
-        format_map=config.format_map,
-    )
-    if html is not None and state_dir is not None:
-        fingerprints = with_template(
-            fingerprints, source_options(inventory, state_dir, source, html, keep=False)
-        )
-    known = store.known_documents(source)
     table = LabelTable.load(state_dir, source) if labels and state_dir is not None else None
-    planned = planning.plan(
-        inventory,
-        known,
-        force=force,
-        patterns=patterns,
-        recursive=recursive,
-        fingerprints=fingerprints,
-        exclude=excludes,
-        include_hidden=include_hidden,
-        document_fingerprints=plan_fingerprints(table, known, inventory, fingerprints),
-    )
-    return planning.confirm_changes(planned)
+    with tempfile.TemporaryDirectory(prefix="docbatch-plan-") as folder:  # as an ingest plans
+        inventory = scan_parts(
+            root,
+            Path(folder),
+            patterns,
+            recursive=recursive,
+            max_file_size=config.max_file_size,
+            exclude=excludes,
+            include_hidden=include_hidden,
+            format_map=config.format_map,
+        )
+        if html is not None and state_dir is not None:
+            options = source_options(inventory.lazy(), state_dir, source, html, keep=False)
+            fingerprints = with_template(fingerprints, options)
+        planned, _ = plan_in_parts(
+            store,
+            source,
+            inventory,
+            Path(folder),
+            listed=None,
+            force=force,
+            scope=(patterns, excludes, include_hidden),
+            recursive=recursive,
+            fingerprints=fingerprints,
+            labels=table,
+        )
+        frame = planned.collect()
+    return planning.confirm_changes(frame)
 
 
 def _earlier_calls(manifest: dict[str, Any] | None) -> tuple[int, float, int]:
