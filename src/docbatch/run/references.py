@@ -60,17 +60,23 @@ def out_of_date(run: PreparedRun, ctx: RunContext, output: RunOutput) -> tuple[p
     removed = run.decided.filter(pl.col("status") == "deleted")["doc_id"]
     if removed.len():
         table.drop(removed)
-    files = run.planned.filter(
+    files = run.planned.lazy().filter(
         (pl.col("format") == "rst") & pl.col("status").is_in(["new", "changed", "unchanged"])
     )
-    failed = output.tally.failures.select("doc_id")
-    ids = files.join(failed, on="doc_id", how="anti")["doc_id"]
+    failed = output.tally.failures.select("doc_id").lazy()
+    # their ids only (the plan's rows of a million files are 100 MB)
+    ids = files.select("doc_id").join(failed, on="doc_id", how="anti").collect()["doc_id"]
     titles = table.title_pairs(table.named())  # once: for finding the documents, and parsing them
     stale = table.stale(ids, base, titles)
-    todo = files.filter(pl.col("doc_id").is_in(stale.implode())).with_columns(
-        status=pl.lit("changed"),
-        reason=pl.lit("resolves its references to other documents' sections otherwise"),
-        known_hash=pl.lit(None, dtype=pl.Utf8),
+    del ids
+    todo = (
+        files.filter(pl.col("doc_id").is_in(stale.implode()))
+        .collect()
+        .with_columns(
+            status=pl.lit("changed"),
+            reason=pl.lit("resolves its references to other documents' sections otherwise"),
+            known_hash=pl.lit(None, dtype=pl.Utf8),
+        )
     )
     return todo, titles
 

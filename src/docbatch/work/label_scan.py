@@ -84,14 +84,15 @@ def scan_files(
     one per file, with empty lists for a file that defines no label. With an ``executor``,
     ``SCAN_SLICE_FILES`` files a task, ``in_flight`` tasks at a time; a task that fails there
     (a worker died) is scanned in this process."""
-    files = plan.lazy().filter(pl.col("format") == "rst").select("doc_id", "path").collect()
+    files = plan.lazy().filter(pl.col("format") == "rst").select("doc_id", "path")
+    # read a task's files at a time: the paths of a million files are 100 MB
+    pieces = files.collect_batches(chunk_size=SCAN_SLICE_FILES)
     options = replace(options, labels=None, title_index=None, label_scan=None)  # all a worker needs
     parts: list[pl.DataFrame] = []
     if executor is None:
-        parts = [scan_slice(piece, options) for piece in files.iter_slices(SCAN_SLICE_FILES)]
+        parts = [scan_slice(piece, options) for piece in pieces]
     else:
         pending: deque[tuple[pl.DataFrame, Future[pl.DataFrame] | None]] = deque()
-        pieces = files.iter_slices(SCAN_SLICE_FILES)
         for piece in pieces:
             pending.append((piece, _submit(executor, piece, options)))
             while len(pending) >= max(1, in_flight):
@@ -99,8 +100,8 @@ def scan_files(
         while pending:
             parts.append(_scanned(*pending.popleft(), options))
     defining = pl.concat(parts) if parts else pl.DataFrame(schema=SCANNED)
-    others = files.select("doc_id").join(defining.select("doc_id"), on="doc_id", how="anti")
-    return pl.concat([defining, no_labels(others)])
+    others = files.select("doc_id").join(defining.lazy().select("doc_id"), on="doc_id", how="anti")
+    return pl.concat([defining, no_labels(others.collect())])
 
 
 def scan_slice(files: pl.DataFrame, options: ParseOptions) -> pl.DataFrame:
