@@ -312,6 +312,9 @@ def scan_listed(
     return walk.frame()
 
 
+FORMAT_ENDINGS_KEPT = 4096
+"""File name endings whose format the walk keeps (names with version numbers have many)."""
+
 ROWS_PER_PART = 8192
 """Rows of the walk kept as Python objects before they become a part of the frame: a
 tree's paths as Python strings take about 1 KB a file, its frame a tenth of that."""
@@ -338,11 +341,16 @@ class _Walk:
         self.hidden_too = rules.include_hidden
         self.max_file_size = max_file_size
         self.real_root = real_root
-        self.rows: dict[str, list[object]] = {name: [] for name in INVENTORY}
+        self._format_of_ending: dict[str, str | None] = {}
+        self._new_rows()
         self.excluded: list[str] = []
         self._parts: list[pl.DataFrame] = []
         self._sink = sink
         self._unmatched: list[list[str]] = []  # the notes of each part
+
+    def _new_rows(self) -> None:
+        self.rows: dict[str, list[object]] = {name: [] for name in INVENTORY}
+        self._columns = tuple(self.rows.values())
 
     def frame(self) -> pl.DataFrame:
         """Every row of the walk kept, in the order they were found (its parts as chunks:
@@ -365,7 +373,7 @@ class _Walk:
         if not self.rows["doc_id"]:
             return
         part = pl.DataFrame(self.rows, schema=INVENTORY)
-        self.rows = {name: [] for name in INVENTORY}
+        self._new_rows()
         self._unmatched.append(self.rules.unmatched(part["doc_id"].to_list(), self.excluded, ""))
         if self._sink is not None:
             self._sink(part)
@@ -399,13 +407,13 @@ class _Walk:
                 self.excluded.append(rel)
             return False
         if name[0] == "." and not self.hidden_too:
-            self.add(rel, entry.path, detect_format(name, self.formats), "skipped", HIDDEN)
+            self.add(rel, entry.path, self.format_of(name), "skipped", HIDDEN)
             return False
         if is_link:
             self.file(rel, entry.path, name, is_link, entry)
             return False
         # a plain file (every file but a few): what ``file`` does, without its call
-        fmt = detect_format(name, self.formats)
+        fmt = self.format_of(name)
         try:
             st = entry.stat()
         except OSError as exc:
@@ -422,7 +430,7 @@ class _Walk:
 
     def file(self, rel: str, path: str, name: str, is_link: bool, entry: os.DirEntry[str] | None) -> None:
         """The row of a selected file: valid (status ""), or invalid with the reason."""
-        fmt = detect_format(name, self.formats)
+        fmt = self.format_of(name)
         if is_link and not _inside(os.path.realpath(path), self.real_root):
             self.add(rel, path, fmt, "invalid", "symlink points outside the root")
             return
@@ -452,16 +460,27 @@ class _Walk:
         size: int | None = None,
         mtime_ns: int | None = None,
     ) -> None:
-        rows = self.rows
-        rows["doc_id"].append(doc_id)
-        rows["path"].append(path)
-        rows["format"].append(fmt)
-        rows["size"].append(size)
-        rows["mtime_ns"].append(mtime_ns)
-        rows["status"].append(status)
-        rows["reason"].append(reason)
-        if len(rows["doc_id"]) >= ROWS_PER_PART:
+        ids, paths, formats, sizes, mtimes, statuses, reasons = self._columns
+        ids.append(doc_id)
+        paths.append(path)
+        formats.append(fmt)
+        sizes.append(size)
+        mtimes.append(mtime_ns)
+        statuses.append(status)
+        reasons.append(reason)
+        if len(ids) >= ROWS_PER_PART:
             self._flush()
+
+    def format_of(self, name: str) -> str | None:
+        """``detect_format`` of a file name, looked up once for each ending (from the first dot)."""
+        ending = name[name.find(".") :] if "." in name else ""
+        try:
+            return self._format_of_ending[ending]
+        except KeyError:
+            if len(self._format_of_ending) >= FORMAT_ENDINGS_KEPT:
+                self._format_of_ending.clear()
+            fmt = self._format_of_ending[ending] = detect_format(name, self.formats)
+            return fmt
 
 
 def _folder_link_reason(link: str, parent: str, real_root: str) -> str:
