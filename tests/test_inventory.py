@@ -9,7 +9,7 @@ import pytest
 
 from docbatch.errors import ConfigError, RootError
 from docbatch.frames import INVENTORY
-from docbatch.plan.inventory import scan
+from docbatch.plan.inventory import scan, walk_tree
 from docbatch.plan.selection import parse_patterns
 from docbatch.sample import BAD_FILES, HIDDEN_FILES, SAMPLE_MAX_FILE_SIZE, sample_files
 
@@ -148,5 +148,7 @@ def test_rows_come_sorted_by_doc_id_across_folders_and_files(tmp_path: Path) -> 
     for name in names:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("text\n")
-    inv = scan(tmp_path, "*.md")
-    assert inv["doc_id"].to_list() == sorted(names)
+    # the walk's own order, before the sort ``scan`` falls back on for names not UTF-8
+    walk = walk_tree(tmp_path, "*.md", True, 10**6, None, False, None)
+    assert walk.frame()["doc_id"].to_list() == sorted(names)
+    assert scan(tmp_path, "*.md")["doc_id"].to_list() == sorted(names)

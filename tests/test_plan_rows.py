@@ -97,7 +97,7 @@ def test_a_call_leaves_only_the_plan_its_next_call_reuses(tmp_path: Path, limit:
 def test_planning_in_small_parts_plans_as_planning_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_kind: str
 ) -> None:
-    from docbatch.plan import inventory as inventory_module
+    from docbatch.plan import inventory_parts as inventory_module
     from docbatch.run import plan_parts
     from docbatch.store.memory import MemoryStore
 

@@ -82,7 +82,7 @@ def walks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     import docbatch.run.preparation
 
     seen: list[Path] = []
-    from docbatch.plan.inventory import scan_parts as real_scan
+    from docbatch.plan.inventory_parts import scan_parts as real_scan
 
     def counted_scan(root, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN002, ANN003, ANN202
         seen.append(Path(root))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from docbatch.plan.inventory import InventoryParts
+from docbatch.plan.inventory_parts import InventoryParts
 from docbatch.state.plan_rows import PlanRows
 from docbatch.store.base import ChangeMarker, DocumentStore
 

@@ -20,7 +20,7 @@ import polars as pl
 
 from docbatch.frames import INVENTORY
 from docbatch.plan import planning
-from docbatch.plan.inventory import InventoryParts
+from docbatch.plan.inventory_parts import InventoryParts
 from docbatch.state.labels import LabelTable, plan_fingerprints
 from docbatch.state.plan_rows import PlanRows, write_part
 from docbatch.store.base import DocumentStore, KnownRanges

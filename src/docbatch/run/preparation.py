@@ -24,13 +24,8 @@ from docbatch.formats.html import HtmlOptions
 from docbatch.frames import OUTCOMES, PLAN
 from docbatch.plan import planning
 from docbatch.plan.git import GitRepo
-from docbatch.plan.inventory import (
-    InventoryParts,
-    check_source,
-    default_source,
-    scan_listed,
-    scan_parts,
-)
+from docbatch.plan.inventory import check_source, default_source, scan_listed
+from docbatch.plan.inventory_parts import InventoryParts, scan_parts
 from docbatch.plan.selection import parse_excludes, parse_patterns
 from docbatch.run.carried import lost_problem, without_lost
 from docbatch.run.kept import RunInventory, change_mark
