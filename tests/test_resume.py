@@ -177,18 +177,13 @@ def store_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     from docbatch.store.sqlite import SQLiteStore
 
     seen: list[str] = []
-    whole, between = SQLiteStore.known_documents, SQLiteStore.known_documents_between
-
-    def counted(self: SQLiteStore, source: str) -> pl.DataFrame:
-        seen.append(source)
-        return whole(self, source)
+    between = SQLiteStore.known_documents_between  # known_documents reads through it too
 
     def counted_range(self: SQLiteStore, source: str, after: str | None, upto: str | None) -> pl.DataFrame:
-        if after is None:  # the first range of a planning (a small tree has one)
+        if after is None:  # the first range of a read (a small tree's planning reads one)
             seen.append(source)
         return between(self, source, after, upto)
 
-    monkeypatch.setattr(SQLiteStore, "known_documents", counted)
     monkeypatch.setattr(SQLiteStore, "known_documents_between", counted_range)
     return seen
 

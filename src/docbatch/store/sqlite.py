@@ -73,17 +73,8 @@ class SQLiteStore:
         except OSError as exc:
             raise StoreError(f"cannot open store {self.location}: {exc.strerror or exc}") from None
 
-    @_reads
     def known_documents(self, source: str) -> pl.DataFrame:
-        cursor = self._con.execute(
-            "SELECT doc_id, size, mtime_ns, content_hash, fingerprint FROM documents WHERE source = ?",
-            (source,),
-        )
-        # read in parts: a source's rows as Python tuples take ten times their frame
-        parts = [pl.DataFrame(schema=KNOWN_DOCUMENTS)]
-        while rows := cursor.fetchmany(ROWS_PER_READ):
-            parts.append(pl.DataFrame(rows, schema=KNOWN_DOCUMENTS, orient="row"))
-        return pl.concat(parts, rechunk=True) if len(parts) > 2 else parts[-1]
+        return self.known_documents_between(source, None, None)
 
     @_reads
     def known_documents_between(self, source: str, after: str | None, upto: str | None) -> pl.DataFrame:
@@ -101,6 +92,7 @@ class SQLiteStore:
             f" WHERE {' AND '.join(where)} ORDER BY doc_id",
             values,
         )
+        # read in parts: a source's rows as Python tuples take ten times their frame
         parts = [pl.DataFrame(schema=KNOWN_DOCUMENTS)]
         while rows := cursor.fetchmany(ROWS_PER_READ):
             parts.append(pl.DataFrame(rows, schema=KNOWN_DOCUMENTS, orient="row"))
