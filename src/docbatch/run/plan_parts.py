@@ -6,7 +6,7 @@ after the previous part's last doc_id up to its own last one), read from the sto
 that range alone (``KnownRanges``; a store without it is read once, whole). A stored document of the range
 that the part does not hold is gone from disk. Each part's plan rows go to a file of the
 call's plan folder: the plan, the stored documents and their expected fingerprints are
-never held whole. At a million stored files, reading them whole held 200 MB (a content
+never held whole (the label table they are expected from is: ``LabelTable.expected``). At a million stored files, reading them whole held 200 MB (a content
 hash and a fingerprint each) and the plan frame as much again.
 """
 
