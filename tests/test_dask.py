@@ -163,7 +163,13 @@ def test_killing_a_worker_mid_run_loses_and_duplicates_nothing(
         )
     assert killer.killed is not None
     resubmitted = "submitting its slice again" in caplog.text
-    assert resubmitted == (allowed_failures == 0)
+    # a worker killed just after its task finished loses a computed result, which dask
+    # computes again whatever allowed-failures says: docbatch then sees no failure
+    recomputed = "lose already computed task" in caplog.text
+    if allowed_failures == 0:
+        assert resubmitted or recomputed
+    else:
+        assert not resubmitted
     assert stored.equals(reference)
     assert result.outcomes["doc_id"].is_unique().all()
     assert result.pending == 0 and not result.interrupted
