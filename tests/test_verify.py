@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import subprocess
@@ -141,3 +142,72 @@ def test_verify_after_a_run_with_report_dir_finds_a_deleted_document(
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "missing" in proc.stdout and "guides/installation.md" in proc.stdout
     assert (tmp_path / "s.state" / "outcomes.parquet").is_file()  # the ledger where verify reads it
+
+
+@pytest.fixture
+def range_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str | None, str | None, int]]:
+    """The ranges of stored documents read from now on: (after, upto, rows read)."""
+    from docbatch.store.sqlite import SQLiteStore
+
+    seen: list[tuple[str | None, str | None, int]] = []
+    between = SQLiteStore.known_documents_between  # known_documents reads through it too
+
+    def counted_range(self: SQLiteStore, source: str, after: str | None, upto: str | None) -> pl.DataFrame:
+        rows = between(self, source, after, upto)
+        seen.append((after, upto, rows.height))
+        return rows
+
+    monkeypatch.setattr(SQLiteStore, "known_documents_between", counted_range)
+    return seen
+
+
+def test_verify_reads_the_store_a_part_of_the_walk_at_a_time(
+    tmp_path: Path,
+    sample_tree: Path,
+    make_service: MakeService,
+    monkeypatch: pytest.MonkeyPatch,
+    range_reads: list[tuple[str | None, str | None, int]],
+) -> None:
+    """The walk is compared a part at a time, each part with the stored documents of its
+    range of doc ids alone: the store is read in one pass of ranges, never whole, and the
+    problems are the same whatever the size of the parts (drift in the first, a middle
+    and the last range; a stored document under a folder the walk did not look into)."""
+    from docbatch.plan import inventory_parts
+
+    service = make_service()
+    service.ingest_batch(sample_tree, SAMPLE_PATTERN)
+    con = sqlite3.connect(tmp_path / "s.db")
+    with con:
+        con.execute("DELETE FROM documents WHERE doc_id = 'guides/installation.md'")
+        for ghost in ("0-first.md", "api/ghost.rst", "zz/last.md", ".drafts/old.md"):
+            con.execute(
+                "INSERT INTO documents SELECT source, ?, title, format, size, mtime_ns, content_hash, "
+                "n_chars, 0, fingerprint, git_commit, git_author, git_date, ingested_at "
+                "FROM documents WHERE doc_id = 'README.md'",
+                (ghost,),
+            )
+        con.execute("UPDATE documents SET content_hash = 'x' WHERE doc_id = 'site/index.html'")
+    con.close()
+    stored = service.backend.counts()["documents"]
+
+    def kinds(problems: pl.DataFrame) -> set[tuple[str, str | None]]:
+        return {(row["kind"], row["doc_id"]) for row in problems.iter_rows(named=True)}
+
+    quick, deep = service.verify(), service.verify(deep=True)
+    assert kinds(quick) == {
+        ("missing", "guides/installation.md"),
+        ("extra", "0-first.md"),
+        ("extra", "api/ghost.rst"),
+        ("extra", "zz/last.md"),
+    }
+    assert ("stale", "site/index.html") in kinds(deep)
+    monkeypatch.setattr(inventory_parts, "PARTS_ROWS", 3)
+    range_reads.clear()
+    assert service.verify().equals(quick)
+    assert service.verify(deep=True).equals(deep)
+    one_pass = range_reads[: len(range_reads) // 2]
+    assert len(one_pass) > 5 and range_reads == one_pass * 2
+    assert sum(rows for _, _, rows in one_pass) == stored  # every stored document, once
+    assert all(rows < stored / 3 for _, _, rows in one_pass)
+    assert one_pass[0][0] is None and one_pass[-1][1] is None
+    assert all(before[1] == after[0] is not None for before, after in itertools.pairwise(one_pass))

@@ -209,9 +209,10 @@ def list_runs(state_dir: Path) -> list[dict[str, Any]]:
 
 def latest_outcomes(
     state_dir: Path, source: str, columns: tuple[str, ...] = ("doc_id", "status", "content_hash")
-) -> pl.DataFrame | None:
+) -> pl.LazyFrame | None:
     """The ``columns`` of the outcome rows of the latest kept run of ``source`` in
-    ``state_dir`` (None if none), read without the others."""
+    ``state_dir`` (None if none), to be read lazily (at a million files they take 100 MB):
+    ``verify`` reads them a range of doc ids at a time."""
     candidates = [state_dir / OUTCOMES_PARQUET]
     candidates += [
         Path(row["folder"]) / OUTCOMES_PARQUET for row in list_runs(state_dir) if row.get("source") == source
@@ -221,9 +222,9 @@ def latest_outcomes(
             rows = pl.scan_parquet(path)
             if "source" not in rows.collect_schema().names():
                 continue
-            outcomes = rows.filter(pl.col("source") == source).select(columns).collect()
+            outcomes = rows.filter(pl.col("source") == source).select(columns)
+            if outcomes.select(pl.len()).collect().item():
+                return outcomes
         except (OSError, pl.exceptions.PolarsError):
             continue
-        if outcomes.height:
-            return outcomes
     return None
