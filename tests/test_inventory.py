@@ -152,3 +152,60 @@ def test_rows_come_sorted_by_doc_id_across_folders_and_files(tmp_path: Path) -> 
     walk = walk_tree(tmp_path, "*.md", True, 10**6, None, False, None)
     assert walk.frame()["doc_id"].to_list() == sorted(names)
     assert scan(tmp_path, "*.md")["doc_id"].to_list() == sorted(names)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="FIFOs, symlinks and names not UTF-8 as on posix")
+@pytest.mark.parametrize("part_rows", [1, 2, 3, 1000])
+def test_rows_given_whole_and_rows_computed_interleave_in_any_part_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, part_rows: int
+) -> None:
+    """A plain file's path, format, status and reason are computed a part at a time; the
+    other rows (hidden, not regular, symlinks, names not UTF-8) are given whole. Mixed in
+    one folder and across parts of any size, each row is what that file is."""
+    from docbatch.plan import inventory as inventory_module
+
+    monkeypatch.setattr(inventory_module, "ROWS_PER_PART", part_rows)
+    root = _write(
+        tmp_path / "root",
+        {"a.md": "x", "b.empty.md": "", "c.big.rst": "y" * 50, "d.png.txt": "t", "e.jpg": "j", ".f.md": "h"},
+    )
+    _write(root, {"g/h.rst": "r", "g/i.html.en": "<p>x</p>", "gz.md": "z"})
+    os.mkfifo(root / "fifo.md")
+    (root / "link.md").symlink_to(root / "a.md")
+    (root / "out.md").symlink_to(tmp_path / "elsewhere.md")
+    (tmp_path / "elsewhere.md").write_text("x")
+    (root / "gone.md").symlink_to(root / "nothing.md")
+    (root / "g-link").symlink_to(root / "g")
+    os.close(os.open(os.path.join(os.fsencode(root), b"bad\xff.md"), os.O_CREAT | os.O_WRONLY, 0o644))
+
+    rows = {
+        row["doc_id"]: row
+        for row in scan(root, "*", max_file_size=10, format_map={"jpg": "text"}).iter_rows(named=True)
+    }
+    real = os.path.realpath(root)
+    expected = {
+        ".f.md": ("markdown", "skipped", "hidden"),
+        "a.md": ("markdown", "", None),
+        "b.empty.md": ("markdown", "invalid", "empty file"),
+        "bad\\xff.md": (None, "invalid", "file name is not valid UTF-8"),
+        "c.big.rst": ("rst", "invalid", "file is 50 bytes, over max_file_size=10"),
+        "d.png.txt": ("text", "", None),
+        "e.jpg": ("text", "", None),
+        "fifo.md": ("markdown", "skipped", "FIFO"),
+        "g-link/": (None, "skipped", "not followed"),
+        "g/h.rst": ("rst", "", None),
+        "g/i.html.en": ("html", "", None),
+        "gone.md": ("markdown", "invalid", "dangling symlink"),
+        "gz.md": ("markdown", "", None),
+        "link.md": ("markdown", "", None),
+        "out.md": ("markdown", "invalid", "symlink points outside the root"),
+    }
+    assert list(rows) == sorted(expected)
+    for doc_id, (fmt, status, reason) in expected.items():
+        row = rows[doc_id]
+        assert (row["format"], row["status"]) == (fmt, status), doc_id
+        assert (row["reason"] is None) if reason is None else reason in row["reason"], (doc_id, row["reason"])
+    for doc_id in ("a.md", "c.big.rst", "g/h.rst", "link.md"):
+        assert rows[doc_id]["path"] == os.path.join(real, doc_id)
+        assert rows[doc_id]["size"] == os.path.getsize(os.path.join(real, doc_id))
+    assert rows["a.md"]["mtime_ns"] == os.stat(root / "a.md").st_mtime_ns

@@ -29,7 +29,8 @@ import errno
 import logging
 import os
 import stat as stat_module
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from operator import itemgetter
 from pathlib import Path
 
 import polars as pl
@@ -112,23 +113,7 @@ def walk_tree(
         raise RootError(f"cannot list directory {root}: {exc.strerror or exc}") from None
 
     walk = _Walk(rules, max_file_size, real_root, format_map, sink)
-    # depth first, each folder's entries in the order of their paths (a folder's as
-    # "name/"), so that the rows come out sorted by doc_id and no sort of the whole tree
-    # (a second copy of it) is needed
-    stack = [_listing(walk, real_root, "")]
-    while stack:
-        step = next(stack[-1], None)
-        if step is None:
-            stack.pop()
-            continue
-        entry, rel, directory = step
-        if not _is_utf8(rel):
-            safe = os.fsencode(rel).decode("utf-8", "backslashreplace")
-            walk.add(safe, "", None, "invalid", "file name is not valid UTF-8")
-            continue
-        into = walk.visit(entry, rel, directory)
-        if into:
-            stack.append(_listing(walk, entry.path, rel))
+    walk.walk()
     return walk
 
 
@@ -138,28 +123,6 @@ def warn_unmatched(notes: list[str], unmatched: list[str] | None) -> None:
         log.warning("%s", note)
     if unmatched is not None:
         unmatched.extend(notes)
-
-
-def _listing(walk: _Walk, directory: str, rel_dir: str) -> Iterator[tuple[os.DirEntry[str], str, str]]:
-    """The entries of ``directory`` (``rel_dir`` under the root) in the order of their
-    paths, each with its path under the root and its folder; a folder that cannot be
-    listed is an invalid row instead."""
-    try:
-        entries = list(os.scandir(directory))
-    except OSError as exc:
-        walk.add(rel_dir + "/", directory, None, "invalid", f"cannot list directory: {exc}")
-        return iter(())
-    prefix = rel_dir + "/" if rel_dir else ""
-    keyed = [(entry.name + "/" if _is_folder(entry) else entry.name, entry) for entry in entries]
-    keyed.sort(key=lambda pair: pair[0])
-    return ((entry, prefix + entry.name, directory) for _, entry in keyed)
-
-
-def _is_folder(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=True)
-    except OSError:
-        return False
 
 
 def scan_listed(
@@ -213,17 +176,35 @@ def scan_listed(
 FORMAT_ENDINGS_KEPT = 4096
 """File name endings whose format the walk keeps (names with version numbers have many)."""
 
-ROWS_PER_PART = 8192
+ROWS_PER_PART = 16_384
 """Rows of the walk kept as Python objects before they become a part of the frame: a
 tree's paths as Python strings take about 1 KB a file, its frame a tenth of that."""
+
+_PLAIN_FILE, _FOLDER, _OTHER, _NOT_UTF8 = range(4)
+"""What a folder's entry is to the walk: a regular file (not a symlink), a folder (not a
+symlink), anything else (a symlink, a FIFO, ...: looked at by ``_Walk.visit``), or a name
+that is not valid UTF-8."""
+
+_ENDING = r"(\.[^/]*)$"
+"""A doc id's file name from its first dot (``guide.en.md`` -> ``.en.md``): the first dot
+with no ``/`` after it (the expression finds the leftmost)."""
+
+Listing = list[tuple[str, int, os.DirEntry[str]]]
+"""A folder's entries in the order of their paths: the key they sort by (a folder's name
+with a ``/``), what they are (``_PLAIN_FILE``, ...) and the entry."""
 
 
 class _Walk:
     """The rows of one inventory, and the paths that exclusions left out.
 
-    The rows are gathered as lists and made into a frame every ``ROWS_PER_PART`` rows (a
-    part), so that the walk holds the Python objects of one part at a time; each part goes
-    to ``sink`` when there is one, else is kept."""
+    Depth first, each folder's entries in the order of their paths (a folder's as
+    ``name/``), so that the rows come out sorted by doc_id and no sort of the whole tree (a
+    second copy of it) is needed. A plain file costs the walk its name, its ``stat`` and
+    three list appends: its path, format, status and reason are computed a part at a time
+    by polars (``_flush``); the few other rows (hidden, skipped, invalid) are given whole
+    (``add``). The rows are made into a frame every ``ROWS_PER_PART`` rows (a part), so
+    that the walk holds the Python objects of one part at a time; each part goes to
+    ``sink`` when there is one, else is kept."""
 
     def __init__(
         self,
@@ -247,8 +228,86 @@ class _Walk:
         self._unmatched: list[list[str]] = []  # the notes of each part
 
     def _new_rows(self) -> None:
-        self.rows: dict[str, list[object]] = {name: [] for name in INVENTORY}
-        self._columns = tuple(self.rows.values())
+        self._ids: list[str] = []
+        self._sizes: list[int | None] = []
+        self._mtimes: list[int | None] = []
+        self._given: dict[int, tuple[str, str | None, str, str | None]] = {}
+        """The path, format, status and reason of the rows not computed, by row."""
+
+    def walk(self) -> None:
+        """Walk the tree from the root (see the class)."""
+        rules, take, hidden_too, part_rows = self.rules, self.take, self.hidden_too, ROWS_PER_PART
+        first = self._listing(self.real_root, "")
+        stack: list[tuple[Listing, list[int], str, str]] = [(first, [0], self.real_root, "")]
+        while stack:
+            # the lists of the part being gathered (``add`` and ``_flush`` start new ones)
+            ids, sizes, mtimes = self._ids, self._sizes, self._mtimes
+            items, at, directory, prefix = stack[-1]
+            i = at[0]
+            while i < len(items):
+                key, kind, entry = items[i]
+                i += 1
+                if kind == _PLAIN_FILE:
+                    rel = prefix + key
+                    if not take(rel):
+                        if rules.excluded(rel):
+                            self.excluded.append(rel)
+                        continue
+                    if key[0] == "." and not hidden_too:
+                        self.add(rel, entry.path, self.format_of(key), "skipped", HIDDEN)
+                        ids, sizes, mtimes = self._ids, self._sizes, self._mtimes
+                        continue
+                    try:
+                        st = entry.stat()
+                    except OSError as exc:
+                        problem = _stat_problem(exc.errno, exc.strerror or str(exc), False)
+                        self.add(rel, entry.path, self.format_of(key), "invalid", problem)
+                        ids, sizes, mtimes = self._ids, self._sizes, self._mtimes
+                        continue
+                    ids.append(rel)
+                    sizes.append(st.st_size)
+                    mtimes.append(st.st_mtime_ns)
+                    if len(ids) >= part_rows:
+                        self._flush()
+                        ids, sizes, mtimes = self._ids, self._sizes, self._mtimes
+                    continue
+                if kind == _NOT_UTF8:
+                    safe = os.fsencode(prefix + entry.name).decode("utf-8", "backslashreplace")
+                    self.add(safe, "", None, "invalid", "file name is not valid UTF-8")
+                    into = False
+                elif kind == _FOLDER:
+                    into = self._into(entry, prefix + entry.name, directory)
+                else:
+                    into = self.visit(entry, prefix + entry.name, directory)
+                ids, sizes, mtimes = self._ids, self._sizes, self._mtimes
+                if into:
+                    at[0] = i
+                    rel = prefix + entry.name
+                    stack.append((self._listing(entry.path, rel), [0], entry.path, rel + "/"))
+                    break
+            else:
+                stack.pop()
+
+    def _listing(self, directory: str, rel_dir: str) -> Listing:
+        """The entries of ``directory`` (``rel_dir`` under the root) in the order of their
+        paths; a folder that cannot be listed is an invalid row instead."""
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            self.add(rel_dir + "/", directory, None, "invalid", f"cannot list directory: {exc}")
+            return []
+        try:
+            items: Listing = [
+                (entry.name, _PLAIN_FILE, entry) if entry.is_file(follow_symlinks=False) else _other(entry)
+                for entry in entries
+            ]
+        except OSError:  # the kind of an entry unknown, and its lstat failed
+            items = [_item(entry) for entry in entries]
+        if not _is_utf8("".join(key for key, _, _ in items)):
+            items = [(key, kind if _is_utf8(key) else _NOT_UTF8, entry) for key, kind, entry in items]
+        items.sort(key=itemgetter(0))
+        return items
 
     def frame(self) -> pl.DataFrame:
         """Every row of the walk kept, in the order they were found (its parts as chunks:
@@ -268,9 +327,9 @@ class _Walk:
         return [named[note] for note in blank if all(note in found for found in self._unmatched)]
 
     def _flush(self) -> None:
-        if not self.rows["doc_id"]:
+        if not self._ids:
             return
-        part = pl.DataFrame(self.rows, schema=INVENTORY)
+        part = self._part()
         self._new_rows()
         self._unmatched.append(self.rules.unmatched(part["doc_id"].to_list(), self.excluded, ""))
         if self._sink is not None:
@@ -278,9 +337,67 @@ class _Walk:
         else:
             self._parts.append(part)
 
+    def _part(self) -> pl.DataFrame:
+        """The rows gathered so far as an inventory frame: a plain file's path, format,
+        status and reason computed from its doc id and size, the given rows' as given."""
+        rows = pl.DataFrame(
+            {"doc_id": self._ids, "size": self._sizes, "mtime_ns": self._mtimes},
+            schema={name: INVENTORY[name] for name in ("doc_id", "size", "mtime_ns")},
+        )
+        endings = rows["doc_id"].str.extract(_ENDING, 1).fill_null("")
+        formats = {ending: self._ending_format(ending) for ending in endings.unique().to_list()}
+        size, fmt = pl.col("size"), pl.col("format")
+        too_large = f"file is {{}} bytes, over max_file_size={self.max_file_size}"
+        reason = (
+            pl.when(fmt.is_null())
+            .then(pl.lit(_unsupported()))
+            .when(size == 0)
+            .then(pl.lit("empty file"))
+            .when(size > self.max_file_size)
+            .then(pl.format(too_large, size))
+        )
+        base = self.real_root if self.real_root.endswith(os.sep) else self.real_root + os.sep
+        on_disk = (
+            pl.col("doc_id") if os.sep == "/" else pl.col("doc_id").str.replace_all("/", os.sep, literal=True)
+        )
+        part = (
+            rows.lazy()
+            .with_columns(
+                path=pl.lit(base) + on_disk,
+                format=pl.lit(endings).replace_strict(formats, return_dtype=pl.Utf8),
+            )
+            .with_columns(reason=reason)
+            .select(
+                *(pl.col(name) for name in ("doc_id", "path", "format", "size", "mtime_ns")),
+                status=pl.when(pl.col("reason").is_null()).then(pl.lit("")).otherwise(pl.lit("invalid")),
+                reason=pl.col("reason").cast(pl.Utf8),
+            )
+            .collect()
+        )
+        if not self._given:
+            return part
+        rows_given = list(self._given)
+        given = list(zip(*self._given.values(), strict=True))
+        return part.with_columns(
+            part[name].scatter(rows_given, pl.Series(values, dtype=pl.Utf8))
+            for name, values in zip(("path", "format", "status", "reason"), given, strict=True)
+        )
+
+    def _into(self, entry: os.DirEntry[str], rel: str, directory: str) -> bool:
+        """Whether to walk into the folder ``entry`` (not a symlink); a hidden one the
+        patterns could select from gets a row instead."""
+        rules = self.rules
+        if not rules.recursive or entry.name == NEVER_WALKED:
+            return False
+        if entry.name.startswith(".") and not rules.include_hidden:
+            if rules.could_hold(rel):
+                self.add(rel + "/", entry.path, None, "skipped", HIDDEN)
+            return False
+        return True
+
     def visit(self, entry: os.DirEntry[str], rel: str, directory: str) -> bool:
-        """One entry of folder ``directory`` (a real path: folder symlinks are not followed);
-        True when it is a folder to walk into."""
+        """One entry of folder ``directory`` (a real path: folder symlinks are not followed)
+        that is neither a plain file nor a plain folder; True when it is a folder to walk into."""
         rules = self.rules
         name = entry.name
         try:
@@ -289,16 +406,18 @@ class _Walk:
         except OSError:
             is_link, is_dir = True, False
         if is_dir:
+            if not is_link:
+                return self._into(entry, rel, directory)
             if not rules.recursive or name == NEVER_WALKED:
                 return False
-            if is_link:
-                reason = _folder_link_reason(entry.path, directory, self.real_root)
-            elif name.startswith(".") and not rules.include_hidden:
-                reason = HIDDEN
-            else:
-                return True
             if rules.could_hold(rel):
-                self.add(rel + "/", entry.path, None, "skipped", reason)
+                self.add(
+                    rel + "/",
+                    entry.path,
+                    None,
+                    "skipped",
+                    _folder_link_reason(entry.path, directory, self.real_root),
+                )
             return False
         if not self.take(rel):
             if rules.excluded(rel):
@@ -307,23 +426,7 @@ class _Walk:
         if name[0] == "." and not self.hidden_too:
             self.add(rel, entry.path, self.format_of(name), "skipped", HIDDEN)
             return False
-        if is_link:
-            self.file(rel, entry.path, name, is_link, entry)
-            return False
-        # a plain file (every file but a few): what ``file`` does, without its call
-        fmt = self.format_of(name)
-        try:
-            st = entry.stat()
-        except OSError as exc:
-            self.add(
-                rel, entry.path, fmt, "invalid", _stat_problem(exc.errno, exc.strerror or str(exc), False)
-            )
-            return False
-        if stat_module.S_ISREG(st.st_mode):
-            invalid = _invalid_reason(fmt, st.st_size, self.max_file_size)
-            self.add(rel, entry.path, fmt, "invalid" if invalid else "", invalid, st.st_size, st.st_mtime_ns)
-        else:  # a FIFO, socket or device: never opened
-            self.add(rel, entry.path, fmt, "skipped", not_regular_reason(st.st_mode))
+        self.file(rel, entry.path, name, is_link, entry)
         return False
 
     def file(self, rel: str, path: str, name: str, is_link: bool, entry: os.DirEntry[str] | None) -> None:
@@ -358,27 +461,52 @@ class _Walk:
         size: int | None = None,
         mtime_ns: int | None = None,
     ) -> None:
-        ids, paths, formats, sizes, mtimes, statuses, reasons = self._columns
-        ids.append(doc_id)
-        paths.append(path)
-        formats.append(fmt)
-        sizes.append(size)
-        mtimes.append(mtime_ns)
-        statuses.append(status)
-        reasons.append(reason)
-        if len(ids) >= ROWS_PER_PART:
+        """A row given whole (not computed from its doc id and size as a plain file's)."""
+        self._given[len(self._ids)] = (path, fmt, status, reason)
+        self._ids.append(doc_id)
+        self._sizes.append(size)
+        self._mtimes.append(mtime_ns)
+        if len(self._ids) >= ROWS_PER_PART:
             self._flush()
 
     def format_of(self, name: str) -> str | None:
         """``detect_format`` of a file name, looked up once for each ending (from the first dot)."""
-        ending = name[name.find(".") :] if "." in name else ""
+        return self._ending_format(name[name.find(".") :] if "." in name else "")
+
+    def _ending_format(self, ending: str) -> str | None:
         try:
             return self._format_of_ending[ending]
         except KeyError:
             if len(self._format_of_ending) >= FORMAT_ENDINGS_KEPT:
                 self._format_of_ending.clear()
-            fmt = self._format_of_ending[ending] = detect_format(name, self.formats)
+            fmt = self._format_of_ending[ending] = detect_format(ending, self.formats)
             return fmt
+
+
+def _other(entry: os.DirEntry[str]) -> tuple[str, int, os.DirEntry[str]]:
+    """The listing item of an entry that is not a plain file."""
+    if entry.is_dir(follow_symlinks=False):
+        return (entry.name + "/", _FOLDER, entry)
+    return (entry.name + "/" if _is_folder(entry) else entry.name, _OTHER, entry)
+
+
+def _item(entry: os.DirEntry[str]) -> tuple[str, int, os.DirEntry[str]]:
+    """The listing item of any entry, one that cannot be looked at as ``_OTHER``."""
+    try:
+        return (entry.name, _PLAIN_FILE, entry) if entry.is_file(follow_symlinks=False) else _other(entry)
+    except OSError:
+        return (entry.name, _OTHER, entry)
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=True)
+    except OSError:
+        return False
+
+
+def _unsupported() -> str:
+    return f"unsupported format (supported: {', '.join(supported_formats())})"
 
 
 def _folder_link_reason(link: str, parent: str, real_root: str) -> str:
@@ -413,7 +541,7 @@ def _stat_problem(code: int | None, text: str, is_link: bool) -> str:
 
 def _invalid_reason(fmt: str | None, size: int, max_file_size: int) -> str | None:
     if fmt is None:
-        return f"unsupported format (supported: {', '.join(supported_formats())})"
+        return _unsupported()
     if size == 0:
         return "empty file"
     if size > max_file_size:
