@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from docbatch.state.labels import LabelTable
+from docbatch.state.labels import UNKNOWN, LabelTable
 from docbatch.work.labels import LABELS, refs_fingerprint
 
 BASE = "fp"
@@ -105,3 +105,43 @@ def test_a_damaged_part_is_left_out_with_a_warning(tmp_path: Path, caplog: objec
     (table.parts_dir / "part-000009.parquet").write_bytes(b"not parquet")
     assert table.title_pairs().rows() == [("x", "New X"), ("y", "Y of c")]
     assert "cannot be read" in caplog.text  # type: ignore[attr-defined]
+
+
+def _stored(*doc_ids: str, content_hash: str = "h") -> pl.DataFrame:
+    return pl.DataFrame(
+        {"doc_id": list(doc_ids), "content_hash": [content_hash] * len(doc_ids)},
+        schema={"doc_id": pl.Utf8, "content_hash": pl.Utf8},
+    )
+
+
+@pytest.mark.parametrize("in_order", [False, True], ids=["rows in parts", "rows sorted"])
+def test_expected_reads_the_rows_of_the_range_asked_for_with_the_titles_of_the_whole_table(
+    tmp_path: Path, in_order: bool
+) -> None:
+    table = _table(tmp_path)
+    if in_order:  # a table written in one go, in doc_id order
+        rows = table.rows.sort("doc_id")
+        table = LabelTable(tmp_path / "sorted" / "docs.parquet")
+        table.add(rows)
+        table.save()
+    assert table.rows["doc_id"].flags["SORTED_ASC"] is in_order
+    wanted = {
+        "b.rst": refs_fingerprint(BASE, ["x"], {"x": "New X"}),
+        "d.rst": refs_fingerprint(BASE, ["y"], {"y": "Y of c"}),
+        "e.rst": refs_fingerprint(BASE, ["nowhere"], {}),
+        "f.rst": BASE + UNKNOWN,  # no row
+    }
+    assert (
+        dict(table.expected(_stored("a.rst", "b.rst", "c.rst", "d.rst", "e.rst", "f.rst"), BASE).rows())
+        == wanted
+    )
+    # a part at a time: the rows of the range, titles defined in the other ranges
+    assert dict(table.expected(_stored("b.rst", "bb.rst"), BASE).rows()) == {"b.rst": wanted["b.rst"]}
+    assert dict(table.expected(_stored("d.rst"), BASE).rows()) == {"d.rst": wanted["d.rst"]}
+    assert dict(table.expected(_stored("e.rst", "f.rst"), BASE).rows()) == {
+        "e.rst": wanted["e.rst"],
+        "f.rst": BASE + UNKNOWN,
+    }
+    # read from other content than the row was
+    assert table.expected(_stored("d.rst", content_hash="other"), BASE).rows() == [("d.rst", BASE + UNKNOWN)]
+    assert table.expected(_stored(), BASE).height == 0

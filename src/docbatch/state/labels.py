@@ -26,7 +26,13 @@ import polars as pl
 
 from docbatch.plan.hashing import file_sha256
 from docbatch.state.atomic import sink_parquet, write_parquet
-from docbatch.work.labels import LABELS, TitleIndex, includes_fingerprint, refs_fingerprint, source_root
+from docbatch.work.labels import (
+    LABELS,
+    TitleIndex,
+    includes_fingerprint,
+    refs_fingerprints,
+    source_root,
+)
 
 log = logging.getLogger("docbatch")
 
@@ -91,7 +97,9 @@ class LabelTable:
             part = _read_rows(self._part_path(number))
             if part is not None:
                 frames.append(part)
-        return pl.concat(frames).unique("doc_id", keep="last", maintain_order=True)
+        rows = pl.concat(frames).unique("doc_id", keep="last", maintain_order=True)
+        # a table written in one go is in doc_id order: ranges of it are then slices
+        return rows.with_columns(pl.col("doc_id").set_sorted()) if rows["doc_id"].is_sorted() else rows
 
     def _part_path(self, number: int) -> Path:
         return self.parts_dir / f"part-{number:06d}.parquet"
@@ -242,9 +250,11 @@ class LabelTable:
         """The fingerprint each of the ``stored`` reStructuredText documents (``doc_id``,
         ``content_hash``) must have to be up to date with the table and with the files under
         ``root`` they include (read now), where it is not the format's ``fingerprint``:
-        ``doc_id`` and ``fingerprint`` rows."""
+        ``doc_id`` and ``fingerprint`` rows. Only the table's rows of the range of doc ids
+        ``stored`` spans are looked at (``_rows_within``)."""
+        rows = self._rows_within(stored["doc_id"])
         joined = stored.select("doc_id", "content_hash").join(
-            self.rows.select("doc_id", pl.col("content_hash").alias("_read"), "refs", "includes", "included"),
+            rows.select("doc_id", pl.col("content_hash").alias("_read"), "refs", "includes", "included"),
             on="doc_id",
             how="left",
         )
@@ -256,13 +266,33 @@ class LabelTable:
             & ((pl.col("refs").list.len() > 0) | (pl.col("includes").list.len().fill_null(0) > 0))
         )
         titles = self.titles_of(referring["refs"]) if referring.height else {}
-        hashes: dict[str, str | None] = {}
-        ids = [*unknown["doc_id"], *referring["doc_id"]]
-        prints = [fingerprint + UNKNOWN] * unknown.height + [
-            refs_fingerprint(fingerprint + _included(includes, root, hashes), refs, titles)
-            for refs, includes in referring.select("refs", "includes").iter_rows()
-        ]
-        return pl.DataFrame({"doc_id": ids, "fingerprint": prints}, schema=_EXPECTED)
+        starts = pl.repeat(fingerprint, referring.height, dtype=pl.Utf8, eager=True)
+        including = (referring["includes"].list.len().fill_null(0) > 0).arg_true()
+        if including.len():
+            hashes: dict[str, str | None] = {}
+            read = referring["includes"].gather(including).to_list()
+            starts = starts.scatter(
+                including, [fingerprint + _included(names, root, hashes) for names in read]
+            )
+        return pl.concat(
+            [
+                unknown.select("doc_id", pl.lit(fingerprint + UNKNOWN).alias("fingerprint")),
+                referring.select("doc_id", refs_fingerprints(starts, referring["refs"], titles)),
+            ]
+        ).cast(_EXPECTED)  # type: ignore[arg-type]
+
+    def _rows_within(self, doc_ids: pl.Series) -> pl.DataFrame:
+        """The table's rows from the least of ``doc_ids`` to the greatest: a slice of the rows
+        when they are sorted by doc_id (``_read`` marks them so), else those the range holds."""
+        rows = self.rows
+        if doc_ids.len() == 0:
+            return rows.clear()
+        low, high = str(doc_ids.min()), str(doc_ids.max())
+        column = rows["doc_id"]
+        if column.flags["SORTED_ASC"]:
+            start = int(column.search_sorted(low, side="left"))
+            return rows.slice(start, int(column.search_sorted(high, side="right")) - start)
+        return rows.filter((pl.col("doc_id") >= low) & (pl.col("doc_id") <= high))
 
     def stale(self, doc_ids: pl.Series, fingerprint: str, titles: pl.DataFrame | None = None) -> pl.Series:
         """Those of ``doc_ids`` whose row says they were stored under another fingerprint than
@@ -292,11 +322,8 @@ class LabelTable:
             ["doc_id", "fingerprint", "refs", "included"],
         ):
             named = _lookup(titles, batch["refs"])
-            wanted = [
-                refs_fingerprint(begin, refs or [], named)
-                for begin, refs in batch.select("start", "refs").iter_rows()
-            ]
-            stale.append(batch.filter(pl.col("fingerprint") != pl.Series(wanted, dtype=pl.Utf8))["doc_id"])
+            wanted = refs_fingerprints(batch["start"], batch["refs"], named)
+            stale.append(batch.filter(pl.col("fingerprint") != wanted)["doc_id"])
         # of every row, then of those asked for: a join of each batch with these hashed them all each time
         found = pl.concat(stale) if stale else pl.Series("doc_id", [], dtype=pl.Utf8)
         return found.filter(found.is_in(doc_ids.implode()))

@@ -76,6 +76,38 @@ def refs_fingerprint(fingerprint: str, refs: Iterable[str], table: Mapping[str, 
     return f"{fingerprint}+r{hashlib.blake2b(shown.encode(), digest_size=6).hexdigest()}"
 
 
+def refs_fingerprints(starts: pl.Series, refs: pl.Series, table: Mapping[str, str]) -> pl.Series:
+    """``refs_fingerprint`` of each row of ``starts`` (fingerprints) and ``refs`` (lists of
+    labels), the same values, worked out over the columns: each label's part of the digested
+    text is written once, and each distinct text is digested once.
+
+    >>> refs = pl.Series([["b", "a", "b"], [], ["é"]])
+    >>> got = refs_fingerprints(pl.Series(["f", "g", "h"]), refs, {"a": "A", "é": "É"})
+    >>> got.to_list() == [refs_fingerprint(s, r, {"a": "A", "é": "É"}) for s, r in zip("fgh", refs)]
+    True
+    """
+    frame = pl.DataFrame({"start": starts, "refs": refs}, schema={"start": pl.Utf8, "refs": pl.List(pl.Utf8)})
+    odd = frame["refs"].list.eval(pl.element().is_null()).list.any().fill_null(False)
+    if odd.any():  # a null label: as refs_fingerprint has it
+        done = [refs_fingerprint(s, r or [], table) for s, r in frame.select("start", "refs").iter_rows()]
+        return pl.Series("fingerprint", done, dtype=pl.Utf8)
+    names = frame["refs"].explode().drop_nulls().unique()
+    # json.dumps of the list of [name, title] pairs writes each pair as json.dumps of it
+    shown = {name: json.dumps([name, table.get(name)]) for name in names.to_list()}
+    pairs = pl.element().replace_strict(shown, return_dtype=pl.Utf8)
+    texts = frame.select(
+        pl.when(pl.col("refs").list.len() > 0).then(
+            "[" + pl.col("refs").list.unique().list.sort().list.eval(pairs).list.join(", ") + "]"
+        )
+    ).to_series()
+    distinct = texts.drop_nulls().unique()
+    digests = {
+        text: "+r" + hashlib.blake2b(text.encode(), digest_size=6).hexdigest() for text in distinct.to_list()
+    }
+    suffix = texts.replace_strict(digests, default="", return_dtype=pl.Utf8)
+    return (frame["start"] + suffix.fill_null("")).alias("fingerprint")
+
+
 @dataclass(frozen=True)
 class TitleIndex:
     """A source's section titles and the labels each document refers to, as frames, from
@@ -122,4 +154,11 @@ class TitleIndex:
         return dict(zip(pairs["label"].to_list(), pairs["title"].to_list(), strict=True))
 
 
-__all__ = ["LABELS", "TitleIndex", "includes_fingerprint", "refs_fingerprint", "source_root"]
+__all__ = [
+    "LABELS",
+    "TitleIndex",
+    "includes_fingerprint",
+    "refs_fingerprint",
+    "refs_fingerprints",
+    "source_root",
+]
