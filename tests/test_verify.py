@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 from docbatch.cli import main
+from docbatch.errors import MassDeleteError
 from docbatch.sample import SAMPLE_MAX_FILE_SIZE, SAMPLE_PATTERN
 
 if TYPE_CHECKING:
@@ -211,3 +212,11 @@ def test_verify_reads_the_store_a_part_of_the_walk_at_a_time(
     assert all(rows < stored / 3 for _, _, rows in one_pass)
     assert one_pass[0][0] is None and one_pass[-1][1] is None
     assert all(before[1] == after[0] is not None for before, after in itertools.pairwise(one_pass))
+    # a repair counts the stored documents in scope across the parts (not the one under the
+    # folder the walk did not look into) for the share it may delete, and mends the rest
+    service.config.max_delete_share = 0.01
+    with pytest.raises(MassDeleteError, match=f"refusing to delete 3 of {stored - 1} stored documents"):
+        service.verify(repair=True)
+    service.config.max_delete_share = 0.5
+    assert service.verify(repair=True).equals(deep)
+    assert service.verify(deep=True).height == 0
