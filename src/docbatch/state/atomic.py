@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from polars._typing import ParquetCompression
 
 
 def _replace(tmp: Path, path: Path, fsync: bool) -> None:
@@ -46,11 +49,16 @@ SINK_ROWS_PER_GROUP = 16_384
 (with polars' default, 512² rows, streaming a million outcome rows held 60 MB)."""
 
 
-def sink_parquet(frame: pl.LazyFrame, path: Path, *, fsync: bool = True) -> None:
-    """Stream the rows of ``frame`` to ``path`` atomically (never all in memory at once)."""
+def sink_parquet(
+    frame: pl.LazyFrame, path: Path, *, fsync: bool = True, compression: ParquetCompression = "zstd"
+) -> None:
+    """Stream the rows of ``frame`` to ``path`` atomically (never all in memory at once),
+    with ``compression`` (polars' default: zstd)."""
     tmp = temp_name(path)
     try:
-        frame.sink_parquet(tmp, engine="streaming", row_group_size=SINK_ROWS_PER_GROUP)
+        frame.sink_parquet(
+            tmp, engine="streaming", row_group_size=SINK_ROWS_PER_GROUP, compression=compression
+        )
         _replace(tmp, path, fsync)
     finally:
         tmp.unlink(missing_ok=True)
