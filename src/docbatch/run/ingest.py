@@ -15,13 +15,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from docbatch.plan.fingerprint import parser_fingerprints
 from docbatch.plan.git import GitRepo
 from docbatch.result import IngestResult
 from docbatch.run.call import IngestCall
 from docbatch.run.closing import close_call
-from docbatch.run.kept import change_mark
-from docbatch.run.preparation import prepare
+from docbatch.run.kept import RunInventory, change_mark
+from docbatch.run.preparation import PreparedRun, prepare
 from docbatch.run.request import IngestRequest
 from docbatch.run.templates import html_options
 from docbatch.state.checkpoint import legacy_problems
@@ -69,6 +71,7 @@ def ingest(
             labels=LabelTable.load(state_dir, source) if "rst" not in call.parsers else None,
         )
         lock.note(run_id=run.run_id)
+        first_part = run.next_part
         if request.progress_file is not None:
             run = replace(run, problems=[*run.problems, *legacy_problems(request.progress_file)])
         if request.sync_deletions:
@@ -99,8 +102,24 @@ def ingest(
             report_path=report_path,
             elapsed_s=time.perf_counter() - clock0,
         )
+        if call.run_inventory.holds(run.run_id):
+            keep_carried(call.run_inventory, run, first_part)
         clear_plans(state_dir, run.source, keep=call.run_inventory.folders())
         return result
+
+
+def keep_carried(kept: RunInventory, run: PreparedRun, first_part: int) -> None:
+    """Keep what the run's next call carries over: this call's, with the rows of the parts
+    it wrote (from ``first_part`` on; their files are the kept inventory's, unchanged, or
+    the inventory is not kept), read back once here rather than all parts in every call."""
+    parts = [path for path in run.checkpoint.parts_of(run.run_id) if _number(path) >= first_part]
+    new = run.checkpoint.read_parts(parts)
+    rows = pl.concat([run.carried.join(new.select("doc_id"), on="doc_id", how="anti"), new])
+    kept.keep_carried(run.run_id, run.checkpoint.signature(run.run_id), rows.sort("doc_id"))
+
+
+def _number(part: Path) -> int:
+    return int(part.stem.rsplit("-", 1)[1])
 
 
 def compact_index(store: object, written: int) -> None:

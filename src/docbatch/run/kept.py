@@ -6,6 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
+from docbatch.formats.html import HtmlOptions
 from docbatch.plan.inventory_parts import InventoryParts
 from docbatch.state.plan_rows import PlanRows
 from docbatch.store.base import ChangeMarker, DocumentStore
@@ -29,23 +32,66 @@ class RunInventory:
     as it was when the call ended, and a continuing call reuses it only when the store
     gives the same mark: nothing was committed to it since, by this run or anyone else.
     Files the run has done since the plan are its checkpoint's, not the plan's.
+
+    Reading the run's checkpoint back (the outcome rows of every file it has done) and
+    sampling the source's site template again in each call grew with the run too. The
+    rows the next call carries over are kept with the names, sizes and modification times
+    of the checkpoint parts they came from: the next call reads them again only when the
+    parts on disk are not those (another process continued the run meanwhile). The site
+    template found from the kept inventory's sample is kept with it.
     """
 
     def __init__(self) -> None:
         self._kept: tuple[str, tuple[Any, ...], InventoryParts] | None = None
         self._plan: tuple[tuple[Any, ...], PlanRows, int] | None = None
         self._mark: object = None
+        self._html: tuple[InventoryParts, HtmlOptions, HtmlOptions] | None = None
+        self._carried: tuple[str, tuple[tuple[str, int, int], ...], pl.DataFrame] | None = None
 
     def get(self, run_id: str, key: tuple[Any, ...]) -> InventoryParts | None:
         """The kept inventory of run ``run_id`` taken with settings ``key``, if any."""
         if self._kept is None or self._kept[:2] != (run_id, key):
             return None
+        if not all(path.is_file() for path in self._kept[2].files):  # another process cleared them
+            self.drop()
+            return None
         return self._kept[2]
+
+    def html(self, inventory: InventoryParts, options: HtmlOptions) -> HtmlOptions | None:
+        """``options`` with the site template ``inventory``'s sample gave, if kept."""
+        if self._html is None or self._html[0] is not inventory or self._html[1] != options:
+            return None
+        return self._html[2]
+
+    def keep_html(self, inventory: InventoryParts, options: HtmlOptions, found: HtmlOptions) -> None:
+        """Keep ``options`` with the template ``inventory``'s sample gave (``found``)."""
+        self._html = (inventory, options, found)
+
+    def carried(self, run_id: str, signature: tuple[tuple[str, int, int], ...]) -> pl.DataFrame | None:
+        """The outcome rows run ``run_id``'s next call carries over, if its checkpoint parts
+        are still the ones with ``signature`` (``Checkpoint.signature``)."""
+        if self._kept is None or self._carried is None or self._carried[:2] != (run_id, signature):
+            return None
+        return self._carried[2]
+
+    def keep_carried(
+        self, run_id: str, signature: tuple[tuple[str, int, int], ...], rows: pl.DataFrame
+    ) -> None:
+        """Keep the rows run ``run_id``'s next call carries over, read from the parts of
+        ``signature``."""
+        self._carried = (run_id, signature, rows)
+
+    def holds(self, run_id: str) -> bool:
+        """Whether the inventory of run ``run_id`` is kept for its next call."""
+        return self._kept is not None and self._kept[0] == run_id
 
     def plan(self, key: tuple[Any, ...], mark: object) -> tuple[PlanRows, int] | None:
         """The kept plan (and its count of stored documents in scope) made with planning
         settings ``key``, if the store's change mark is still ``mark``."""
         if self._plan is None or mark is None or self._plan[0] != key or mark != self._mark:
+            return None
+        if not all(path.is_file() for path in self._plan[1].files):
+            self._plan = None
             return None
         return self._plan[1], self._plan[2]
 
@@ -58,6 +104,8 @@ class RunInventory:
     ) -> None:
         """Keep run ``run_id``'s inventory and its plan (planning settings, plan, count of
         stored documents in scope) for the next call; ``settle`` then dates the plan."""
+        if self._kept is None or self._kept[:2] != (run_id, key):
+            self._carried = None
         self._kept = (run_id, key, inventory)
         self._plan = plan
         self._mark = None
@@ -83,6 +131,8 @@ class RunInventory:
         """Walk the tree and plan again in the next call."""
         self._kept = None
         self._plan = None
+        self._html = None
+        self._carried = None
 
 
 def change_mark(store: DocumentStore) -> object:

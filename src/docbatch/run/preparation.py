@@ -217,16 +217,30 @@ def prepare(
             format_map=cfg.format_map,
         )
     if html is not None:
-        html = source_options(inventory.lazy(), state_dir, source, html)
+        found = kept.html(inventory, html) if kept is not None else None
+        if found is None:
+            found = source_options(inventory.lazy(), state_dir, source, html)
+            if kept is not None:
+                kept.keep_html(inventory, html, found)
+        html = found
         fingerprints = with_template(fingerprints, html)
     checkpoint.prepare()
-    run_id, loaded, forced = open_run(checkpoint, continued)
+    known = None
+    forced: bool | None
+    if kept is not None and inventory_kept and continued is not None:
+        known = kept.carried(str(continued["run_id"]), checkpoint.signature(str(continued["run_id"])))
+    if known is not None and continued is not None:  # the rows its previous call left: not read again
+        run_id, forced = str(continued["run_id"]), bool(continued.get("force"))
+        loaded = LoadedCheckpoint(known, [], checkpoint.compact_known(run_id, known))
+    else:
+        run_id, loaded, forced = open_run(checkpoint, continued)
     resumed = forced is not None
     force = request.force or bool(forced)  # a forced run stays forced for the files it has left
     plan_key = (force, tuple(sorted(fingerprints.items())))
     reused = kept.plan(plan_key, change_mark(store)) if kept is not None and inventory_kept else None
     clear_plans(state_dir, source, keep={folder, *(kept.folders() if kept is not None else ())})
-    carried = carried_over(loaded.outcomes, inventory.lazy())
+    # kept rows were carried over from the same inventory, which the run still holds
+    carried = known if known is not None else carried_over(loaded.outcomes, inventory.lazy())
     lost = 0
     if reused is not None:
         planned, stored_in_scope = reused

@@ -124,6 +124,44 @@ class Checkpoint:
             self._compact(run_id, highest, outcomes, read)
         return LoadedCheckpoint(outcomes, problems, highest + 1)
 
+    def parts_of(self, run_id: str) -> list[Path]:
+        """The parts of ``run_id`` on disk, in the order of their numbers."""
+        return [
+            path
+            for path in sorted(self.parts_dir.glob("part-*.parquet"))
+            if (match := _PART.match(path.name)) is not None and match["run"] == run_id
+        ]
+
+    def signature(self, run_id: str) -> tuple[tuple[str, int, int], ...]:
+        """The names, sizes and modification times of ``run_id``'s parts: what a call that
+        knows their rows checks before it skips reading them again."""
+        found = []
+        for path in self.parts_of(run_id):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            found.append((path.name, stat.st_size, stat.st_mtime_ns))
+        return tuple(found)
+
+    def read_parts(self, parts: list[Path]) -> pl.DataFrame:
+        """The latest row of each file in ``parts`` (written by this process, so trusted)."""
+        if not parts:
+            return pl.DataFrame(schema=OUTCOMES)
+        rows = pl.concat([conform(pl.read_parquet(path), OUTCOMES) for path in parts])
+        return rows.unique("doc_id", keep="last", maintain_order=True)
+
+    def compact_known(self, run_id: str, outcomes: pl.DataFrame) -> int:
+        """Merge ``run_id``'s parts into one holding ``outcomes`` (their latest rows, known
+        without reading them) when there are more than ``COMPACT_AFTER_PARTS``. Returns the
+        number of the next part."""
+        parts = self.parts_of(run_id)
+        highest = max((int(m["n"]) for p in parts if (m := _PART.match(p.name))), default=-1)
+        if len(parts) > COMPACT_AFTER_PARTS:
+            highest += 1
+            self._compact(run_id, highest, outcomes, parts)
+        return highest + 1
+
     def _compact(self, run_id: str, number: int, outcomes: pl.DataFrame, parts: list[Path]) -> None:
         """Replace ``parts`` by one part ``number`` holding their latest rows. The merged part
         is in place before any old one goes, and rows repeated after a crash in between

@@ -1,0 +1,143 @@
+"""A run in calls keeps what its next call would read again: the rows its checkpoint
+carries over and the site template of its inventory. What each call reports is the same
+as when every call reads them back, and a run whose state changed underneath (another
+process continued it, or the process died between calls) is read back from disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+import pytest
+
+from docbatch import BatchIngestService, IngestResult
+from docbatch.sample import SAMPLE_PATTERN as ALL
+from docbatch.state.checkpoint import Checkpoint
+
+if TYPE_CHECKING:
+    from tests.conftest import MakeService
+
+COLUMNS = ["doc_id", "status", "content_hash", "n_passages", "format", "size"]
+
+
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The runs whose checkpoint is read back from its parts from now on."""
+    seen: list[str] = []
+    real = Checkpoint.load
+
+    def counted(self: Checkpoint, run_id: str):  # type: ignore[no-untyped-def]  # noqa: ANN202
+        seen.append(run_id)
+        return real(self, run_id)
+
+    monkeypatch.setattr(Checkpoint, "load", counted)
+    return seen
+
+
+@pytest.fixture
+def samples(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The sources whose site template sample is taken from now on."""
+    from docbatch.run.templates import source_options as real
+
+    seen: list[str] = []
+
+    def counted(inventory, state_dir, source, options, **kwargs):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN003, ANN202
+        seen.append(source)
+        return real(inventory, state_dir, source, options, **kwargs)
+
+    monkeypatch.setattr("docbatch.run.preparation.source_options", counted)
+    return seen
+
+
+def _until_done(service: BatchIngestService, tree: Path, limit: int) -> list[IngestResult]:
+    results = [service.ingest_batch(tree, pattern=ALL, limit=limit, executor="serial")]
+    while results[-1].pending and len(results) < 40:
+        results.append(service.ingest_batch(tree, pattern=ALL, limit=limit, executor="serial"))
+    assert results[-1].pending == 0
+    return results
+
+
+def _rows(result: IngestResult) -> pl.DataFrame:
+    return result.outcomes.select(COLUMNS).sort("doc_id")
+
+
+def test_the_calls_of_one_run_read_its_checkpoint_and_sample_its_template_once(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService, loads: list[str], samples: list[str]
+) -> None:
+    service = make_service("calls/s.db", chunk_processing_size=2, progress_save_interval=1)
+    results = _until_done(service, sample_tree, 3)
+    assert len(results) > 5
+    assert loads == [] and len(samples) == 1  # a new run loads nothing; the template once
+    one = make_service("one/s.db").ingest_batch(sample_tree, pattern=ALL, executor="serial")
+    assert _rows(results[-1]).equals(_rows(one))
+    assert results[-1].counts == one.counts
+    # each call's rows: the files done so far as they were done, the others pending
+    done: dict[str, str] = {}
+    for result in results:
+        rows = dict(result.outcomes.select("doc_id", "status").iter_rows())
+        assert {doc: rows[doc] for doc in done} == done
+        done = {doc: status for doc, status in rows.items() if status != "pending"}
+
+
+def test_a_run_continued_elsewhere_between_calls_is_read_back_from_its_parts(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService, loads: list[str]
+) -> None:
+    service = make_service(chunk_processing_size=2, progress_save_interval=1)
+    first = service.ingest_batch(sample_tree, pattern=ALL, limit=4, executor="serial")
+    other = make_service()  # another process, on the same store and state folder
+    second = other.ingest_batch(sample_tree, pattern=ALL, limit=4, executor="serial")
+    other.close()
+    assert second.run_id == first.run_id and loads == [first.run_id]
+    third = service.ingest_batch(sample_tree, pattern=ALL, limit=4, executor="serial")
+    assert loads == [first.run_id, first.run_id]  # its parts are not the ones it knew
+    done_before = second.outcomes.filter(pl.col("status") != "pending").select("doc_id", "status")
+    assert (
+        done_before.join(third.outcomes, on="doc_id")
+        .filter(pl.col("status") != pl.col("status_right"))
+        .is_empty()
+    )
+    last = _until_done(service, sample_tree, 4)[-1]
+    assert last.run_id == first.run_id and last.outcomes["doc_id"].is_unique().all()
+    one = make_service("one/s.db").ingest_batch(sample_tree, pattern=ALL, executor="serial")
+    assert _rows(last).equals(_rows(one))
+
+
+SCRIPT = """
+import os, sys
+from docbatch import BatchConfig, BatchIngestService
+from docbatch.sample import SAMPLE_MAX_FILE_SIZE, SAMPLE_PATTERN
+config = BatchConfig(max_file_size=SAMPLE_MAX_FILE_SIZE, chunk_processing_size=2, progress_save_interval=1)
+service = BatchIngestService("s.db", config=config)
+result = service.ingest_batch("docs", SAMPLE_PATTERN, limit=3, executor="serial")
+if sys.argv[1] == "die":
+    result = service.ingest_batch("docs", SAMPLE_PATTERN, limit=3, executor="serial")
+    os._exit(9)  # killed between calls, as a SIGKILL would
+while result.pending:
+    result = service.ingest_batch("docs", SAMPLE_PATTERN, limit=3, executor="serial")
+print(result.run_id, result.total_files, result.pending)
+"""
+
+
+def test_a_process_killed_between_calls_is_resumed_by_the_next(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    sample_tree.rename(tmp_path / "docs")
+    killed = subprocess.run(
+        [sys.executable, "-c", SCRIPT, "die"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert killed.returncode == 9, killed.stderr
+    again = subprocess.run(
+        [sys.executable, "-c", SCRIPT, "live"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 0, again.stderr
+    run_id, total, pending = again.stdout.split()
+    assert pending == "0"
+    assert json.loads((tmp_path / "s.state" / "run.json").read_text())["calls"] > 3  # one run
+    outcomes = pl.read_parquet(tmp_path / "s.state" / "outcomes.parquet")
+    assert set(outcomes["run_id"]) == {run_id} and outcomes.height == int(total)
+    one = make_service("one/s.db").ingest_batch(tmp_path / "docs", pattern=ALL, executor="serial")
+    assert outcomes.select(COLUMNS).sort("doc_id").equals(_rows(one))
