@@ -208,3 +208,24 @@ def test_labels_the_scan_misses_are_resolved_at_the_end_of_the_call(
     service.ingest_batch(root, source="docs", executor="serial")
     assert "For details see Section X and nowhere-label." in _text(service, "b.rst")
     assert sorted(parsed) == ["Alpha", "Beta", "Beta", "Gamma"]
+
+
+def test_a_label_a_call_removes_is_gone_from_the_scan_of_that_call(
+    service: BatchIngestService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document of the call that no longer defines a label it defined before loses it
+    before parsing: a document of the same call referring to it is parsed once, with the
+    label unresolved (not with its old title, to be parsed again at the end)."""
+    root = _tree(tmp_path / "docs")
+    service.ingest_batch(root, source="docs", executor="serial")
+    assert "For details see Section X and nowhere-label." in _text(service, "b.rst")
+    parsed = _counting_parsers(monkeypatch)
+    for name, text in (("a.rst", "Alpha\n=====\n\nNo label any more.\n"), ("b.rst", B + "\nMore.\n")):
+        path = root / name
+        before = path.stat().st_mtime_ns
+        path.write_text(text)
+        os.utime(path, ns=(before + 10**9, before + 10**9))
+    again = service.ingest_batch(root, source="docs", executor="serial")
+    assert _statuses(again.outcomes) == {"a.rst": "succeeded", "b.rst": "succeeded", "c.rst": "skipped"}
+    assert "For details see x-label and nowhere-label." in _text(service, "b.rst")
+    assert sorted(parsed) == ["Alpha", "Beta"]

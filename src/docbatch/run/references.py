@@ -40,10 +40,13 @@ def with_labels(run: PreparedRun, options: ParseOptions) -> ParseOptions:
         return options
     removed = run.decided.filter(pl.col("status") == "deleted").select("doc_id")
 
-    def index(scanned: pl.DataFrame) -> TitleIndex:
-        if removed.height:
-            scanned = pl.concat([scanned, no_labels(removed)])
-        return table.index_with(scanned)
+    def index(found: pl.DataFrame) -> TitleIndex:
+        # the call's files the table has a row of and the scan found no label in lose their
+        # labels, as the removed files do (a first run's table has no row: no such file)
+        scanned = run.todo.lazy().filter(pl.col("format") == "rst").select("doc_id")
+        held = scanned.join(table.rows.lazy().select("doc_id"), on="doc_id", how="semi")
+        emptied = held.join(found.lazy().select("doc_id"), on="doc_id", how="anti").collect()
+        return table.index_with(pl.concat([found, no_labels(emptied), no_labels(removed)]))
 
     scan = LabelScan(run.todo, index)
     return replace(options, labels={}, title_index=None, label_scan=scan)

@@ -68,7 +68,8 @@ class LabelScan:
     """The rows of the plan to scan (those of reStructuredText files are): read when the
     scan is done, not held."""
     index: Callable[[pl.DataFrame], TitleIndex]
-    """The title index the workers parse with, given the ``SCANNED`` rows of ``plan``."""
+    """The title index the workers parse with, given the ``SCANNED`` rows of the files of
+    ``plan`` that define or name labels (a file without a row has none)."""
 
     def found(
         self, options: ParseOptions, executor: Executor | None = None, in_flight: int = 1
@@ -80,8 +81,9 @@ class LabelScan:
 def scan_files(
     plan: Plan, options: ParseOptions, executor: Executor | None = None, in_flight: int = 1
 ) -> pl.DataFrame:
-    """``SCANNED`` rows of the reStructuredText files of ``plan`` (rows of the plan frame):
-    one per file, with empty lists for a file that defines no label. With an ``executor``,
+    """``SCANNED`` rows of the reStructuredText files of ``plan`` (rows of the plan frame)
+    that define or name labels: a file without a row has none (at a million files, a row of
+    empty lists for each of the others took 50 MB of the driver). With an ``executor``,
     ``SCAN_SLICE_FILES`` files a task, ``in_flight`` tasks at a time; a task that fails there
     (a worker died) is scanned in this process."""
     files = plan.lazy().filter(pl.col("format") == "rst").select("doc_id", "path")
@@ -99,9 +101,7 @@ def scan_files(
                 parts.append(_scanned(*pending.popleft(), options))
         while pending:
             parts.append(_scanned(*pending.popleft(), options))
-    defining = pl.concat(parts) if parts else pl.DataFrame(schema=SCANNED)
-    others = files.select("doc_id").join(defining.lazy().select("doc_id"), on="doc_id", how="anti")
-    return pl.concat([defining, no_labels(others.collect())])
+    return pl.concat(parts) if parts else pl.DataFrame(schema=SCANNED)
 
 
 def scan_slice(files: pl.DataFrame, options: ParseOptions) -> pl.DataFrame:
