@@ -141,3 +141,28 @@ def test_a_process_killed_between_calls_is_resumed_by_the_next(
     assert set(outcomes["run_id"]) == {run_id} and outcomes.height == int(total)
     one = make_service("one/s.db").ingest_batch(tmp_path / "docs", pattern=ALL, executor="serial")
     assert outcomes.select(COLUMNS).sort("doc_id").equals(_rows(one))
+
+
+def test_an_unchanged_re_run_reports_the_failures_planning_decided_and_only_those(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service(chunk_processing_size=4)
+    first = service.ingest_batch(sample_tree, pattern=ALL, executor="serial")
+    again = service.ingest_batch(sample_tree, pattern=ALL, executor="serial")
+    state = tmp_path / "s.state"
+    errors = json.loads((state / "batch_ingest_errors.json").read_text())
+    invalid = first.outcomes.filter(error_category="validation")["doc_id"].sort().to_list()
+    assert invalid and again.failures["doc_id"].sort().to_list() == invalid
+    assert sorted(error["doc_id"] for error in errors["errors"]) == invalid
+    report = pl.read_parquet(state / "outcomes.parquet")
+    assert report.height == first.total_files and set(report["status"]) == {"skipped", "failed"}
+    good = tmp_path / "good"
+    good.mkdir()
+    for i in range(3):
+        (good / f"{i}.md").write_text(f"# Page {i}\n\ntext\n")
+    clean = make_service("good/s.db")
+    clean.ingest_batch(good, pattern="*.md", executor="serial")
+    rerun = clean.ingest_batch(good, pattern="*.md", executor="serial")
+    assert rerun.skipped == 3 and rerun.failures.is_empty()
+    errors_now = json.loads((tmp_path / "good" / "s.state" / "batch_ingest_errors.json").read_text())
+    assert errors_now["errors"] == []

@@ -46,8 +46,9 @@ def close_call(
     for frame in known:
         for status, n in frame.statuses().items():
             counts[status] = counts.get(status, 0) + n
-    failures = pl.concat(
-        [frame.filter(pl.col("status") == "failed") for frame in known] + [output.tally.failures]
+    failures = pl.concat(  # a frame is read again only when it holds failed rows
+        [frame.filter(pl.col("status") == "failed") for frame in known if frame.statuses().get("failed")]
+        + [output.tally.failures]
     )
     state = "complete" if counts.get("pending", 0) == 0 else "running"
     timeline = run_timeline(run, output.timeline, state_dir)

@@ -50,14 +50,23 @@ SINK_ROWS_PER_GROUP = 16_384
 
 
 def sink_parquet(
-    frame: pl.LazyFrame, path: Path, *, fsync: bool = True, compression: ParquetCompression = "zstd"
+    frame: pl.LazyFrame,
+    path: Path,
+    *,
+    fsync: bool = True,
+    compression: ParquetCompression = "zstd",
+    compression_level: int | None = None,
 ) -> None:
     """Stream the rows of ``frame`` to ``path`` atomically (never all in memory at once),
-    with ``compression`` (polars' default: zstd)."""
+    with ``compression`` (polars' default: zstd) at ``compression_level`` (None: its own)."""
     tmp = temp_name(path)
     try:
         frame.sink_parquet(
-            tmp, engine="streaming", row_group_size=SINK_ROWS_PER_GROUP, compression=compression
+            tmp,
+            engine="streaming",
+            row_group_size=SINK_ROWS_PER_GROUP,
+            compression=compression,
+            compression_level=compression_level,
         )
         _replace(tmp, path, fsync)
     finally:
