@@ -112,3 +112,35 @@ def test_a_pool_of_processes_finds_the_labels(
     assert set(result.outcomes["status"]) == {"succeeded"}
     assert not _parsed_again(caplog)
     assert "See A Later Section." in "\n".join(service.backend.passages("docs", "p5.rst")["text"])
+
+
+def test_the_scan_reads_the_plan_a_few_rows_at_a_time_and_misses_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files to scan are read from the plan a bounded number of rows at a time, and
+    handed out a task's worth at a time: whatever those sizes, every file that defines or
+    names a label has its row, in the plan's order, and no task holds more files."""
+    root = _tree(tmp_path / "docs", files=7)
+    (root / "x.md").write_text("# not rst\n")
+    names = sorted(p.name for p in root.iterdir())
+    plan = pl.DataFrame(
+        {
+            "doc_id": names,
+            "path": [str(root / n) for n in names],
+            "format": ["markdown" if n.endswith(".md") else "rst" for n in names],
+        }
+    )
+    whole = label_scan.scan_files(plan, ParseOptions())
+    assert whole["doc_id"].to_list() == [n for n in names if n.endswith(".rst")]
+    tasks: list[int] = []
+    real = label_scan.scan_slice
+
+    def counted(files: pl.DataFrame, options: ParseOptions) -> pl.DataFrame:
+        tasks.append(files.height)
+        return real(files, options)
+
+    monkeypatch.setattr(label_scan, "scan_slice", counted)
+    monkeypatch.setattr(label_scan, "PLAN_ROWS_READ", 3)
+    monkeypatch.setattr(label_scan, "SCAN_SLICE_FILES", 2)
+    assert label_scan.scan_files(plan, ParseOptions()).equals(whole)
+    assert sum(tasks) == 8 and max(tasks) <= 2

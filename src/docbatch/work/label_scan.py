@@ -19,7 +19,7 @@ from __future__ import annotations
 import codecs
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -46,6 +46,8 @@ log = logging.getLogger("docbatch")
 CHUNK_FILES = 1024
 SCAN_SLICE_FILES = 2048
 """reStructuredText files a worker scans in one task."""
+PLAN_ROWS_READ = 65_536
+"""Rows of the plan read at a time to find the files to scan."""
 _MARK = b".. _"
 _REF = b"ref:`"
 _WIDE = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -86,9 +88,7 @@ def scan_files(
     empty lists for each of the others took 50 MB of the driver). With an ``executor``,
     ``SCAN_SLICE_FILES`` files a task, ``in_flight`` tasks at a time; a task that fails there
     (a worker died) is scanned in this process."""
-    files = plan.lazy().filter(pl.col("format") == "rst").select("doc_id", "path")
-    # read a task's files at a time: the paths of a million files are 100 MB
-    pieces = files.collect_batches(chunk_size=SCAN_SLICE_FILES)
+    pieces = _rst_files(plan)
     options = replace(options, labels=None, title_index=None, label_scan=None)  # all a worker needs
     parts: list[pl.DataFrame] = []
     if executor is None:
@@ -102,6 +102,17 @@ def scan_files(
         while pending:
             parts.append(_scanned(*pending.popleft(), options))
     return pl.concat(parts) if parts else pl.DataFrame(schema=SCANNED)
+
+
+def _rst_files(plan: Plan) -> Iterator[pl.DataFrame]:
+    """The ``doc_id`` and ``path`` of the reStructuredText files of ``plan``, at most
+    ``SCAN_SLICE_FILES`` at a time, read ``PLAN_ROWS_READ`` rows of the plan at a time: the
+    paths of a million files are 100 MB (``collect_batches`` held a third of them)."""
+    rows = plan.lazy()
+    height = rows.select(pl.len()).collect().item()
+    for offset in range(0, height, PLAN_ROWS_READ):
+        files = rows.slice(offset, PLAN_ROWS_READ).filter(pl.col("format") == "rst").select("doc_id", "path")
+        yield from files.collect().iter_slices(SCAN_SLICE_FILES)
 
 
 def scan_slice(files: pl.DataFrame, options: ParseOptions) -> pl.DataFrame:
