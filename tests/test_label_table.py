@@ -145,3 +145,8 @@ def test_expected_reads_the_rows_of_the_range_asked_for_with_the_titles_of_the_w
     # read from other content than the row was
     assert table.expected(_stored("d.rst", content_hash="other"), BASE).rows() == [("d.rst", BASE + UNKNOWN)]
     assert table.expected(_stored(), BASE).height == 0
+    # once rows are added, the titles are those of the table as it is then
+    table.add(_rows(_row("a.rst", {"x": "Newer X"}, [])))
+    assert table.expected(_stored("b.rst"), BASE).rows() == [
+        ("b.rst", refs_fingerprint(BASE, ["x"], {"x": "Newer X"}))
+    ]

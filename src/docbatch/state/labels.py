@@ -63,6 +63,7 @@ class LabelTable:
         self.path = path
         self.parts_dir = path.with_name(path.name + ".parts")
         self._rows: pl.DataFrame | None = None
+        self._named_titles: pl.DataFrame | None = None  # of _rows: let go with them
 
     @classmethod
     def load(cls, state_dir: Path, source: str) -> LabelTable:
@@ -113,7 +114,7 @@ class LabelTable:
         number = max(_part_numbers(self.parts_dir), default=-1) + 1
         rows = rows.unique("doc_id", keep="last", maintain_order=True).cast(LABELS)  # type: ignore[arg-type]
         write_parquet(rows, self._part_path(number))
-        self._rows = None
+        self._rows = self._named_titles = None
 
     def drop(self, doc_ids: pl.Series) -> None:
         """Drop the rows of ``doc_ids`` (documents removed from the store): the table is
@@ -134,7 +135,7 @@ class LabelTable:
                 self._rows = self._read()
         if self._rows is not None:
             write_parquet(_without(self._rows.lazy(), without).collect(), self.path)
-        self._rows = None
+        self._rows = self._named_titles = None
         for number in _part_numbers(self.parts_dir):
             self._part_path(number).unlink(missing_ok=True)
 
@@ -265,7 +266,7 @@ class LabelTable:
             current.fill_null(False)
             & ((pl.col("refs").list.len() > 0) | (pl.col("includes").list.len().fill_null(0) > 0))
         )
-        titles = self.titles_of(referring["refs"]) if referring.height else {}
+        titles = _lookup(self._referenced_titles(), referring["refs"]) if referring.height else {}
         starts = pl.repeat(fingerprint, referring.height, dtype=pl.Utf8, eager=True)
         including = (referring["includes"].list.len().fill_null(0) > 0).arg_true()
         if including.len():
@@ -280,6 +281,13 @@ class LabelTable:
                 referring.select("doc_id", refs_fingerprints(starts, referring["refs"], titles)),
             ]
         ).cast(_EXPECTED)  # type: ignore[arg-type]
+
+    def _referenced_titles(self) -> pl.DataFrame:
+        """``title_pairs`` of the labels the table's rows refer to, found once for the rows
+        read (planning asks for them a part of the tree at a time)."""
+        if self._named_titles is None:
+            self._named_titles = self.title_pairs(self.rows["refs"].explode().drop_nulls().unique())
+        return self._named_titles
 
     def _rows_within(self, doc_ids: pl.Series) -> pl.DataFrame:
         """The table's rows from the least of ``doc_ids`` to the greatest: a slice of the rows
