@@ -150,3 +150,13 @@ def test_expected_reads_the_rows_of_the_range_asked_for_with_the_titles_of_the_w
     assert table.expected(_stored("b.rst"), BASE).rows() == [
         ("b.rst", refs_fingerprint(BASE, ["x"], {"x": "Newer X"}))
     ]
+
+
+def test_a_file_in_doc_id_order_with_two_rows_of_a_document_gives_its_last_row(tmp_path: Path) -> None:
+    table = LabelTable(tmp_path / "labels" / "docs.parquet")
+    table.path.parent.mkdir(parents=True)
+    _rows(
+        _row("a.rst", {"x": "Old X"}, []), _row("a.rst", {"x": "New X"}, []), _row("b.rst", {}, [])
+    ).write_parquet(table.path)
+    assert table.rows["doc_id"].to_list() == ["a.rst", "b.rst"]
+    assert table.titles() == {"x": "New X"}

@@ -98,8 +98,12 @@ class LabelTable:
             part = _read_rows(self._part_path(number))
             if part is not None:
                 frames.append(part)
-        rows = pl.concat(frames).unique("doc_id", keep="last", maintain_order=True)
-        # a table written in one go is in doc_id order: ranges of it are then slices
+        rows = pl.concat(frames)
+        ids = rows["doc_id"]
+        # a table written in one go is in doc_id order (ranges of it are then slices), one row
+        # a document: none is left out, and telling so needs no hashing of every doc_id
+        if not ids.is_sorted() or (ids.len() > 1 and (ids.slice(1) == ids.slice(0, ids.len() - 1)).any()):
+            rows = rows.unique("doc_id", keep="last", maintain_order=True)
         return rows.with_columns(pl.col("doc_id").set_sorted()) if rows["doc_id"].is_sorted() else rows
 
     def _part_path(self, number: int) -> Path:
