@@ -9,14 +9,16 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pytest
 
 from docbatch import BatchIngestService, IngestResult
+from docbatch.run.kept import RunInventory
 from docbatch.sample import SAMPLE_PATTERN as ALL
 from docbatch.state.checkpoint import Checkpoint
+from docbatch.state.reports import per_format
 
 if TYPE_CHECKING:
     from tests.conftest import MakeService
@@ -166,3 +168,61 @@ def test_an_unchanged_re_run_reports_the_failures_planning_decided_and_only_thos
     assert rerun.skipped == 3 and rerun.failures.is_empty()
     errors_now = json.loads((tmp_path / "good" / "s.state" / "batch_ingest_errors.json").read_text())
     assert errors_now["errors"] == []
+
+
+def _reports(state: Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    performance = json.loads((state / "batch_ingest_performance.json").read_text())
+    errors = json.loads((state / "batch_ingest_errors.json").read_text())
+    return performance, sorted((e["doc_id"] or e["path"], e["category"]) for e in errors["errors"])
+
+
+def _same_per_format(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
+    assert ours.keys() == theirs.keys()
+    for name, row in ours.items():
+        assert row == pytest.approx(theirs[name], abs=1e-6), name
+
+
+def test_the_reports_after_each_call_of_a_run_are_those_of_calls_that_count_it_all_again(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    """One service (each call adds its files to the figures of the previous one) against
+    one that keeps no figures (each call counts the whole run again and writes every
+    report)."""
+    settings: dict[str, Any] = {"chunk_processing_size": 2, "progress_save_interval": 1}
+    ours = make_service("ours/s.db", **settings)
+    counting = make_service("theirs/s.db", **settings)
+    kept = counting._run_inventory
+
+    def without_figures(run_id: str, signature: Any, rows: pl.DataFrame, figures: Any = None) -> None:
+        RunInventory.keep_carried(kept, run_id, signature, rows, None)
+
+    kept.keep_carried = without_figures  # type: ignore[method-assign,assignment]
+    ours_state, theirs_state = tmp_path / "ours" / "s.state", tmp_path / "theirs" / "s.state"
+    results: list[tuple[IngestResult, IngestResult]] = []
+    while not results or results[-1][0].pending:
+        mine = ours.ingest_batch(sample_tree, pattern=ALL, limit=5, executor="serial")
+        theirs = counting.ingest_batch(sample_tree, pattern=ALL, limit=5, executor="serial")
+        assert (theirs_state / "outcomes.parquet").exists()
+        results.append((mine, theirs))
+        assert mine.counts == theirs.counts and mine.pending_bytes == theirs.pending_bytes
+        assert sorted(mine.failures["doc_id"]) == sorted(theirs.failures["doc_id"])
+        (perf, errors), (their_perf, their_errors) = _reports(ours_state), _reports(theirs_state)
+        assert errors == their_errors and perf["state"] == their_perf["state"]
+        assert {k: perf[k] for k in ("succeeded", "failed", "skipped", "pending")} == {
+            k: their_perf[k] for k in ("succeeded", "failed", "skipped", "pending")
+        }
+        _same_per_format(perf["per_format"], per_format(mine.outcomes))  # its own rows' seconds
+        untimed = {name: {**row, "duration_s": 0} for name, row in their_perf["per_format"].items()}
+        _same_per_format({n: {**r, "duration_s": 0} for n, r in perf["per_format"].items()}, untimed)
+        # between calls, the outcomes report is not written (the run's last call writes it)
+        assert (ours_state / "outcomes.parquet").exists() == (len(results) == 1 or not mine.pending)
+        assert (ours_state / "runs" / mine.run_id / "outcomes.parquet").exists() == (
+            ours_state / "outcomes.parquet"
+        ).exists()
+    assert len(results) > 4
+    for mine, theirs in results:  # read after the run's end: the rows each call had
+        assert _rows(mine).equals(_rows(theirs))
+        reasons = mine.outcomes.filter(status="pending")["reason"].unique().to_list()
+        assert reasons == theirs.outcomes.filter(status="pending")["reason"].unique().to_list()
+    last = pl.read_parquet(ours_state / "outcomes.parquet").select(COLUMNS).sort("doc_id")
+    assert last.equals(_rows(results[-1][1]))

@@ -11,7 +11,7 @@ import polars as pl
 from docbatch.errors import IngestFailures as IngestFailures  # its home is docbatch.errors
 from docbatch.frames import OUTCOMES, TIMELINE, count_statuses
 from docbatch.metrics import estimate_remaining_s, files_per_second, format_rate
-from docbatch.state.outcomes_file import OutcomesFile
+from docbatch.state.outcomes_file import OutcomesFile, OutcomesQuery
 from docbatch.state.reports import error_records
 
 FINAL = ("succeeded", "failed", "skipped")
@@ -101,8 +101,9 @@ class IngestResult(OutcomeCounts):
     root: str
     store: str
     state_dir: str
-    outcomes_file: OutcomesFile
-    """The call's ``outcomes.parquet``, which ``outcomes`` reads on first use."""
+    outcomes_file: OutcomesFile | OutcomesQuery
+    """The call's ``outcomes.parquet``, which ``outcomes`` reads on first use (or, for a
+    call that leaves files for the next call of its run, the query of its rows)."""
     counts: dict[str, int]
     """Rows by status (what ``succeeded``, ``failed``, ... count)."""
     failures: pl.DataFrame

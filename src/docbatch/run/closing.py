@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,14 +12,15 @@ from typing import Any
 import polars as pl
 
 from docbatch.config import BatchConfig
-from docbatch.frames import TIMELINE, conform
+from docbatch.frames import OUTCOMES, TIMELINE, conform
 from docbatch.metrics import BatchProgress, peak_rss_mb, processing_metrics
 from docbatch.result import FINAL, IngestResult, RunOutput
+from docbatch.run.kept import Ledger
 from docbatch.run.preparation import PreparedRun
 from docbatch.state import reports
-from docbatch.state.outcomes_file import OutcomesFile
+from docbatch.state.outcomes_file import HeldFiles, OutcomesFile, OutcomesQuery
 from docbatch.state.plan_rows import Rows
-from docbatch.work.outcomes import pending_rows
+from docbatch.work.outcomes import pending_rows, planned_rows
 
 
 def close_call(
@@ -29,49 +33,88 @@ def close_call(
     state_dir: Path,
     report_path: Path,
     elapsed_s: float,
+    keep_figures: Callable[[Ledger], None] | None = None,
 ) -> IngestResult:
     """Write the run's reports into the state folder (and a copy into ``report_path`` when
     it is another folder), keep them in ``runs/<run_id>/``, then mark the run complete (or
     still running, with files pending), and return the result of the call.
 
     The outcome rows of the call's files are streamed from its checkpoint parts into the
-    outcomes report, never all held here: the result reads them back when asked."""
-    unprocessed = _unprocessed(run, output)
-    pending = Rows(
-        pending_rows(pl.concat([unprocessed, run.waiting.lazy()]), run.run_id, run.source, output.interrupted)
+    outcomes report, never all held here: the result reads them back when asked.
+
+    A call that continues from its run's previous call (``run.ledger``) and leaves files
+    for the next one writes no outcomes report: its other reports add its own files to
+    the figures the previous call left, and its result makes its rows when asked for
+    (``OutcomesQuery``). The run's last call writes the outcomes report of the whole run.
+    ``keep_figures`` is given the figures of this call's reports, for the next call."""
+    deferred = (
+        run.ledger is not None
+        and not output.interrupted
+        and output.tally.rows == run.todo.height
+        and run.waiting.height > 0
     )
-    carried = run.carried if run.carried["doc_id"].is_sorted() else run.carried.sort("doc_id")
-    known = [frame for frame in (Rows.of(carried), run.decided, pending) if frame.height]
-    counts = dict(output.tally.counts)
-    for frame in known:
-        for status, n in frame.statuses().items():
-            counts[status] = counts.get(status, 0) + n
-    failures = pl.concat(  # a frame is read again only when it holds failed rows
-        [frame.filter(pl.col("status") == "failed") for frame in known if frame.statuses().get("failed")]
-        + [output.tally.failures]
-    )
-    state = "complete" if counts.get("pending", 0) == 0 else "running"
+    outcomes: pl.LazyFrame | None = None
+    outcomes_file: OutcomesFile | OutcomesQuery | None = None
+    if deferred:
+        assert run.ledger is not None
+        figures = _added(run.ledger, run, output)
+        outcomes_file = OutcomesQuery(_rows_later(run, output))
+    else:
+        unprocessed = _unprocessed(run, output)
+        pending = Rows(
+            pending_rows(
+                pl.concat([unprocessed, run.waiting.lazy()]), run.run_id, run.source, output.interrupted
+            )
+        )
+        carried = run.carried if run.carried["doc_id"].is_sorted() else run.carried.sort("doc_id")
+        known = [frame for frame in (Rows.of(carried), run.decided, pending) if frame.height]
+        counts = dict(output.tally.counts)
+        for frame in known:
+            for status, n in frame.statuses().items():
+                counts[status] = counts.get(status, 0) + n
+        failures = pl.concat(  # a frame is read again only when it holds failed rows
+            [frame.filter(pl.col("status") == "failed") for frame in known if frame.statuses().get("failed")]
+            + [output.tally.failures]
+        )
+        outcomes = _merged([*known, output.outcomes()], sorted_parts=output.tally.ordered)
+        figures = Ledger(
+            plan=run.planned,
+            counts=counts,
+            per_format={},  # read from the performance report once written
+            failures=failures,
+            pending=pending.height,
+            pending_bytes=pending.total("size"),
+            decided=run.decided.statuses(),
+        )
+    state = "complete" if figures.counts.get("pending", 0) == 0 else "running"
     timeline = run_timeline(run, output.timeline, state_dir)
-    outcomes = _merged([*known, output.outcomes()], sorted_parts=output.tally.ordered)
+    report = performance(run, state, progress, config)
+    if deferred:
+        report["per_format"] = figures.per_format
     # the state folder always holds the latest reports (verify's ledger, a resumed run's
     # timeline) and keeps each run's; a report folder gets a copy
     paths = reports.write_reports(
         state_dir,
-        performance=performance(run, state, progress, config),
+        performance=report,
         outcomes=outcomes,
-        failures=failures,
+        failures=figures.failures,
         timeline=timeline,
         problems=run.problems,
     )
+    if outcomes_file is None:
+        outcomes_file = OutcomesFile(paths["outcomes"])  # opened before a later call replaces it
+    if not deferred and keep_figures is not None and state == "running":
+        written = json.loads(paths["performance"].read_text(encoding="utf-8"))
+        figures = replace(figures, per_format=written.get("per_format") or {})
     result = IngestResult(
         run_id=run.run_id,
         source=run.source,
         root=str(run.root),
         store=store_location,
         state_dir=str(state_dir),
-        outcomes_file=OutcomesFile(paths["outcomes"]),  # opened before a later call replaces it
-        counts=counts,
-        failures=failures,
+        outcomes_file=outcomes_file,
+        counts=figures.counts,
+        failures=figures.failures,
         timeline=timeline,
         # the seconds of ``files_per_second``: the call's clock, stopped when its last file
         # got its status (the reports written after it are not counted)
@@ -83,11 +126,11 @@ def close_call(
         plan_counts=dict(sorted(run.planned.statuses().items())),
         handled_files=sum(n for status, n in run.decided.statuses().items() if status in FINAL)
         + output.tally.rows,
-        pending_bytes=pending.total("size"),
+        pending_bytes=figures.pending_bytes,
     )
     reports.keep_run(state_dir, run.run_id, keep=config.keep_runs)
     if _elsewhere(report_path, state_dir):
-        paths = reports.copy_reports(paths, report_path)
+        paths = reports.copy_reports(reports.report_paths(state_dir), report_path)
     result.reports = {name: str(path) for name, path in paths.items()}
     # last: a run killed before this line is still "running", and the next call writes
     # the reports it lost (marked complete first, the run's reports were lost for good)
@@ -98,7 +141,59 @@ def close_call(
     result.run_calls, result.run_elapsed_s = manifest["calls"], manifest["calls_s"]
     result.run_files = manifest["calls_files"]
     result.peak_memory_mb = max(result.peak_memory_mb, peak_rss_mb())  # the reports' share too
+    if keep_figures is not None and state == "running":
+        keep_figures(figures)
     return result
+
+
+def _added(before: Ledger, run: PreparedRun, output: RunOutput) -> Ledger:
+    """The figures of ``before`` with the call's files, every one of them done now, moved
+    from pending to their outcome (counted from their rows alone)."""
+    done = output.tally.rows
+    counts = dict(before.counts)
+    counts["pending"] = counts.get("pending", 0) - done
+    for status, n in output.tally.counts.items():
+        counts[status] = counts.get(status, 0) + n
+    per_format = {name: dict(row) for name, row in before.per_format.items()}
+    now_done = reports.per_format(output.outcomes())
+    were_pending = reports.per_format(pending_rows(run.todo.lazy(), run.run_id, run.source, False))
+    for rows, sign in ((now_done, 1), (were_pending, -1)):
+        for name, row in rows.items():
+            target = per_format.setdefault(name, dict.fromkeys(row, 0))
+            for key, value in row.items():
+                target[key] = target.get(key, 0) + sign * value
+    return Ledger(
+        plan=before.plan,
+        counts={status: n for status, n in counts.items() if n or status != "pending"},
+        per_format=dict(sorted(per_format.items())),
+        failures=pl.concat([before.failures, output.tally.failures]),
+        pending=before.pending - done,
+        pending_bytes=before.pending_bytes - run.todo.total("size"),
+        decided=before.decided,
+    )
+
+
+def _rows_later(run: PreparedRun, output: RunOutput) -> Callable[[], pl.LazyFrame]:
+    """The query of the outcome rows of a call that leaves files for the next one, made
+    when it is run from the plan's files as they are now (held open: the run's last call
+    removes them) and the call's checkpoint parts (read now: a later call merges them)."""
+    plan = HeldFiles(run.planned.files)
+    start, height, limit = run.planned.start, run.planned.height, run.todo.height
+    parts = [path.read_bytes() for path in output.parts]
+    carried, run_id, source = run.carried, run.run_id, run.source
+    ordered = output.tally.ordered
+
+    def build() -> pl.LazyFrame:
+        planned = pl.scan_parquet(plan.contents()).slice(start, height)
+        done = pl.col("doc_id").is_in(carried["doc_id"].implode())
+        decided = planned_rows(planned.filter(~done), run_id, source)
+        to_parse = pl.col("status").is_in(["new", "changed"])
+        waiting = pending_rows(planned.filter(to_parse & ~done).slice(limit), run_id, source, False)
+        rows = pl.scan_parquet(parts, schema=OUTCOMES) if parts else pl.LazyFrame(schema=OUTCOMES)
+        kept = carried if carried["doc_id"].is_sorted() else carried.sort("doc_id")
+        return _merged([Rows.of(kept), Rows(decided), Rows(waiting), rows], sorted_parts=ordered)
+
+    return build
 
 
 def _unprocessed(run: PreparedRun, output: RunOutput) -> pl.LazyFrame:

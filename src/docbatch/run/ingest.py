@@ -22,7 +22,7 @@ from docbatch.plan.git import GitRepo
 from docbatch.result import IngestResult
 from docbatch.run.call import IngestCall
 from docbatch.run.closing import close_call
-from docbatch.run.kept import RunInventory, change_mark
+from docbatch.run.kept import Ledger, RunInventory, change_mark
 from docbatch.run.preparation import PreparedRun, prepare
 from docbatch.run.request import IngestRequest
 from docbatch.run.templates import html_options
@@ -92,6 +92,7 @@ def ingest(
         if output.tally.listing_changed:  # the next call's walk leaves a file that is gone out
             call.run_inventory.drop()
         call.run_inventory.settle(change_mark(store))
+        figures: list[Ledger] = []
         result = close_call(
             run,
             output,
@@ -101,21 +102,27 @@ def ingest(
             state_dir=state_dir,
             report_path=report_path,
             elapsed_s=time.perf_counter() - clock0,
+            keep_figures=figures.append,
         )
         if call.run_inventory.holds(run.run_id):
-            keep_carried(call.run_inventory, run, first_part)
+            keep_carried(call.run_inventory, run, first_part, figures[0] if figures else None)
         clear_plans(state_dir, run.source, keep=call.run_inventory.folders())
         return result
 
 
-def keep_carried(kept: RunInventory, run: PreparedRun, first_part: int) -> None:
+def keep_carried(kept: RunInventory, run: PreparedRun, first_part: int, figures: Ledger | None) -> None:
     """Keep what the run's next call carries over: this call's, with the rows of the parts
     it wrote (from ``first_part`` on; their files are the kept inventory's, unchanged, or
-    the inventory is not kept), read back once here rather than all parts in every call."""
+    the inventory is not kept), read back once here rather than all parts in every call;
+    and the ``figures`` of this call's reports."""
     parts = [path for path in run.checkpoint.parts_of(run.run_id) if _number(path) >= first_part]
     new = run.checkpoint.read_parts(parts)
-    rows = pl.concat([run.carried.join(new.select("doc_id"), on="doc_id", how="anti"), new])
-    kept.keep_carried(run.run_id, run.checkpoint.signature(run.run_id), rows.sort("doc_id"))
+    carried = run.carried
+    if carried["doc_id"].is_in(new["doc_id"].implode()).any():  # files done again
+        carried = carried.join(new.select("doc_id"), on="doc_id", how="anti")
+    # appended, not copied: a result that makes its rows later holds the frame it was given
+    rows = pl.concat([carried, new], rechunk=False)
+    kept.keep_carried(run.run_id, run.checkpoint.signature(run.run_id), rows, figures)
 
 
 def _number(part: Path) -> int:

@@ -3,6 +3,7 @@ was planned from and its plan, the plan dated by the store's change mark."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,26 @@ from docbatch.formats.html import HtmlOptions
 from docbatch.plan.inventory_parts import InventoryParts
 from docbatch.state.plan_rows import PlanRows
 from docbatch.store.base import ChangeMarker, DocumentStore
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The figures of a run's reports as one of its calls left them, against the plan that
+    call used: the next call that reuses that plan (and carries the kept rows over) adds
+    its own files to them instead of counting the whole plan again."""
+
+    plan: PlanRows
+    counts: dict[str, int]
+    """Rows of the run by status."""
+    per_format: dict[str, dict[str, Any]]
+    """The performance report's ``per_format``."""
+    failures: pl.DataFrame
+    """The rows of the files that failed."""
+    pending: int
+    """Files left for the next calls."""
+    pending_bytes: int
+    decided: dict[str, int]
+    """The statuses of the rows planning decided (unchanged, skipped, invalid files)."""
 
 
 class RunInventory:
@@ -46,7 +67,7 @@ class RunInventory:
         self._plan: tuple[tuple[Any, ...], PlanRows, int] | None = None
         self._mark: object = None
         self._html: tuple[InventoryParts, HtmlOptions, HtmlOptions] | None = None
-        self._carried: tuple[str, tuple[tuple[str, int, int], ...], pl.DataFrame] | None = None
+        self._carried: tuple[str, tuple[tuple[str, int, int], ...], pl.DataFrame, Ledger | None] | None = None
 
     def get(self, run_id: str, key: tuple[Any, ...]) -> InventoryParts | None:
         """The kept inventory of run ``run_id`` taken with settings ``key``, if any."""
@@ -67,19 +88,26 @@ class RunInventory:
         """Keep ``options`` with the template ``inventory``'s sample gave (``found``)."""
         self._html = (inventory, options, found)
 
-    def carried(self, run_id: str, signature: tuple[tuple[str, int, int], ...]) -> pl.DataFrame | None:
-        """The outcome rows run ``run_id``'s next call carries over, if its checkpoint parts
-        are still the ones with ``signature`` (``Checkpoint.signature``)."""
+    def carried(
+        self, run_id: str, signature: tuple[tuple[str, int, int], ...]
+    ) -> tuple[pl.DataFrame, Ledger | None] | None:
+        """The outcome rows run ``run_id``'s next call carries over and the figures its
+        last call reported, if its checkpoint parts are still the ones with ``signature``
+        (``Checkpoint.signature``)."""
         if self._kept is None or self._carried is None or self._carried[:2] != (run_id, signature):
             return None
-        return self._carried[2]
+        return self._carried[2], self._carried[3]
 
     def keep_carried(
-        self, run_id: str, signature: tuple[tuple[str, int, int], ...], rows: pl.DataFrame
+        self,
+        run_id: str,
+        signature: tuple[tuple[str, int, int], ...],
+        rows: pl.DataFrame,
+        ledger: Ledger | None = None,
     ) -> None:
         """Keep the rows run ``run_id``'s next call carries over, read from the parts of
-        ``signature``."""
-        self._carried = (run_id, signature, rows)
+        ``signature``, and the figures of the call's reports."""
+        self._carried = (run_id, signature, rows, ledger)
 
     def holds(self, run_id: str) -> bool:
         """Whether the inventory of run ``run_id`` is kept for its next call."""

@@ -28,7 +28,7 @@ from docbatch.plan.inventory import check_source, default_source, scan_listed
 from docbatch.plan.inventory_parts import InventoryParts, scan_parts
 from docbatch.plan.selection import parse_excludes, parse_patterns
 from docbatch.run.carried import lost_problem, without_lost
-from docbatch.run.kept import RunInventory, change_mark
+from docbatch.run.kept import Ledger, RunInventory, change_mark
 from docbatch.run.plan_parts import plan_in_parts
 from docbatch.run.request import IngestRequest
 from docbatch.run.templates import source_options, with_template
@@ -79,6 +79,9 @@ class PreparedRun:
     """How the source's HTML pages are read: selectors and the site template."""
     labels: LabelTable | None = None
     """The source's label table (``state.labels``), when the built-in RST parsers run."""
+    ledger: Ledger | None = None
+    """The figures of the run's reports as its previous call left them, when this call
+    continues from that call's plan (``run.kept``): its reports add its own files to them."""
     uncompacted: int = 0
     """Passages the run's calls wrote whose index parts are not merged yet: a run in several
     calls merges them once, after its last call (``run.ingest.compact_index``)."""
@@ -225,10 +228,11 @@ def prepare(
         html = found
         fingerprints = with_template(fingerprints, html)
     checkpoint.prepare()
-    known = None
+    known, ledger = None, None
     forced: bool | None
     if kept is not None and inventory_kept and continued is not None:
-        known = kept.carried(str(continued["run_id"]), checkpoint.signature(str(continued["run_id"])))
+        kept_rows = kept.carried(str(continued["run_id"]), checkpoint.signature(str(continued["run_id"])))
+        known, ledger = kept_rows if kept_rows is not None else (None, None)
     if known is not None and continued is not None:  # the rows its previous call left: not read again
         run_id, forced = str(continued["run_id"]), bool(continued.get("force"))
         loaded = LoadedCheckpoint(known, [], checkpoint.compact_known(run_id, known))
@@ -244,6 +248,8 @@ def prepare(
     lost = 0
     if reused is not None:
         planned, stored_in_scope = reused
+        if ledger is not None and ledger.plan is not planned:
+            ledger = None
     else:
         planned, stored_in_scope = plan_in_parts(
             store,
@@ -272,6 +278,12 @@ def prepare(
         # with a limit, only the call's files are written: the others are asked of the plan
         todo = PlanRows.write(parse.head(limit) if limit else parse, folder / "todo.parquet")
         waiting = Rows(parse.slice(limit)) if limit else Rows.of(pl.DataFrame(schema=PLAN))
+    decided = Rows(planned_rows(planned.lazy().filter(~done), run_id, source))
+    if reused is not None and ledger is not None:  # counted by the previous call: not again
+        decided.__dict__["_statuses"] = dict(ledger.decided)
+        waiting.__dict__["height"] = max(0, ledger.pending - todo.height)
+    else:
+        ledger = None
     if kept is not None:
         if since is None and limit and waiting.height:
             kept.keep(run_id, key, inventory, (plan_key, planned, stored_in_scope))
@@ -298,12 +310,13 @@ def prepare(
         repo=repo,
         stored_in_scope=stored_in_scope,
         carried=carried,
-        decided=Rows(planned_rows(planned.lazy().filter(~done), run_id, source)),
+        decided=decided,
         todo=todo,
         waiting=waiting,
         started_at=datetime.now(UTC),
         html=html or HtmlOptions(),
         labels=labels,
+        ledger=ledger,
     )
 
 

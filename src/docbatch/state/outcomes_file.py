@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -59,12 +60,59 @@ class OutcomesFile:
         return pl.scan_parquet(io.BytesIO(self._bytes()))
 
     def _bytes(self) -> bytes:
-        blocks = []
-        offset = 0
-        while block := os.pread(self._fd, _BLOCK, offset):
-            blocks.append(block)
-            offset += len(block)
-        return b"".join(blocks)
+        return _read_all(self._fd)
 
 
-__all__ = ["OutcomesFile"]
+class HeldFiles:
+    """Files held open from now on, so that they can be read as they are now even after
+    they are replaced or removed."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self._fds: list[int] = []
+        for path in paths:
+            fd = os.open(path, _READ)
+            self._fds.append(fd)
+            weakref.finalize(self, os.close, fd)
+
+    def contents(self) -> list[bytes]:
+        """Each file's bytes, read now."""
+        return [_read_all(fd) for fd in self._fds]
+
+
+class OutcomesQuery:
+    """The outcome rows of a call that wrote no ``outcomes.parquet`` (one that leaves files
+    for the next call of its run), made on first use by ``build`` from what the call held
+    (``HeldFiles``): ``frame()``, ``status_counts()`` and ``failed_rows()`` as an
+    ``OutcomesFile`` gives them."""
+
+    path: Path | None = None
+
+    def __init__(self, build: Callable[[], pl.LazyFrame]) -> None:
+        self._build: Callable[[], pl.LazyFrame] | None = build
+        self._frame: pl.DataFrame | None = None
+
+    def frame(self) -> pl.DataFrame:
+        """The rows (made on the first call, then kept)."""
+        if self._frame is None:
+            assert self._build is not None
+            self._frame = conform(self._build().collect(), OUTCOMES)
+            self._build = None  # what it held is not needed any more
+        return self._frame
+
+    def status_counts(self) -> dict[str, int]:
+        return count_statuses(self.frame()["status"])
+
+    def failed_rows(self) -> pl.DataFrame:
+        return self.frame().filter(pl.col("status") == "failed")
+
+
+def _read_all(fd: int) -> bytes:
+    blocks = []
+    offset = 0
+    while block := os.pread(fd, _BLOCK, offset):
+        blocks.append(block)
+        offset += len(block)
+    return b"".join(blocks)
+
+
+__all__ = ["HeldFiles", "OutcomesFile", "OutcomesQuery"]
