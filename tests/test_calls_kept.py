@@ -6,6 +6,8 @@ process continued it, or the process died between calls) is read back from disk.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pytest
 
-from docbatch import BatchIngestService, IngestResult
+from docbatch import BatchIngestService, BatchProgress, IngestResult
 from docbatch.run.kept import RunInventory
 from docbatch.sample import SAMPLE_PATTERN as ALL
 from docbatch.state.checkpoint import Checkpoint
@@ -226,3 +228,40 @@ def test_the_reports_after_each_call_of_a_run_are_those_of_calls_that_count_it_a
         assert reasons == theirs.outcomes.filter(status="pending")["reason"].unique().to_list()
     last = pl.read_parquet(ours_state / "outcomes.parquet").select(COLUMNS).sort("doc_id")
     assert last.equals(_rows(results[-1][1]))
+
+
+class _InterruptOnce:
+    """A progress sink that sends SIGINT once, after the first commit of a call it watches."""
+
+    def __init__(self) -> None:
+        self.sent = False
+
+    def start(self, progress: BatchProgress) -> None:
+        pass
+
+    def stop(self, progress: BatchProgress) -> None:
+        pass
+
+    def update(self, progress: BatchProgress, row: dict[str, Any]) -> None:
+        if row["commit"] == 1 and not self.sent:
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_a_call_stopped_midway_leaves_its_files_to_the_next_calls_of_the_run(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service(chunk_processing_size=2, progress_save_interval=1)
+    calls = [service.ingest_batch(sample_tree, pattern=ALL, limit=8, executor="serial") for _ in range(2)]
+    stopped = service.ingest_batch(
+        sample_tree, pattern=ALL, limit=8, executor="serial", progress=_InterruptOnce()
+    )
+    assert stopped.interrupted and stopped.pending > 0
+    left = set(stopped.outcomes.filter(status="pending")["doc_id"])
+    rest = _until_done(service, sample_tree, 8)
+    assert rest[0].run_id == calls[0].run_id
+    final = rest[-1].outcomes
+    assert final["doc_id"].is_unique().all() and final.filter(status="pending").is_empty()
+    assert left <= set(final.filter(pl.col("status") != "skipped")["doc_id"])
+    one = make_service("one/s.db").ingest_batch(sample_tree, pattern=ALL, executor="serial")
+    assert _rows(rest[-1]).equals(_rows(one)) and rest[-1].counts == one.counts

@@ -142,7 +142,9 @@ def close_call(
     result.run_files = manifest["calls_files"]
     result.peak_memory_mb = max(result.peak_memory_mb, peak_rss_mb())  # the reports' share too
     if keep_figures is not None and state == "running":
-        keep_figures(figures)
+        done = run.todo.height > 0 and output.tally.rows == run.todo.height and not output.interrupted
+        last = run.todo.slice(run.todo.height - 1, 1)["doc_id"].item() if done else None
+        keep_figures(replace(figures, after=last))
     return result
 
 

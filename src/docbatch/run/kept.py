@@ -15,7 +15,7 @@ from docbatch.state.plan_rows import PlanRows
 from docbatch.store.base import ChangeMarker, DocumentStore
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Ledger:
     """The figures of a run's reports as one of its calls left them, against the plan that
     call used: the next call that reuses that plan (and carries the kept rows over) adds
@@ -33,6 +33,9 @@ class Ledger:
     pending_bytes: int
     decided: dict[str, int]
     """The statuses of the rows planning decided (unchanged, skipped, invalid files)."""
+    after: str | None = None
+    """The doc_id of the call's last file, when every file of the call is done (the plan
+    is in doc_id order: the next call's files come after it)."""
 
 
 class RunInventory:

@@ -275,6 +275,10 @@ def prepare(
         todo, waiting = planned.head(limit or planned.height), planned.after(limit or planned.height)
     else:
         parse = planned.lazy().filter(to_parse & ~done)
+        if reused is not None and ledger is not None and ledger.after is not None:
+            # the files up to the previous call's last are all done: the plan's row groups
+            # before it are skipped by their statistics, not read for each call again
+            parse = planned.lazy().filter(pl.col("doc_id") > ledger.after, to_parse & ~done)
         # with a limit, only the call's files are written: the others are asked of the plan
         todo = PlanRows.write(parse.head(limit) if limit else parse, folder / "todo.parquet")
         waiting = Rows(parse.slice(limit)) if limit else Rows.of(pl.DataFrame(schema=PLAN))
