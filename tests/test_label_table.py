@@ -160,3 +160,29 @@ def test_a_file_in_doc_id_order_with_two_rows_of_a_document_gives_its_last_row(t
     ).write_parquet(table.path)
     assert table.rows["doc_id"].to_list() == ["a.rst", "b.rst"]
     assert table.titles() == {"x": "New X"}
+
+
+@pytest.mark.parametrize("order", ["sorted", "reversed"])
+def test_the_index_with_scanned_rows_takes_the_first_definition_of_each_label(
+    tmp_path: Path, order: str
+) -> None:
+    """The scanned rows replace the table's rows of their documents; a label defined by
+    several documents gets the title of the first by doc_id, one defined twice in a document
+    its first title: whether the scanned rows come in doc_id order (as a scan gives them) or
+    not."""
+    table = _table(tmp_path)
+    scanned = pl.DataFrame(
+        {
+            "doc_id": ["a.rst", "b0.rst", "d.rst"],
+            "labels": [["z"], ["y", "x", "y"], ["x", "w"]],
+            "titles": [["Z of a"], ["Y of b0", "X of b0", "Y again"], ["X of d", "W of d"]],
+            "refs": [[], ["z"], []],
+        },
+        schema={"doc_id": pl.Utf8, **{name: pl.List(pl.Utf8) for name in ("labels", "titles", "refs")}},
+    )
+    if order == "reversed":
+        scanned = scanned.reverse()
+    index = table.index_with(scanned)
+    # a.rst no longer defines x: b0.rst is its first definition now, before d.rst's
+    assert index.titles.rows() == [("w", "W of d"), ("x", "X of b0"), ("y", "Y of b0"), ("z", "Z of a")]
+    assert index.refs.rows() == [("b0.rst", ["z"])]

@@ -128,7 +128,11 @@ class TitleIndex:
         """The index of ``titles`` (``label``, ``title``) and of the ``refs`` (``doc_id``,
         ``refs``) of documents in any order."""
         named = refs.select("doc_id", "refs").filter(pl.col("refs").list.len() > 0)
-        return TitleIndex(titles.select("label", "title").sort("label"), named.sort("doc_id"))
+        titles = titles.select("label", "title")
+        return TitleIndex(
+            titles if titles["label"].is_sorted() else titles.sort("label"),
+            named if named["doc_id"].is_sorted() else named.sort("doc_id"),
+        )
 
     def titles_for(self, doc_ids: pl.Series) -> dict[str, str]:
         """The titles of the labels the documents ``doc_ids`` refer to."""
