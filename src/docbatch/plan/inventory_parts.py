@@ -118,6 +118,6 @@ class _PartSink:
     def _write(self, rows: pl.DataFrame) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"inventory-{len(self.files):05d}.parquet"
-        rows.write_parquet(path)
+        rows.write_parquet(path, compression="lz4")  # read back once or twice: fast beats small
         self.files.append(path)
         self.height += rows.height
