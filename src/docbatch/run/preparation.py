@@ -277,8 +277,11 @@ def prepare(
         parse = planned.lazy().filter(to_parse & ~done)
         if reused is not None and ledger is not None and ledger.after is not None:
             # the files up to the previous call's last are all done: the plan's row groups
-            # before it are skipped by their statistics, not read for each call again
-            parse = planned.lazy().filter(pl.col("doc_id") > ledger.after, to_parse & ~done)
+            # before it are skipped by their statistics, and only the done files after it
+            # are looked up (not a set of every done file made for each call again)
+            ids = carried["doc_id"]
+            later = pl.col("doc_id").is_in(ids.filter(ids > ledger.after).implode())
+            parse = planned.lazy().filter(pl.col("doc_id") > ledger.after, to_parse & ~later)
         # with a limit, only the call's files are written: the others are asked of the plan
         todo = PlanRows.write(parse.head(limit) if limit else parse, folder / "todo.parquet")
         waiting = Rows(parse.slice(limit)) if limit else Rows.of(pl.DataFrame(schema=PLAN))
