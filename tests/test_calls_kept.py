@@ -265,3 +265,26 @@ def test_a_call_stopped_midway_leaves_its_files_to_the_next_calls_of_the_run(
     assert left <= set(final.filter(pl.col("status") != "skipped")["doc_id"])
     one = make_service("one/s.db").ingest_batch(sample_tree, pattern=ALL, executor="serial")
     assert _rows(rest[-1]).equals(_rows(one)) and rest[-1].counts == one.counts
+
+
+def test_the_label_rows_of_a_run_in_calls_are_merged_into_the_table_once_after_its_last_call(
+    tmp_path: Path, sample_tree: Path, make_service: MakeService
+) -> None:
+    service = make_service(chunk_processing_size=2)
+    parts_dir = next((tmp_path / "s.state" / "labels").glob("*.parquet.parts"), None)
+    results = [service.ingest_batch(sample_tree, pattern=ALL, limit=6, executor="serial")]
+    parts_after: list[int] = []
+    while results[-1].pending:
+        parts_dir = next((tmp_path / "s.state" / "labels").glob("*.parquet.parts"))
+        parts_after.append(len(list(parts_dir.glob("part-*.parquet"))))
+        results.append(service.ingest_batch(sample_tree, pattern=ALL, limit=6, executor="serial"))
+    assert len(results) > 3 and max(parts_after) > 1  # the calls' rows wait as parts
+    assert parts_dir is not None and not list(parts_dir.glob("part-*.parquet"))  # merged at the end
+    one = make_service("one/s.db").ingest_batch(sample_tree, pattern=ALL, executor="serial")
+    assert _rows(results[-1]).equals(_rows(one))
+    rst = results[-1].outcomes.filter(format="rst")
+    assert (
+        rst.height > 0
+        and rst.filter(status="succeeded").height
+        == one.outcomes.filter(format="rst", status="succeeded").height
+    )

@@ -80,11 +80,14 @@ def ingest(
         output = call.execute(
             run, request.executor, request.workers, sinks, request.fallback_encoding, report_path
         )
-        if run.labels is not None:
-            run.labels.compact()  # the call's label rows, written as parts, into the table's file
+        continued = bool(run.waiting.height) and not output.interrupted
+        if run.labels is not None and not continued:
+            # the run's label rows, written as parts, into the table's file once, after its
+            # last call (the table is read with its parts, and merged when they are many)
+            run.labels.compact()
         record_ingest(store, run.source, claimed)
         written = run.uncompacted + output.tally.passages
-        if run.waiting.height and not output.interrupted:
+        if continued:
             run = replace(run, uncompacted=written)  # merged after the run's last call
         else:
             compact_index(store, written)
