@@ -14,7 +14,6 @@ content hash and a fingerprint each) and the plan frame as much again.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -24,9 +23,7 @@ from docbatch.plan import planning
 from docbatch.plan.inventory_parts import InventoryParts
 from docbatch.state.labels import LabelTable, plan_fingerprints
 from docbatch.state.plan_rows import PlanRows, write_part
-from docbatch.store.base import DocumentStore, KnownRanges
-
-KnownReader = Callable[[str | None, str | None], pl.DataFrame]
+from docbatch.store.base import DocumentStore, known_reader
 
 
 def plan_in_parts(
@@ -85,18 +82,3 @@ def plan_in_parts(
         statuses = rows.statuses()
         stored = sum(statuses.get(status, 0) for status in ("deleted", "changed", "unchanged"))
     return rows, stored
-
-
-def known_reader(store: DocumentStore, source: str) -> KnownReader:
-    """Reads the stored documents of ``source`` in a range of doc ids (see ``KnownRanges``)."""
-    if isinstance(store, KnownRanges):
-        return lambda after, upto: store.known_documents_between(source, after, upto)
-    known = store.known_documents(source).sort("doc_id")
-    ids = known["doc_id"]
-
-    def between(after: str | None, upto: str | None) -> pl.DataFrame:
-        start = 0 if after is None else int(ids.search_sorted(after, side="right"))
-        end = known.height if upto is None else int(ids.search_sorted(upto, side="right"))
-        return known.slice(start, end - start)
-
-    return between

@@ -44,12 +44,11 @@ from docbatch.plan.inventory import check_source, default_source
 from docbatch.plan.inventory_parts import InventoryParts, scan_parts
 from docbatch.plan.planning import scoped_ids
 from docbatch.plan.selection import DEFAULT_PATTERN, parse_excludes, parse_patterns, selection
-from docbatch.run.plan_parts import known_reader
 from docbatch.state import reports
 from docbatch.state.checkpoint import Checkpoint
 from docbatch.state.lock import writer_lock
 from docbatch.state.sources import recorded_root
-from docbatch.store.base import DocumentStore
+from docbatch.store.base import DocumentStore, known_reader
 
 log = logging.getLogger("docbatch")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol, Unpack, runtime_checkable
@@ -118,6 +118,25 @@ class KnownRanges(Protocol):
         bytes. Planning reads a tree's stored documents so, one range of its inventory at a
         time, instead of all of them at once (a store without it is read whole)."""
         ...
+
+
+KnownReader = Callable[[str | None, str | None], pl.DataFrame]
+"""Reads the stored documents of a source in a range of doc ids (``known_reader``)."""
+
+
+def known_reader(store: DocumentStore, source: str) -> KnownReader:
+    """Reads the stored documents of ``source`` in a range of doc ids (see ``KnownRanges``)."""
+    if isinstance(store, KnownRanges):
+        return lambda after, upto: store.known_documents_between(source, after, upto)
+    known = store.known_documents(source).sort("doc_id")
+    ids = known["doc_id"]
+
+    def between(after: str | None, upto: str | None) -> pl.DataFrame:
+        start = 0 if after is None else int(ids.search_sorted(after, side="right"))
+        end = known.height if upto is None else int(ids.search_sorted(upto, side="right"))
+        return known.slice(start, end - start)
+
+    return between
 
 
 class StoreLock(Protocol):
