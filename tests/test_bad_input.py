@@ -504,10 +504,17 @@ class _OsWithLockedFolder:
     def __init__(self, locked: Path) -> None:
         self.locked = str(locked)
 
-    def scandir(self, path: str) -> Any:
-        if os.fspath(path) == self.locked:
+    def scandir(self, path: str | int) -> Any:
+        if not isinstance(path, int) and os.fspath(path) == self.locked:
             raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
         return os.scandir(path)
+
+    def open(self, path: str, flags: int, *args: Any, **kwargs: Any) -> int:
+        """A folder listed through its descriptor fails to open, as one without the right to
+        read it does."""
+        if os.fspath(path) == self.locked:
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return os.open(path, flags, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(os, name)

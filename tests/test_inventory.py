@@ -209,3 +209,29 @@ def test_rows_given_whole_and_rows_computed_interleave_in_any_part_size(
         assert rows[doc_id]["path"] == os.path.join(real, doc_id)
         assert rows[doc_id]["size"] == os.path.getsize(os.path.join(real, doc_id))
     assert rows["a.md"]["mtime_ns"] == os.stat(root / "a.md").st_mtime_ns
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="open descriptors listed in /proc")
+def test_the_walk_closes_every_folder_it_opened_even_when_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Folders are listed through their descriptors, open while the walk is inside them:
+    all are closed at the end, and when the walk is stopped deep in the tree."""
+    deep = "a/b/c/d"
+    _write(tmp_path, {f"{deep}/x.md": "x", "a/y.md": "y", "z.md": "z"})
+    scan(tmp_path, "*.md")  # polars' own descriptors (its threads) opened once
+    before = len(os.listdir("/proc/self/fd"))
+    assert scan(tmp_path, "*.md")["doc_id"].to_list() == [f"{deep}/x.md", "a/y.md", "z.md"]
+    assert len(os.listdir("/proc/self/fd")) == before
+
+    from docbatch.plan import inventory as inventory_module
+
+    def stopped(walk: object, entry: os.DirEntry[str], rel: str, directory: str) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(inventory_module._Walk, "_into", lambda self, entry, rel, d: True)
+    monkeypatch.setattr(inventory_module._Walk, "visit", stopped)
+    (tmp_path / deep / "link.md").symlink_to(tmp_path / "z.md")  # visited deep in the tree
+    with pytest.raises(KeyboardInterrupt):
+        scan(tmp_path, "*.md")
+    assert len(os.listdir("/proc/self/fd")) == before
