@@ -186,3 +186,22 @@ def test_the_index_with_scanned_rows_takes_the_first_definition_of_each_label(
     # a.rst no longer defines x: b0.rst is its first definition now, before d.rst's
     assert index.titles.rows() == [("w", "W of d"), ("x", "X of b0"), ("y", "Y of b0"), ("z", "Z of a")]
     assert index.refs.rows() == [("b0.rst", ["z"])]
+
+
+def test_expected_reads_each_range_from_the_files_without_the_whole_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planning asks for a range of the tree at a time: the table's rows of that range are
+    read from its file and parts (the latest row of a document winning), never the whole
+    table, and give what the rows in memory give."""
+    table = _table(tmp_path)
+    ranges = [("a.rst", "b.rst", "bb.rst"), ("c.rst", "d.rst"), ("e.rst", "f.rst")]
+    assert table.rows.height  # the reference: the rows read whole, in memory
+    in_memory = [table.expected(_stored(*ids), BASE) for ids in ranges]
+    monkeypatch.setattr(LabelTable, "_read", _never)
+    from_files = LabelTable(table.path)
+    for ids, expected in zip(ranges, in_memory, strict=True):
+        assert from_files.expected(_stored(*ids), BASE).equals(expected)
+    assert from_files._rows is None
+    # b.rst refers to x, whose title a part changed after the file was written
+    assert dict(in_memory[0].rows())["b.rst"] == refs_fingerprint(BASE, ["x"], {"x": "New X"})

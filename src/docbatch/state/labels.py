@@ -296,16 +296,28 @@ class LabelTable:
         """``title_pairs`` of the labels the table's rows refer to, found once for the rows
         read (planning asks for them a part of the tree at a time)."""
         if self._named_titles is None:
-            self._named_titles = self.title_pairs(self.rows["refs"].explode().drop_nulls().unique())
+            self._named_titles = self.title_pairs(self.named())
         return self._named_titles
 
     def _rows_within(self, doc_ids: pl.Series) -> pl.DataFrame:
-        """The table's rows from the least of ``doc_ids`` to the greatest: a slice of the rows
-        when they are sorted by doc_id (``_read`` marks them so), else those the range holds."""
-        rows = self.rows
+        """The table's rows from the least of ``doc_ids`` to the greatest (of the columns
+        ``expected`` reads): read from its files for that range alone, their row groups
+        outside it passed over by their statistics (read whole, a million files' table took
+        100 MB); of the rows in memory when they are already (a slice when they are sorted
+        by doc_id: ``_read`` marks them so)."""
         if doc_ids.len() == 0:
-            return rows.clear()
+            return pl.DataFrame(schema={name: LABELS[name] for name in _EXPECTED_FROM})
         low, high = str(doc_ids.min()), str(doc_ids.max())
+        if self._rows is None:
+            within = (pl.col("doc_id") >= low) & (pl.col("doc_id") <= high)
+            try:
+                found = [piece.filter(within).collect() for piece in self._pieces(list(_EXPECTED_FROM))]
+            except (OSError, pl.exceptions.PolarsError) as exc:  # a file damaged past its footer
+                log.debug("the label table %s is read whole (%s)", self.path, exc)
+                self._rows = self._read()
+            else:
+                return pl.concat([pl.DataFrame(schema={n: LABELS[n] for n in _EXPECTED_FROM}), *found])
+        rows = self.rows.select(_EXPECTED_FROM)
         column = rows["doc_id"]
         if column.flags["SORTED_ASC"]:
             start = int(column.search_sorted(low, side="left"))
@@ -415,6 +427,10 @@ def _first_of_each(pairs: pl.DataFrame) -> pl.DataFrame:
     order = pairs.select(pl.arg_sort_by("label", maintain_order=True)).to_series()
     labels = pairs["label"].gather(order)
     return pairs[order.filter(labels.ne_missing(labels.shift(1)))]
+
+
+_EXPECTED_FROM = ("doc_id", "content_hash", "refs", "includes", "included")
+"""The columns of the table ``LabelTable.expected`` reads."""
 
 
 def _title_pairs(rows: pl.DataFrame) -> pl.DataFrame:
