@@ -23,7 +23,7 @@ import pytest
 from docbatch import BatchConfig, BatchIngestService
 from docbatch.formats import get_parser
 from docbatch.formats.base import ParsedDocument
-from docbatch.plan import inventory as inventory_module
+from docbatch.plan import walk as walk_module
 from docbatch.result import IngestResult
 
 if TYPE_CHECKING:
@@ -532,7 +532,7 @@ def test_a_folder_that_cannot_be_listed_is_a_row_and_the_rest_lands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_service: MakeService
 ) -> None:
     root, locked = _locked_tree(tmp_path)
-    monkeypatch.setattr(inventory_module, "os", _OsWithLockedFolder(locked))
+    monkeypatch.setattr(walk_module, "os", _OsWithLockedFolder(locked))
     service, result = _ingest(make_service, root)
     rows = _rows(result)
     _assert_failed(rows["locked/"], "validation", "cannot list directory", "Permission denied")
@@ -547,7 +547,7 @@ def test_a_folder_that_cannot_be_listed_does_not_delete_its_documents(
     root, locked = _locked_tree(tmp_path)
     service, first = _ingest(make_service, root)
     assert _hits(service, "dunnart") == ["locked/inner.md"]
-    monkeypatch.setattr(inventory_module, "os", _OsWithLockedFolder(locked))
+    monkeypatch.setattr(walk_module, "os", _OsWithLockedFolder(locked))
     again = service.ingest_batch(root, PATTERN, executor="serial", sync_deletions=True)
     assert "deleted" not in again.outcomes["status"].to_list()
     assert _hits(service, "dunnart") == ["locked/inner.md"]

@@ -120,7 +120,7 @@ def test_a_walk_made_of_many_parts_lists_and_warns_as_one(
 ) -> None:
     """The walk turns its rows into a frame a few thousand at a time: the inventory and the
     warnings about patterns are the same whatever the size of those parts."""
-    from docbatch.plan import inventory as inventory_module
+    from docbatch.plan import walk as walk_module
 
     pattern = "*.md,*.rst,*.html,*.txt,*.nothing"
     exclude = ["guides/**", "nowhere/**"]
@@ -131,7 +131,7 @@ def test_a_walk_made_of_many_parts_lists_and_warns_as_one(
         return inv, notes
 
     whole, whole_notes = listing()
-    monkeypatch.setattr(inventory_module, "ROWS_PER_PART", 2)
+    monkeypatch.setattr(walk_module, "ROWS_PER_PART", 2)
     parts, parts_notes = listing()
     assert whole.height > 6  # several parts
     assert parts.equals(whole)
@@ -162,9 +162,9 @@ def test_rows_given_whole_and_rows_computed_interleave_in_any_part_size(
     """A plain file's path, format, status and reason are computed a part at a time; the
     other rows (hidden, not regular, symlinks, names not UTF-8) are given whole. Mixed in
     one folder and across parts of any size, each row is what that file is."""
-    from docbatch.plan import inventory as inventory_module
+    from docbatch.plan import walk as walk_module
 
-    monkeypatch.setattr(inventory_module, "ROWS_PER_PART", part_rows)
+    monkeypatch.setattr(walk_module, "ROWS_PER_PART", part_rows)
     root = _write(
         tmp_path / "root",
         {"a.md": "x", "b.empty.md": "", "c.big.rst": "y" * 50, "d.png.txt": "t", "e.jpg": "j", ".f.md": "h"},
@@ -224,13 +224,13 @@ def test_the_walk_closes_every_folder_it_opened_even_when_stopped(
     assert scan(tmp_path, "*.md")["doc_id"].to_list() == [f"{deep}/x.md", "a/y.md", "z.md"]
     assert len(os.listdir("/proc/self/fd")) == before
 
-    from docbatch.plan import inventory as inventory_module
+    from docbatch.plan.walk import Walk
 
     def stopped(walk: object, entry: os.DirEntry[str], rel: str, directory: str) -> bool:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(inventory_module._Walk, "_into", lambda self, entry, rel, d: True)
-    monkeypatch.setattr(inventory_module._Walk, "visit", stopped)
+    monkeypatch.setattr(Walk, "_into", lambda self, entry, rel, d: True)
+    monkeypatch.setattr(Walk, "visit", stopped)
     (tmp_path / deep / "link.md").symlink_to(tmp_path / "z.md")  # visited deep in the tree
     with pytest.raises(KeyboardInterrupt):
         scan(tmp_path, "*.md")

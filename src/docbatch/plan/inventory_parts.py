@@ -16,8 +16,9 @@ from pathlib import Path
 import polars as pl
 
 from docbatch.frames import INVENTORY
-from docbatch.plan.inventory import FormatMap, walk_tree, warn_unmatched
+from docbatch.plan.inventory import walk_tree, warn_unmatched
 from docbatch.plan.selection import DEFAULT_PATTERN
+from docbatch.plan.walk import FormatMap
 
 
 @dataclass(frozen=True)
