@@ -118,18 +118,13 @@ def keep_carried(kept: RunInventory, run: PreparedRun, first_part: int, figures:
     it wrote (from ``first_part`` on; their files are the kept inventory's, unchanged, or
     the inventory is not kept), read back once here rather than all parts in every call;
     and the ``figures`` of this call's reports."""
-    parts = [path for path in run.checkpoint.parts_of(run.run_id) if _number(path) >= first_part]
-    new = run.checkpoint.read_parts(parts)
+    new = run.checkpoint.read_parts(run.checkpoint.parts_of(run.run_id, since=first_part))
     carried = run.carried
     if carried["doc_id"].is_in(new["doc_id"].implode()).any():  # files done again
         carried = carried.join(new.select("doc_id"), on="doc_id", how="anti")
     # appended, not copied: a result that makes its rows later holds the frame it was given
     rows = pl.concat([carried, new], rechunk=False)
     kept.keep_carried(run.run_id, run.checkpoint.signature(run.run_id), rows, figures)
-
-
-def _number(part: Path) -> int:
-    return int(part.stem.rsplit("-", 1)[1])
 
 
 def compact_index(store: object, written: int) -> None:

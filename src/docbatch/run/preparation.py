@@ -285,12 +285,12 @@ def prepare(
         # with a limit, only the call's files are written: the others are asked of the plan
         todo = PlanRows.write(parse.head(limit) if limit else parse, folder / "todo.parquet")
         waiting = Rows(parse.slice(limit)) if limit else Rows.of(pl.DataFrame(schema=PLAN))
-    decided = Rows(planned_rows(planned.lazy().filter(~done), run_id, source))
+    decided_rows = planned_rows(planned.lazy().filter(~done), run_id, source)
     if reused is not None and ledger is not None:  # counted by the previous call: not again
-        decided.__dict__["_statuses"] = dict(ledger.decided)
-        waiting.__dict__["height"] = max(0, ledger.pending - todo.height)
+        decided = Rows(decided_rows, statuses=ledger.decided)
+        waiting = Rows(waiting.lazy(), height=max(0, ledger.pending - todo.height))
     else:
-        ledger = None
+        decided, ledger = Rows(decided_rows), None
     if kept is not None:
         if since is None and limit and waiting.height:
             kept.keep(run_id, key, inventory, (plan_key, planned, stored_in_scope))

@@ -124,12 +124,15 @@ class Checkpoint:
             self._compact(run_id, highest, outcomes, read)
         return LoadedCheckpoint(outcomes, problems, highest + 1)
 
-    def parts_of(self, run_id: str) -> list[Path]:
-        """The parts of ``run_id`` on disk, in the order of their numbers."""
+    def parts_of(self, run_id: str, since: int = 0) -> list[Path]:
+        """The parts of ``run_id`` on disk (numbered ``since`` or above), in the order of
+        their numbers."""
         return [
             path
             for path in sorted(self.parts_dir.glob("part-*.parquet"))
-            if (match := _PART.match(path.name)) is not None and match["run"] == run_id
+            if (match := _PART.match(path.name)) is not None
+            and match["run"] == run_id
+            and int(match["n"]) >= since
         ]
 
     def signature(self, run_id: str) -> tuple[tuple[str, int, int], ...]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Final
@@ -33,10 +33,16 @@ PLANS = "plans"
 class Rows:
     """Rows of a frame, held as a query (``lazy``) with their count worked out once."""
 
-    def __init__(self, frame: pl.LazyFrame, height: int | None = None) -> None:
+    def __init__(
+        self, frame: pl.LazyFrame, height: int | None = None, statuses: Mapping[str, int] | None = None
+    ) -> None:
+        """``height`` and ``statuses``: the count and the counts by status when they are known
+        (not worked out from the rows then)."""
         self._frame = frame
         if height is not None:
             self.__dict__["height"] = height
+        if statuses is not None:
+            self.__dict__["_statuses"] = dict(statuses)
 
     @classmethod
     def of(cls, frame: pl.DataFrame) -> Rows:
