@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import polars as pl
 
 from docbatch.plan.hashing import file_sha256
+from docbatch.state import label_files, label_titles
 from docbatch.state.atomic import sink_parquet, write_parquet
 from docbatch.work.labels import (
     LABELS,
@@ -46,7 +46,6 @@ _EXPECTED = {"doc_id": pl.Utf8, "fingerprint": pl.Utf8}
 
 COMPACT_AFTER_PARTS = 64
 """A table whose file has more parts than this is merged into one file when it is loaded."""
-_PART = re.compile(r"^part-(\d+)\.parquet$")
 BATCH_ROWS = 20_000
 """Rows of the table ``stale`` looks at at a time."""
 
@@ -71,13 +70,13 @@ class LabelTable:
         every document is then parsed again, which rebuilds it); more than
         ``COMPACT_AFTER_PARTS`` parts are merged into its file."""
         table = cls(state_dir / "labels" / f"{source.translate(_SAFE)}.parquet")
-        if len(_part_numbers(table.parts_dir)) > COMPACT_AFTER_PARTS:
+        if len(label_files.part_numbers(table.parts_dir)) > COMPACT_AFTER_PARTS:
             table.save()
         return table
 
     def compact(self) -> None:
         """Merge the parts into the table's file, if it has any (at the end of a call)."""
-        if _part_numbers(self.parts_dir):
+        if label_files.part_numbers(self.parts_dir):
             self.save()
 
     @property
@@ -90,12 +89,12 @@ class LabelTable:
     def _read(self) -> pl.DataFrame:
         """The rows of the file and its parts."""
         frames = [pl.DataFrame(schema=LABELS)]
-        base = _read_rows(self.path)
+        base = label_files.read_rows(self.path)
         if base is not None:
             frames.append(base)
-        numbers = sorted(_part_numbers(self.parts_dir))
+        numbers = sorted(label_files.part_numbers(self.parts_dir))
         for number in numbers:
-            part = _read_rows(self._part_path(number))
+            part = label_files.read_rows(self._part_path(number))
             if part is not None:
                 frames.append(part)
         rows = pl.concat(frames)
@@ -115,7 +114,7 @@ class LabelTable:
         if rows.height == 0:
             return
         self.parts_dir.mkdir(parents=True, exist_ok=True)
-        number = max(_part_numbers(self.parts_dir), default=-1) + 1
+        number = max(label_files.part_numbers(self.parts_dir), default=-1) + 1
         rows = rows.unique("doc_id", keep="last", maintain_order=True).cast(LABELS)  # type: ignore[arg-type]
         write_parquet(rows, self._part_path(number))
         self._rows = self._named_titles = None
@@ -140,7 +139,7 @@ class LabelTable:
         if self._rows is not None:
             write_parquet(_without(self._rows.lazy(), without).collect(), self.path)
         self._rows = self._named_titles = None
-        for number in _part_numbers(self.parts_dir):
+        for number in label_files.part_numbers(self.parts_dir):
             self._part_path(number).unlink(missing_ok=True)
 
     def _latest(self, columns: list[str]) -> pl.LazyFrame:
@@ -155,11 +154,12 @@ class LabelTable:
         """``_latest`` as queries of the file and of each part (of ``rows`` rows of one at
         most, when given), oldest first. Each of them holds one row a document (``add`` and
         ``save`` write them so); a document's row in a later one wins: the others are left
-        out (``_superseded``)."""
-        files = [self.path, *map(self._part_path, sorted(_part_numbers(self.parts_dir)))]
+        out (``label_files.superseded``)."""
+        files = [self.path, *map(self._part_path, sorted(label_files.part_numbers(self.parts_dir)))]
         wanted = ["doc_id", *(name for name in columns if name != "doc_id")]
-        readable = [(path, scan) for path in files if (scan := _scan_rows(path, wanted)) is not None]
-        superseded = _superseded([path for path, _ in readable])
+        scans = ((path, label_files.scan_rows(path, wanted)) for path in files)
+        readable = [(path, scan) for path, scan in scans if scan is not None]
+        superseded = label_files.superseded([path for path, _ in readable])
         for path, scan in readable:
             if path in superseded:
                 scan = scan.filter(~pl.col("doc_id").is_in(superseded[path].implode()))
@@ -176,7 +176,7 @@ class LabelTable:
         table's rows, ``BATCH_ROWS`` rows of one file at a time (one query over them all
         took several times the memory); of the rows read whole when they are already, or a
         file of the table cannot be streamed (its damaged rows are then left out, with a
-        warning: ``_read_rows``)."""
+        warning: ``label_files.read_rows``)."""
         if self._rows is None:
             try:
                 found = [query(piece).collect() for piece in self._pieces(columns, BATCH_ROWS)]
@@ -211,14 +211,16 @@ class LabelTable:
         """``titles`` as ``label`` and ``title`` rows sorted by ``label``: of the labels
         ``named`` only, when given (those the documents refer to: ``named``), which is all
         that is held in memory of the table."""
-        return _first_titles(
-            self._query(lambda rows: _definitions(rows, named), ["doc_id", "labels", "titles"])
+        return label_titles.first_titles(
+            self._query(lambda rows: label_titles.definitions(rows, named), ["doc_id", "labels", "titles"])
         )
 
     def named(self) -> pl.Series:
         """The labels the table's documents refer to, once each."""
         named = self._query(
-            lambda rows: _referring(rows, None).select(pl.col("refs").explode().alias("label")).unique(),
+            lambda rows: (
+                label_titles.referring(rows, None).select(pl.col("refs").explode().alias("label")).unique()
+            ),
             ["refs"],
         )
         return named["label"].unique()
@@ -234,7 +236,7 @@ class LabelTable:
         ``doc_ids``, of those documents' rows and the titles they name only (of ``titles``,
         when given: ``title_pairs`` of labels these are among)."""
         refs = self._query(
-            lambda rows: _referring(rows, doc_ids).select("doc_id", "refs"), ["doc_id", "refs"]
+            lambda rows: label_titles.referring(rows, doc_ids).select("doc_id", "refs"), ["doc_id", "refs"]
         )
         named = refs["refs"].explode().drop_nulls().unique() if doc_ids is not None else None
         if titles is None:
@@ -255,7 +257,7 @@ class LabelTable:
             rows = kept.merge_sorted(found, key="doc_id")
         else:
             rows = pl.concat([kept, found])
-        return TitleIndex.of(_title_pairs(rows), scanned.select("doc_id", "refs"))
+        return TitleIndex.of(label_titles.title_pairs(rows), scanned.select("doc_id", "refs"))
 
     def expected(self, stored: pl.DataFrame, fingerprint: str, root: str | None = None) -> pl.DataFrame:
         """The fingerprint each of the ``stored`` reStructuredText documents (``doc_id``,
@@ -276,7 +278,7 @@ class LabelTable:
             current.fill_null(False)
             & ((pl.col("refs").list.len() > 0) | (pl.col("includes").list.len().fill_null(0) > 0))
         )
-        titles = _lookup(self._referenced_titles(), referring["refs"]) if referring.height else {}
+        titles = label_titles.lookup(self._referenced_titles(), referring["refs"]) if referring.height else {}
         starts = pl.repeat(fingerprint, referring.height, dtype=pl.Utf8, eager=True)
         including = (referring["includes"].list.len().fill_null(0) > 0).arg_true()
         if including.len():
@@ -351,39 +353,12 @@ class LabelTable:
             lambda rows: rows.select("doc_id", "fingerprint", start, "refs"),
             ["doc_id", "fingerprint", "refs", "included"],
         ):
-            named = _lookup(titles, batch["refs"])
+            named = label_titles.lookup(titles, batch["refs"])
             wanted = refs_fingerprints(batch["start"], batch["refs"], named)
             stale.append(batch.filter(pl.col("fingerprint") != wanted)["doc_id"])
         # of every row, then of those asked for: a join of each batch with these hashed them all each time
         found = pl.concat(stale) if stale else pl.Series("doc_id", [], dtype=pl.Utf8)
         return found.filter(found.is_in(doc_ids.implode()))
-
-
-def _part_numbers(folder: Path) -> list[int]:
-    """The numbers of the parts in ``folder``."""
-    try:
-        names = os.listdir(folder)
-    except FileNotFoundError:
-        return []
-    return [int(match[1]) for name in names if (match := _PART.match(name))]
-
-
-def _read_rows(path: Path) -> pl.DataFrame | None:
-    """The ``LABELS`` rows of a file of the table (None when there is none, or it cannot be
-    read: its documents are parsed again, which writes their rows again)."""
-    try:
-        rows = pl.read_parquet(path)
-        missing = [
-            pl.lit(None, dtype=dtype).alias(name)
-            for name, dtype in LABELS.items()
-            if name not in rows.columns
-        ]
-        return rows.with_columns(missing).select(list(LABELS)).cast(LABELS)  # type: ignore[arg-type]
-    except FileNotFoundError:
-        return None
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        log.warning("the label table file %s cannot be read (%s): its documents are parsed again", path, exc)
-        return None
 
 
 def _included(includes: list[str] | None, root: str | None, hashes: dict[str, str | None]) -> str:
@@ -397,96 +372,8 @@ def _included(includes: list[str] | None, root: str | None, hashes: dict[str, st
     return includes_fingerprint({name: hashes[name] for name in includes})
 
 
-def _definitions(rows: pl.LazyFrame, named: pl.Series | None = None) -> pl.LazyFrame:
-    """The labels ``rows`` define (of those ``named``, when given): ``label``, ``title``,
-    ``doc_id`` and ``at`` (its place among the document's labels)."""
-    found = rows.select(
-        "doc_id",
-        pl.col("labels").alias("label"),
-        pl.col("titles").alias("title"),
-        pl.int_ranges(pl.col("labels").list.len()).alias("at"),
-    ).explode("label", "title", "at")
-    if named is not None:
-        found = found.filter(pl.col("label").is_in(named.implode()))
-    return found.drop_nulls()
-
-
-def _first_titles(definitions: pl.DataFrame) -> pl.DataFrame:
-    """``label`` and ``title`` of each label of ``definitions`` (``_definitions``; a label two
-    documents define: the first document's, by doc_id; one defines twice: its first), sorted
-    by ``label``. Sorted, not grouped: hashing every label took several times the memory."""
-    if not definitions["doc_id"].is_sorted():
-        definitions = definitions.sort("doc_id", "at")
-    return _first_of_each(definitions.select("label", "title"))
-
-
-def _first_of_each(pairs: pl.DataFrame) -> pl.DataFrame:
-    """The first row of each label of ``pairs`` (``label`` and ``title``), sorted by label:
-    a stable order of the labels alone (a sort of them with their documents and places took
-    a third more memory)."""
-    order = pairs.select(pl.arg_sort_by("label", maintain_order=True)).to_series()
-    labels = pairs["label"].gather(order)
-    return pairs[order.filter(labels.ne_missing(labels.shift(1)))]
-
-
 _EXPECTED_FROM = ("doc_id", "content_hash", "refs", "includes", "included")
 """The columns of the table ``LabelTable.expected`` reads."""
-
-
-def _title_pairs(rows: pl.DataFrame) -> pl.DataFrame:
-    """``_first_titles`` of the labels ``rows`` define: of rows in doc_id order (as a scan
-    gives them), without their doc ids and places."""
-    if not rows["doc_id"].is_sorted():
-        return _first_titles(_definitions(rows.lazy()).collect())
-    pairs = rows.lazy().select(pl.col("labels").alias("label"), pl.col("titles").alias("title"))
-    return _first_of_each(pairs.explode("label", "title").drop_nulls().collect())
-
-
-def _referring(rows: pl.LazyFrame, doc_ids: pl.Series | None) -> pl.LazyFrame:
-    """The ``rows`` (of ``doc_ids``, when given) that refer to labels."""
-    if doc_ids is not None:
-        rows = rows.join(doc_ids.alias("doc_id").to_frame().lazy(), on="doc_id", how="semi")
-    return rows.filter(pl.col("refs").list.len().fill_null(0) > 0)
-
-
-def _superseded(files: list[Path]) -> dict[Path, pl.Series]:
-    """The doc_ids of each of ``files`` (the table's, oldest first) that a later one has a
-    row of too. Found by hashes of the doc_ids (8 bytes a row, not the strings), checked on
-    the rows whose hash is there twice."""
-    if len(files) < 2:
-        return {}
-    hashes = pl.concat(
-        [
-            pl.read_parquet(path, columns=["doc_id"]).select(
-                pl.col("doc_id").hash().alias("hash"), pl.lit(number, dtype=pl.UInt32).alias("file")
-            )
-            for number, path in enumerate(files)
-        ]
-    )
-    twice = hashes.filter(pl.col("hash").is_duplicated())
-    if twice.height == 0:
-        return {}
-    hashed = twice["hash"].unique().implode()
-    rows = pl.concat(
-        [
-            pl.read_parquet(files[number], columns=["doc_id"])
-            .filter(pl.col("doc_id").hash().is_in(hashed))
-            .with_columns(file=pl.lit(number, dtype=pl.UInt32))
-            for number in twice["file"].unique().sort()
-        ]
-    )
-    older = rows.filter(pl.col("file") < pl.col("file").max().over("doc_id"))
-    return {files[number]: group["doc_id"] for (number,), group in older.group_by("file")}
-
-
-def _lookup(titles: pl.DataFrame, refs: pl.Series) -> dict[str, str]:
-    """The titles (``title_pairs``, sorted by label) of the labels the lists ``refs`` name."""
-    named = refs.explode().drop_nulls().unique().sort()
-    if named.len() == 0 or titles.height == 0:
-        return {}
-    at = titles["label"].search_sorted(named, side="left").clip(upper_bound=titles.height - 1)
-    pairs = titles[at].filter(pl.col("label") == named)
-    return dict(zip(pairs["label"].to_list(), pairs["title"].to_list(), strict=True))
 
 
 def _without(rows: pl.LazyFrame, doc_ids: pl.Series | None) -> pl.LazyFrame:
@@ -494,22 +381,6 @@ def _without(rows: pl.LazyFrame, doc_ids: pl.Series | None) -> pl.LazyFrame:
     if doc_ids is None or doc_ids.len() == 0:
         return rows
     return rows.join(doc_ids.alias("doc_id").to_frame().lazy(), on="doc_id", how="anti")
-
-
-def _scan_rows(path: Path, columns: list[str]) -> pl.LazyFrame | None:
-    """``columns`` of the ``LABELS`` rows of a file of the table, as a query (None when there
-    is none, or it cannot be read: ``_read_rows``)."""
-    try:
-        schema = pl.read_parquet_schema(path)
-    except FileNotFoundError:
-        return None
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        log.warning("the label table file %s cannot be read (%s): its documents are parsed again", path, exc)
-        return None
-    return pl.scan_parquet(path).select(
-        pl.col(name).cast(LABELS[name]) if name in schema else pl.lit(None, dtype=LABELS[name]).alias(name)
-        for name in columns
-    )
 
 
 def plan_fingerprints(

@@ -1,0 +1,65 @@
+"""Which title each section label shows, from label table rows (``docbatch.work.labels.LABELS``):
+a label two documents define shows the first document's title (by doc_id), one a document
+defines twice its first. Frame functions, used by ``docbatch.state.labels``."""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def definitions(rows: pl.LazyFrame, named: pl.Series | None = None) -> pl.LazyFrame:
+    """The labels ``rows`` define (of those ``named``, when given): ``label``, ``title``,
+    ``doc_id`` and ``at`` (its place among the document's labels)."""
+    found = rows.select(
+        "doc_id",
+        pl.col("labels").alias("label"),
+        pl.col("titles").alias("title"),
+        pl.int_ranges(pl.col("labels").list.len()).alias("at"),
+    ).explode("label", "title", "at")
+    if named is not None:
+        found = found.filter(pl.col("label").is_in(named.implode()))
+    return found.drop_nulls()
+
+
+def first_titles(definitions: pl.DataFrame) -> pl.DataFrame:
+    """``label`` and ``title`` of each label of ``definitions`` (``definitions``; a label two
+    documents define: the first document's, by doc_id; one defines twice: its first), sorted
+    by ``label``. Sorted, not grouped: hashing every label took several times the memory."""
+    if not definitions["doc_id"].is_sorted():
+        definitions = definitions.sort("doc_id", "at")
+    return _first_of_each(definitions.select("label", "title"))
+
+
+def _first_of_each(pairs: pl.DataFrame) -> pl.DataFrame:
+    """The first row of each label of ``pairs`` (``label`` and ``title``), sorted by label:
+    a stable order of the labels alone (a sort of them with their documents and places took
+    a third more memory)."""
+    order = pairs.select(pl.arg_sort_by("label", maintain_order=True)).to_series()
+    labels = pairs["label"].gather(order)
+    return pairs[order.filter(labels.ne_missing(labels.shift(1)))]
+
+
+def title_pairs(rows: pl.DataFrame) -> pl.DataFrame:
+    """``first_titles`` of the labels ``rows`` define: of rows in doc_id order (as a scan
+    gives them), without their doc ids and places."""
+    if not rows["doc_id"].is_sorted():
+        return first_titles(definitions(rows.lazy()).collect())
+    pairs = rows.lazy().select(pl.col("labels").alias("label"), pl.col("titles").alias("title"))
+    return _first_of_each(pairs.explode("label", "title").drop_nulls().collect())
+
+
+def referring(rows: pl.LazyFrame, doc_ids: pl.Series | None) -> pl.LazyFrame:
+    """The ``rows`` (of ``doc_ids``, when given) that refer to labels."""
+    if doc_ids is not None:
+        rows = rows.join(doc_ids.alias("doc_id").to_frame().lazy(), on="doc_id", how="semi")
+    return rows.filter(pl.col("refs").list.len().fill_null(0) > 0)
+
+
+def lookup(titles: pl.DataFrame, refs: pl.Series) -> dict[str, str]:
+    """The titles (``title_pairs``, sorted by label) of the labels the lists ``refs`` name."""
+    named = refs.explode().drop_nulls().unique().sort()
+    if named.len() == 0 or titles.height == 0:
+        return {}
+    at = titles["label"].search_sorted(named, side="left").clip(upper_bound=titles.height - 1)
+    pairs = titles[at].filter(pl.col("label") == named)
+    return dict(zip(pairs["label"].to_list(), pairs["title"].to_list(), strict=True))
