@@ -5,10 +5,10 @@ a part at a time, each against the stored documents whose doc_id falls in its ra
 (from after the previous part's last doc_id up to its own last one), read from the store
 for that range alone (``KnownRanges``; a store without it is read once, whole). A stored
 document of the range that the part does not hold is gone from disk. Each part's plan
-rows go to a file of the call's plan folder: the plan, the stored documents and their
-expected fingerprints are never held whole (the label table they are expected from is:
-``LabelTable.expected``). At a million stored files, reading them whole held 200 MB (a
-content hash and a fingerprint each) and the plan frame as much again.
+rows go to a file of the call's plan folder: the plan, the stored documents, their
+expected fingerprints and the label table's rows they are expected from
+(``LabelTable.expected``) are never held whole. At a million stored files, reading them
+whole held 200 MB (a content hash and a fingerprint each) and the plan frame as much again.
 """
 
 from __future__ import annotations
