@@ -104,3 +104,44 @@ def test_known_documents_read_in_parts_are_the_whole_source(
     assert whole.height == 7 and whole.schema == pl.Schema(KNOWN_DOCUMENTS)
     assert whole["mtime_ns"].to_list() == [10 * i for i in range(7)]
     assert store.known_documents("none").schema == pl.Schema(KNOWN_DOCUMENTS)
+
+
+def test_known_documents_read_through_adbc_are_those_sqlite3_reads(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import polars as pl
+
+    from docbatch.frames import DOCUMENTS, KNOWN_DOCUMENTS, PASSAGES, TOUCHED
+    from docbatch.store import sqlite_arrow
+
+    ids = ["a.md", "it's.md", "naïve/ü.md", 'q"uote.md', "z/日本.md", "zz.md"]
+    docs = pl.DataFrame(
+        [
+            {"doc_id": d, "title": "t", "format": "markdown", "size": i, "mtime_ns": 2**62 + i}
+            | {"content_hash": f"h{i}", "n_chars": 1, "n_passages": 0, "fingerprint": f"fp{i}"}
+            for i, d in enumerate(ids)
+        ],
+        schema=DOCUMENTS,
+    )
+    store.write_slice("s", docs, pl.DataFrame(schema=PASSAGES), pl.DataFrame(schema=TOUCHED))
+    ranges = [(None, None), (None, "it's.md"), ("it's.md", 'q"uote.md'), ("z/日本.md", None), ("zz.md", None)]
+    read = {bounds: store.known_documents_between("s", *bounds) for bounds in ranges}
+    assert store._arrow._connection is not None  # read through ADBC
+    assert read[(None, None)]["doc_id"].to_list() == sorted(ids, key=str.encode)
+    assert read[("it's.md", 'q"uote.md')]["doc_id"].to_list() == ["naïve/ü.md", 'q"uote.md']
+    assert read[(None, None)]["mtime_ns"].to_list()[0] == 2**62
+    assert all(frame.schema == pl.Schema(KNOWN_DOCUMENTS) for frame in read.values())
+    assert read[("zz.md", None)].height == 0
+
+    # without the driver, or when it cannot read, the rows are the same through sqlite3
+    def unavailable(uri: str) -> None:
+        raise OSError("no driver here")
+
+    monkeypatch.setattr("adbc_driver_sqlite.connect", unavailable)
+    fallback = SQLiteStore(store.path)
+    for bounds, frame in read.items():
+        assert fallback.known_documents_between("s", *bounds).equals(frame)
+    assert fallback._arrow._connection is None
+    fallback.close()
+    monkeypatch.setattr(sqlite_arrow.ArrowReads, "frame", lambda *args: None)
+    assert store.known_documents("s").equals(read[(None, None)])

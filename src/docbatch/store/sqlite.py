@@ -18,6 +18,7 @@ from docbatch.store.base import no_source, source_exists
 from docbatch.store.query import MARKERS
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
 from docbatch.store.search_filters import SearchFilterArgs, SearchFilters
+from docbatch.store.sqlite_arrow import ArrowReads
 from docbatch.store.sqlite_records import transaction
 from docbatch.store.sqlite_schema import (
     DELETE_TRIGGER,
@@ -59,9 +60,14 @@ class SQLiteStore:
     def __init__(self, path: str | Path, *, busy_timeout_s: float = 5.0) -> None:
         self.path = Path(path)
         self.location = str(self.path)
+        self._arrow = ArrowReads(self.path)  # the long reads, opened on the first
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
+            # planning reads the store's documents from a thread of its own, while the
+            # tree is walked (``run.plan_parts``): one thread at a time
+            self._con = sqlite3.connect(
+                self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+            )
             self._con.execute("PRAGMA journal_mode=WAL")
             self._con.execute("PRAGMA synchronous=NORMAL")
             # a log grown by a large commit is cut back once checkpointed
@@ -87,11 +93,12 @@ class SQLiteStore:
         if upto is not None:
             where.append("doc_id <= ?")
             values.append(upto)
-        cursor = self._con.execute(
-            "SELECT doc_id, size, mtime_ns, content_hash, fingerprint FROM documents"
-            f" WHERE {' AND '.join(where)} ORDER BY doc_id",
-            values,
-        )
+        columns = "doc_id, size, mtime_ns, content_hash, fingerprint"
+        sql = f"SELECT {columns} FROM documents WHERE {' AND '.join(where)} ORDER BY doc_id"
+        read = self._arrow.frame(sql, {f"p{n}": [value] for n, value in enumerate(values)}, KNOWN_DOCUMENTS)
+        if read is not None:
+            return read
+        cursor = self._con.execute(sql, values)
         # read in parts: a source's rows as Python tuples take ten times their frame
         parts = [pl.DataFrame(schema=KNOWN_DOCUMENTS)]
         while rows := cursor.fetchmany(ROWS_PER_READ):
@@ -102,6 +109,7 @@ class SQLiteStore:
         """A value that differs from an earlier one when anything was committed to the store
         in between: by another connection (SQLite's ``data_version``) or through this one
         (rows changed so far)."""
+        self._arrow.connect()
         try:
             (others,) = self._con.execute("PRAGMA data_version").fetchone()
         except sqlite3.Error as exc:
@@ -388,6 +396,7 @@ class SQLiteStore:
         return {"documents": docs, "passages": passages}
 
     def close(self) -> None:
+        self._arrow.close()
         self._con.close()
 
     def __enter__(self) -> SQLiteStore:
