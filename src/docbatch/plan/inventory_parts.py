@@ -8,6 +8,7 @@ same rows, sorted by doc_id, with the same warnings.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ class InventoryParts:
 
     files: list[Path]
     height: int
+    resorted: bool = False
+    """Whether the walk's parts were sorted again at its end (``scan_parts``), after they
+    were given to its ``on_part``."""
 
     def lazy(self) -> pl.LazyFrame:
         return pl.scan_parquet(self.files) if self.files else pl.LazyFrame(schema=INVENTORY)
@@ -61,12 +65,13 @@ def scan_parts(
     unmatched: list[str] | None = None,
     format_map: FormatMap = None,
     leave_out: Callable[[list[str]], set[str]] | None = None,
+    on_part: Callable[[pl.DataFrame], None] | None = None,
 ) -> InventoryParts:
     """The inventory of ``root``, as ``scan`` walks it, written to ``folder`` in files of
     ``PARTS_ROWS`` rows as the walk goes (at a million files the frame is 150 MB, and the
     walk holds one part); ``leave_out`` names the doc ids of each part to leave out (git's
-    ignored files)."""
-    sink = _PartSink(folder, leave_out)
+    ignored files); ``on_part`` is given each part once written."""
+    sink = _PartSink(folder, leave_out, on_part)
     walk = walk_tree(root, pattern, recursive, max_file_size, exclude, include_hidden, format_map, sink.add)
     walk.frame()  # the last rows
     warn_unmatched(walk.unmatched(str(root)), unmatched)
@@ -75,16 +80,22 @@ def scan_parts(
         frame = parts.lazy().collect()
         for path in parts.files:
             path.unlink()
-        return InventoryParts.write(frame, folder)
+        return dataclasses.replace(InventoryParts.write(frame, folder), resorted=True)
     return parts
 
 
 class _PartSink:
     """Writes an inventory's rows to files of ``PARTS_ROWS`` rows as they come."""
 
-    def __init__(self, folder: Path, leave_out: Callable[[list[str]], set[str]] | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        leave_out: Callable[[list[str]], set[str]] | None = None,
+        on_part: Callable[[pl.DataFrame], None] | None = None,
+    ) -> None:
         self.folder = folder
         self.leave_out = leave_out
+        self.on_part = on_part
         self.files: list[Path] = []
         self.height = 0
         self.in_order = True
@@ -122,3 +133,5 @@ class _PartSink:
         rows.write_parquet(path, compression="lz4")  # read back once or twice: fast beats small
         self.files.append(path)
         self.height += rows.height
+        if self.on_part is not None:
+            self.on_part(rows)

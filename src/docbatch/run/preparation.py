@@ -11,6 +11,7 @@ import logging
 import os
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,9 +30,9 @@ from docbatch.plan.inventory_parts import InventoryParts, scan_parts
 from docbatch.plan.selection import parse_excludes, parse_patterns
 from docbatch.run.carried import lost_problem, without_lost
 from docbatch.run.kept import Ledger, RunInventory, change_mark
-from docbatch.run.plan_parts import plan_in_parts
+from docbatch.run.plan_parts import PartPlanner, PlanningWhileWalking, plan_in_parts
 from docbatch.run.request import IngestRequest
-from docbatch.run.templates import source_options, with_template
+from docbatch.run.templates import last_options, source_options, with_template
 from docbatch.state.checkpoint import Checkpoint, LoadedCheckpoint
 from docbatch.state.labels import LabelTable
 from docbatch.state.plan_rows import PlanRows, Rows, clear_plans, new_plan_folder
@@ -117,11 +118,12 @@ def take_inventory(
     include_hidden: bool = False,
     unmatched: list[str] | None = None,
     format_map: tuple[tuple[str, str], ...] = (),
+    on_part: Callable[[pl.DataFrame], None] | None = None,
 ) -> tuple[InventoryParts, set[str] | None]:
-    """The files to consider, written to ``folder`` in parts (``scan_parts``), and — with
-    ``since`` — the doc ids git reports as changed (planning then looks at those only,
-    instead of the whole tree). Warnings about patterns that match no file are appended
-    to ``unmatched``."""
+    """The files to consider, written to ``folder`` in parts (``scan_parts``, which gives
+    each part to ``on_part`` as the walk writes it), and — with ``since`` — the doc ids
+    git reports as changed (planning then looks at those only, instead of the whole tree).
+    Warnings about patterns that match no file are appended to ``unmatched``."""
     leave_out = repo.ignored_filter() if repo is not None and respect_gitignore else None
     if since is None:
         inventory = scan_parts(
@@ -135,6 +137,7 @@ def take_inventory(
             unmatched=unmatched,
             format_map=format_map,
             leave_out=leave_out,
+            on_part=on_part,
         )
         return inventory, None
     if repo is None:
@@ -204,29 +207,43 @@ def prepare(
     listed = None
     unmatched: list[str] = []
     folder = new_plan_folder(state_dir, source)
-    if inventory is None:
-        inventory, listed = take_inventory(
-            root,
-            patterns,
-            recursive,
-            folder,
-            max_file_size=cfg.max_file_size,
-            repo=repo,
-            since=since,
-            respect_gitignore=respect_gitignore,
-            exclude=excludes,
-            include_hidden=include_hidden,
-            unmatched=unmatched,
-            format_map=cfg.format_map,
+    scope = (patterns, excludes, include_hidden)
+    planned_ahead: tuple[PlanRows, int] | None = None
+    ahead = None
+    if inventory is None and since is None:
+        ahead = _plan_while_walking(
+            store, state_dir, request, continued, folder, fingerprints=fingerprints, html=html, labels=labels
         )
-    if html is not None:
-        found = kept.html(inventory, html) if kept is not None else None
-        if found is None:
-            found = source_options(inventory.lazy(), state_dir, source, html)
-            if kept is not None:
-                kept.keep_html(inventory, html, found)
-        html = found
-        fingerprints = with_template(fingerprints, html)
+    try:
+        if inventory is None:
+            inventory, listed = take_inventory(
+                root,
+                patterns,
+                recursive,
+                folder,
+                max_file_size=cfg.max_file_size,
+                repo=repo,
+                since=since,
+                respect_gitignore=respect_gitignore,
+                exclude=excludes,
+                include_hidden=include_hidden,
+                unmatched=unmatched,
+                format_map=cfg.format_map,
+                on_part=ahead.part if ahead is not None else None,
+            )
+        if html is not None:
+            found = kept.html(inventory, html) if kept is not None else None
+            if found is None:
+                found = source_options(inventory.lazy(), state_dir, source, html)
+                if kept is not None:
+                    kept.keep_html(inventory, html, found)
+            html = found
+            fingerprints = with_template(fingerprints, html)
+        if ahead is not None and not inventory.resorted and fingerprints == ahead.planner.fingerprints:
+            planned_ahead = ahead.result()
+    finally:
+        if ahead is not None:
+            ahead.cancel()  # unless its plan was taken
     checkpoint.prepare()
     known, ledger = None, None
     forced: bool | None
@@ -251,17 +268,21 @@ def prepare(
         if ledger is not None and ledger.plan is not planned:
             ledger = None
     else:
-        planned, stored_in_scope = plan_in_parts(
-            store,
-            source,
-            inventory,
-            folder,
-            listed=listed,
-            force=force,
-            scope=(patterns, excludes, include_hidden),
-            recursive=recursive,
-            fingerprints=fingerprints,
-            labels=labels,
+        planned, stored_in_scope = (
+            planned_ahead
+            if ahead is not None and planned_ahead is not None and force == ahead.planner.force
+            else plan_in_parts(
+                store,
+                source,
+                inventory,
+                folder,
+                listed=listed,
+                force=force,
+                scope=scope,
+                recursive=recursive,
+                fingerprints=fingerprints,
+                labels=labels,
+            )
         )
         if carried.height:  # planned against the store as it is now
             carried, lost = without_lost(carried, planned, force)
@@ -325,6 +346,38 @@ def prepare(
         labels=labels,
         ledger=ledger,
     )
+
+
+def _plan_while_walking(
+    store: DocumentStore,
+    state_dir: Path,
+    request: IngestRequest,
+    continued: dict[str, Any] | None,
+    folder: Path,
+    *,
+    fingerprints: dict[str, str],
+    html: HtmlOptions | None,
+    labels: LabelTable | None,
+) -> PlanningWhileWalking:
+    """The planning of the walk's parts as they come (``PlanningWhileWalking``), with what
+    the call most likely plans with: its force, and the fingerprints with the template the
+    source's last call kept (the call's own is sampled from the whole tree, once walked)."""
+    source = request.source_name()
+    if html is not None:
+        fingerprints = with_template(fingerprints, last_options(state_dir, source, html))
+    planner = PartPlanner(
+        store,
+        source,
+        folder,
+        listed=None,
+        force=request.force
+        or bool(continued is not None and continued.get("force")),  # as ``prepare`` decides
+        scope=(parse_patterns(request.pattern), parse_excludes(request.exclude), request.include_hidden),
+        recursive=request.recursive,
+        fingerprints=fingerprints,
+        labels=labels,
+    )
+    return PlanningWhileWalking(planner)
 
 
 def preview(

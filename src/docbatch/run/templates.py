@@ -70,6 +70,21 @@ def find_template(pages: pl.DataFrame, options: HtmlOptions) -> Template:
     return decide(keys())
 
 
+def _kept_file(state_dir: Path, source: str) -> Path:
+    return state_dir / "templates" / f"{source.translate(_SAFE)}.json"
+
+
+def last_options(state_dir: Path, source: str, options: HtmlOptions) -> HtmlOptions:
+    """``options`` with the template kept by the source's last call (whatever its sample),
+    or with none: what a re-run most likely finds (``source_options``), known before the
+    tree is walked."""
+    try:
+        stored = json.loads(_kept_file(state_dir, source).read_text())
+        return replace(options, template=Template.from_json(json.dumps(stored["template"])))
+    except (OSError, ValueError, KeyError, TypeError):
+        return options
+
+
 def source_options(
     inventory: pl.DataFrame | pl.LazyFrame,
     state_dir: Path,
@@ -84,7 +99,7 @@ def source_options(
     if pages.height == 0:
         return options
     signature = _signature(pages, options)
-    kept = state_dir / "templates" / f"{source.translate(_SAFE)}.json"
+    kept = _kept_file(state_dir, source)
     try:
         stored = json.loads(kept.read_text())
         if stored.get("signature") == signature:
