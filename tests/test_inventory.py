@@ -235,3 +235,48 @@ def test_the_walk_closes_every_folder_it_opened_even_when_stopped(
     with pytest.raises(KeyboardInterrupt):
         scan(tmp_path, "*.md")
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_parts_made_beside_the_walk_are_the_walks_rows_in_order_and_its_errors_are_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``scan_parts`` makes and writes each part in a thread of its own while the walk goes
+    on: the parts are the walk's rows in order; an error in making one is raised by the
+    walk, and a Ctrl-C in the walk leaves no such thread."""
+    import threading
+
+    from docbatch.plan import inventory_parts, walk
+
+    files: dict[str, bytes | str] = {
+        f"s{i % 5}/p{i:03d}.{'md' if i % 3 else 'rst'}": f"# {i}\n" for i in range(200)
+    }
+    files |= {"s1/.hidden.md": "h", "s2/empty.md": ""}  # rows given whole, among the computed
+    root = _write(tmp_path / "docs", files)
+    monkeypatch.setattr(walk, "ROWS_PER_PART", 7)
+    monkeypatch.setattr(inventory_parts, "PARTS_ROWS", 11)
+    given: list[pl.DataFrame] = []
+    parts = inventory_parts.scan_parts(root, tmp_path / "parts", "*.md,*.rst", on_part=given.append)
+    assert parts.lazy().collect().equals(scan(root, "*.md,*.rst"))
+    assert pl.concat(given).equals(parts.lazy().collect()) and len(given) == len(parts.files) == 19
+
+    def makers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("docbatch-walk-parts")]
+
+    def full(part: pl.DataFrame) -> None:
+        if len(given) == 25:
+            raise OSError(28, "No space left on device")
+        given.append(part)
+
+    with pytest.raises(OSError, match="No space left"):
+        inventory_parts.scan_parts(root, tmp_path / "full", "*.md,*.rst", on_part=full)
+    assert not makers()
+
+    def stopped(self: walk.Walk, entry: os.DirEntry[str], rel: str, directory: str) -> bool:
+        if rel.startswith("s3"):
+            raise KeyboardInterrupt
+        return True
+
+    monkeypatch.setattr(walk.Walk, "_into", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        inventory_parts.scan_parts(root, tmp_path / "stopped", "*.md,*.rst")
+    assert not makers()

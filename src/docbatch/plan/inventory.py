@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from pathlib import Path
 
 import polars as pl
@@ -89,9 +90,11 @@ def walk_tree(
     include_hidden: bool,
     format_map: FormatMap,
     sink: Callable[[pl.DataFrame], None] | None = None,
+    maker: Executor | None = None,
 ) -> Walk:
     """Walk ``root`` (see ``scan``): the walk's rows go to ``sink`` part by part when given
-    (``docbatch.plan.inventory_parts``), else stay with the walk (``frame``)."""
+    (``docbatch.plan.inventory_parts``), else stay with the walk (``frame``); each part is
+    made (and given to ``sink``) on ``maker`` when given, while the walk goes on."""
     rules = selection(parse_patterns(pattern), parse_excludes(exclude), include_hidden, recursive)
     root_path = Path(root)
     if not root_path.exists():
@@ -104,7 +107,7 @@ def walk_tree(
     except OSError as exc:
         raise RootError(f"cannot list directory {root}: {exc.strerror or exc}") from None
 
-    walk = Walk(rules, max_file_size, real_root, format_map, sink)
+    walk = Walk(rules, max_file_size, real_root, format_map, sink, maker)
     walk.walk()
     return walk
 

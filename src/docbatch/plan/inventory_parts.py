@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,8 +73,15 @@ def scan_parts(
     walk holds one part); ``leave_out`` names the doc ids of each part to leave out (git's
     ignored files); ``on_part`` is given each part once written."""
     sink = _PartSink(folder, leave_out, on_part)
-    walk = walk_tree(root, pattern, recursive, max_file_size, exclude, include_hidden, format_map, sink.add)
-    walk.frame()  # the last rows
+    # the walk's parts are made, written and given to on_part in a thread of their own
+    maker = ThreadPoolExecutor(1, thread_name_prefix="docbatch-walk-parts")
+    try:
+        walk = walk_tree(
+            root, pattern, recursive, max_file_size, exclude, include_hidden, format_map, sink.add, maker
+        )
+        walk.frame()  # the last rows
+    finally:
+        maker.shutdown(cancel_futures=True)
     warn_unmatched(walk.unmatched(str(root)), unmatched)
     parts = sink.close()
     if not sink.in_order:  # a name not UTF-8 sorts otherwise once replaced: sort them all

@@ -4,9 +4,12 @@ entries in the order of their paths, a file's row computed a part at a time (``W
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat as stat_module
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor, Future
 from operator import itemgetter
 
 import polars as pl
@@ -30,6 +33,8 @@ FORMAT_ENDINGS_KEPT = 4096
 ROWS_PER_PART = 16_384
 """Rows of the walk kept as Python objects before they become a part of the frame: a
 tree's paths as Python strings take about 1 KB a file, its frame a tenth of that."""
+PARTS_MAKING = 2
+"""Parts being made on a walk's ``maker`` at most: the walk waits for the oldest beyond."""
 
 _PLAIN_FILE, _FOLDER, _OTHER, _NOT_UTF8 = range(4)
 """What a folder's entry is to the walk: a regular file (not a symlink), a folder (not a
@@ -64,6 +69,7 @@ class Walk:
         real_root: str,
         format_map: FormatMap,
         sink: Callable[[pl.DataFrame], None] | None = None,
+        maker: Executor | None = None,
     ) -> None:
         self.rules = rules
         self.formats = extension_formats(format_map)
@@ -77,6 +83,8 @@ class Walk:
         self._parts: list[pl.DataFrame] = []
         self._sink = sink
         self._unmatched: list[list[str]] = []  # the notes of each part
+        self._maker = maker
+        self._making: deque[Future[None]] = deque()
 
     def _new_rows(self) -> None:
         self._ids: list[str] = []
@@ -189,6 +197,7 @@ class Walk:
         """Every row of the walk kept, in the order they were found (its parts as chunks:
         not copied into one)."""
         self._flush()
+        self._made()
         if not self._parts:
             return pl.DataFrame(schema=INVENTORY)
         return pl.concat(self._parts, rechunk=False) if len(self._parts) > 1 else self._parts[0]
@@ -198,26 +207,58 @@ class Walk:
         nothing when it matches nothing in any part; an exclusion, when it left out no
         path by the end of the walk."""
         self._flush()
+        self._made()
         blank = self.rules.unmatched([], self.excluded, "")  # each rule's note, as the parts got it
         named = dict(zip(blank, self.rules.unmatched([], self.excluded, where), strict=True))
         return [named[note] for note in blank if all(note in found for found in self._unmatched)]
 
     def _flush(self) -> None:
+        """Make the rows gathered so far a part (on the ``maker`` when there is one, while
+        the walk goes on), and start gathering the next."""
         if not self._ids:
             return
-        part = self._part()
+        make = functools.partial(
+            self._make, self._ids, self._sizes, self._mtimes, self._given, len(self.excluded)
+        )
         self._new_rows()
-        self._unmatched.append(self.rules.unmatched(part["doc_id"].to_list(), self.excluded, ""))
+        if self._maker is None:
+            make()
+            return
+        self._making.append(self._maker.submit(make))
+        while len(self._making) > PARTS_MAKING or (self._making and self._making[0].done()):
+            self._making.popleft().result()  # raises what making it raised
+
+    def _made(self) -> None:
+        """Wait for every part being made."""
+        while self._making:
+            self._making.popleft().result()
+
+    def _make(
+        self,
+        ids: list[str],
+        sizes: list[int | None],
+        mtimes: list[int | None],
+        given: dict[int, tuple[str, str | None, str, str | None]],
+        excluded: int,
+    ) -> None:
+        part = self._part(ids, sizes, mtimes, given)
+        self._unmatched.append(self.rules.unmatched(part["doc_id"].to_list(), self.excluded[:excluded], ""))
         if self._sink is not None:
             self._sink(part)
         else:
             self._parts.append(part)
 
-    def _part(self) -> pl.DataFrame:
-        """The rows gathered so far as an inventory frame: a plain file's path, format,
-        status and reason computed from its doc id and size, the given rows' as given."""
+    def _part(
+        self,
+        ids: list[str],
+        sizes: list[int | None],
+        mtimes: list[int | None],
+        given: dict[int, tuple[str, str | None, str, str | None]],
+    ) -> pl.DataFrame:
+        """Rows gathered as an inventory frame: a plain file's path, format, status and
+        reason computed from its doc id and size, the ``given`` rows' as given."""
         rows = pl.DataFrame(
-            {"doc_id": self._ids, "size": self._sizes, "mtime_ns": self._mtimes},
+            {"doc_id": ids, "size": sizes, "mtime_ns": mtimes},
             schema={name: INVENTORY[name] for name in ("doc_id", "size", "mtime_ns")},
         )
         endings = rows["doc_id"].str.extract(_ENDING, 1).fill_null("")
@@ -250,13 +291,13 @@ class Walk:
             )
             .collect()
         )
-        if not self._given:
+        if not given:
             return part
-        rows_given = list(self._given)
-        given = list(zip(*self._given.values(), strict=True))
+        rows_given = list(given)
+        columns = list(zip(*given.values(), strict=True))
         return part.with_columns(
             part[name].scatter(rows_given, pl.Series(values, dtype=pl.Utf8))
-            for name, values in zip(("path", "format", "status", "reason"), given, strict=True)
+            for name, values in zip(("path", "format", "status", "reason"), columns, strict=True)
         )
 
     def _into(self, entry: os.DirEntry[str], rel: str, directory: str) -> bool:
