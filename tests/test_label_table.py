@@ -188,6 +188,41 @@ def test_the_index_with_scanned_rows_takes_the_first_definition_of_each_label(
     assert index.refs.rows() == [("b0.rst", ["z"])]
 
 
+@pytest.mark.parametrize("rows_per_part", [1, 2, 3, 100])
+@pytest.mark.parametrize("order", ["sorted", "shuffled"])
+def test_the_index_of_scanned_parts_is_the_index_of_all_their_rows(
+    tmp_path: Path, rows_per_part: int, order: str
+) -> None:
+    """A first run's index is made from the scan's parts as they come, each cut to its
+    labels and refs: it is the index of all the rows (the first definition of a label by
+    doc_id, a document's first of two), in whatever order and parts the rows come."""
+    from docbatch.state.label_titles import scanned_index
+
+    scanned = pl.DataFrame(
+        {
+            "doc_id": ["a.rst", "b0.rst", "c.rst", "d.rst", "e.rst"],
+            "labels": [["z"], ["y", "x", "y"], [], ["x", "w"], ["v"]],
+            "titles": [["Z of a"], ["Y of b0", "X of b0", "Y again"], [], ["X of d", "W of d"], ["V of e"]],
+            "refs": [[], ["z"], ["x", "w"], ["q"], []],
+        },
+        schema={"doc_id": pl.Utf8, **{name: pl.List(pl.Utf8) for name in ("labels", "titles", "refs")}},
+    )
+    if order == "shuffled":
+        scanned = scanned[[3, 0, 4, 1, 2]]
+    index = scanned_index(scanned.iter_slices(rows_per_part))
+    whole = LabelTable(tmp_path / "new.parquet").index_with(scanned)
+    assert index.titles.equals(whole.titles) and index.refs.equals(whole.refs)
+    assert index.titles.rows() == [
+        ("v", "V of e"),
+        ("w", "W of d"),
+        ("x", "X of b0"),
+        ("y", "Y of b0"),
+        ("z", "Z of a"),
+    ]
+    assert index.refs["doc_id"].to_list() == ["b0.rst", "c.rst", "d.rst"]
+    assert scanned_index(iter([])).titles.height == 0
+
+
 def test_expected_reads_each_range_from_the_files_without_the_whole_table(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

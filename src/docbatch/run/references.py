@@ -16,6 +16,7 @@ run does not carry their outcome rows then), so it parses them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import replace
 
 import polars as pl
@@ -24,7 +25,8 @@ from docbatch.frames import PLAN
 from docbatch.result import RunOutput
 from docbatch.run.preparation import PreparedRun
 from docbatch.run.runner import RunContext, Runner
-from docbatch.work.label_scan import LabelScan, no_labels
+from docbatch.state.label_titles import scanned_index
+from docbatch.work.label_scan import SCANNED, LabelScan, no_labels
 from docbatch.work.labels import TitleIndex
 from docbatch.work.worker import ParseOptions
 
@@ -40,9 +42,12 @@ def with_labels(run: PreparedRun, options: ParseOptions) -> ParseOptions:
         return options
     removed = run.decided.filter(pl.col("status") == "deleted").select("doc_id")
 
-    def index(found: pl.DataFrame) -> TitleIndex:
+    def index(parts: Iterator[pl.DataFrame]) -> TitleIndex:
+        if table.rows.height == 0:  # a first run: no file loses labels, none are merged
+            return scanned_index(parts)
+        found = pl.concat([pl.DataFrame(schema=SCANNED), *parts])
         # the call's files the table has a row of and the scan found no label in lose their
-        # labels, as the removed files do (a first run's table has no row: no such file)
+        # labels, as the removed files do
         scanned = run.todo.lazy().filter(pl.col("format") == "rst").select("doc_id")
         held = scanned.join(table.rows.lazy().select("doc_id"), on="doc_id", how="semi")
         emptied = held.join(found.lazy().select("doc_id"), on="doc_id", how="anti").collect()

@@ -69,39 +69,53 @@ class LabelScan:
     plan: Plan
     """The rows of the plan to scan (those of reStructuredText files are): read when the
     scan is done, not held."""
-    index: Callable[[pl.DataFrame], TitleIndex]
+    index: Callable[[Iterator[pl.DataFrame]], TitleIndex]
     """The title index the workers parse with, given the ``SCANNED`` rows of the files of
-    ``plan`` that define or name labels (a file without a row has none)."""
+    ``plan`` that define or name labels (a file without a row has none) a part at a time,
+    in the plan's order (``scanned_parts``)."""
 
     def found(
         self, options: ParseOptions, executor: Executor | None = None, in_flight: int = 1
     ) -> TitleIndex:
-        """``index`` of the rows ``scan_files`` finds (on ``executor``, when given)."""
-        return self.index(scan_files(self.plan, options, executor, in_flight))
+        """``index`` of the rows ``scanned_parts`` finds (on ``executor``, when given)."""
+        return self.index(scanned_parts(self.plan, options, executor, in_flight))
 
 
 def scan_files(
     plan: Plan, options: ParseOptions, executor: Executor | None = None, in_flight: int = 1
 ) -> pl.DataFrame:
+    """The rows of ``scanned_parts`` in one frame."""
+    parts = list(scanned_parts(plan, options, executor, in_flight))
+    return pl.concat(parts) if parts else pl.DataFrame(schema=SCANNED)
+
+
+def scanned_parts(
+    plan: Plan, options: ParseOptions, executor: Executor | None = None, in_flight: int = 1
+) -> Iterator[pl.DataFrame]:
     """``SCANNED`` rows of the reStructuredText files of ``plan`` (rows of the plan frame)
-    that define or name labels: a file without a row has none (at a million files, a row of
-    empty lists for each of the others took 50 MB of the driver). With an ``executor``,
-    ``SCAN_SLICE_FILES`` files a task, ``in_flight`` tasks at a time; a task that fails there
-    (a worker died) is scanned in this process."""
+    that define or name labels, a slice of the plan's files at a time, in its order: a file
+    without a row has none (at a million files, a row of empty lists for each of the others
+    took 50 MB of the driver). With an ``executor``, ``SCAN_SLICE_FILES`` files a task,
+    ``in_flight`` tasks at a time; a task that fails there (a worker died) is scanned in
+    this process."""
     pieces = _rst_files(plan)
     options = replace(options, labels=None, title_index=None, label_scan=None)  # all a worker needs
-    parts: list[pl.DataFrame] = []
     if executor is None:
-        parts = [scan_slice(piece, options) for piece in pieces]
-    else:
-        pending: deque[tuple[pl.DataFrame, Future[pl.DataFrame] | None]] = deque()
+        for piece in pieces:
+            yield scan_slice(piece, options)
+        return
+    pending: deque[tuple[pl.DataFrame, Future[pl.DataFrame] | None]] = deque()
+    try:
         for piece in pieces:
             pending.append((piece, _submit(executor, piece, options)))
             while len(pending) >= max(1, in_flight):
-                parts.append(_scanned(*pending.popleft(), options))
+                yield _scanned(*pending.popleft(), options)
         while pending:
-            parts.append(_scanned(*pending.popleft(), options))
-    return pl.concat(parts) if parts else pl.DataFrame(schema=SCANNED)
+            yield _scanned(*pending.popleft(), options)
+    finally:  # stopped: the tasks not started are not run
+        for _, future in pending:
+            if future is not None:
+                future.cancel()
 
 
 def _rst_files(plan: Plan) -> Iterator[pl.DataFrame]:
@@ -181,4 +195,4 @@ def _scan_one(
     return doc_id, list(found), list(found.values()), named
 
 
-__all__ = ["SCANNED", "LabelScan", "no_labels", "scan_files", "scan_slice"]
+__all__ = ["SCANNED", "LabelScan", "no_labels", "scan_files", "scan_slice", "scanned_parts"]
