@@ -100,6 +100,27 @@ def test_save_and_drop_write_the_latest_rows_and_remove_the_parts(tmp_path: Path
     assert pl.read_parquet(table.path).height == 5
 
 
+def test_parts_that_supersede_nothing_are_saved_by_one_scan_of_them_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first run's parts (one row a document, in none of the others) are merged by one
+    scan of every file; parts where a later row replaces an earlier one, by a scan of each
+    that leaves the superseded rows out."""
+    table = LabelTable(tmp_path / "labels" / "docs.parquet")
+    for i in range(0, 9, 3):
+        table.add(_rows(*(_row(f"d{j}.rst", {f"l{j}": f"T{j}"}, []) for j in range(i, i + 3))))
+    pieces = []
+    monkeypatch.setattr(LabelTable, "_pieces", lambda *args, **kwargs: pieces.append(1) or iter([]))
+    monkeypatch.setattr(LabelTable, "_read", _never)
+    table.save()
+    assert not pieces and not list(table.parts_dir.glob("*.parquet"))
+    assert pl.read_parquet(table.path)["doc_id"].to_list() == [f"d{j}.rst" for j in range(9)]
+    monkeypatch.undo()
+    replaced = _table(tmp_path / "replaced")
+    replaced.save()
+    assert LabelTable(replaced.path).titles() == {"x": "New X", "y": "Y of c"}
+
+
 def test_a_damaged_part_is_left_out_with_a_warning(tmp_path: Path, caplog: object) -> None:
     table = _table(tmp_path)
     (table.parts_dir / "part-000009.parquet").write_bytes(b"not parquet")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import polars as pl
@@ -74,6 +75,15 @@ def superseded(files: list[Path]) -> dict[Path, pl.Series]:
     )
     older = rows.filter(pl.col("file") < pl.col("file").max().over("doc_id"))
     return {files[number]: group["doc_id"] for (number,), group in older.group_by("file")}
+
+
+def same_schema(paths: list[Path], schema: Mapping[str, pl.DataType]) -> bool:
+    """Whether every file of ``paths`` has exactly the columns of ``schema``."""
+    wanted = pl.Schema(schema)
+    try:
+        return all(pl.read_parquet_schema(path) == wanted for path in paths)
+    except (OSError, pl.exceptions.PolarsError):
+        return False
 
 
 def scan_rows(path: Path, columns: list[str]) -> pl.LazyFrame | None:
