@@ -4,6 +4,7 @@ and only the titles of the labels asked for are held."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -109,8 +110,13 @@ def test_parts_that_supersede_nothing_are_saved_by_one_scan_of_them_all(
     table = LabelTable(tmp_path / "labels" / "docs.parquet")
     for i in range(0, 9, 3):
         table.add(_rows(*(_row(f"d{j}.rst", {f"l{j}": f"T{j}"}, []) for j in range(i, i + 3))))
-    pieces = []
-    monkeypatch.setattr(LabelTable, "_pieces", lambda *args, **kwargs: pieces.append(1) or iter([]))
+    pieces: list[object] = []
+
+    def per_file(*args: object, **kwargs: object) -> Iterator[pl.LazyFrame]:
+        pieces.append(args)
+        return iter([])
+
+    monkeypatch.setattr(LabelTable, "_pieces", per_file)
     monkeypatch.setattr(LabelTable, "_read", _never)
     table.save()
     assert not pieces and not list(table.parts_dir.glob("*.parquet"))
