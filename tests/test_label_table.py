@@ -81,6 +81,10 @@ def test_stale_finds_the_documents_whose_titles_changed_among_those_asked_for(
     assert table.stale(every, BASE).to_list() == ["b.rst"]
     assert table.stale(pl.Series(["c.rst", "d.rst"]), BASE).to_list() == []
     assert table.stale(every, "other").sort().to_list() == every.to_list()
+    # the ids asked for as a query (streamed from the plan's files), in their order
+    streamed = pl.DataFrame({"doc_id": every.reverse(), "n": range(5)}).lazy()
+    assert table.stale(streamed, "other").to_list() == every.reverse().to_list()
+    assert table.stale(streamed.filter(pl.col("doc_id") != "b.rst"), BASE).to_list() == []
 
 
 def test_the_index_of_some_documents_holds_their_references_and_titles_only(tmp_path: Path) -> None:

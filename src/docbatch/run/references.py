@@ -72,11 +72,13 @@ def out_of_date(run: PreparedRun, ctx: RunContext, output: RunOutput) -> tuple[p
         (pl.col("format") == "rst") & pl.col("status").is_in(["new", "changed", "unchanged"])
     )
     failed = output.tally.failures.select("doc_id").lazy()
-    # their ids only (the plan's rows of a million files are 100 MB)
-    ids = files.select("doc_id").join(failed, on="doc_id", how="anti").collect()["doc_id"]
+    # their ids, streamed from the plan (the plan's rows of a million files are 100 MB)
+    ids = files.select("doc_id").join(failed, on="doc_id", how="anti")
+    # the call's label rows, written as parts, merged first: read once each, not a part at a
+    # time in each of the reads below (at a million files, 3.5 s and 45 MB more)
+    table.compact()
     titles = table.title_pairs(table.named())  # once: for finding the documents, and parsing them
     stale = table.stale(ids, base, titles)
-    del ids
     todo = (
         files.filter(pl.col("doc_id").is_in(stale.implode()))
         .collect()

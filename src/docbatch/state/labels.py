@@ -341,7 +341,9 @@ class LabelTable:
             return rows.slice(start, int(column.search_sorted(high, side="right")) - start)
         return rows.filter((pl.col("doc_id") >= low) & (pl.col("doc_id") <= high))
 
-    def stale(self, doc_ids: pl.Series, fingerprint: str, titles: pl.DataFrame | None = None) -> pl.Series:
+    def stale(
+        self, doc_ids: pl.Series | pl.LazyFrame, fingerprint: str, titles: pl.DataFrame | None = None
+    ) -> pl.Series:
         """Those of ``doc_ids`` whose row says they were stored under another fingerprint than
         the table expects now (the format's ``fingerprint``, plus the digest of the files they
         included as the row recorded it and that of the titles of the labels they refer to,
@@ -361,7 +363,7 @@ class LabelTable:
             self._rows = self._read()
             return self._stale(doc_ids, fingerprint, titles)
 
-    def _stale(self, doc_ids: pl.Series, fingerprint: str, titles: pl.DataFrame) -> pl.Series:
+    def _stale(self, doc_ids: pl.Series | pl.LazyFrame, fingerprint: str, titles: pl.DataFrame) -> pl.Series:
         start = (pl.lit(fingerprint) + pl.col("included").fill_null("")).alias("start")
         stale = []
         for batch in self._batches(
@@ -373,6 +375,9 @@ class LabelTable:
             stale.append(batch.filter(pl.col("fingerprint") != wanted)["doc_id"])
         # of every row, then of those asked for: a join of each batch with these hashed them all each time
         found = pl.concat(stale) if stale else pl.Series("doc_id", [], dtype=pl.Utf8)
+        if isinstance(doc_ids, pl.LazyFrame):  # streamed (a million files' ids are 20 MB), few kept
+            asked = doc_ids.select("doc_id").join(found.to_frame().lazy(), on="doc_id", how="semi")
+            return asked.collect()["doc_id"]
         return found.filter(found.is_in(doc_ids.implode()))
 
 
