@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from docbatch.state.labels import UNKNOWN, LabelTable
-from docbatch.work.labels import LABELS, refs_fingerprint
+from docbatch.work.labels import LABELS, TitleIndex, refs_fingerprint
 
 BASE = "fp"
 
@@ -31,6 +31,11 @@ def _row(doc_id: str, labels: dict[str, str], refs: list[str], fingerprint: str 
 
 def _rows(*rows: dict[str, object]) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema=LABELS)
+
+
+def _refs(index: TitleIndex) -> pl.DataFrame:
+    """The index's references, in memory."""
+    return index.refs if isinstance(index.refs, pl.DataFrame) else index.refs.collect()
 
 
 def _never(table: LabelTable) -> pl.DataFrame:
@@ -90,7 +95,7 @@ def test_stale_finds_the_documents_whose_titles_changed_among_those_asked_for(
 def test_the_index_of_some_documents_holds_their_references_and_titles_only(tmp_path: Path) -> None:
     table = _table(tmp_path)
     index = table.index(pl.Series(["b.rst"]), table.title_pairs(table.named()))
-    assert index.refs.rows() == [("b.rst", ["x"])]
+    assert _refs(index).rows() == [("b.rst", ["x"])]
     assert index.titles.rows() == [("x", "New X")]
     assert index.titles_for(pl.Series(["b.rst"])) == {"x": "New X"}
 
@@ -216,17 +221,18 @@ def test_the_index_with_scanned_rows_takes_the_first_definition_of_each_label(
     index = table.index_with(scanned)
     # a.rst no longer defines x: b0.rst is its first definition now, before d.rst's
     assert index.titles.rows() == [("w", "W of d"), ("x", "X of b0"), ("y", "Y of b0"), ("z", "Z of a")]
-    assert index.refs.rows() == [("b0.rst", ["z"])]
+    assert _refs(index).rows() == [("b0.rst", ["z"])]
 
 
 @pytest.mark.parametrize("rows_per_part", [1, 2, 3, 100])
 @pytest.mark.parametrize("order", ["sorted", "shuffled"])
 def test_the_index_of_scanned_parts_is_the_index_of_all_their_rows(
-    tmp_path: Path, rows_per_part: int, order: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_per_part: int, order: str
 ) -> None:
     """A first run's index is made from the scan's parts as they come, each cut to its
     labels and refs: it is the index of all the rows (the first definition of a label by
     doc_id, a document's first of two), in whatever order and parts the rows come."""
+    from docbatch.state import label_titles
     from docbatch.state.label_titles import scanned_index
 
     scanned = pl.DataFrame(
@@ -242,7 +248,7 @@ def test_the_index_of_scanned_parts_is_the_index_of_all_their_rows(
         scanned = scanned[[3, 0, 4, 1, 2]]
     index = scanned_index(scanned.iter_slices(rows_per_part))
     whole = LabelTable(tmp_path / "new.parquet").index_with(scanned)
-    assert index.titles.equals(whole.titles) and index.refs.equals(whole.refs)
+    assert index.titles.equals(whole.titles) and _refs(index).equals(_refs(whole))
     assert index.titles.rows() == [
         ("v", "V of e"),
         ("w", "W of d"),
@@ -250,8 +256,20 @@ def test_the_index_of_scanned_parts_is_the_index_of_all_their_rows(
         ("y", "Y of b0"),
         ("z", "Z of a"),
     ]
-    assert index.refs["doc_id"].to_list() == ["b0.rst", "c.rst", "d.rst"]
+    assert _refs(index)["doc_id"].to_list() == ["b0.rst", "c.rst", "d.rst"]
     assert scanned_index(iter([])).titles.height == 0
+    # the refs written to files as they come (two documents' a file), read a slice at a time
+    monkeypatch.setattr(label_titles, "REFS_FILE_ROWS", 2)
+    on_disk = scanned_index(scanned.iter_slices(rows_per_part), tmp_path / "plan")
+    assert isinstance(on_disk.refs, pl.LazyFrame) and on_disk.titles.equals(whole.titles)
+    written = list((tmp_path / "plan").glob("scanned-refs-*.parquet"))
+    assert written and pl.scan_parquet(written).select(pl.len()).collect().item() == 3
+    ids = scanned["doc_id"].sort()
+    for start in range(ids.len()):
+        for stop in range(start + 1, ids.len() + 1):
+            piece = ids.slice(start, stop - start)
+            assert on_disk.titles_for(piece) == whole.titles_for(piece), piece.to_list()
+    assert on_disk.titles_for(pl.Series(["b0.rst", "d.rst"])) == {"z": "Z of a"}
 
 
 def test_expected_reads_each_range_from_the_files_without_the_whole_table(

@@ -44,7 +44,7 @@ def with_labels(run: PreparedRun, options: ParseOptions) -> ParseOptions:
 
     def index(parts: Iterator[pl.DataFrame]) -> TitleIndex:
         if table.rows.height == 0:  # a first run: no file loses labels, none are merged
-            return scanned_index(parts)
+            return scanned_index(parts, run.planned.folder if run.planned.files else None)
         found = pl.concat([pl.DataFrame(schema=SCANNED), *parts])
         # the call's files the table has a row of and the scan found no label in lose their
         # labels, as the removed files do

@@ -4,7 +4,9 @@ defines twice its first. Frame functions, used by ``docbatch.state.labels``."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
+from pathlib import Path
 
 import polars as pl
 
@@ -52,27 +54,54 @@ def title_pairs(rows: pl.DataFrame) -> pl.DataFrame:
     return _first_of_each(pairs.explode("label", "title").drop_nulls().collect())
 
 
-def scanned_index(parts: Iterable[pl.DataFrame]) -> TitleIndex:
+REFS_FILE_ROWS = 16_384
+"""Rows of each file of references ``scanned_index`` writes."""
+
+
+def scanned_index(parts: Iterable[pl.DataFrame], folder: Path | None = None) -> TitleIndex:
     """``TitleIndex.of(title_pairs(rows), rows)`` of ``SCANNED`` rows given a part at a time
     (``docbatch.work.label_scan.scanned_parts``), each part cut as it comes to what the
     index keeps: the labels its documents define, with their titles and doc ids (for their
-    order), and the labels they name. At a million files the scan's rows held whole took
-    60 MB of the driver, and the index made from them as much again."""
+    order), and the labels they name; these written to files in ``folder`` when given (the
+    index reads them a slice's range at a time). At a million files the scan's rows held
+    whole took 60 MB of the driver, and the index made from them as much again."""
     defined: list[pl.DataFrame] = []
     named: list[pl.DataFrame] = []
+    written: list[Path] = []
+    token = uuid.uuid4().hex[:8]
+
+    def write_named() -> None:
+        assert folder is not None
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"scanned-refs-{token}-{len(written):05d}.parquet"
+        pl.concat(named).write_parquet(path, compression="lz4", row_group_size=1024)
+        written.append(path)
+        named.clear()
+
     for part in parts:
         found = part.lazy().select("doc_id", pl.col("labels").alias("label"), pl.col("titles").alias("title"))
         defined.append(found.explode("label", "title").drop_nulls().collect())
         named.append(part.select("doc_id", "refs").filter(pl.col("refs").list.len() > 0))
+        if folder is not None and sum(piece.height for piece in named) >= REFS_FILE_ROWS:
+            write_named()
+    if folder is not None and written:
+        if any(piece.height for piece in named):
+            write_named()
+        return TitleIndex.of(_titles(defined), pl.scan_parquet(written))
+    return TitleIndex.of(_titles(defined), pl.concat(named) if named else _NO_REFS)
+
+
+_NO_REFS = pl.DataFrame(schema={"doc_id": pl.Utf8, "refs": pl.List(pl.Utf8)})
+
+
+def _titles(defined: list[pl.DataFrame]) -> pl.DataFrame:
+    """``first_titles`` of the ``doc_id``, ``label`` and ``title`` rows ``defined``."""
     schema = {"doc_id": pl.Utf8, "label": pl.Utf8, "title": pl.Utf8}
     pairs = pl.concat(defined) if defined else pl.DataFrame(schema=schema)
-    del defined
+    defined.clear()
     if not pairs["doc_id"].is_sorted():  # stable: a document's labels keep their order
         pairs = pairs.sort("doc_id", maintain_order=True)
-    titles = _first_of_each(pairs.drop("doc_id"))
-    del pairs
-    refs = pl.concat(named) if named else pl.DataFrame(schema={"doc_id": pl.Utf8, "refs": pl.List(pl.Utf8)})
-    return TitleIndex.of(titles, refs)
+    return _first_of_each(pairs.drop("doc_id"))
 
 
 def referring(rows: pl.LazyFrame, doc_ids: pl.Series | None) -> pl.LazyFrame:
