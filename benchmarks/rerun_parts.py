@@ -32,7 +32,7 @@ def breakdown(root: str, pattern: str, db: str, source: str) -> dict[str, Any]:
     from docbatch.frames import TIMELINE
     from docbatch.plan.inventory_parts import scan_parts
     from docbatch.plan.selection import parse_patterns
-    from docbatch.run.plan_parts import plan_in_parts
+    from docbatch.run.plan_parts import PartPlanner
     from docbatch.state import reports
     from docbatch.state.checkpoint import Checkpoint
     from docbatch.store.sqlite import SQLiteStore
@@ -59,17 +59,16 @@ def breakdown(root: str, pattern: str, db: str, source: str) -> dict[str, Any]:
 
         store.known_documents_between = timed_read  # type: ignore[method-assign]
         t0 = time.perf_counter()
-        planned, _ = plan_in_parts(
+        planned, _ = PartPlanner(
             store,
             source,
-            inventory,
             Path(tmp) / "plan",
             listed=None,
             force=False,
             scope=(patterns, (), False),
             recursive=True,
             fingerprints={},
-        )
+        ).plan(inventory)
         parts["store_read_s"] = reads[0]
         parts["plan_s"] = time.perf_counter() - t0 - reads[0]
         counts = planned.statuses()

@@ -125,10 +125,10 @@ def test_planning_in_small_parts_plans_as_planning_whole(
         folder = tmp_path / f"plan-{rows_per_part}"
         inventory = inventory_module.scan_parts(tree, folder, "*.md")
         assert len(inventory.files) == -(-inventory.height // rows_per_part)
-        rows, stored = plan_parts.plan_in_parts(
-            store, "docs", inventory, folder, listed=None, force=False,
+        rows, stored = plan_parts.PartPlanner(
+            store, "docs", folder, listed=None, force=False,
             scope=(("*.md",), (), False), recursive=True, fingerprints={},
-        )  # fmt: skip
+        ).plan(inventory)  # fmt: skip
         assert stored == 12  # 3 deleted, 1 changed, 8 unchanged: not the unseen folder's
         # a file a part, and one for the stored documents after the last (s2/p11.md, gone)
         assert len(list(folder.glob("planned-*.parquet"))) == len(inventory.files) + 1

@@ -42,17 +42,17 @@ class _Spy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.after_walk = 0
         self.parts_in_thread = 0
-        plan_after, add = plan_parts.plan_in_parts, plan_parts.PartPlanner.add
+        plan_after, add = plan_parts.PartPlanner.plan, plan_parts.PartPlanner.add
 
-        def counted_plan(*args: Any, **kwargs: Any) -> Any:
+        def counted_plan(planner: plan_parts.PartPlanner, inventory: InventoryParts) -> Any:
             self.after_walk += 1
-            return plan_after(*args, **kwargs)
+            return plan_after(planner, inventory)
 
         def counted_add(planner: plan_parts.PartPlanner, part: pl.DataFrame) -> None:
             self.parts_in_thread += threading.current_thread().name == "docbatch-planning"
             add(planner, part)
 
-        monkeypatch.setattr(preparation, "plan_in_parts", counted_plan)
+        monkeypatch.setattr(plan_parts.PartPlanner, "plan", counted_plan)
         monkeypatch.setattr(plan_parts.PartPlanner, "add", counted_add)
 
 
@@ -77,10 +77,13 @@ def test_a_rerun_takes_the_plan_made_while_walking(tmp_path: Path, monkeypatch: 
         # the plan made after the walk, of the same inventory and store
         planner = ahead.planner
         inventory = InventoryParts(sorted(planner.folder.glob("inventory-*.parquet")), 39)
-        after, stored_after = plan_parts.plan_in_parts(
-            service.backend, "docs", inventory, tmp_path / "after", listed=None, force=planner.force,
+        again = plan_parts.PartPlanner(
+            service.backend, "docs", tmp_path / "after", listed=None, force=planner.force,
             scope=planner.scope, recursive=True, fingerprints=planner.fingerprints,
         )  # fmt: skip
+        for part in inventory.parts():  # not through the spied ``plan``
+            again.add(part)
+        after, stored_after = again.finish()
         compared.append((rows.collect().equals(after.collect()), stored == stored_after == 40))
         return rows, stored
 

@@ -67,6 +67,12 @@ class PartPlanner:
         self._stored = 0
         self._after: str | None = None
 
+    def plan(self, inventory: InventoryParts) -> tuple[PlanRows, int]:
+        """The plan of every part of ``inventory`` (``add``, then ``finish``)."""
+        for part in inventory.parts():
+            self.add(part)
+        return self.finish()
+
     def add(self, part: pl.DataFrame) -> None:
         """Plan ``part`` (inventory rows following those of the parts before)."""
         if part.height:
@@ -106,37 +112,6 @@ class PartPlanner:
             planned = planned.sort("doc_id")
         self.files.append(write_part(planned, self.folder / f"planned-{len(self.files):05d}.parquet"))
         self._after = upto
-
-
-def plan_in_parts(
-    store: DocumentStore,
-    source: str,
-    inventory: InventoryParts,
-    folder: Path,
-    *,
-    listed: set[str] | None,
-    force: bool,
-    scope: tuple[tuple[str, ...], tuple[str, ...], bool],
-    recursive: bool,
-    fingerprints: dict[str, str],
-    labels: LabelTable | None = None,
-) -> tuple[PlanRows, int]:
-    """The plan of ``inventory`` against the store, written to ``folder`` a part of the
-    inventory at a time (see ``PartPlanner``)."""
-    planner = PartPlanner(
-        store,
-        source,
-        folder,
-        listed=listed,
-        force=force,
-        scope=scope,
-        recursive=recursive,
-        fingerprints=fingerprints,
-        labels=labels,
-    )
-    for part in inventory.parts():
-        planner.add(part)
-    return planner.finish()
 
 
 _END = object()

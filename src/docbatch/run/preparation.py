@@ -30,7 +30,7 @@ from docbatch.plan.inventory_parts import InventoryParts, scan_parts
 from docbatch.plan.selection import parse_excludes, parse_patterns
 from docbatch.run.carried import lost_problem, without_lost
 from docbatch.run.kept import Ledger, RunInventory, change_mark
-from docbatch.run.plan_parts import PartPlanner, PlanningWhileWalking, plan_in_parts
+from docbatch.run.plan_parts import PartPlanner, PlanningWhileWalking
 from docbatch.run.request import IngestRequest
 from docbatch.run.templates import last_options, source_options, with_template
 from docbatch.state.checkpoint import Checkpoint, LoadedCheckpoint
@@ -271,10 +271,9 @@ def prepare(
         planned, stored_in_scope = (
             planned_ahead
             if ahead is not None and planned_ahead is not None and force == ahead.planner.force
-            else plan_in_parts(
+            else PartPlanner(
                 store,
                 source,
-                inventory,
                 folder,
                 listed=listed,
                 force=force,
@@ -282,7 +281,7 @@ def prepare(
                 recursive=recursive,
                 fingerprints=fingerprints,
                 labels=labels,
-            )
+            ).plan(inventory)
         )
         if carried.height:  # planned against the store as it is now
             carried, lost = without_lost(carried, planned, force)
@@ -417,10 +416,9 @@ def preview(
         if html is not None and state_dir is not None:
             options = source_options(inventory.lazy(), state_dir, source, html, keep=False)
             fingerprints = with_template(fingerprints, options)
-        planned, _ = plan_in_parts(
+        planned, _ = PartPlanner(
             store,
             source,
-            inventory,
             Path(folder),
             listed=None,
             force=force,
@@ -428,7 +426,7 @@ def preview(
             recursive=recursive,
             fingerprints=fingerprints,
             labels=table,
-        )
+        ).plan(inventory)
         frame = planned.collect()
     return planning.confirm_changes(frame)
 
