@@ -139,6 +139,41 @@ def test_an_error_while_planning_is_raised_and_leaves_no_thread(
     assert service.ingest_batch(tree, pattern="*.md", executor="serial").skipped == 30
 
 
+def test_an_error_planning_the_documents_after_the_last_part_is_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stored documents after the last part are planned once the walk has ended: an
+    error then is raised too (the thread does not wait for parts that will not come)."""
+    monkeypatch.setattr(inventory_parts, "PARTS_ROWS", 5)
+    tree = _tree(tmp_path / "docs", 12)
+    service = BatchIngestService(
+        SQLiteStore(tmp_path / "s.db"), config=BatchConfig(), state_dir=tmp_path / "st"
+    )
+    service.ingest_batch(tree, pattern="*.md", executor="serial")
+    read = SQLiteStore.known_documents_between
+
+    def failing_at_the_end(
+        self: SQLiteStore, source: str, after: str | None, upto: str | None
+    ) -> pl.DataFrame:
+        if upto is None:
+            raise StoreError("store s.db: disk I/O error")
+        return read(self, source, after, upto)
+
+    monkeypatch.setattr(SQLiteStore, "known_documents_between", failing_at_the_end)
+    finished = threading.Event()
+
+    def run() -> None:
+        with pytest.raises(StoreError, match="disk I/O error"):
+            service.ingest_batch(tree, pattern="*.md", executor="serial")
+        finished.set()
+
+    caller = threading.Thread(target=run, daemon=True)
+    caller.start()
+    caller.join(60)
+    assert finished.is_set(), "the call waits for ever"
+    assert not _planning_threads()
+
+
 def test_a_walk_stopped_by_ctrl_c_stops_the_planning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(inventory_parts, "PARTS_ROWS", 4)
     tree = _tree(tmp_path / "docs", 30)

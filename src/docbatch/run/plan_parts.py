@@ -170,14 +170,16 @@ class PlanningWhileWalking:
                 continue  # the planner is busy, or failed: it empties the queue then
 
     def _run(self) -> None:
+        ended = False
         try:
             while (part := self._parts.get()) is not _END:
-                if not self._cancelled and self._error is None:
+                if not self._cancelled:
                     assert isinstance(part, pl.DataFrame)
                     self.planner.add(part)
+            ended = True
             if not self._cancelled:
                 self._plan = self.planner.finish()
         except BaseException as exc:  # raised again by ``result``
             self._error = exc
-            while self._parts.get() is not _END:
-                pass
+            while not ended and self._parts.get() is not _END:
+                pass  # the walk's parts, till its end
