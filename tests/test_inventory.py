@@ -280,3 +280,33 @@ def test_parts_made_beside_the_walk_are_the_walks_rows_in_order_and_its_errors_a
     with pytest.raises(KeyboardInterrupt):
         inventory_parts.scan_parts(root, tmp_path / "stopped", "*.md,*.rst")
     assert not makers()
+
+
+@pytest.mark.parametrize("rows_per_part", [2, 1000])
+def test_an_exclusion_is_warned_of_only_when_it_left_out_no_path_of_the_whole_walk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, rows_per_part: int
+) -> None:
+    """The exclusions are judged over the whole walk, whichever part the paths they left
+    out fell in; a pattern, by whether any part holds a file it selects."""
+    from docbatch.plan import inventory_parts, walk
+
+    files: dict[str, bytes | str] = {f"d{i}/p{j}.md": "x" for i in range(4) for j in range(3)}
+    root = _write(tmp_path / "docs", files | {"a/early.md": "x", "z/late.md": "x"})
+    monkeypatch.setattr(walk, "ROWS_PER_PART", rows_per_part)
+    excludes = ["a/early.md", "z/late.md", "nowhere/**"]
+    for made in ("scan", "scan_parts"):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="docbatch"):
+            if made == "scan":
+                rows = scan(root, "*.md,*.rst", exclude=excludes)
+            else:
+                parts = inventory_parts.scan_parts(root, tmp_path / made, "*.md,*.rst", exclude=excludes)
+                rows = parts.lazy().collect()
+        assert rows.height == 12
+        warned = [r.getMessage() for r in caplog.records]
+        assert [m for m in warned if "excludes no file" in m] == [
+            f"exclude pattern 'nowhere/**' excludes no file under {root}"
+        ], made
+        assert [m for m in warned if "matches no file" in m] == [
+            f"pattern '*.rst' matches no file under {root}"
+        ]

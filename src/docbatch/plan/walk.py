@@ -208,7 +208,8 @@ class Walk:
         path by the end of the walk."""
         self._flush()
         self._made()
-        blank = self.rules.unmatched([], self.excluded, "")  # each rule's note, as the parts got it
+        # each pattern's note, and those of the exclusions that left out no path of the walk
+        blank = self.rules.unmatched([], self.excluded, "")
         named = dict(zip(blank, self.rules.unmatched([], self.excluded, where), strict=True))
         return [named[note] for note in blank if all(note in found for found in self._unmatched)]
 
@@ -217,9 +218,7 @@ class Walk:
         the walk goes on), and start gathering the next."""
         if not self._ids:
             return
-        make = functools.partial(
-            self._make, self._ids, self._sizes, self._mtimes, self._given, len(self.excluded)
-        )
+        make = functools.partial(self._make, self._ids, self._sizes, self._mtimes, self._given)
         self._new_rows()
         if self._maker is None:
             make()
@@ -239,10 +238,10 @@ class Walk:
         sizes: list[int | None],
         mtimes: list[int | None],
         given: dict[int, tuple[str, str | None, str, str | None]],
-        excluded: int,
     ) -> None:
         part = self._part(ids, sizes, mtimes, given)
-        self._unmatched.append(self.rules.unmatched(part["doc_id"].to_list(), self.excluded[:excluded], ""))
+        # the patterns this part's rows match; the exclusions are looked at once, by ``unmatched``
+        self._unmatched.append(self.rules.unmatched(part["doc_id"].to_list(), (), ""))
         if self._sink is not None:
             self._sink(part)
         else:
