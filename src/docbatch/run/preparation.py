@@ -208,12 +208,27 @@ def prepare(
     unmatched: list[str] = []
     folder = new_plan_folder(state_dir, source)
     scope = (patterns, excludes, include_hidden)
+    # a forced run stays forced for the files it has left
+    force = request.force or bool(continued is not None and continued.get("force"))
     planned_ahead: tuple[PlanRows, int] | None = None
     ahead = None
     if inventory is None and since is None:
-        ahead = _plan_while_walking(
-            store, state_dir, request, continued, folder, fingerprints=fingerprints, html=html, labels=labels
+        # with the template the source's last call kept: most likely this one's
+        guessed = fingerprints
+        if html is not None:
+            guessed = with_template(fingerprints, last_options(state_dir, source, html))
+        planner = PartPlanner(
+            store,
+            source,
+            folder,
+            listed=None,
+            force=force,
+            scope=scope,
+            recursive=recursive,
+            fingerprints=guessed,
+            labels=labels,
         )
+        ahead = PlanningWhileWalking(planner)
     try:
         if inventory is None:
             inventory, listed = take_inventory(
@@ -256,7 +271,6 @@ def prepare(
     else:
         run_id, loaded, forced = open_run(checkpoint, continued)
     resumed = forced is not None
-    force = request.force or bool(forced)  # a forced run stays forced for the files it has left
     plan_key = (force, tuple(sorted(fingerprints.items())))
     reused = kept.plan(plan_key, change_mark(store)) if kept is not None and inventory_kept else None
     clear_plans(state_dir, source, keep={folder, *(kept.folders() if kept is not None else ())})
@@ -270,7 +284,7 @@ def prepare(
     else:
         planned, stored_in_scope = (
             planned_ahead
-            if ahead is not None and planned_ahead is not None and force == ahead.planner.force
+            if planned_ahead is not None
             else PartPlanner(
                 store,
                 source,
@@ -345,38 +359,6 @@ def prepare(
         labels=labels,
         ledger=ledger,
     )
-
-
-def _plan_while_walking(
-    store: DocumentStore,
-    state_dir: Path,
-    request: IngestRequest,
-    continued: dict[str, Any] | None,
-    folder: Path,
-    *,
-    fingerprints: dict[str, str],
-    html: HtmlOptions | None,
-    labels: LabelTable | None,
-) -> PlanningWhileWalking:
-    """The planning of the walk's parts as they come (``PlanningWhileWalking``), with what
-    the call most likely plans with: its force, and the fingerprints with the template the
-    source's last call kept (the call's own is sampled from the whole tree, once walked)."""
-    source = request.source_name()
-    if html is not None:
-        fingerprints = with_template(fingerprints, last_options(state_dir, source, html))
-    planner = PartPlanner(
-        store,
-        source,
-        folder,
-        listed=None,
-        force=request.force
-        or bool(continued is not None and continued.get("force")),  # as ``prepare`` decides
-        scope=(parse_patterns(request.pattern), parse_excludes(request.exclude), request.include_hidden),
-        recursive=request.recursive,
-        fingerprints=fingerprints,
-        labels=labels,
-    )
-    return PlanningWhileWalking(planner)
 
 
 def preview(
