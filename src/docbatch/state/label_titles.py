@@ -46,12 +46,14 @@ def _first_of_each(pairs: pl.DataFrame) -> pl.DataFrame:
 
 
 def title_pairs(rows: pl.DataFrame) -> pl.DataFrame:
-    """``first_titles`` of the labels ``rows`` define: of rows in doc_id order (as a scan
-    gives them), without their doc ids and places."""
-    if not rows["doc_id"].is_sorted():
-        return first_titles(definitions(rows.lazy()).collect())
-    pairs = rows.lazy().select(pl.col("labels").alias("label"), pl.col("titles").alias("title"))
-    return _first_of_each(pairs.explode("label", "title").drop_nulls().collect())
+    """``first_titles`` of the labels ``rows`` define, without their doc ids and places."""
+    return _titles([_defined(rows)])
+
+
+def _defined(rows: pl.DataFrame) -> pl.DataFrame:
+    """``doc_id``, ``label`` and ``title`` of each label ``rows`` define, in their order."""
+    found = rows.lazy().select("doc_id", pl.col("labels").alias("label"), pl.col("titles").alias("title"))
+    return found.explode("label", "title").drop_nulls().collect()
 
 
 REFS_FILE_ROWS = 16_384
@@ -79,8 +81,7 @@ def scanned_index(parts: Iterable[pl.DataFrame], folder: Path | None = None) -> 
         named.clear()
 
     for part in parts:
-        found = part.lazy().select("doc_id", pl.col("labels").alias("label"), pl.col("titles").alias("title"))
-        defined.append(found.explode("label", "title").drop_nulls().collect())
+        defined.append(_defined(part))
         named.append(part.select("doc_id", "refs").filter(pl.col("refs").list.len() > 0))
         if folder is not None and sum(piece.height for piece in named) >= REFS_FILE_ROWS:
             write_named()
@@ -95,7 +96,8 @@ _NO_REFS = pl.DataFrame(schema={"doc_id": pl.Utf8, "refs": pl.List(pl.Utf8)})
 
 
 def _titles(defined: list[pl.DataFrame]) -> pl.DataFrame:
-    """``first_titles`` of the ``doc_id``, ``label`` and ``title`` rows ``defined``."""
+    """``first_titles`` of the ``_defined`` rows of ``defined`` (emptied): a document's
+    labels in their order, so sorting by doc_id alone, stably, is enough."""
     schema = {"doc_id": pl.Utf8, "label": pl.Utf8, "title": pl.Utf8}
     pairs = pl.concat(defined) if defined else pl.DataFrame(schema=schema)
     defined.clear()
