@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
 from pathlib import Path
 
 import polars as pl
@@ -77,18 +76,10 @@ def superseded(files: list[Path]) -> dict[Path, pl.Series]:
     return {files[number]: group["doc_id"] for (number,), group in older.group_by("file")}
 
 
-def same_schema(paths: list[Path], schema: Mapping[str, pl.DataType]) -> bool:
-    """Whether every file of ``paths`` has exactly the columns of ``schema``."""
-    wanted = pl.Schema(schema)
-    try:
-        return all(pl.read_parquet_schema(path) == wanted for path in paths)
-    except (OSError, pl.exceptions.PolarsError):
-        return False
-
-
-def scan_rows(path: Path, columns: list[str]) -> pl.LazyFrame | None:
-    """``columns`` of the ``LABELS`` rows of a file of the table, as a query (None when there
-    is none, or it cannot be read: ``read_rows``)."""
+def scan_rows(path: Path, columns: list[str]) -> tuple[pl.LazyFrame, bool] | None:
+    """``columns`` of the ``LABELS`` rows of a file of the table, as a query, and whether the
+    file holds exactly the ``LABELS`` columns (None when there is none, or it cannot be read:
+    ``read_rows``)."""
     try:
         schema = pl.read_parquet_schema(path)
     except FileNotFoundError:
@@ -96,7 +87,8 @@ def scan_rows(path: Path, columns: list[str]) -> pl.LazyFrame | None:
     except (OSError, pl.exceptions.PolarsError) as exc:
         log.warning("the label table file %s cannot be read (%s): its documents are parsed again", path, exc)
         return None
-    return pl.scan_parquet(path).select(
+    query = pl.scan_parquet(path).select(
         pl.col(name).cast(LABELS[name]) if name in schema else pl.lit(None, dtype=LABELS[name]).alias(name)
         for name in columns
     )
+    return query, pl.Schema(schema) == pl.Schema(LABELS)

@@ -150,32 +150,34 @@ class LabelTable:
         readable, superseded = self._readable(columns)
         if not readable:
             return pl.LazyFrame(schema={name: LABELS[name] for name in columns})
-        paths = [path for path, _ in readable]
-        if not superseded and label_files.same_schema(paths, LABELS):
-            return pl.scan_parquet(paths).select(columns)
+        if not superseded and all(whole for _, _, whole in readable):
+            return pl.scan_parquet([path for path, _, _ in readable]).select(columns)
         return pl.concat(self._pieces(columns, readable=(readable, superseded)))
 
-    def _readable(self, columns: list[str]) -> tuple[list[tuple[Path, pl.LazyFrame]], dict[Path, pl.Series]]:
+    def _readable(
+        self, columns: list[str]
+    ) -> tuple[list[tuple[Path, pl.LazyFrame, bool]], dict[Path, pl.Series]]:
         """The table's files that can be read, oldest first, with a query of each (of
-        ``columns``), and the doc ids of each that a later one has a row of."""
+        ``columns``) and whether it holds exactly the table's columns; and the doc ids of
+        each that a later one has a row of."""
         files = [self.path, *map(self._part_path, sorted(label_files.part_numbers(self.parts_dir)))]
         wanted = ["doc_id", *(name for name in columns if name != "doc_id")]
         scans = ((path, label_files.scan_rows(path, wanted)) for path in files)
-        readable = [(path, scan) for path, scan in scans if scan is not None]
-        return readable, label_files.superseded([path for path, _ in readable])
+        readable = [(path, *scan) for path, scan in scans if scan is not None]
+        return readable, label_files.superseded([path for path, _, _ in readable])
 
     def _pieces(
         self,
         columns: list[str],
         rows: int = 0,
-        readable: tuple[list[tuple[Path, pl.LazyFrame]], dict[Path, pl.Series]] | None = None,
+        readable: tuple[list[tuple[Path, pl.LazyFrame, bool]], dict[Path, pl.Series]] | None = None,
     ) -> Iterator[pl.LazyFrame]:
         """``_latest`` as queries of the file and of each part (of ``rows`` rows of one at
         most, when given), oldest first. Each of them holds one row a document (``add`` and
         ``save`` write them so); a document's row in a later one wins: the others are left
         out (``label_files.superseded``)."""
         files, superseded = readable if readable is not None else self._readable(columns)
-        for path, scan in files:
+        for path, scan, _ in files:
             if path in superseded:
                 scan = scan.filter(~pl.col("doc_id").is_in(superseded[path].implode()))
             scan = scan.select(columns)
