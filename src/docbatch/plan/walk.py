@@ -1,5 +1,6 @@
 """The walk of a folder tree behind ``docbatch.plan.inventory``: depth first, each folder's
-entries in the order of their paths, a file's row computed a part at a time (``Walk``)."""
+entries in the order of their paths, a file's row computed a part at a time (``Walk``;
+the rows of a part are made a frame by ``docbatch.plan.walk_rows``)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from operator import itemgetter
 
 import polars as pl
 
-from docbatch.formats import detect_format, extension_formats, supported_formats
+from docbatch.formats import extension_formats
 from docbatch.frames import INVENTORY
 from docbatch.plan.selection import NEVER_WALKED, Selection
+from docbatch.plan.walk_rows import Given, RowMaker, invalid_reason
 from docbatch.work.filekinds import not_regular_reason
 
 HIDDEN = "hidden"
@@ -26,9 +28,6 @@ NOT_FOLLOWED = "not followed"
 
 FormatMap = Mapping[str, str] | Iterable[tuple[str, str]] | None
 """The ``format_map`` setting: pairs (or a dict) of extension and format."""
-
-FORMAT_ENDINGS_KEPT = 4096
-"""File name endings whose format the walk keeps (names with version numbers have many)."""
 
 ROWS_PER_PART = 16_384
 """Rows of the walk kept as Python objects before they become a part of the frame: a
@@ -40,10 +39,6 @@ _PLAIN_FILE, _FOLDER, _OTHER, _NOT_UTF8 = range(4)
 """What a folder's entry is to the walk: a regular file (not a symlink), a folder (not a
 symlink), anything else (a symlink, a FIFO, ...: looked at by ``Walk.visit``), or a name
 that is not valid UTF-8."""
-
-_ENDING = r"(\.[^/]*)$"
-"""A doc id's file name from its first dot (``guide.en.md`` -> ``.en.md``): the first dot
-with no ``/`` after it (the expression finds the leftmost)."""
 
 Listing = list[tuple[str, int, os.DirEntry[str]]]
 """A folder's entries in the order of their paths: the key they sort by (a folder's name
@@ -72,12 +67,11 @@ class Walk:
         maker: Executor | None = None,
     ) -> None:
         self.rules = rules
-        self.formats = extension_formats(format_map)
+        self.rows = RowMaker(extension_formats(format_map), max_file_size, real_root)
         self.take = rules.taker
         self.hidden_too = rules.include_hidden
         self.max_file_size = max_file_size
         self.real_root = real_root
-        self._format_of_ending: dict[str, str | None] = {}
         self._new_rows()
         self.excluded: list[str] = []
         self._parts: list[pl.DataFrame] = []
@@ -90,7 +84,7 @@ class Walk:
         self._ids: list[str] = []
         self._sizes: list[int | None] = []
         self._mtimes: list[int | None] = []
-        self._given: dict[int, tuple[str, str | None, str, str | None]] = {}
+        self._given: Given = {}
         """The path, format, status and reason of the rows not computed, by row."""
 
     def walk(self) -> None:
@@ -237,67 +231,15 @@ class Walk:
         ids: list[str],
         sizes: list[int | None],
         mtimes: list[int | None],
-        given: dict[int, tuple[str, str | None, str, str | None]],
+        given: Given,
     ) -> None:
-        part = self._part(ids, sizes, mtimes, given)
+        part = self.rows.part(ids, sizes, mtimes, given)
         # the patterns this part's rows match; the exclusions are looked at once, by ``unmatched``
         self._unmatched.append(self.rules.unmatched(part["doc_id"].to_list(), (), ""))
         if self._sink is not None:
             self._sink(part)
         else:
             self._parts.append(part)
-
-    def _part(
-        self,
-        ids: list[str],
-        sizes: list[int | None],
-        mtimes: list[int | None],
-        given: dict[int, tuple[str, str | None, str, str | None]],
-    ) -> pl.DataFrame:
-        """Rows gathered as an inventory frame: a plain file's path, format, status and
-        reason computed from its doc id and size, the ``given`` rows' as given."""
-        rows = pl.DataFrame(
-            {"doc_id": ids, "size": sizes, "mtime_ns": mtimes},
-            schema={name: INVENTORY[name] for name in ("doc_id", "size", "mtime_ns")},
-        )
-        endings = rows["doc_id"].str.extract(_ENDING, 1).fill_null("")
-        formats = {ending: self._ending_format(ending) for ending in endings.unique().to_list()}
-        size, fmt = pl.col("size"), pl.col("format")
-        too_large = f"file is {{}} bytes, over max_file_size={self.max_file_size}"
-        reason = (
-            pl.when(fmt.is_null())
-            .then(pl.lit(_unsupported()))
-            .when(size == 0)
-            .then(pl.lit("empty file"))
-            .when(size > self.max_file_size)
-            .then(pl.format(too_large, size))
-        )
-        base = self.real_root if self.real_root.endswith(os.sep) else self.real_root + os.sep
-        on_disk = (
-            pl.col("doc_id") if os.sep == "/" else pl.col("doc_id").str.replace_all("/", os.sep, literal=True)
-        )
-        part = (
-            rows.lazy()
-            .with_columns(
-                path=pl.lit(base) + on_disk,
-                format=pl.lit(endings).replace_strict(formats, return_dtype=pl.Utf8),
-            )
-            .with_columns(reason=reason)
-            .select(
-                *(pl.col(name) for name in ("doc_id", "path", "format", "size", "mtime_ns")),
-                status=pl.when(pl.col("reason").is_null()).then(pl.lit("")).otherwise(pl.lit("invalid")),
-                reason=pl.col("reason").cast(pl.Utf8),
-            )
-            .collect()
-        )
-        if not given:
-            return part
-        rows_given = list(given)
-        columns = list(zip(*given.values(), strict=True))
-        return part.with_columns(
-            part[name].scatter(rows_given, pl.Series(values, dtype=pl.Utf8))
-            for name, values in zip(("path", "format", "status", "reason"), columns, strict=True)
-        )
 
     def _into(self, entry: os.DirEntry[str], rel: str, directory: str) -> bool:
         """Whether to walk into the folder ``entry`` (not a symlink); a hidden one the
@@ -360,7 +302,7 @@ class Walk:
         if not stat_module.S_ISREG(st.st_mode):
             self.add(rel, path, fmt, "skipped", not_regular_reason(st.st_mode))
             return
-        reason = _invalid_reason(fmt, st.st_size, self.max_file_size)
+        reason = invalid_reason(fmt, st.st_size, self.max_file_size)
         self.add(rel, path, fmt, "invalid" if reason else "", reason, st.st_size, st.st_mtime_ns)
 
     def add(
@@ -382,17 +324,8 @@ class Walk:
             self._flush()
 
     def format_of(self, name: str) -> str | None:
-        """``detect_format`` of a file name, looked up once for each ending (from the first dot)."""
-        return self._ending_format(name[name.find(".") :] if "." in name else "")
-
-    def _ending_format(self, ending: str) -> str | None:
-        try:
-            return self._format_of_ending[ending]
-        except KeyError:
-            if len(self._format_of_ending) >= FORMAT_ENDINGS_KEPT:
-                self._format_of_ending.clear()
-            fmt = self._format_of_ending[ending] = detect_format(ending, self.formats)
-            return fmt
+        """The format of a file name (``RowMaker.format_of``)."""
+        return self.rows.format_of(name)
 
 
 _STAT_IN_FOLDER = os.scandir in os.supports_fd and os.stat in os.supports_dir_fd
@@ -426,10 +359,6 @@ def _is_folder(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _unsupported() -> str:
-    return f"unsupported format (supported: {', '.join(supported_formats())})"
-
-
 def folder_link_reason(link: str, parent: str, real_root: str) -> str:
     """Why the folder symlink ``link`` in real folder ``parent`` is not followed."""
     target = os.path.realpath(link)
@@ -458,16 +387,6 @@ def stat_problem(code: int | None, text: str, is_link: bool) -> str:
     if is_link and code == errno.ENOENT:
         return "dangling symlink: its target does not exist"
     return f"cannot stat file: {text}"
-
-
-def _invalid_reason(fmt: str | None, size: int, max_file_size: int) -> str | None:
-    if fmt is None:
-        return _unsupported()
-    if size == 0:
-        return "empty file"
-    if size > max_file_size:
-        return f"file is {size} bytes, over max_file_size={max_file_size}"
-    return None
 
 
 def _inside(path: str, root: str) -> bool:
