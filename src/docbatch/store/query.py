@@ -194,6 +194,44 @@ class Term:
             return _quote(self.code) + star
         return f"({_quote(self.code)}{star} AND {_quote(' '.join(self.parts))}{star})"
 
+    def phrases(self) -> list[Phrase]:
+        """The phrases of ``fts5()`` in its order, as their document frequencies are found:
+        the plain words of a code-like word, when more than one, as the code itself (they
+        mostly stand where it does: the phrase ``"http 2"`` is in 16,740 passages of a store
+        of a million files, ``http/2`` in 16,470).
+
+        >>> Term(("a", "b"), code="a0mb", parts=("a", "b")).phrases()
+        [Phrase(words=('a0mb',), prefix=False), Phrase(words=('a0mb',), prefix=False)]
+        >>> Term(("build",), code="0m0mbuild", parts=("build",)).phrases()[1]
+        Phrase(words=('build',), prefix=False)
+        """
+        if self.code is None:
+            return [Phrase(self.words, self.prefix)]
+        code = Phrase((self.code,), self.prefix)
+        if not self.parts:
+            return [code]
+        return [code, code if len(self.parts) > 1 else Phrase(self.parts, self.prefix)]
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A phrase of an FTS5 expression: its plain words, the last perhaps a prefix."""
+
+    words: tuple[str, ...]
+    prefix: bool = False
+
+    def fts5(self) -> str:
+        return _quote(" ".join(self.words)) + ("*" if self.prefix else "")
+
+    def words_fts5(self) -> list[str]:
+        """Each word as an expression of its own.
+
+        >>> Phrase(("set", "prop"), prefix=True).words_fts5()
+        ['"set"', '"prop"*']
+        """
+        last = len(self.words) - 1
+        return [Phrase((w,), self.prefix and n == last).fts5() for n, w in enumerate(self.words)]
+
 
 @dataclass(frozen=True)
 class SearchPlan:
@@ -261,6 +299,11 @@ def items_fts5(items: list[Term | str]) -> str:
         else:
             out.append(item)
     return " ".join(out)
+
+
+def phrases(items: list[Term | str]) -> list[Phrase]:
+    """The phrases of ``items_fts5(items)`` in the order FTS5 numbers them (``Term.phrases``)."""
+    return [phrase for item in items if isinstance(item, Term) for phrase in item.phrases()]
 
 
 def plan_search(query: str) -> SearchPlan:

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, Unpack
 
+import apsw
 import polars as pl
 
 from docbatch.errors import StoreBusyError, StoreError
 from docbatch.frames import KNOWN_DOCUMENTS, PASSAGES, PROBLEMS, conform
-from docbatch.store import sqlite_records, sqlite_schema, sqlite_search
+from docbatch.store import sqlite_ranking, sqlite_records, sqlite_schema, sqlite_search
 from docbatch.store.base import no_source, source_exists
 from docbatch.store.query import MARKERS
 from docbatch.store.records import DEFAULT_BATCH_SIZE, PassageFilter
@@ -42,7 +43,7 @@ def _reads(method: Callable[..., _T]) -> Callable[..., _T]:
     def read(self: SQLiteStore, *args: Any, **kwargs: Any) -> _T:
         try:
             return method(self, *args, **kwargs)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, apsw.Error) as exc:
             raise _store_error(self.location, exc) from None
 
     return read
@@ -61,6 +62,8 @@ class SQLiteStore:
         self.path = Path(path)
         self.location = str(self.path)
         self._arrow = ArrowReads(self.path)  # the long reads, opened on the first
+        self._busy_timeout_s = busy_timeout_s
+        self._searching: apsw.Connection | None = None  # opened on the first search
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # planning reads the store's documents from a thread of its own, while the
@@ -265,8 +268,10 @@ class SQLiteStore:
         document appears once, with its best passage; ``markers`` surround the matches in the
         snippet; ``filters`` (``SearchFilters``) apply while ranking."""
         where = SearchFilters.of(**filters)
+        if self._searching is None:
+            self._searching = sqlite_ranking.connect(self.location, self._busy_timeout_s)
         return sqlite_search.search(
-            self._con,
+            self._searching,
             query,
             limit=limit,
             source=source,
@@ -397,6 +402,8 @@ class SQLiteStore:
 
     def close(self) -> None:
         self._arrow.close()
+        if self._searching is not None:
+            self._searching.close()
         self._con.close()
 
     def __enter__(self) -> SQLiteStore:
@@ -416,8 +423,10 @@ def _git_date(value: datetime | None) -> str | None:
 _DAMAGE = ("malformed", "not a database", "disk i/o error", "corrupt")
 
 
-def _store_error(location: str, exc: sqlite3.Error) -> StoreError:
-    if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+def _store_error(location: str, exc: sqlite3.Error | apsw.Error) -> StoreError:
+    if isinstance(exc, apsw.BusyError | apsw.LockedError) or (
+        isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+    ):
         return StoreBusyError(f"store {location} is locked: {exc}")
     if any(word in str(exc).lower() for word in _DAMAGE):
         return StoreError(

@@ -1,6 +1,8 @@
 """The SQLite store's full-text search (``SQLiteStore.search``): the staged plan of
 ``docbatch.store.query`` run over the two FTS5 indexes (Porter stems for matching and
-bm25, exact words for a bonus), hits built with their snippet and document fields."""
+BM25, exact words for a bonus), hits built with their snippet and document fields. It runs
+on a connection of ``apsw`` (``docbatch.store.sqlite_ranking``: BM25 from document
+frequencies found once a search, not counted by each statement)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 
+import apsw
 import polars as pl
 
 from docbatch.errors import QueryError
@@ -16,29 +19,32 @@ from docbatch.frames import SEARCH_HITS
 from docbatch.store.query import (
     CANDIDATES,
     TITLE_BONUS,
+    Phrase,
     SearchPlan,
     Term,
     check_limit,
     check_markers,
     items_fts5,
+    phrases,
     plan_search,
     title_match,
 )
 from docbatch.store.records import parse_times
 from docbatch.store.search_filters import SearchFilters
+from docbatch.store.sqlite_ranking import RANK, Frequencies
 
 WEIGHTS = (4.0, 4.0, 1.0, 4.0)
-"""bm25 weights of the indexed columns: title, heading path, text, codes (chosen on the
+"""BM25 weights of the indexed columns: title, heading path, text, codes (chosen on the
 judgment set of ``benchmarks.search``)."""
 EXACT_BONUS = 0.5
 """The share a passage's score gains when its words match as written (not only their stems)."""
 SHORT_CHARS = 400
 SHORT_FLOOR = 0.5
 """A passage shorter than ``SHORT_CHARS`` characters of its document has its score scaled
-down linearly to ``SHORT_FLOOR`` (no text): bm25 would otherwise prefer a heading alone or a template line."""
+down linearly to ``SHORT_FLOOR`` (no text): BM25 would otherwise prefer a heading alone or a template line."""
 
 _DAMPING = 'min(1.0, {floor} + (1.0 - {floor}) * (p."end" - p.start) / {short}.0)'
-_SCORE = """(-bm25(passages_stem, {w}) * {damping} * (1.0 + {exact} * (exact.id IS NOT NULL)))"""
+_SCORE = """({rank} * {damping} * (1.0 + {exact} * (exact.id IS NOT NULL)))"""
 _RANKED = """
 WITH exact AS MATERIALIZED (SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH :match),
 hit AS {materialized} (
@@ -53,7 +59,7 @@ LIMIT :limit
 """
 _RANKED_FIRST = """
 WITH first AS MATERIALIZED (
-    SELECT rowid AS id, -bm25(passages_stem, {w}) AS raw FROM passages_stem
+    SELECT rowid AS id, {rank} AS raw FROM passages_stem
     WHERE passages_stem MATCH :match LIMIT :broad
 ),
 hit AS MATERIALIZED (
@@ -68,14 +74,13 @@ LIMIT :limit
 """A broad stage's ranking: its first ``BROAD`` matches (one pass over the index that stops
 there), without the exact-word bonus (a second pass)."""
 BROAD = 4_000
-"""The most passages one stage of a search ranks (about 8 ms): bm25 costs about 2 µs a
-passage, and a common word matches most passages of a large store ("the": 90,000 of
+"""The most passages one stage of a search ranks (about 25 ms at 2.8 million passages:
+finding them about 12, BM25 about 3 µs a passage), and a common word matches most passages of a large store ("the": 90,000 of
 100,000). A stage that matches more ranks the first ``BROAD`` it finds (``bounded``): for
 all the words, of the passages whose title or headings hold them; a stage of some of the
 words is passed over. No accepted query costs more than a few such stages. On the
 judgment set of ``benchmarks.search`` over ten copies of its corpus, 4,000 ranks as well
 as 10,000 (MRR@10 0.864 and 0.852, the copies of a document counted once)."""
-_COUNT = "SELECT count(*) FROM (SELECT 1 FROM passages_stem WHERE passages_stem MATCH ? LIMIT ?)"
 _HEADINGS = "{title heading_path codes}"
 """Where a broad all-words stage looks: the title and headings, and the codes (which hold a
 code-like word's encoded form, never in the title or headings as such: ``read_file`` is
@@ -112,10 +117,12 @@ Ranked = tuple[str, int, str, str, float]
 class Stage:
     """One stage of a search as it is ranked: the passages matching ``expression``, or for a
     broad one, the first ``BROAD`` of those matching ``ranked`` (its words in the title or
-    headings, for the all-words stage)."""
+    headings, for the all-words stage). ``phrases``: those of ``ranked``, in its order
+    (``Term.phrases``)."""
 
     expression: str
     ranked: str
+    phrases: tuple[Phrase, ...]
     broad: bool = False
 
 
@@ -128,7 +135,7 @@ MAX_MATCHED_WORDS = 8
 rarest words: a pasted paragraph finds the passages of its telling words."""
 
 
-def without_common_words(con: sqlite3.Connection, plan: SearchPlan) -> tuple[SearchPlan, set[Term]]:
+def without_common_words(frequencies: Frequencies, plan: SearchPlan) -> tuple[SearchPlan, set[Term]]:
     """``plan`` (of words alone or of alternatives alone) without its common words past
     ``MAX_COMMON_WORDS``, and of at most ``MAX_MATCHED_WORDS`` words, the rarest of those
     the store holds; where any one word will do, the common words are left out when others
@@ -139,7 +146,7 @@ def without_common_words(con: sqlite3.Connection, plan: SearchPlan) -> tuple[Sea
     if len(terms) < 2 or (plan.strict != terms and not alternatives):
         return plan, set()
     candidates = list(dict.fromkeys([*terms, *plan.fallback]))
-    counts = {t: con.execute(_COUNT, (t.fts5(), BROAD + 1)).fetchone()[0] for t in candidates}
+    counts = {t: frequencies.capped(t.fts5()) for t in candidates}
     # the rarest words found first (a word found nowhere finds nothing); stable: equal
     # counts in the query's order
     rarest = sorted(candidates, key=lambda t: (counts[t] == 0, counts[t]))
@@ -165,20 +172,23 @@ def _without_common(items: list[Term | str], common: set[Term]) -> list[Term | s
     return _any([t for t in terms if t not in common] or terms)
 
 
-def bounded(con: sqlite3.Connection, expression: str, *, narrow: bool = True) -> Stage | None:
-    """The stage that ranks at most ``BROAD`` passages matching ``expression``, those whose
+def bounded(frequencies: Frequencies, items: list[Term | str], *, narrow: bool = True) -> Stage | None:
+    """The stage that ranks at most ``BROAD`` passages matching ``items``, those whose
     title or headings hold its words if ``narrow`` (a pass over the whole index, paid for
     the all-words stage only); None when no passage matches."""
-    (matches,) = con.execute(_COUNT, (expression, BROAD + 1)).fetchone()
+    expression = items_fts5(items)
+    matches = frequencies.capped(expression)
     if matches == 0:
         return None
     if matches <= BROAD:
-        return Stage(expression, expression)
-    return Stage(expression, f"{_HEADINGS} : ({expression})" if narrow else expression, broad=True)
+        return Stage(expression, expression, tuple(phrases(items)))
+    if not narrow:
+        return Stage(expression, expression, tuple(phrases(items)), broad=True)
+    return Stage(expression, f"{_HEADINGS} : ({expression})", tuple(phrases(items)), broad=True)
 
 
 def search(
-    con: sqlite3.Connection,
+    con: apsw.Connection,
     query: str,
     *,
     limit: int,
@@ -191,18 +201,21 @@ def search(
     limit = check_limit(limit)
     open_, close = check_markers(markers)
     try:
-        plan, common = without_common_words(con, plan_search(query))
-        stage = bounded(con, plan.strict_fts5())
-        ranked = _ranked(con, plan, stage, limit, source, group_by_document, where) if stage else []
+        frequencies = Frequencies(con, BROAD)
+        plan, common = without_common_words(frequencies, plan_search(query))
+        stage = bounded(frequencies, plan.strict)
+        ranked = []
+        if stage is not None:
+            ranked = _ranked(con, plan, stage, frequencies, limit, source, group_by_document, where)
         for items, if_empty in plan.fallbacks:
             if len(ranked) >= limit or (if_empty and ranked):
                 break
             seen = {row[2:4] if group_by_document else row[1] for row in ranked}
-            expression = items_fts5(_without_common(items, common) if if_empty else items)
-            stage = bounded(con, expression, narrow=False)
+            stage = bounded(frequencies, _without_common(items, common) if if_empty else items, narrow=False)
             if stage is None or (stage.broad and not if_empty):
                 continue  # a stage of some of the words that most passages hold: weak, go on
-            for row in _ranked(con, plan, stage, limit + len(ranked), source, group_by_document, where):
+            stage_limit = limit + len(ranked)
+            for row in _ranked(con, plan, stage, frequencies, stage_limit, source, group_by_document, where):
                 if len(ranked) < limit and (row[2:4] if group_by_document else row[1]) not in seen:
                     ranked.append(row)
         hits = []
@@ -218,31 +231,33 @@ def search(
                 fields["snippet"] = snippet
             fields["score"] = score
             hits.append(tuple(fields.get(name) for name in SEARCH_HITS))
-    except sqlite3.OperationalError as exc:
+    except apsw.SQLError as exc:
         raise QueryError(f"invalid search query {query!r}: {exc}") from None
     frame = pl.DataFrame(hits, schema={**SEARCH_HITS, "git_date": pl.Utf8()}, orient="row")
     return parse_times(frame, "git_date").cast(pl.Schema(SEARCH_HITS))
 
 
 def _ranked(
-    con: sqlite3.Connection,
+    con: apsw.Connection,
     plan: SearchPlan,
     stage: Stage,
+    frequencies: Frequencies,
     limit: int,
     source: str | None,
     group_by_document: bool,
     where: SearchFilters,
 ) -> list[Ranked]:
     """The best passages of ``stage``, their score raised by ``title_match``."""
-    weights = ", ".join(map(str, WEIGHTS))
+    found_in = ", ".join(repr(frequencies.of(phrase)) for phrase in stage.phrases)
+    rank = f"{RANK}(passages_stem, {', '.join(map(str, WEIGHTS))}, {found_in})"
     damping = _DAMPING.format(floor=SHORT_FLOOR, short=SHORT_CHARS)
     conditions, filter_params = where.sql("sqlite")
     sql = (_RANKED_FIRST if stage.broad else _RANKED).format(
-        w=weights,
+        rank=rank,
         damping=damping,
-        score=_SCORE.format(w=weights, damping=damping, exact=EXACT_BONUS),
+        score=_SCORE.format(rank=rank, damping=damping, exact=EXACT_BONUS),
         hits=_BEST_IN_DOCUMENT if group_by_document else "hit",
-        # kept apart from the window function, which cannot hold bm25()
+        # kept apart from the window function, which cannot hold an auxiliary function
         materialized="MATERIALIZED" if group_by_document else "",
         source_filter="AND p.source = :source" if source else "",
         documents=_DOCUMENTS_JOIN if where.on_documents else "",
@@ -255,7 +270,7 @@ def _ranked(
         "limit": max(limit, CANDIDATES),
         **filter_params,
     }
-    found = con.execute(sql, params).fetchall()
+    found: list[tuple[int, str, str, float, str | None]] = con.execute(sql, params).fetchall()  # type: ignore[assignment]
     rows = [
         (stage.expression, id_, hit_source, doc_id, score * (1.0 + TITLE_BONUS * title_match(plan, title)))
         for id_, hit_source, doc_id, score, title in found
@@ -271,14 +286,18 @@ def _any_word(plan: SearchPlan) -> str:
     return " OR ".join(dict.fromkeys(t.fts5() for t in terms))
 
 
-def _shown(con: sqlite3.Connection, ids: list[int]) -> dict[int, dict[str, object]]:
+def _shown(con: apsw.Connection, ids: list[int]) -> dict[int, dict[str, object]]:
     """The shown fields of the passages ``ids`` still in the store, by id."""
     shown: dict[int, dict[str, object]] = {}
     for id_ in ids:
         cursor = con.execute(_SHOWN, (id_,))
+        try:
+            names = [d[0] for d in cursor.get_description()]
+        except apsw.ExecutionCompleteError:  # no such passage (any more)
+            continue
         row = cursor.fetchone()
         if row is not None:
-            shown[id_] = dict(zip((d[0] for d in cursor.description), row, strict=True))
+            shown[id_] = dict(zip(names, row, strict=True))
     return shown
 
 
