@@ -142,8 +142,24 @@ def test_a_common_word_is_estimated_from_the_sample_and_a_rare_one_counted(con: 
     assert common != 200  # estimated, not counted
     assert frequencies.of(Phrase(("rare",))) == 3.0
     assert frequencies.of(Phrase(("absent",))) == 0.0
-    prefix = frequencies.of(Phrase(("gamm",), prefix=True))
-    assert 0.75 * _count(con, '"gamm"*') <= prefix <= 1.25 * _count(con, '"gamm"*')
+
+
+@pytest.mark.usefixtures("sampled")
+def test_a_prefix_is_counted_up_to_the_cap_and_else_counts_as_its_bare_word(con: apsw.Connection) -> None:
+    """A prefix is never sampled: each statement over it reads every word it stands for."""
+    statements: list[str] = []
+
+    def trace(_cursor: apsw.Cursor, sql: str, bindings: object) -> bool:
+        statements.append(f"{sql} {bindings}")
+        return True
+
+    con.exec_trace = trace
+    frequencies = Frequencies(con, cap=20)
+    assert frequencies.of(Phrase(("ra",), prefix=True)) == 3.0  # rare
+    common = frequencies.of(Phrase(("gamma",), prefix=True))
+    assert common == frequencies.of(Phrase(("gamma",)))
+    assert 0.75 * _count(con, '"gamma"') <= common <= 1.25 * _count(con, '"gamma"')
+    assert not [s for s in statements if "BETWEEN" in s and '"*' in s]
 
 
 @pytest.mark.usefixtures("sampled")

@@ -75,12 +75,13 @@ LIMIT :limit
 there), without the exact-word bonus (a second pass)."""
 BROAD = 4_000
 """The most passages one stage of a search ranks (about 25 ms at 2.8 million passages:
-finding them about 12, BM25 about 3 µs a passage), and a common word matches most passages of a large store ("the": 90,000 of
-100,000). A stage that matches more ranks the first ``BROAD`` it finds (``bounded``): for
-all the words, of the passages whose title or headings hold them; a stage of some of the
-words is passed over. No accepted query costs more than a few such stages. On the
-judgment set of ``benchmarks.search`` over ten copies of its corpus, 4,000 ranks as well
-as 10,000 (MRR@10 0.864 and 0.852, the copies of a document counted once)."""
+finding them about 12, BM25 about 3 µs a passage), and a common word matches most passages
+of a large store ("the": 90,000 of 100,000). A stage that matches more ranks the first
+``BROAD`` it finds (``bounded``): for all the words, of the passages whose title or
+headings hold them; a stage of some of the words is passed over. No accepted query costs
+more than a few such stages. On the judgment set of ``benchmarks.search`` over ten copies
+of its corpus, 4,000 ranks as well as 10,000 (MRR@10 0.864 and 0.852, the copies of a
+document counted once)."""
 _HEADINGS = "{title heading_path codes}"
 """Where a broad all-words stage looks: the title and headings, and the codes (which hold a
 code-like word's encoded form, never in the title or headings as such: ``read_file`` is
