@@ -123,3 +123,56 @@ def test_a_hit_s_snippet_is_the_one_the_store_s_index_makes(
         ).fetchone()
         assert snippet == expected
     con.close()
+
+
+def _source(tree: Path, name: str, files: int) -> Path:
+    folder = tree / name
+    folder.mkdir(parents=True)
+    for i in range(files):
+        (folder / f"{name}{i:02d}.md").write_text(f"# Gadget {name} {i}\n\nThe gadget of {name}, part {i}.\n")
+    return folder
+
+
+def test_a_search_of_one_source_ranks_that_sources_passages_however_many_others_match_first(
+    tmp_path: Path, make_service: MakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sources ingested one after another: the first ``BROAD`` passages of the index that
+    hold ``gadget`` in their title are all the first source's, and a search of the second
+    found none of its own."""
+    service = make_service()
+    service.ingest_batch(_source(tmp_path, "first", 12), pattern="*.md", progress=None)
+    service.ingest_batch(_source(tmp_path, "second", 3), pattern="*.md", progress=None)
+    monkeypatch.setattr(sqlite_search, "BROAD", 5)
+    found = service.search("gadget", limit=10, source="second")["doc_id"].to_list()
+    assert sorted(found) == ["second00.md", "second01.md", "second02.md"]
+    assert service.search("gadget", limit=20, source="first")["doc_id"].str.starts_with("first").sum() == 5
+    assert service.search("gadget", limit=10, source="none").is_empty()
+
+
+def test_a_sources_passage_range_is_widened_by_each_write_and_made_for_an_older_store(
+    tmp_path: Path, make_service: MakeService
+) -> None:
+    service = make_service()
+    first = _source(tmp_path, "first", 3)
+    service.ingest_batch(first, pattern="*.md", progress=None)
+    service.ingest_batch(_source(tmp_path, "second", 3), pattern="*.md", progress=None)
+    (first / "first01.md").write_text("# Gadget first 1\n\nChanged.\n")
+    service.ingest_batch(first, pattern="*.md", progress=None)  # its passage gets a new id
+    db = tmp_path / "s.db"
+    service.close()
+    con = sqlite3.connect(db)
+    by_source = "SELECT source, min(id), max(id) FROM passages GROUP BY source ORDER BY 1"
+    expected = con.execute(by_source).fetchall()
+    ranges = con.execute("SELECT source, first, last FROM passage_ranges ORDER BY 1").fetchall()
+    assert [r[0] for r in ranges] == [e[0] for e in expected]
+    assert all(r[1] <= e[1] and r[2] >= e[2] for r, e in zip(ranges, expected, strict=True))
+    con.execute("DELETE FROM passage_ranges")
+    con.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")  # a store made before them
+    con.commit()
+    con.close()
+    reopened = make_service()
+    assert reopened.search("gadget", limit=10, source="second").height == 3
+    reopened.close()
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT source, first, last FROM passage_ranges ORDER BY 1").fetchall() == expected
+    con.close()

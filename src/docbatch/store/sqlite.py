@@ -27,6 +27,7 @@ from docbatch.store.sqlite_schema import (
     compact,
     crisismerge_set,
     prepare_schema,
+    record_passage_range,
     set_crisismerge,
 )
 from docbatch.store.tokens import codes
@@ -170,6 +171,9 @@ class SQLiteStore:
                         "SELECT id, title, heading_path, text, codes FROM passages WHERE id > ?",
                         (last_id,),
                     )
+                (new_last,) = con.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()
+                if new_last > last_id:
+                    record_passage_range(con, source, last_id + 1, new_last)
                 sqlite_records.forget_written_again(con, source, last_id)
                 con.executemany(
                     "UPDATE documents SET size = ?, mtime_ns = ? WHERE source = ? AND doc_id = ?",

@@ -37,8 +37,12 @@ EXACT_BELOW = 64
 (cheap for a rare phrase, whose idf matters most)."""
 _COUNT = "SELECT count(*) FROM passages_stem WHERE passages_stem MATCH ?"
 _COUNT_BETWEEN = _COUNT + " AND rowid BETWEEN ? AND ?"
+_ALL = (-(2**63), 2**63 - 1)
 _ID_RANGE = "SELECT (SELECT min(id) FROM passages), (SELECT max(id) FROM passages)"
-_COUNT_UP_TO = "SELECT count(*) FROM (SELECT 1 FROM passages_stem WHERE passages_stem MATCH ? LIMIT ?)"
+_COUNT_UP_TO = (
+    "SELECT count(*) FROM (SELECT 1 FROM passages_stem WHERE passages_stem MATCH ? "
+    "AND rowid BETWEEN ? AND ? LIMIT ?)"
+)
 
 
 def rank(api: apsw.FTS5ExtensionApi, *args: apsw.SQLiteValue) -> float:
@@ -87,12 +91,14 @@ def connect(path: str, timeout_s: float) -> apsw.Connection:
 
 class Frequencies:
     """How many passages of a store hold an expression, a phrase or a word, for one search
-    (each found once): the bounded counts that plan the search's stages (``capped``) and the
-    document frequencies that rank them (``of``)."""
+    (each found once): the bounded counts that plan the search's stages (``capped``, among
+    the passage ids ``ids`` when given) and the document frequencies that rank them (``of``,
+    over the whole store)."""
 
-    def __init__(self, con: apsw.Connection, cap: int) -> None:
+    def __init__(self, con: apsw.Connection, cap: int, ids: tuple[int, int] | None = None) -> None:
         self._con = con
         self._cap = cap
+        self._ids = ids or _ALL
         self._capped: dict[str, int] = {}
         self._words: dict[str, float] = {}
         self._windows: list[tuple[int, int]] | None = None
@@ -103,7 +109,9 @@ class Frequencies:
         stops there)."""
         found = self._capped.get(expression)
         if found is None:
-            found = self._capped[expression] = self._count(_COUNT_UP_TO, expression, self._cap + 1)
+            found = self._capped[expression] = self._count(
+                _COUNT_UP_TO, expression, *self._ids, self._cap + 1
+            )
         return found
 
     def of(self, phrase: Phrase) -> float:
@@ -115,7 +123,7 @@ class Frequencies:
         words = phrase.words_fts5()
         if len(words) == 1:
             return self._of_word(words[0])
-        found = self.capped(phrase.fts5())
+        found = self._count(_COUNT_UP_TO, phrase.fts5(), *_ALL, self._cap + 1)
         return float(found) if found <= self._cap else max(float(found), min(map(self._of_word, words)))
 
     def _of_word(self, word: str) -> float:
@@ -129,7 +137,7 @@ class Frequencies:
         statement over a prefix reads every word it stands for from the whole index (350 ms
         for ``the*`` at 2.8 million passages), so a window of the sample costs as much as
         the whole."""
-        found = self.capped(prefix)
+        found = self._count(_COUNT_UP_TO, prefix, *_ALL, self._cap + 1)
         return float(found) if found <= self._cap else max(float(found), self._of_word(prefix[:-1]))
 
     def _estimate(self, word: str) -> float:

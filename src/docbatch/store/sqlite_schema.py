@@ -12,7 +12,7 @@ from docbatch.errors import StoreError
 from docbatch.store.sqlite_records import add_removed_passages, transaction
 from docbatch.store.tokens import codes
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 FTS_AUTOMERGE = 16
 FTS_CRISISMERGE = 64
 """The parts of one level of an index that merge at once, in the commit that made the
@@ -62,6 +62,11 @@ CREATE TABLE IF NOT EXISTS sources (
     name TEXT PRIMARY KEY,
     root TEXT,
     last_ingest TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS passage_ranges (
+    source TEXT PRIMARY KEY,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL
 ) WITHOUT ROWID;
 DROP TRIGGER IF EXISTS passages_ai;
 """
@@ -312,9 +317,30 @@ def _add_passage_places(con: sqlite3.Connection) -> None:
             con.execute(f"ALTER TABLE passages ADD COLUMN {name} {definition}")
 
 
+def _add_passage_ranges(con: sqlite3.Connection) -> None:
+    """From version 6: each source's range of passage ids (``record_passage_range``)."""
+    con.execute(
+        "INSERT OR REPLACE INTO passage_ranges (source, first, last) "
+        "SELECT source, min(id), max(id) FROM passages GROUP BY source"
+    )
+
+
+def record_passage_range(con: sqlite3.Connection, source: str, first: int, last: int) -> None:
+    """Widen ``source``'s range of passage ids to hold ``first`` to ``last`` (in a write
+    transaction). A search of one source looks in its range of the index alone: the first
+    passages of the index matching a common word are another source's when the sources
+    were ingested one after another. Never narrowed: a bound, not the ids."""
+    con.execute(
+        "INSERT INTO passage_ranges (source, first, last) VALUES (?, ?, ?) ON CONFLICT (source) "
+        "DO UPDATE SET first = min(first, excluded.first), last = max(last, excluded.last)",
+        (source, first, last),
+    )
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     3: _index_codes_and_stems,
     4: _add_passage_places,
     5: add_removed_passages,
+    6: _add_passage_ranges,
 }
 """The step that upgrades a store of each older schema version to the next one."""

@@ -46,12 +46,14 @@ down linearly to ``SHORT_FLOOR`` (no text): BM25 would otherwise prefer a headin
 _DAMPING = 'min(1.0, {floor} + (1.0 - {floor}) * (p."end" - p.start) / {short}.0)'
 _SCORE = """({rank} * {damping} * (1.0 + {exact} * (exact.id IS NOT NULL)))"""
 _RANKED = """
-WITH exact AS MATERIALIZED (SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH :match),
+WITH exact AS MATERIALIZED (
+    SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH :match AND rowid BETWEEN :first AND :last
+),
 hit AS {materialized} (
     SELECT p.id, p.source, p.doc_id, {score} AS score, p.title
     FROM passages_stem CROSS JOIN passages AS p ON p.id = passages_stem.rowid
     {documents}LEFT JOIN exact ON exact.id = passages_stem.rowid
-    WHERE passages_stem MATCH :match {source_filter}{filters}
+    WHERE passages_stem MATCH :match AND passages_stem.rowid BETWEEN :first AND :last {source_filter}{filters}
 )
 SELECT id, source, doc_id, score, title FROM {hits}
 ORDER BY score DESC, id
@@ -60,7 +62,7 @@ LIMIT :limit
 _RANKED_FIRST = """
 WITH first AS MATERIALIZED (
     SELECT rowid AS id, {rank} AS raw FROM passages_stem
-    WHERE passages_stem MATCH :match LIMIT :broad
+    WHERE passages_stem MATCH :match AND rowid BETWEEN :first AND :last LIMIT :broad
 ),
 hit AS MATERIALIZED (
     SELECT p.id, p.source, p.doc_id, first.raw * {damping} AS score, p.title
@@ -202,12 +204,13 @@ def search(
     limit = check_limit(limit)
     open_, close = check_markers(markers)
     try:
-        frequencies = Frequencies(con, BROAD)
+        ids = _passage_ids(con, source)
+        frequencies = Frequencies(con, BROAD, ids)
         plan, common = without_common_words(frequencies, plan_search(query))
         stage = bounded(frequencies, plan.strict)
         ranked = []
         if stage is not None:
-            ranked = _ranked(con, plan, stage, frequencies, limit, source, group_by_document, where)
+            ranked = _ranked(con, plan, stage, frequencies, ids, limit, source, group_by_document, where)
         for items, if_empty in plan.fallbacks:
             if len(ranked) >= limit or (if_empty and ranked):
                 break
@@ -216,7 +219,9 @@ def search(
             if stage is None or (stage.broad and not if_empty):
                 continue  # a stage of some of the words that most passages hold: weak, go on
             stage_limit = limit + len(ranked)
-            for row in _ranked(con, plan, stage, frequencies, stage_limit, source, group_by_document, where):
+            for row in _ranked(
+                con, plan, stage, frequencies, ids, stage_limit, source, group_by_document, where
+            ):
                 if len(ranked) < limit and (row[2:4] if group_by_document else row[1]) not in seen:
                     ranked.append(row)
         hits = []
@@ -243,6 +248,7 @@ def _ranked(
     plan: SearchPlan,
     stage: Stage,
     frequencies: Frequencies,
+    ids: tuple[int, int] | None,
     limit: int,
     source: str | None,
     group_by_document: bool,
@@ -267,6 +273,8 @@ def _ranked(
     params = {
         "match": stage.ranked,
         "broad": BROAD,
+        "first": ids[0] if ids else -(2**63),
+        "last": ids[1] if ids else 2**63 - 1,
         "source": source,
         "limit": max(limit, CANDIDATES),
         **filter_params,
@@ -278,6 +286,16 @@ def _ranked(
     ]
     rows.sort(key=lambda row: -row[4])  # stable: equal scores keep the store's order
     return rows[:limit]
+
+
+def _passage_ids(con: apsw.Connection, source: str | None) -> tuple[int, int] | None:
+    """The range of ``source``'s passage ids (``sqlite_schema.record_passage_range``): a
+    search of one source looks there alone. None for a search of every source; an empty
+    range for a source without passages."""
+    if source is None:
+        return None
+    row = con.execute("SELECT first, last FROM passage_ranges WHERE source = ?", (source,)).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, -1)
 
 
 def _any_word(plan: SearchPlan) -> str:
