@@ -176,3 +176,20 @@ def test_a_sources_passage_range_is_widened_by_each_write_and_made_for_an_older_
     con = sqlite3.connect(db)
     assert con.execute("SELECT source, first, last FROM passage_ranges ORDER BY 1").fetchall() == expected
     con.close()
+
+
+def test_a_renamed_source_is_searched_in_its_range_and_a_dropped_one_leaves_none(
+    tmp_path: Path, make_service: MakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = make_service()
+    service.ingest_batch(_source(tmp_path, "first", 12), pattern="*.md", progress=None)
+    service.ingest_batch(_source(tmp_path, "second", 3), pattern="*.md", progress=None)
+    monkeypatch.setattr(sqlite_search, "BROAD", 5)
+    service.rename_source("second", "later")
+    assert service.search("gadget", limit=10, source="later").height == 3
+    service.drop_source("later")
+    service.rename_source("first", "later")  # the dropped source's range is not kept for the name
+    assert service.search("gadget", limit=20, source="later")["doc_id"].str.starts_with("first").sum() == 5
+    con = sqlite3.connect(tmp_path / "s.db")
+    assert [r[0] for r in con.execute("SELECT source FROM passage_ranges")] == ["later"]
+    con.close()

@@ -365,6 +365,8 @@ class SQLiteStore:
                 # the full-text index holds no source: the passages keep their row ids
                 con.execute("UPDATE passages SET source = ? WHERE source = ?", (new, old))
                 con.execute("UPDATE removed_passages SET source = ? WHERE source = ?", (new, old))
+                con.execute("DELETE FROM passage_ranges WHERE source = ?", (new,))
+                con.execute("UPDATE passage_ranges SET source = ? WHERE source = ?", (new, old))
                 moved = con.execute("UPDATE documents SET source = ? WHERE source = ?", (new, old)).rowcount
                 con.execute("UPDATE sources SET name = ? WHERE name = ?", (new, old))
                 return int(moved)
@@ -384,6 +386,7 @@ class SQLiteStore:
                 con.execute("DELETE FROM passages WHERE source = ?", (name,))
                 removed = con.execute("DELETE FROM documents WHERE source = ?", (name,)).rowcount
                 con.execute("DELETE FROM sources WHERE name = ?", (name,))
+                con.execute("DELETE FROM passage_ranges WHERE source = ?", (name,))
                 return int(removed)
         except sqlite3.Error as exc:
             raise _store_error(self.location, exc) from None
