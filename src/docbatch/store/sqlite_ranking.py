@@ -99,19 +99,18 @@ class Frequencies:
         self._con = con
         self._cap = cap
         self._ids = ids or _ALL
-        self._capped: dict[str, int] = {}
+        self._capped: dict[tuple[str, tuple[int, int]], int] = {}
         self._words: dict[str, float] = {}
         self._windows: list[tuple[int, int]] | None = None
         self._scale = 1.0
 
-    def capped(self, expression: str) -> int:
-        """The passages matching ``expression``, counted up to ``cap`` + 1 (a pass that
-        stops there)."""
-        found = self._capped.get(expression)
+    def capped(self, expression: str, ids: tuple[int, int] | None = None) -> int:
+        """The passages matching ``expression`` among the search's ids (or ``ids``),
+        counted up to ``cap`` + 1 (a pass that stops there)."""
+        key = (expression, ids or self._ids)
+        found = self._capped.get(key)
         if found is None:
-            found = self._capped[expression] = self._count(
-                _COUNT_UP_TO, expression, *self._ids, self._cap + 1
-            )
+            found = self._capped[key] = self._count(_COUNT_UP_TO, expression, *key[1], self._cap + 1)
         return found
 
     def of(self, phrase: Phrase) -> float:
@@ -123,7 +122,7 @@ class Frequencies:
         words = phrase.words_fts5()
         if len(words) == 1:
             return self._of_word(words[0])
-        found = self._count(_COUNT_UP_TO, phrase.fts5(), *_ALL, self._cap + 1)
+        found = self.capped(phrase.fts5(), _ALL)
         return float(found) if found <= self._cap else max(float(found), min(map(self._of_word, words)))
 
     def _of_word(self, word: str) -> float:
@@ -137,7 +136,7 @@ class Frequencies:
         statement over a prefix reads every word it stands for from the whole index (350 ms
         for ``the*`` at 2.8 million passages), so a window of the sample costs as much as
         the whole."""
-        found = self._count(_COUNT_UP_TO, prefix, *_ALL, self._cap + 1)
+        found = self.capped(prefix, _ALL)
         return float(found) if found <= self._cap else max(float(found), self._of_word(prefix[:-1]))
 
     def _estimate(self, word: str) -> float:
