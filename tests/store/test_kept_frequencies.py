@@ -125,6 +125,26 @@ def test_the_phrases_of_a_plan_are_those_fts5_numbers(con: apsw.Connection) -> N
         assert con.execute(sql, (plan.strict_fts5(),)).fetchall() is not None
 
 
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, object]]:
+    """The statements (and their values) of the searches of the test, as they run."""
+    statements: list[tuple[str, object]] = []
+    connect = sqlite_ranking.connect
+
+    def traced(path: str, timeout_s: float) -> apsw.Connection:
+        con = connect(path, timeout_s)
+
+        def trace(_cursor: apsw.Cursor, sql: str, bindings: object) -> bool:
+            statements.append((sql, bindings))
+            return True
+
+        con.exec_trace = trace
+        return con
+
+    monkeypatch.setattr(sqlite_ranking, "connect", traced)
+    return statements
+
+
 def _sampling(sql: str) -> bool:
     """Whether ``sql`` counts in a window of the sample (a bounded count holds a LIMIT)."""
     return "BETWEEN" in sql and "LIMIT" not in sql
@@ -185,22 +205,8 @@ def test_a_small_store_is_counted_whole(con: apsw.Connection) -> None:
 
 @pytest.mark.usefixtures("sampled")
 def test_no_statement_of_a_search_counts_a_common_word_over_the_whole_store(
-    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+    store: SQLiteStore, statements: list[tuple[str, object]]
 ) -> None:
-    statements: list[tuple[str, object]] = []
-    connect = sqlite_ranking.connect
-
-    def traced(path: str, timeout_s: float) -> apsw.Connection:
-        con = connect(path, timeout_s)
-
-        def trace(_cursor: apsw.Cursor, sql: str, bindings: object) -> bool:
-            statements.append((sql, bindings))
-            return True
-
-        con.exec_trace = trace
-        return con
-
-    monkeypatch.setattr(sqlite_ranking, "connect", traced)
     hits = store.search("common alpha", limit=5)
     assert len(hits) == 5
     assert not any(re.search(r"\bbm25\(", sql) for sql, _ in statements)
@@ -228,3 +234,16 @@ def test_a_search_sees_what_was_written_after_its_connection_opened(store: SQLit
     )
     store.write_slice("s", documents, passages, pl.DataFrame(schema=TOUCHED))
     assert store.search("rare", limit=10).height == 4
+
+
+def test_a_code_like_word_is_counted_by_its_code_alone(
+    store: SQLiteStore, statements: list[tuple[str, object]]
+) -> None:
+    """Its plain words (a phrase, costly to find) stand wherever it does; they are ranked,
+    not counted."""
+    assert store.search("http/2 serves", limit=20).height == 12
+    counts = [str(b) for sql, b in statements if "count(*)" in sql]
+    assert any('"http0s2"' in b for b in counts)
+    assert not any('"http 2"' in b for b in counts)
+    ranked = [str(b) for sql, b in statements if RANK in sql]
+    assert ranked and all('"http 2"' in b for b in ranked)

@@ -194,6 +194,20 @@ class Term:
             return _quote(self.code) + star
         return f"({_quote(self.code)}{star} AND {_quote(' '.join(self.parts))}{star})"
 
+    def counted_fts5(self) -> str:
+        """The term as the passages holding it are counted: a code-like word by its code
+        alone. Its plain words stand wherever it does (the tokenizer cuts the same text into
+        them), and a phrase of common words costs a look at their places in every passage
+        (8 ms of 8.6 to find the 3,510 passages holding ``CMAKE_CXX_STANDARD`` among 2.8
+        million, against 0.6 for its code).
+
+        >>> Term(("foo", "bar"), prefix=True, code="foo0mbar", parts=("foo", "bar")).counted_fts5()
+        '"foo0mbar"*'
+        """
+        if self.code is None:
+            return self.fts5()
+        return _quote(self.code) + ("*" if self.prefix else "")
+
     def phrases(self) -> list[Phrase]:
         """The phrases of ``fts5()`` in its order, as their document frequencies are found:
         the plain words of a code-like word, when more than one, as the code itself (they
@@ -284,8 +298,9 @@ def _and(terms: tuple[Term, ...]) -> list[Term | str]:
     return [x for term in terms for x in ("AND", term)][1:]
 
 
-def items_fts5(items: list[Term | str]) -> str:
-    """Terms and operators in FTS5 syntax, ``AND`` written out between adjacent terms.
+def items_fts5(items: list[Term | str], *, counted: bool = False) -> str:
+    """Terms and operators in FTS5 syntax, ``AND`` written out between adjacent terms; or
+    as they are ``counted`` (``Term.counted_fts5``).
 
     >>> items_fts5([Term(("a",)), Term(("b",)), "OR", Term(("c",))])
     '"a" AND "b" OR "c"'
@@ -295,7 +310,7 @@ def items_fts5(items: list[Term | str]) -> str:
         if isinstance(item, Term):
             if out and out[-1] not in _OPERATORS:
                 out.append("AND")
-            out.append(item.fts5())
+            out.append(item.counted_fts5() if counted else item.fts5())
         else:
             out.append(item)
     return " ".join(out)

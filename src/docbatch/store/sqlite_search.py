@@ -149,7 +149,7 @@ def without_common_words(frequencies: Frequencies, plan: SearchPlan) -> tuple[Se
     if len(terms) < 2 or (plan.strict != terms and not alternatives):
         return plan, set()
     candidates = list(dict.fromkeys([*terms, *plan.fallback]))
-    counts = {t: frequencies.capped(t.fts5()) for t in candidates}
+    counts = {t: frequencies.capped(t.counted_fts5()) for t in candidates}
     # the rarest words found first (a word found nowhere finds nothing); stable: equal
     # counts in the query's order
     rarest = sorted(candidates, key=lambda t: (counts[t] == 0, counts[t]))
@@ -180,7 +180,7 @@ def bounded(frequencies: Frequencies, items: list[Term | str], *, narrow: bool =
     title or headings hold its words if ``narrow`` (a pass over the whole index, paid for
     the all-words stage only); None when no passage matches."""
     expression = items_fts5(items)
-    matches = frequencies.capped(expression)
+    matches = frequencies.capped(items_fts5(items, counted=True))
     if matches == 0:
         return None
     if matches <= BROAD:
