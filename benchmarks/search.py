@@ -284,6 +284,20 @@ def slowest_queries(
     return sorted(timed, key=lambda t: -t["ms"])[:10]
 
 
+def unanswered(service: BatchIngestService, queries: Sequence[Judged]) -> list[str]:
+    """The judged queries that find nothing at all: on copies of the corpus every one finds
+    its documents' copies (the ranks of copies say nothing, as ten copies of one passage
+    fill the top ten; a query answered at 1x and empty here has lost its source's passages)."""
+    empty = []
+    for q in queries:
+        try:
+            if service.search(q.query, limit=K, source=q.format).is_empty():
+                empty.append(q.id)
+        except QueryError:
+            pass
+    return empty
+
+
 def store_bytes(location: str) -> int:
     """The bytes of a SQLite store: its file and any ``-wal`` / ``-shm`` beside it."""
     path = Path(location)
@@ -355,6 +369,12 @@ def report(result: Mapping[str, Any], outcomes: Sequence[Outcome]) -> str:
             lines += [
                 "",
                 "slowest judged queries (median): " + "; ".join(f"`{t['id']}` {t['ms']:.0f}" for t in slow),
+            ]
+        empty = result.get("unanswered", {}).get(name)
+        if empty is not None:
+            lines += [
+                "",
+                f"judged queries with no hits: {len(empty)}" + (f" ({', '.join(empty)})" if empty else ""),
             ]
     documents = {name: sum(s["files"] for s in done.values()) for name, done in result["ingest"].items()}
     lines += [""] + costly_lines(result["costly"], documents)
@@ -452,7 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     queries = load_judgments(args.judgments)
     result: dict[str, Any] = {"store": kind, "queries": len(queries), "k": K, "repeats": args.repeats}
     result["ingest"], result["latency"], result["costly"], result["size"] = {}, {}, {}, {}
-    result["slowest"] = {}
+    result["slowest"], result["unanswered"] = {}, {}
     with tempfile.TemporaryDirectory(prefix="docbatch-search-") as tmp:
         work = Path(tmp)
         with fresh_store(kind, args.postgres, work, "1x") as location:
@@ -487,6 +507,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             done.write_text(json.dumps({"ingest": result["ingest"][name]}), encoding="utf-8")
                     result["latency"][name] = time_queries(service, queries, args.repeats)
                     result["slowest"][name] = slowest_queries(service, queries, args.repeats)
+                    result["unanswered"][name] = unanswered(service, queries)
                     result["costly"][name] = time_costly(service, args.repeats)
                 finally:
                     service.close()
