@@ -6,6 +6,7 @@ frequencies found once a search, not counted by each statement)."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import threading
@@ -95,10 +96,10 @@ _BEST_IN_DOCUMENT = """(
 _SHOWN = """
 SELECT p.*, d.format, d.git_commit, d.git_date
 FROM passages AS p LEFT JOIN documents AS d ON d.source = p.source AND d.doc_id = p.doc_id
-WHERE p.id = ?
+WHERE p.id IN (SELECT value FROM json_each(?))
 """
-"""The shown fields of one ranked passage: the ``SEARCH_HITS`` columns are taken from it
-by name, its snippet from ``_SNIPPETS``."""
+"""The shown fields of the ranked passages (a JSON list of their ids): the ``SEARCH_HITS``
+columns are taken from them by name, the snippet from ``_SNIPPETS``."""
 _SNIPPETS = """CREATE VIRTUAL TABLE shown USING fts5(
     title, heading_path, text, codes, tokenize='porter unicode61 remove_diacritics 2'
 )"""
@@ -307,17 +308,13 @@ def _any_word(plan: SearchPlan) -> str:
 
 def _shown(con: apsw.Connection, ids: list[int]) -> dict[int, dict[str, object]]:
     """The shown fields of the passages ``ids`` still in the store, by id."""
-    shown: dict[int, dict[str, object]] = {}
-    for id_ in ids:
-        cursor = con.execute(_SHOWN, (id_,))
-        try:
-            names = [d[0] for d in cursor.get_description()]
-        except apsw.ExecutionCompleteError:  # no such passage (any more)
-            continue
-        row = cursor.fetchone()
-        if row is not None:
-            shown[id_] = dict(zip(names, row, strict=True))
-    return shown
+    cursor = con.execute(_SHOWN, (json.dumps(ids),))
+    try:
+        names = [d[0] for d in cursor.get_description()]
+    except apsw.ExecutionCompleteError:  # none of them (any more)
+        return {}
+    rows = [dict(zip(names, row, strict=True)) for row in cursor]
+    return {int(row["id"]): row for row in rows}
 
 
 _ALONE = threading.local()
