@@ -193,3 +193,18 @@ def test_a_renamed_source_is_searched_in_its_range_and_a_dropped_one_leaves_none
     con = sqlite3.connect(tmp_path / "s.db")
     assert [r[0] for r in con.execute("SELECT source FROM passage_ranges")] == ["later"]
     con.close()
+
+
+def test_a_filter_applies_before_a_broad_stage_takes_its_first_passages(
+    tmp_path: Path, make_service: MakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A common word with a filter few passages pass: the first ``BROAD`` passages titled
+    with the word are all filtered out, and the filter's own passages were never ranked."""
+    tree = _source(tmp_path, "docs", 12)
+    (tree / "guide").mkdir()
+    (tree / "guide" / "gadget.md").write_text("# Gadget guide\n\nHow the gadget works.\n")
+    service = make_service()
+    service.ingest_batch(tree, pattern="*.md", progress=None)
+    monkeypatch.setattr(sqlite_search, "BROAD", 5)
+    assert service.search("gadget", limit=10, path="guide/*")["doc_id"].to_list() == ["guide/gadget.md"]
+    assert service.search("gadget", limit=10, heading="guide")["doc_id"].to_list() == ["guide/gadget.md"]
