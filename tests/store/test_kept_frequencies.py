@@ -106,6 +106,15 @@ def test_rank_is_fts5s_bm25_given_the_same_frequencies(
     assert len({round(float(r[2]), 9) for r in rows}) > 1  # type: ignore[arg-type]  # ranks, not a constant
 
 
+def test_an_estimate_past_the_passages_there_are_ranks_as_a_word_in_all_of_them(con: apsw.Connection) -> None:
+    sql = (
+        f"SELECT {RANK}(passages_stem, 4, 4, 1, 4, ?) FROM passages_stem WHERE {MATCH} ORDER BY rowid LIMIT 1"
+    )
+    scores = [con.execute(sql, (found, '"alpha"')).fetchall() for found in (600, 650, 1e9)]  # in all 600
+    assert scores[0] == scores[1] == scores[2]
+    assert 0 < float(scores[0][0][0]) < 1e-4  # type: ignore[arg-type]  # FTS5's least idf, 1e-6
+
+
 def test_rank_refuses_a_frequency_short(con: apsw.Connection) -> None:
     with pytest.raises(ValueError, match=r"a frequency for each of the 2 phrases"):
         con.execute(

@@ -80,7 +80,9 @@ def _statement_state(
             f"was given {args!r} over {api.column_count} columns"
         )
     rows = api.row_count
-    idf = [max(math.log((rows - f + 0.5) / (f + 0.5)), 1e-6) for f in values[COLUMNS:]]
+    # an estimate may pass the passages there are (a word in nearly all of them)
+    found = [min(max(f, 0.0), float(rows)) for f in values[COLUMNS:]]
+    idf = [max(math.log((rows - f + 0.5) / (f + 0.5)), 1e-6) for f in found]
     average = api.column_total_size(-1) / rows if rows else 1.0
     return K1 * (1 - B), K1 * B / (average or 1.0), list(enumerate(idf)), tuple(values[:COLUMNS])
 
