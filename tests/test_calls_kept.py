@@ -53,7 +53,7 @@ def samples(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         seen.append(source)
         return real(inventory, state_dir, source, options, **kwargs)
 
-    monkeypatch.setattr("docbatch.run.preparation.source_options", counted)
+    monkeypatch.setattr("docbatch.run.walking.source_options", counted)
     return seen
 
 

@@ -19,7 +19,7 @@ from docbatch.errors import StoreError
 from docbatch.formats.templates import Template
 from docbatch.plan import inventory_parts
 from docbatch.plan.inventory_parts import InventoryParts
-from docbatch.run import plan_parts, preparation
+from docbatch.run import plan_parts, walking
 from docbatch.state.plan_rows import PlanRows
 from docbatch.store.sqlite import SQLiteStore
 
@@ -103,7 +103,7 @@ def test_a_guess_that_proves_wrong_is_planned_again(tmp_path: Path, monkeypatch:
     # planned with it would all be changed
     stale = Template(texts=frozenset({"body:0123456789ab"}))
     monkeypatch.setattr(
-        preparation, "last_options", lambda state, source, options: replace(options, template=stale)
+        walking, "last_options", lambda state, source, options: replace(options, template=stale)
     )
     spy = _Spy(monkeypatch)
     result = service.ingest_batch(tmp_path / "site", pattern="*.html", executor="serial")

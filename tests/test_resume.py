@@ -79,7 +79,7 @@ def test_ctrl_c_stops_after_the_slice_and_the_next_call_resumes(
 @pytest.fixture
 def walks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The roots the inventory walks from now on, one entry per walk."""
-    import docbatch.run.preparation
+    import docbatch.run.walking
 
     seen: list[Path] = []
     from docbatch.plan.inventory_parts import scan_parts as real_scan
@@ -88,7 +88,7 @@ def walks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         seen.append(Path(root))
         return real_scan(root, *args, **kwargs)
 
-    monkeypatch.setattr(docbatch.run.preparation, "scan_parts", counted_scan)
+    monkeypatch.setattr(docbatch.run.walking, "scan_parts", counted_scan)
     return seen
 
 

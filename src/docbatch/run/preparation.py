@@ -1,4 +1,5 @@
-"""Preparing one ``ingest_batch`` call: inventory, plan, and the run it continues.
+"""Preparing one ``ingest_batch`` call: inventory (``run.walking``), plan, and the run it
+continues.
 
 The result, a ``PreparedRun``, says what to process now, what is already decided
 (unchanged and invalid files, and the outcomes of earlier calls of the same run) and
@@ -11,7 +12,6 @@ import logging
 import os
 import tempfile
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,19 +20,19 @@ from typing import Any
 import polars as pl
 
 from docbatch.config import BatchConfig
-from docbatch.errors import ConfigError
 from docbatch.formats.html import HtmlOptions
 from docbatch.frames import OUTCOMES, PLAN
 from docbatch.plan import planning
 from docbatch.plan.git import GitRepo
-from docbatch.plan.inventory import check_source, default_source, scan_listed
-from docbatch.plan.inventory_parts import InventoryParts, scan_parts
+from docbatch.plan.inventory import check_source, default_source
+from docbatch.plan.inventory_parts import scan_parts
 from docbatch.plan.selection import parse_excludes, parse_patterns
 from docbatch.run.carried import lost_problem, without_lost
 from docbatch.run.kept import Ledger, RunInventory, change_mark
-from docbatch.run.plan_parts import PartPlanner, PlanningWhileWalking
+from docbatch.run.plan_parts import PartPlanner
 from docbatch.run.request import IngestRequest
-from docbatch.run.templates import last_options, source_options, with_template
+from docbatch.run.templates import source_options, with_template
+from docbatch.run.walking import walk
 from docbatch.state.checkpoint import Checkpoint, LoadedCheckpoint
 from docbatch.state.labels import LabelTable
 from docbatch.state.plan_rows import PlanRows, Rows, clear_plans, new_plan_folder
@@ -104,64 +104,6 @@ class PreparedRun:
         }
 
 
-def take_inventory(
-    root: Path,
-    patterns: tuple[str, ...],
-    recursive: bool,
-    folder: Path,
-    *,
-    max_file_size: int,
-    repo: GitRepo | None,
-    since: str | None,
-    respect_gitignore: bool = True,
-    exclude: tuple[str, ...] = (),
-    include_hidden: bool = False,
-    unmatched: list[str] | None = None,
-    format_map: tuple[tuple[str, str], ...] = (),
-    on_part: Callable[[pl.DataFrame], None] | None = None,
-) -> tuple[InventoryParts, set[str] | None]:
-    """The files to consider, written to ``folder`` in parts (``scan_parts``, which gives
-    each part to ``on_part`` as the walk writes it), and — with ``since`` — the doc ids
-    git reports as changed (planning then looks at those only, instead of the whole tree).
-    Warnings about patterns that match no file are appended to ``unmatched``."""
-    leave_out = repo.ignored_filter() if repo is not None and respect_gitignore else None
-    if since is None:
-        inventory = scan_parts(
-            root,
-            folder,
-            patterns,
-            recursive=recursive,
-            max_file_size=max_file_size,
-            exclude=exclude,
-            include_hidden=include_hidden,
-            unmatched=unmatched,
-            format_map=format_map,
-            leave_out=leave_out,
-            on_part=on_part,
-        )
-        return inventory, None
-    if repo is None:
-        raise ConfigError(f"since={since!r} needs {root} to be inside a git work tree")
-    changes = repo.changes_since(since)
-    listed = set(changes["doc_id"])
-    changed = changes.filter(pl.col("change") != "deleted")["doc_id"].to_list()
-    frame = scan_listed(
-        root,
-        changed,
-        patterns,
-        recursive=recursive,
-        max_file_size=max_file_size,
-        exclude=exclude,
-        include_hidden=include_hidden,
-        format_map=format_map,
-    )
-    if leave_out is not None and frame.height:
-        ignored = leave_out(frame["doc_id"].to_list())
-        if ignored:
-            frame = frame.filter(~pl.col("doc_id").is_in(list(ignored)))
-    return InventoryParts.write(frame, folder), listed
-
-
 def prepare(
     store: DocumentStore,
     config: BatchConfig,
@@ -204,61 +146,39 @@ def prepare(
     if kept is not None and since is None and continued is not None:
         inventory = kept.get(str(continued["run_id"]), key)
     inventory_kept = inventory is not None
-    listed = None
-    unmatched: list[str] = []
     folder = new_plan_folder(state_dir, source)
     scope = (patterns, excludes, include_hidden)
     # a forced run stays forced for the files it has left
     force = request.force or bool(continued is not None and continued.get("force"))
-    planned_ahead: tuple[PlanRows, int] | None = None
-    ahead = None
-    if inventory is None and since is None:
-        # with the template the source's last call kept: most likely this one's
-        guessed = fingerprints
-        if html is not None:
-            guessed = with_template(fingerprints, last_options(state_dir, source, html))
-        planner = PartPlanner(
+
+    def planner(parser_prints: dict[str, str], listed: set[str] | None) -> PartPlanner:
+        return PartPlanner(
             store,
             source,
             folder,
-            listed=None,
+            listed=listed,
             force=force,
             scope=scope,
             recursive=recursive,
-            fingerprints=guessed,
+            fingerprints=parser_prints,
             labels=labels,
         )
-        ahead = PlanningWhileWalking(planner)
-    try:
-        if inventory is None:
-            inventory, listed = take_inventory(
-                root,
-                patterns,
-                recursive,
-                folder,
-                max_file_size=cfg.max_file_size,
-                repo=repo,
-                since=since,
-                respect_gitignore=respect_gitignore,
-                exclude=excludes,
-                include_hidden=include_hidden,
-                unmatched=unmatched,
-                format_map=cfg.format_map,
-                on_part=ahead.part if ahead is not None else None,
-            )
-        if html is not None:
-            found = kept.html(inventory, html) if kept is not None else None
-            if found is None:
-                found = source_options(inventory.lazy(), state_dir, source, html)
-                if kept is not None:
-                    kept.keep_html(inventory, html, found)
-            html = found
-            fingerprints = with_template(fingerprints, html)
-        if ahead is not None and not inventory.resorted and fingerprints == ahead.planner.fingerprints:
-            planned_ahead = ahead.result()
-    finally:
-        if ahead is not None:
-            ahead.cancel()  # unless its plan was taken
+
+    walked = walk(
+        request,
+        cfg,
+        state_dir,
+        folder,
+        planner,
+        source=source,
+        scope=scope,
+        fingerprints=fingerprints,
+        repo=repo,
+        kept=kept,
+        inventory=inventory,
+        html=html,
+    )
+    inventory, listed, html, fingerprints = walked.inventory, walked.listed, walked.html, walked.fingerprints
     checkpoint.prepare()
     known, ledger = None, None
     forced: bool | None
@@ -283,19 +203,7 @@ def prepare(
             ledger = None
     else:
         planned, stored_in_scope = (
-            planned_ahead
-            if planned_ahead is not None
-            else PartPlanner(
-                store,
-                source,
-                folder,
-                listed=listed,
-                force=force,
-                scope=scope,
-                recursive=recursive,
-                fingerprints=fingerprints,
-                labels=labels,
-            ).plan(inventory)
+            walked.planned if walked.planned is not None else planner(fingerprints, listed).plan(inventory)
         )
         if carried.height:  # planned against the store as it is now
             carried, lost = without_lost(carried, planned, force)
@@ -340,7 +248,7 @@ def prepare(
         next_part=loaded.next_part,
         problems=[
             *loaded.problems,
-            *(_pattern_problem(note, root) for note in unmatched),
+            *(_pattern_problem(note, root) for note in walked.unmatched),
             *([lost_problem(lost, store.location)] if lost else []),
         ],
         recovered=lost,
