@@ -144,3 +144,34 @@ def test_the_scan_reads_the_plan_a_few_rows_at_a_time_and_misses_none(
     monkeypatch.setattr(label_scan, "SCAN_SLICE_FILES", 2)
     assert label_scan.scan_files(plan, ParseOptions()).equals(whole)
     assert sum(tasks) == 8 and max(tasks) <= 2
+
+
+def test_ctrl_c_during_the_scan_stops_it_and_the_next_call_scans_and_parses_all(
+    tmp_path: Path, make_service: MakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan of a large tree takes a while before the first slice is parsed: Ctrl-C
+    there stops the call at the scan's next slice, not once every file was scanned."""
+    import os
+    import signal
+
+    root = _tree(tmp_path / "docs", files=20)
+    monkeypatch.setattr(label_scan, "SCAN_SLICE_FILES", 1)
+    real = label_scan.scan_slice
+    scanned: list[int] = []
+
+    def scan_then_press_ctrl_c(files: pl.DataFrame, options: ParseOptions) -> pl.DataFrame:
+        scanned.append(files.height)
+        if len(scanned) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(files, options)
+
+    monkeypatch.setattr(label_scan, "scan_slice", scan_then_press_ctrl_c)
+    service = make_service()
+    first = service.ingest_batch(root, source="docs", executor="serial")
+    assert first.interrupted and first.succeeded == 0 and first.pending == 21
+    assert len(scanned) <= 3  # not the 21 files
+    monkeypatch.setattr(label_scan, "scan_slice", real)
+    second = service.ingest_batch(root, source="docs", executor="serial")
+    assert second.complete and second.succeeded == 21 and second.run_id == first.run_id
+    page = service.search("A Later Section", limit=1, source="docs")
+    assert page.height == 1

@@ -207,7 +207,7 @@ class Runner:
         on the executor the slices are parsed on: the driver only gathers what it finds."""
         options = self.ctx.options
         assert options.label_scan is not None
-        index = options.label_scan.found(options, self.supervisor.executor, self.ctx.in_flight)
+        index = options.label_scan.found(options, self.supervisor.executor, self.ctx.in_flight, self._stopped)
         self.ctx = replace(self.ctx, options=replace(options, title_index=index, label_scan=None))
         self.supervisor.options = self.ctx.options
 

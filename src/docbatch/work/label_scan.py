@@ -17,6 +17,7 @@ as the call's slices are parsed: the driver only gathers what they find.
 from __future__ import annotations
 
 import codecs
+import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -75,10 +76,15 @@ class LabelScan:
     in the plan's order (``scanned_parts``)."""
 
     def found(
-        self, options: ParseOptions, executor: Executor | None = None, in_flight: int = 1
+        self,
+        options: ParseOptions,
+        executor: Executor | None = None,
+        in_flight: int = 1,
+        stopped: Callable[[], bool] | None = None,
     ) -> TitleIndex:
-        """``index`` of the rows ``scanned_parts`` finds (on ``executor``, when given)."""
-        return self.index(scanned_parts(self.plan, options, executor, in_flight))
+        """``index`` of the rows ``scanned_parts`` finds (on ``executor``, when given; until
+        ``stopped``)."""
+        return self.index(scanned_parts(self.plan, options, executor, in_flight, stopped))
 
 
 def scan_files(
@@ -90,15 +96,22 @@ def scan_files(
 
 
 def scanned_parts(
-    plan: Plan, options: ParseOptions, executor: Executor | None = None, in_flight: int = 1
+    plan: Plan,
+    options: ParseOptions,
+    executor: Executor | None = None,
+    in_flight: int = 1,
+    stopped: Callable[[], bool] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """``SCANNED`` rows of the reStructuredText files of ``plan`` (rows of the plan frame)
     that define or name labels, a slice of the plan's files at a time, in its order: a file
     without a row has none (at a million files, a row of empty lists for each of the others
     took 50 MB of the driver). With an ``executor``, ``SCAN_SLICE_FILES`` files a task,
     ``in_flight`` tasks at a time; a task that fails there (a worker died) is scanned in
-    this process."""
+    this process. Once ``stopped()`` (Ctrl-C: the call parses nothing more), no slice is
+    scanned or waited for: the scan of a million files takes minutes."""
     pieces = _rst_files(plan)
+    if stopped is not None:
+        pieces = itertools.takewhile(lambda _: not stopped(), pieces)
     options = replace(options, labels=None, title_index=None, label_scan=None)  # all a worker needs
     if executor is None:
         for piece in pieces:
@@ -110,7 +123,7 @@ def scanned_parts(
             pending.append((piece, _submit(executor, piece, options)))
             while len(pending) >= max(1, in_flight):
                 yield _scanned(*pending.popleft(), options)
-        while pending:
+        while pending and not (stopped is not None and stopped()):
             yield _scanned(*pending.popleft(), options)
     finally:  # stopped: the tasks not started are not run
         for _, future in pending:
