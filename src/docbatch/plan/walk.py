@@ -212,7 +212,9 @@ class Walk:
         the walk goes on), and start gathering the next."""
         if not self._ids:
             return
-        make = functools.partial(self._make, self._ids, self._sizes, self._mtimes, self._given)
+        make = functools.partial(
+            self._make, functools.partial(self.rows.part, self._ids, self._sizes, self._mtimes, self._given)
+        )
         self._new_rows()
         if self._maker is None:
             make()
@@ -226,14 +228,10 @@ class Walk:
         while self._making:
             self._making.popleft().result()
 
-    def _make(
-        self,
-        ids: list[str],
-        sizes: list[int | None],
-        mtimes: list[int | None],
-        given: Given,
-    ) -> None:
-        part = self.rows.part(ids, sizes, mtimes, given)
+    def _make(self, rows_part: Callable[[], pl.DataFrame]) -> None:
+        """Make the part (``RowMaker.part`` of the rows gathered), note the patterns it
+        matches and hand it on."""
+        part = rows_part()
         # the patterns this part's rows match; the exclusions are looked at once, by ``unmatched``
         self._unmatched.append(self.rules.unmatched(part["doc_id"].to_list(), (), ""))
         if self._sink is not None:

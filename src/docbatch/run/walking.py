@@ -70,7 +70,9 @@ def walk(
         if html is not None:
             guessed = with_template(fingerprints, last_options(state_dir, source, html))
         ahead = PlanningWhileWalking(planner(guessed, None))
-    listed, unmatched, planned = None, list[str](), None
+    listed: set[str] | None = None
+    unmatched: list[str] = []
+    planned: tuple[PlanRows, int] | None = None
     try:
         if inventory is None:
             inventory, listed = take_inventory(

@@ -160,7 +160,7 @@ class Frequencies:
     def _sample(self) -> list[tuple[int, int]]:
         """The windows of ids sampled (none when the store is small enough to count whole)."""
         if self._windows is None:
-            # two statements' worth: SQLite finds min() or max() from the index alone
+            # two subqueries: SQLite reads min() or max() alone off the index, both at once by a scan
             row = self._con.execute(_ID_RANGE).fetchone()
             low, high = (int(v) if v is not None else 0 for v in row) if row else (0, 0)
             span = high - low + 1
